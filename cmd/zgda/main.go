@@ -1,0 +1,33 @@
+// Command zgda is the one binary of the zgda data-availability engine.
+//
+// This package only wires: each subcommand lives in its own file and adds
+// itself to the root command from an init function, so the logic it calls
+// stays in the packages a test can reach.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+var rootCmd = &cobra.Command{
+	Use:   "zgda",
+	Short: "zgda: a data-availability and erasure-coding engine",
+	Long: `zgda erasure-codes blobs with the zgda/v1 codec (EIP-4844 rows, EIP-7594
+cells), commits to them with KZG over Ethereum's trusted setup, disperses them
+to DA nodes and records their certificates on a CometBFT chain.
+
+Start with 'zgda commit FILE' to see a blob's key and commitments, or
+'zgda encode FILE --out DIR' and 'zgda decode DIR --out FILE' for a round trip.`,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	if err := rootCmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "zgda:", err)
+		os.Exit(1)
+	}
+}
