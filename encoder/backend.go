@@ -1,0 +1,135 @@
+package encoder
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+
+	"github.com/zgda/zgda/encoder/internal/rs"
+)
+
+// Backend computes the two extensions of the zgda/v1 codec. It is deliberately
+// narrow (like EigenDA's ExtendPolyEval) so that a GPU implementation can sit
+// beside the pure-Go one; both must produce identical elements. All slices are
+// caller-owned; a Backend writes only into out and never retains either argument.
+type Backend interface {
+	// Name identifies the implementation ("cpu", "cuda").
+	Name() string
+	// ExtendColumns writes the 4K extended rows of the K = len(data) data rows
+	// (a power of two ≤ MaxRows, each ElementsPerRow long): out[j] for j in
+	// [0, 4K) holds, at every position t, the column polynomial q_t evaluated at
+	// ω_{4K}^{brp(j)}. out rows are caller-allocated, ElementsPerRow each; out[0:K]
+	// equal data (the code is systematic; out[i] may be data[i] itself).
+	ExtendColumns(ctx context.Context, data, out [][]fr.Element) error
+	// ExtendRows writes, for each row (ElementsPerRow evaluations in bit-reversed
+	// order), its ElementsPerExtRow EIP-7594 evaluations into out[i]: the 128 cells
+	// of 64 of compute_cells, concatenated in cell order. out[i][0:4096] is the row.
+	ExtendRows(ctx context.Context, rows, out [][]fr.Element) error
+}
+
+// NewCPUBackend returns the pure-Go backend (gnark-crypto FFTs), parallel over
+// columns or rows on the given number of workers (0 = runtime.NumCPU()).
+func NewCPUBackend(workers int) Backend {
+	if workers < 0 {
+		workers = 0
+	}
+	return &cpuBackend{workers: workers}
+}
+
+type cpuBackend struct{ workers int }
+
+var _ Backend = (*cpuBackend)(nil)
+
+func (*cpuBackend) Name() string { return "cpu" }
+
+// columnChunk is how many adjacent columns one worker task handles; adjacent
+// columns share cache lines of every row.
+const columnChunk = 64
+
+func (b *cpuBackend) ExtendColumns(ctx context.Context, data, out [][]fr.Element) error {
+	k := len(data)
+	if err := checkK(k); err != nil {
+		return err
+	}
+	if err := checkRows("data", data, k, ElementsPerRow); err != nil {
+		return err
+	}
+	if err := checkRows("out", out, ColumnExtension*k, ElementsPerRow); err != nil {
+		return err
+	}
+	x := rs.GetExtender(k, ColumnExtension)
+	type scratch struct{ col, tmp []fr.Element }
+	return forEach(ctx, b.workers, ElementsPerRow, columnChunk,
+		func() *scratch { return &scratch{make([]fr.Element, k), make([]fr.Element, k)} },
+		func(s *scratch, lo, hi int) error {
+			for i := 0; i < k; i++ {
+				copy(out[i][lo:hi], data[i][lo:hi])
+			}
+			for t := lo; t < hi; t++ {
+				for i := 0; i < k; i++ {
+					s.col[i] = data[i][t]
+				}
+				x.Dom.IFFT(s.col)
+				for blk := 1; blk < ColumnExtension; blk++ {
+					x.Block(s.tmp, s.col, blk)
+					rowsOut := out[blk*k : (blk+1)*k]
+					for j := range rowsOut {
+						rowsOut[j][t] = s.tmp[j]
+					}
+				}
+			}
+			return nil
+		})
+}
+
+func (b *cpuBackend) ExtendRows(ctx context.Context, rows, out [][]fr.Element) error {
+	if err := checkRows("rows", rows, -1, ElementsPerRow); err != nil {
+		return err
+	}
+	if err := checkRows("out", out, len(rows), ElementsPerExtRow); err != nil {
+		return err
+	}
+	return forEach(ctx, b.workers, len(rows), 1, noState, func(_ struct{}, lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			extendRow(rows[i], out[i])
+		}
+		return nil
+	})
+}
+
+// extendRow writes the 8192 EIP-7594 evaluations of row into ext.
+func extendRow(row, ext []fr.Element) {
+	x := rs.GetExtender(ElementsPerRow, 2)
+	hi := ext[ElementsPerRow:ElementsPerExtRow]
+	copy(hi, row)
+	copy(ext[:ElementsPerRow], row)
+	x.Dom.IFFT(hi)
+	x.Shift(hi, 1)
+	x.Dom.FFT(hi)
+}
+
+// extendCoeffs writes the 8192 EIP-7594 evaluations of the polynomial with the
+// given 4096 natural-order coefficients (consumed) into ext.
+func extendCoeffs(coeffs, ext []fr.Element) {
+	x := rs.GetExtender(ElementsPerRow, 2)
+	x.Block(ext[:ElementsPerRow], coeffs, 0)
+	x.Shift(coeffs, 1)
+	copy(ext[ElementsPerRow:], coeffs[:ElementsPerRow])
+	x.Dom.FFT(ext[ElementsPerRow:ElementsPerExtRow])
+}
+
+// checkRows checks that v has n rows (n < 0: any number) of width elements each.
+func checkRows(name string, v [][]fr.Element, n, width int) error {
+	if n >= 0 && len(v) != n {
+		return shapeErr("%s has %d rows, want %d", name, len(v), n)
+	}
+	for i, r := range v {
+		if len(r) != width {
+			return shapeErr("%s row %d has %d elements, want %d", name, i, len(r), width)
+		}
+	}
+	return nil
+}
+
+var errNilBackend = fmt.Errorf("encoder: WithBackend(nil)")
