@@ -1,0 +1,155 @@
+package kzg
+
+import (
+	"fmt"
+	"math/big"
+	"math/bits"
+	"sync"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr/fft"
+)
+
+// DeriveCommitments returns the commitments C_0 … C_{4K−1} of all extended
+// rows from the K data-row commitments (DESIGN.md §3). A commitment is linear
+// in the row, so the column extension applied to the commitments — an
+// inverse FFT of size K and an FFT of size 4K in G1, in bit-reversed order —
+// gives the commitments of the extended rows without any 4096-point MSM.
+// The first K outputs equal the inputs. Inputs are fully checked.
+func (c *Context) DeriveCommitments(data []Commitment) ([]Commitment, error) {
+	k := len(data)
+	if k == 0 || k&(k-1) != 0 {
+		return nil, fmt.Errorf("%w: %d data commitments, want a power of two", ErrBadArgument, k)
+	}
+	pts := make([]bls.G1Affine, k)
+	for i := range data {
+		p, err := decodePoint("commitment", i, data[i][:])
+		if err != nil {
+			return nil, err
+		}
+		pts[i] = p
+	}
+	ext := c.deriveG1(pts)
+	out := make([]Commitment, len(ext))
+	for i := range ext {
+		out[i] = ext[i].Bytes()
+	}
+	return out, nil
+}
+
+// deriveG1 extends K points (evaluations at the K-th roots of unity in
+// bit-reversed order) to their 4K evaluations, bit-reversed.
+func (c *Context) deriveG1(data []bls.G1Affine) []bls.G1Affine {
+	k := len(data)
+	jac := make([]bls.G1Jac, 4*k)
+	for i := range data {
+		jac[i].FromAffine(&data[i])
+	}
+	for i := k; i < 4*k; i++ {
+		jac[i].Set(&g1Infinity)
+	}
+	// Bit-reversed evaluations → natural coefficients (size-K inverse FFT).
+	coeffs := jac[:k]
+	fft.BitReverse(coeffs)
+	g1FFT(coeffs, rootOfUnity(k, true), c.workers)
+	var kInv fr.Element
+	kInv.SetUint64(uint64(k))
+	kInv.Inverse(&kInv)
+	scaleG1(coeffs, &kInv, c.workers)
+	// Natural coefficients (zero-padded to 4K) → bit-reversed evaluations.
+	g1FFT(jac, rootOfUnity(4*k, false), c.workers)
+	fft.BitReverse(jac)
+	return bls.BatchJacobianToAffineG1(jac)
+}
+
+var g1Infinity = func() bls.G1Jac {
+	var p bls.G1Jac
+	p.X.SetOne()
+	p.Y.SetOne()
+	return p
+}()
+
+// rootOfUnity returns ω_n (or its inverse), Ethereum's primitive n-th root.
+func rootOfUnity(n int, inverse bool) fr.Element {
+	d := fft.NewDomain(uint64(n))
+	if inverse {
+		return d.GeneratorInv
+	}
+	return d.Generator
+}
+
+// g1FFT evaluates, in place, the polynomial with natural-order G1
+// coefficients a at ω^0 … ω^{n−1} (natural order out). Each stage's
+// butterflies run on up to workers goroutines.
+func g1FFT(a []bls.G1Jac, omega fr.Element, workers int) {
+	n := len(a)
+	if n <= 1 {
+		return
+	}
+	logN := bits.TrailingZeros(uint(n))
+	fft.BitReverse(a)
+	// twiddles[j] = ω^j as integers, for j < n/2.
+	tw := make([]big.Int, n/2)
+	var w fr.Element
+	w.SetOne()
+	for j := range tw {
+		w.BigInt(&tw[j])
+		w.Mul(&w, &omega)
+	}
+	for s := 1; s <= logN; s++ {
+		m := 1 << s
+		half := m / 2
+		stride := n / m
+		butterflies := n / 2
+		parallelRange(butterflies, workers, 64, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				blk, j := b/half, b%half
+				i0 := blk*m + j
+				i1 := i0 + half
+				var t bls.G1Jac
+				if j == 0 {
+					t.Set(&a[i1])
+				} else {
+					t.ScalarMultiplication(&a[i1], &tw[j*stride])
+				}
+				a[i1].Set(&a[i0])
+				a[i1].SubAssign(&t)
+				a[i0].AddAssign(&t)
+			}
+		})
+	}
+}
+
+// scaleG1 multiplies every point by s.
+func scaleG1(a []bls.G1Jac, s *fr.Element, workers int) {
+	var sb big.Int
+	s.BigInt(&sb)
+	parallelRange(len(a), workers, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a[i].ScalarMultiplication(&a[i], &sb)
+		}
+	})
+}
+
+// parallelRange runs fn over [0, n) in contiguous ranges on up to workers
+// goroutines, without splitting below minChunk items per goroutine.
+func parallelRange(n, workers, minChunk int, fn func(lo, hi int)) {
+	if workers > n/minChunk {
+		workers = n / minChunk
+	}
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		lo, hi := i*n/workers, (i+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,275 @@
+package kzg
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+
+	"github.com/zgda/zgda/kzg/internal/msm"
+)
+
+// Sizes fixed by EIP-4844 and EIP-7594.
+const (
+	ScalarsPerRow     = 4096 // field elements in a row (an EIP-4844 blob)
+	ScalarsPerExtRow  = 8192 // after the ×2 row extension
+	CellsPerRow       = 128  // EIP-7594 cells per extended row
+	ScalarsPerCell    = 64   // field elements per cell
+	BytesPerScalar    = 32
+	BytesPerCell      = ScalarsPerCell * BytesPerScalar
+	CommitmentSize    = 48
+	ProofSize         = 48
+	commitWindowBits  = 12 // fixed-base windows for row commitments (see BenchmarkCommit)
+	fk20WindowBits    = 8  // fixed-base windows for the 128 FK20 MSMs of 64 bases
+	commitTablePoints = ScalarsPerRow
+)
+
+// Commitment is a compressed G1 point (48 bytes, ZCash encoding as in
+// EIP-4844).
+type Commitment [CommitmentSize]byte
+
+// Proof is a compressed G1 point (48 bytes).
+type Proof [ProofSize]byte
+
+// String renders the commitment as 0x-prefixed lowercase hex.
+func (c Commitment) String() string { return "0x" + hex.EncodeToString(c[:]) }
+
+// MarshalText renders the commitment as 0x-prefixed lowercase hex.
+func (c Commitment) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// String renders the proof as 0x-prefixed lowercase hex.
+func (p Proof) String() string { return "0x" + hex.EncodeToString(p[:]) }
+
+// MarshalText renders the proof as 0x-prefixed lowercase hex.
+func (p Proof) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// Context holds the trusted setup and the tables precomputed over it. Tables
+// are built on first use; a Context is safe for concurrent use.
+type Context struct {
+	workers int
+
+	setupOnce sync.Once
+	setup     *setup
+	setupErr  error
+
+	commitOnce sync.Once
+	commitTab  *msm.Table
+	commitErr  error
+
+	fk20Once sync.Once
+	fk20     *fk20
+	fk20Err  error
+
+	ethOnce sync.Once
+	eth     ethVerifier
+	ethErr  error
+}
+
+// Option configures a Context.
+type Option func(*Context)
+
+// WithWorkers sets how many goroutines a Context uses for one call
+// (0 = GOMAXPROCS).
+func WithWorkers(n int) Option { return func(c *Context) { c.workers = n } }
+
+// NewContext returns a Context over the embedded Ethereum trusted setup.
+func NewContext(opts ...Option) *Context {
+	c := &Context{}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.workers <= 0 {
+		c.workers = runtime.GOMAXPROCS(0)
+	}
+	return c
+}
+
+var defaultContext = sync.OnceValue(func() *Context { return NewContext() })
+
+// Default returns the process-wide Context (all CPUs), so that tables are
+// built once however many packages commit.
+func Default() *Context { return defaultContext() }
+
+func (c *Context) loadSetup() (*setup, error) {
+	c.setupOnce.Do(func() { c.setup, c.setupErr = parseSetup(trustedSetupJSON) })
+	return c.setup, c.setupErr
+}
+
+func (c *Context) commitTable() (*msm.Table, error) {
+	c.commitOnce.Do(func() {
+		s, err := c.loadSetup()
+		if err != nil {
+			c.commitErr = err
+			return
+		}
+		c.commitTab, c.commitErr = msm.NewTable(s.lagrange, commitWindowBits, c.workers)
+	})
+	return c.commitTab, c.commitErr
+}
+
+// Warm builds the commitment tables now instead of on the first call, so
+// that a daemon pays the set-up cost at start rather than on a request.
+func (c *Context) Warm() error {
+	_, err := c.commitTable()
+	return err
+}
+
+// Commit returns EIP-4844 blob_to_kzg_commitment of one row (4096 field
+// elements in evaluation form, bit-reversed order). The work is split over
+// the Context's workers.
+func (c *Context) Commit(row []fr.Element) (Commitment, error) {
+	if len(row) != ScalarsPerRow {
+		return Commitment{}, fmt.Errorf("%w: got %d", ErrRowLength, len(row))
+	}
+	tab, err := c.commitTable()
+	if err != nil {
+		return Commitment{}, err
+	}
+	parts, err := tab.MultiExpGroups(row, ScalarsPerRow/c.splits(), c.workers)
+	if err != nil {
+		return Commitment{}, err
+	}
+	for i := 1; i < len(parts); i++ {
+		parts[0].AddAssign(&parts[i])
+	}
+	var p bls.G1Affine
+	p.FromJacobian(&parts[0])
+	return Commitment(p.Bytes()), nil
+}
+
+// splits is how many parts one MSM is cut into: a power of two ≤ workers.
+func (c *Context) splits() int {
+	s := 1
+	for s*2 <= c.workers && s*2 <= 16 {
+		s *= 2
+	}
+	return s
+}
+
+// CommitRows commits to every row, in parallel over rows. progress, if not
+// nil, is called after each row with the number done so far (from several
+// goroutines, so it must be safe for concurrent use). It stops early and
+// returns ctx's error when ctx is done.
+func (c *Context) CommitRows(ctx context.Context, rows [][]fr.Element, progress func(done int)) ([]Commitment, error) {
+	for i, r := range rows {
+		if len(r) != ScalarsPerRow {
+			return nil, fmt.Errorf("%w: row %d has %d", ErrRowLength, i, len(r))
+		}
+	}
+	tab, err := c.commitTable()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Commitment, len(rows))
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(c.workers, len(rows))
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(rows) || ctx.Err() != nil {
+					return
+				}
+				jac, err := tab.MultiExp(rows[i])
+				if err != nil { // lengths were checked above
+					panic(err)
+				}
+				var p bls.G1Affine
+				p.FromJacobian(&jac)
+				out[i] = p.Bytes()
+				n := done.Add(1)
+				if progress != nil {
+					progress(int(n))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ParseCommitment decodes a commitment from outside: 48 bytes, a valid
+// compressed encoding of a point on the curve and in the prime-order
+// subgroup (the point at infinity is the commitment of the zero row).
+func ParseCommitment(b []byte) (Commitment, error) {
+	if _, err := decodePoint("commitment", -1, b); err != nil {
+		return Commitment{}, err
+	}
+	return Commitment(b), nil
+}
+
+// ParseProof decodes a proof from outside, with the same checks.
+func ParseProof(b []byte) (Proof, error) {
+	if _, err := decodePoint("proof", -1, b); err != nil {
+		return Proof{}, err
+	}
+	return Proof(b), nil
+}
+
+// decodePoint returns the affine point of 48 compressed bytes, with every
+// check; what and index name the input in the error.
+func decodePoint(what string, index int, b []byte) (bls.G1Affine, error) {
+	var p bls.G1Affine
+	if len(b) != bls.SizeOfG1AffineCompressed {
+		return p, &PointError{What: what, Index: index, Reason: fmt.Sprintf("want %d bytes, got %d", bls.SizeOfG1AffineCompressed, len(b))}
+	}
+	if b[0]&0x80 == 0 {
+		return p, &PointError{What: what, Index: index, Reason: "not in compressed form (top bit clear)"}
+	}
+	// SetBytes checks the encoding, that x is canonical, that the point is
+	// on the curve and that it is in the subgroup.
+	if _, err := p.SetBytes(b); err != nil {
+		return p, &PointError{What: what, Index: index, Reason: err.Error()}
+	}
+	return p, nil
+}
+
+// ParseScalar decodes a 32-byte big-endian field element and rejects values
+// ≥ the scalar modulus (EIP-4844 bytes_to_bls_field).
+func ParseScalar(b []byte) (fr.Element, error) {
+	var e fr.Element
+	if len(b) != BytesPerScalar {
+		return e, fmt.Errorf("%w: want %d bytes, got %d", ErrNonCanonicalScalar, BytesPerScalar, len(b))
+	}
+	if err := e.SetBytesCanonical(b); err != nil {
+		return e, fmt.Errorf("%w: %v", ErrNonCanonicalScalar, err)
+	}
+	return e, nil
+}
+
+// ParseCell decodes a 2048-byte cell into its 64 field elements.
+func ParseCell(b []byte) ([]fr.Element, error) {
+	if len(b) != BytesPerCell {
+		return nil, fmt.Errorf("%w: cell must be %d bytes, got %d", ErrBadArgument, BytesPerCell, len(b))
+	}
+	out := make([]fr.Element, ScalarsPerCell)
+	for i := range out {
+		e, err := ParseScalar(b[i*BytesPerScalar : (i+1)*BytesPerScalar])
+		if err != nil {
+			return nil, fmt.Errorf("cell element %d: %w", i, err)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// CellBytes serialises a cell's 64 field elements (32-byte big-endian each).
+func CellBytes(cell []fr.Element) []byte {
+	out := make([]byte, 0, len(cell)*BytesPerScalar)
+	for i := range cell {
+		b := cell[i].Bytes()
+		out = append(out, b[:]...)
+	}
+	return out
+}
