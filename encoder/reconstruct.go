@@ -18,7 +18,8 @@ import (
 // itself a rate-1/4 code in j, because row and column extension commute.
 //
 // Every given cell is checked against the result: a disagreeing one gives a
-// *ByzantineError. A pattern that neither rule can finish gives a *RecoveryError
+// *ByzantineError. (Where only a minimal set is given there is nothing to check
+// against — any such set fits exactly one codeword; commitments are the check.) A pattern that neither rule can finish gives a *RecoveryError
 // (ErrUnrecoverable) listing the incomplete rows. grid is not modified.
 func (e *Encoder) Reconstruct(ctx context.Context, k int, grid [][][]fr.Element) ([][]fr.Element, error) {
 	if err := checkK(k); err != nil {
