@@ -336,3 +336,16 @@ func (c *Context) VerifyRows(rows [][]fr.Element, commitments []Commitment) ([]i
 	}
 	return bad, nil
 }
+
+// UnmarshalText parses 0x-prefixed hex. It checks the form only; pass the
+// result to ParseCommitment before trusting it as a point.
+func (c *Commitment) UnmarshalText(b []byte) error {
+	s := string(b)
+	if len(s) != 2+2*CommitmentSize || s[:2] != "0x" {
+		return fmt.Errorf("%w: commitment %.20q…: want 0x and %d hex digits", ErrInvalidPoint, s, 2*CommitmentSize)
+	}
+	if _, err := hex.Decode(c[:], b[2:]); err != nil {
+		return fmt.Errorf("%w: commitment: %v", ErrInvalidPoint, err)
+	}
+	return nil
+}
