@@ -279,18 +279,19 @@ func (s *scratch) sumBuckets(buckets int) {
 		for b := 0; b < buckets; b++ {
 			o, n := s.off[b], s.count[b]
 			for j := int32(0); j < n/2; j++ {
-				a, q := s.pts[o+2*j], s.pts[o+2*j+1]
+				// dst may be a's slot: read through pointers, write last.
+				a, q := &s.pts[o+2*j], &s.pts[o+2*j+1]
 				dst := &s.pts[o+j]
 				switch s.kind[p] {
 				case kindFirst:
-					*dst = a
+					*dst = *a
 				case kindSecond:
-					*dst = q
+					*dst = *q
 				case kindZero:
 					dst.X.SetZero()
 					dst.Y.SetZero()
 				default:
-					var lambda, t fp.Element
+					var lambda, t, x3 fp.Element
 					if s.kind[p] == kindDouble {
 						lambda.Square(&a.X)
 						t.Double(&lambda)
@@ -299,7 +300,6 @@ func (s *scratch) sumBuckets(buckets int) {
 						lambda.Sub(&q.Y, &a.Y)
 					}
 					lambda.Mul(&lambda, &s.den[p])
-					var x3 fp.Element
 					x3.Square(&lambda)
 					x3.Sub(&x3, &a.X)
 					x3.Sub(&x3, &q.X)
