@@ -109,16 +109,6 @@ func extendRow(row, ext []fr.Element) {
 	x.Dom.FFT(hi)
 }
 
-// extendCoeffs writes the 8192 EIP-7594 evaluations of the polynomial with the
-// given 4096 natural-order coefficients (consumed) into ext.
-func extendCoeffs(coeffs, ext []fr.Element) {
-	x := rs.GetExtender(ElementsPerRow, 2)
-	x.Block(ext[:ElementsPerRow], coeffs, 0)
-	x.Shift(coeffs, 1)
-	copy(ext[ElementsPerRow:], coeffs[:ElementsPerRow])
-	x.Dom.FFT(ext[ElementsPerRow:ElementsPerExtRow])
-}
-
 // checkRows checks that v has n rows (n < 0: any number) of width elements each.
 func checkRows(name string, v [][]fr.Element, n, width int) error {
 	if n >= 0 && len(v) != n {

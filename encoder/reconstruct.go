@@ -115,7 +115,7 @@ func (e *Encoder) completeRows(ctx context.Context, g *grid2D) (int, error) {
 		for _, j := range todo[lo:hi] {
 			ext := make([]fr.Element, ElementsPerExtRow)
 			cells := g.cells[j]
-			bad, err := decodeRow(g.have[j], func(c int) []fr.Element { return cells[c] }, ext)
+			bad, err := decodeRow(g.have[j], func(c int) []fr.Element { return cells[c] }, ext, true)
 			if err != nil {
 				return err
 			}

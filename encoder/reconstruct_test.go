@@ -252,3 +252,35 @@ func TestReconstructBadArgs(t *testing.T) {
 		})
 	}
 }
+
+// TestReconstructLong runs 2-D decoding at K = 256 (ZGDA_LONG=1).
+func TestReconstructLong(t *testing.T) {
+	if !long() {
+		t.Skip("set ZGDA_LONG=1 for K = 256")
+	}
+	e := newEncoder(t)
+	k := 256
+	ext := codeword(t, e, rand.New(rand.NewPCG(49, 50)), k)
+	full := fullGrid(t, e, ext)
+	for name, p := range map[string]func(j, c int) bool{
+		"odd cells of odd rows": func(j, c int) bool { return j%2 == 1 && c%2 == 1 },
+		"needs iteration": func(j, c int) bool {
+			switch {
+			case j < k-1:
+				return c < 64
+			case j == k-1:
+				return c == 0 || c >= 66
+			default:
+				return c >= 1 && c < 64
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := e.Reconstruct(context.Background(), k, mask(full, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			requireRows(t, got, ext)
+		})
+	}
+}

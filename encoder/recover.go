@@ -140,8 +140,10 @@ func (e *Encoder) RecoverCells(ctx context.Context, cells map[int][]fr.Element) 
 	if err := enoughCells(present, -1); err != nil {
 		return nil, err
 	}
-	ext := make([]fr.Element, ElementsPerExtRow)
-	bad, err := decodeRow(present, func(c int) []fr.Element { return cells[c] }, ext)
+	buf := extPool.Get().(*[]fr.Element)
+	defer extPool.Put(buf)
+	ext := *buf
+	bad, err := decodeRow(present, func(c int) []fr.Element { return cells[c] }, ext, false)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +154,8 @@ func (e *Encoder) RecoverCells(ctx context.Context, cells map[int][]fr.Element) 
 	copy(row, ext)
 	return row, nil
 }
+
+var extPool = sync.Pool{New: func() any { b := make([]fr.Element, ElementsPerExtRow); return &b }}
 
 func enoughCells(present []bool, line int) error {
 	have := 0

@@ -11,6 +11,7 @@ package rs
 
 import (
 	"fmt"
+	"math/big"
 	"math/bits"
 	"sync"
 
@@ -22,21 +23,19 @@ import (
 // extended blob).
 const MaxLogN = 13
 
-var (
-	oneTask = fft.WithNbTasks(1)
-	onCoset = fft.OnCoset()
-)
+var oneTask = fft.WithNbTasks(1)
 
 // Domain is the multiplicative subgroup H_n of the n-th roots of unity
 // (gnark-crypto's fft.Domain, which uses Ethereum's primitive 2^32-th root).
-// Coset operations use gnark's default shift g = 7. A Domain is immutable and
-// safe for concurrent use.
+// A Domain is immutable and safe for concurrent use.
 type Domain struct {
 	N   int
 	Log int
 	d   *fft.Domain // nil when N == 1
 	// Root is a primitive N-th root of unity ω_N.
 	Root fr.Element
+	// NInv is 1/N.
+	NInv fr.Element
 }
 
 var domainCache [MaxLogN + 1]struct {
@@ -60,6 +59,8 @@ func GetDomain(n int) *Domain {
 			d.d = fft.NewDomain(uint64(n))
 			d.Root = d.d.Generator
 		}
+		d.NInv.SetUint64(uint64(n))
+		d.NInv.Inverse(&d.NInv)
 		c.d = d
 	})
 	return c.d
@@ -74,28 +75,29 @@ func (d *Domain) FFT(a []fr.Element) {
 
 // IFFT maps bit-reversed evaluations on H_N to natural-order coefficients, in place.
 func (d *Domain) IFFT(a []fr.Element) {
-	if d.d != nil {
-		d.d.FFTInverse(a[:d.N], fft.DIT, oneTask)
+	d.IFFTUnscaled(a)
+	if d.N > 1 {
+		v := fr.Vector(a[:d.N])
+		v.ScalarMul(v, &d.NInv)
 	}
 }
 
-// CosetFFT maps natural-order coefficients to bit-reversed evaluations on g·H_N.
-func (d *Domain) CosetFFT(a []fr.Element) {
-	if d.d != nil {
-		d.d.FFT(a[:d.N], fft.DIF, oneTask, onCoset)
+// IFFTUnscaled is IFFT times N (the caller folds 1/N into a later scaling).
+// It is a forward DIT FFT followed by the index map i ↦ −i mod N, which avoids
+// gnark's allocating scaling pass.
+func (d *Domain) IFFTUnscaled(a []fr.Element) {
+	if d.d == nil {
 		return
 	}
-	// N == 1: a constant polynomial has the same value everywhere.
-}
-
-// CosetIFFT maps bit-reversed evaluations on g·H_N to natural-order coefficients.
-func (d *Domain) CosetIFFT(a []fr.Element) {
-	if d.d != nil {
-		d.d.FFTInverse(a[:d.N], fft.DIT, oneTask, onCoset)
+	a = a[:d.N]
+	d.d.FFT(a, fft.DIT, oneTask)
+	for i, j := 1, d.N-1; i < j; i, j = i+1, j-1 {
+		a[i], a[j] = a[j], a[i]
 	}
 }
 
-// CosetShift is the shift g of CosetFFT and CosetIFFT.
+// CosetShift is the shift g of the cosets g·H_N used for division in decoding
+// (gnark's default, 7, a generator of Fr*).
 func CosetShift() fr.Element { return fft.GeneratorFullMultiplicativeGroup() }
 
 // Reverse returns the bit reversal of i as a logN-bit number.
@@ -133,3 +135,5 @@ func powers(x fr.Element, n int) []fr.Element {
 	}
 	return p
 }
+
+func bigInt(n int) *big.Int { return big.NewInt(int64(n)) }

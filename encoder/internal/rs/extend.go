@@ -13,9 +13,10 @@ import (
 // H_N's own bit-reversed order, so block 0 is H_N itself (the code is systematic)
 // and block b is an FFT of the coefficients scaled by powers of the coset shift.
 type Extender struct {
-	N, F  int
-	Dom   *Domain
-	shift [][]fr.Element // shift[b][i] = (ω_{F·N}^{brp_F(b)})^i, b ≥ 1
+	N, F    int
+	Dom     *Domain
+	shift   [][]fr.Element // shift[b][i] = h_b^i with h_b = ω_{F·N}^{brp_F(b)}, b ≥ 1
+	unshift [][]fr.Element // unshift[b][i] = h_b^{−i} / N (with IFFTUnscaled), b ≥ 0
 }
 
 var (
@@ -35,8 +36,17 @@ func GetExtender(n, f int) *Extender {
 	}
 	x := &Extender{N: n, F: f, Dom: GetDomain(n), shift: make([][]fr.Element, f)}
 	logF := GetDomain(f).Log
-	for b := 1; b < f; b++ {
-		x.shift[b] = powers(RootPow(n*f, Reverse(b, logF)), n)
+	x.unshift = make([][]fr.Element, f)
+	for b := 0; b < f; b++ {
+		h := RootPow(n*f, Reverse(b, logF))
+		if b > 0 {
+			x.shift[b] = powers(h, n)
+		}
+		var hInv fr.Element
+		hInv.Inverse(&h)
+		x.unshift[b] = powers(hInv, n)
+		v := fr.Vector(x.unshift[b])
+		v.ScalarMul(v, &x.Dom.NInv)
 	}
 	extCache[[2]int{n, f}] = x
 	return x
@@ -62,4 +72,13 @@ func (x *Extender) Shift(coeffs []fr.Element, b int) {
 		v := fr.Vector(coeffs[:x.N])
 		v.Mul(v, fr.Vector(x.shift[b]))
 	}
+}
+
+// Interpolate replaces block b's N bit-reversed evaluations (in a) by the
+// polynomial's N natural-order coefficients: the inverse of Block.
+func (x *Extender) Interpolate(a []fr.Element, b int) {
+	a = a[:x.N]
+	x.Dom.IFFTUnscaled(a)
+	v := fr.Vector(a)
+	v.Mul(v, x.unshift[b])
 }
