@@ -187,4 +187,3 @@ func BenchmarkReconstruct(b *testing.B) {
 		})
 	}
 }
-
