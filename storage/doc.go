@@ -1,0 +1,80 @@
+// Package storage is zgda's integrated storage layer (DESIGN.md §6): a
+// durable key/value store for everything a node keeps — blobs at the
+// disperser, rows and cell proofs at DA nodes, status and certificates.
+//
+// # Model
+//
+// Keys are 1 to Config.Log.MaxKeySize bytes; values 0 to MaxValueSize. The
+// index lives in Pebble (one database under the node's home). Values live in
+// an append-only segment log spread over one or more volumes (directories,
+// one per disk):
+//
+//   - With one volume each record is stored plainly, with a CRC-32C.
+//   - With n ≥ 2 volumes each record is erasure-coded with
+//     klauspost/reedsolomon into k data and m parity shards (m defaults to
+//     max(1, n/3)), one shard per volume, each with its own header and
+//     CRC-32C. Any m volumes may be lost. A read that meets a missing or
+//     corrupt shard rebuilds it from any k good ones, returns the correct
+//     bytes and rewrites the bad shard; a background scrubber does the same
+//     for data nobody reads. More than m bad shards is an
+//     *UnrecoverableError naming the key and the volumes, never wrong bytes.
+//
+// Writes go through one committer goroutine that groups whatever is queued
+// and pays one fsync round (all volumes in parallel) per group; the erasure
+// coding runs on the callers' goroutines. Put, Delete and Write return only
+// once the log records are fsync'd. The log is the index's write-ahead log:
+// every record carries what is needed to rebuild its index entry, the Pebble
+// batch is committed without fsync, and the index is fsync'd at checkpoints
+// (Config.Log.CheckpointInterval / CheckpointBytes, or on every group with
+// Config.Log.SyncIndex). Open replays the log from the last checkpoint; a
+// record counts only once k of its shards check out, a batch only once its
+// last record does, so a crash at any point loses nothing acknowledged and
+// never exposes a half-written value or half a batch.
+//
+// Small values (≤ Config.Log.InlineMax, 4 KiB by default) are also kept
+// inside their index entry. They are still logged, so they are just as
+// durable, but reading them costs one Pebble lookup instead of k file reads,
+// and compaction never has to move them: striping a few hundred bytes over
+// n files is all overhead. The price is that, like the index itself, they
+// are protected by the metadata disk, not by the volumes' parity.
+//
+// Deleted, overwritten and pruned values leave dead bytes in sealed
+// segments. Compaction copies the live records of a mostly-dead segment
+// forward (conditional "move" records that lose to any concurrent write),
+// checkpoints, and unlinks the old files; readers holding the segment keep
+// reading it until they finish. Retention removes keys by epoch tag
+// (WithEpoch and SetEpoch; DA rows kept for N epochs) or by age (disperser
+// blobs), in small conditional batches that never block ingest.
+//
+// # Volume set
+//
+// Each volume directory holds a ZGDA-VOLUME manifest (store id, volume id,
+// shard position); the metadata database holds the list. Open refuses a
+// missing, unwritable, foreign, reordered or wiped volume with a
+// *VolumeError that says what it found and what to do. Volumes are never
+// created implicitly, so an unmounted disk is not mistaken for an empty one.
+// A replaced (empty) disk is adopted only with Config.Volumes.AllowReplace,
+// at most m at a time, and is then rebuilt by reads and the scrubber.
+//
+// # Switches
+//
+// Config.Log.SyncIndex fsyncs the index on every group (two fsync rounds per
+// write instead of one). Background scrubbing, compaction and retention run
+// when their intervals are non-zero; Scrub, Compact, Prune and
+// ApplyRetention run them on demand. Metrics are exported only through a
+// registry passed with WithRegisterer.
+//
+// # Errors
+//
+// Every error wraps a sentinel from errors.go (ErrNotFound, ErrClosed,
+// ErrEmptyKey, ErrKeyTooLarge, ErrValueTooLarge, ErrInvalidConfig,
+// ErrVolumeMissing, ErrVolumeUnwritable, ErrVolumeMismatch,
+// ErrUnrecoverable, ErrCorrupt, ErrFailed). Typed errors carry the evidence:
+// *KeyError, *VolumeError, *UnrecoverableError, *CorruptError.
+//
+// # On-disk format
+//
+// See format.go: segment files <volume>/segments/<id>.zseg, each record a
+// 48-byte shard header followed by the shard; payload = value ‖ key ‖
+// 40-byte trailer, split as reedsolomon.Split would split it.
+package storage

@@ -1,0 +1,381 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Each volume directory holds a small JSON manifest that says which store it
+// belongs to and which shard position it holds; the metadata database holds
+// the store's manifest with the list of volume IDs. Open compares the two with
+// the configuration, so a swapped, missing, foreign or wiped disk is named
+// instead of silently read as the wrong shard.
+
+const (
+	volumeManifestName = "ZGDA-VOLUME"
+	segmentsDirName    = "segments"
+	volumeFormat       = "zgda-volume/1"
+	storeFormat        = "zgda-store/1"
+)
+
+// volumeManifest is the JSON in each volume directory.
+type volumeManifest struct {
+	Format  string    `json:"format"`
+	Store   string    `json:"store"`  // store id, 32 hex digits
+	Volume  string    `json:"volume"` // volume id, 32 hex digits
+	Index   int       `json:"index"`  // shard position
+	Volumes int       `json:"volumes"`
+	K       int       `json:"data_shards"`
+	M       int       `json:"parity_shards"`
+	Created time.Time `json:"created"`
+}
+
+// storeManifest is the JSON kept in the metadata database.
+type storeManifest struct {
+	Format  string        `json:"format"`
+	Store   string        `json:"store"`
+	K       int           `json:"data_shards"`
+	M       int           `json:"parity_shards"`
+	Volumes []volumeEntry `json:"volumes"`
+	Created time.Time     `json:"created"`
+}
+
+type volumeEntry struct {
+	ID   string `json:"id"`
+	Path string `json:"path"` // where it was when last opened (informational)
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func validID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// decodeVolumeManifest parses and checks a volume manifest.
+func decodeVolumeManifest(b []byte) (volumeManifest, error) {
+	var v volumeManifest
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("volume manifest is not valid JSON: %w", err)
+	}
+	switch {
+	case v.Format != volumeFormat:
+		return v, fmt.Errorf("volume manifest format %q, want %q", v.Format, volumeFormat)
+	case !validID(v.Store) || !validID(v.Volume):
+		return v, fmt.Errorf("volume manifest has malformed ids")
+	case v.Volumes < 1 || v.Volumes > maxVolumes || v.Index < 0 || v.Index >= v.Volumes:
+		return v, fmt.Errorf("volume manifest index %d of %d volumes is out of range", v.Index, v.Volumes)
+	case v.K < 1 || v.M < 0 || v.K+v.M != v.Volumes:
+		return v, fmt.Errorf("volume manifest shard counts k=%d m=%d do not match %d volumes", v.K, v.M, v.Volumes)
+	}
+	return v, nil
+}
+
+// decodeStoreManifest parses and checks the store manifest.
+func decodeStoreManifest(b []byte) (storeManifest, error) {
+	var s storeManifest
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("store manifest is not valid JSON: %w", err)
+	}
+	n := len(s.Volumes)
+	switch {
+	case s.Format != storeFormat:
+		return s, fmt.Errorf("store manifest format %q, want %q", s.Format, storeFormat)
+	case !validID(s.Store):
+		return s, fmt.Errorf("store manifest has a malformed store id")
+	case n < 1 || n > maxVolumes || s.K < 1 || s.M < 0 || s.K+s.M != n:
+		return s, fmt.Errorf("store manifest shard counts k=%d m=%d do not match %d volumes", s.K, s.M, n)
+	}
+	for i, v := range s.Volumes {
+		if !validID(v.ID) {
+			return s, fmt.Errorf("store manifest volume %d has a malformed id", i)
+		}
+	}
+	return s, nil
+}
+
+// writeFileSync writes a file atomically: temp file, fsync, rename, fsync dir.
+func writeFileSync(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// probeVolume checks that path is a writable directory: it creates, syncs
+// and removes a file there.
+func probeVolume(i int, path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &VolumeError{Index: i, Path: path, Reason: ErrVolumeMissing,
+			Detail: "directory does not exist; mount the disk or create the directory (volumes are never created implicitly, so an unmounted disk is not mistaken for an empty one)"}
+	}
+	if err != nil {
+		return &VolumeError{Index: i, Path: path, Reason: ErrVolumeMissing, Detail: "cannot stat", Err: err}
+	}
+	if !st.IsDir() {
+		return &VolumeError{Index: i, Path: path, Reason: ErrVolumeMissing, Detail: "is not a directory; volume paths must name directories"}
+	}
+	probe := filepath.Join(path, fmt.Sprintf(".zgda-probe-%d", os.Getpid()))
+	f, err := os.OpenFile(probe, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err == nil {
+		_, err = f.Write([]byte("probe"))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if rerr := os.Remove(probe); err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		return &VolumeError{Index: i, Path: path, Reason: ErrVolumeUnwritable,
+			Detail: "cannot create and sync a file; check permissions, free space and that the disk is mounted read-write", Err: err}
+	}
+	return nil
+}
+
+// readVolumeManifest returns the manifest of a volume; ok is false when the
+// directory has none (new or wiped).
+func readVolumeManifest(i int, path string) (volumeManifest, bool, error) {
+	b, err := os.ReadFile(filepath.Join(path, volumeManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return volumeManifest{}, false, nil
+	}
+	if err != nil {
+		return volumeManifest{}, false, &VolumeError{Index: i, Path: path, Reason: ErrVolumeUnwritable, Detail: "cannot read " + volumeManifestName, Err: err}
+	}
+	v, err := decodeVolumeManifest(b)
+	if err != nil {
+		return v, false, &VolumeError{Index: i, Path: path, Reason: ErrVolumeMismatch,
+			Detail: volumeManifestName + " is damaged; if this disk belongs to the store, restore the file, otherwise empty the directory and open with Volumes.AllowReplace", Err: err}
+	}
+	return v, true, nil
+}
+
+// hasSegments reports whether a volume directory holds any segment file.
+func hasSegments(path string) bool {
+	ents, err := os.ReadDir(filepath.Join(path, segmentsDirName))
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if _, ok := parseSegmentName(e.Name()); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func initVolume(path string, m volumeManifest) error {
+	if err := os.MkdirAll(filepath.Join(path, segmentsDirName), 0o755); err != nil {
+		return err
+	}
+	if err := syncDir(path); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return writeFileSync(filepath.Join(path, volumeManifestName), append(b, '\n'))
+}
+
+// volumeSet is the outcome of checking the configured volumes.
+type volumeSet struct {
+	manifest storeManifest
+	replaced []int // volumes adopted as replacements (empty, to be rebuilt)
+	created  bool  // a new store
+}
+
+// checkVolumes reconciles the configured volume paths with what is on disk.
+// stored is the store manifest from the metadata database, nil for a new
+// database.
+func checkVolumes(cfg *Config, stored *storeManifest, now time.Time) (volumeSet, error) {
+	paths := cfg.Volumes.Paths
+	n := len(paths)
+	for i, p := range paths {
+		if err := probeVolume(i, p); err != nil {
+			return volumeSet{}, err
+		}
+	}
+	found := make([]volumeManifest, n)
+	has := make([]bool, n)
+	for i, p := range paths {
+		v, ok, err := readVolumeManifest(i, p)
+		if err != nil {
+			return volumeSet{}, err
+		}
+		found[i], has[i] = v, ok
+	}
+
+	if stored == nil {
+		return createVolumes(cfg, found, has, now)
+	}
+
+	sm := *stored
+	if len(sm.Volumes) != n {
+		return volumeSet{}, &VolumeError{Index: -1, Path: cfg.Dir, Reason: ErrVolumeMismatch,
+			Detail: fmt.Sprintf("the store was created with %d volumes (k=%d data, m=%d parity) and the configuration lists %d; list the original %d volume directories in their original order",
+				len(sm.Volumes), sm.K, sm.M, n, len(sm.Volumes))}
+	}
+	if k, m := cfg.Volumes.shards(); cfg.Volumes.Parity != 0 && (k != sm.K || m != sm.M) {
+		return volumeSet{}, &VolumeError{Index: -1, Path: cfg.Dir, Reason: ErrVolumeMismatch,
+			Detail: fmt.Sprintf("the store uses k=%d m=%d but the configuration asks for parity %d; parity is fixed at creation, set Volumes.Parity to 0 or %d", sm.K, sm.M, cfg.Volumes.Parity, sm.M)}
+	}
+	byID := map[string]int{}
+	for i, v := range sm.Volumes {
+		byID[v.ID] = i
+	}
+	var missing []int
+	for i, p := range paths {
+		if !has[i] {
+			missing = append(missing, i)
+			continue
+		}
+		v := found[i]
+		if v.Store != sm.Store {
+			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
+				Detail: fmt.Sprintf("belongs to another store (%s, volume %d of %d), not this one (%s); check the path, or empty the directory and open with Volumes.AllowReplace to reuse the disk", v.Store, v.Index, v.Volumes, sm.Store)}
+		}
+		if j, ok := byID[v.Volume]; !ok || j != i || v.Index != i {
+			where := "an unknown volume of this store"
+			if ok {
+				where = fmt.Sprintf("volume %d of this store (was at %s)", j, sm.Volumes[j].Path)
+			}
+			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
+				Detail: fmt.Sprintf("holds %s but is configured as volume %d; volumes must keep their order: %s", where, i, expectedOrder(sm))}
+		}
+	}
+	if len(missing) > 0 {
+		list := make([]string, len(missing))
+		for j, i := range missing {
+			list[j] = fmt.Sprintf("%d (%s)", i, paths[i])
+		}
+		if !cfg.Volumes.AllowReplace {
+			i := missing[0]
+			return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeMismatch,
+				Detail: fmt.Sprintf("has no %s (volumes without one: %s); if the disk failed to mount, mount it; if it was replaced by an empty disk, open with Volumes.AllowReplace and the scrubber rebuilds it (at most %d may be replaced)",
+					volumeManifestName, strings.Join(list, ", "), sm.M)}
+		}
+		if len(missing) > sm.M {
+			return volumeSet{}, &VolumeError{Index: missing[0], Path: paths[missing[0]], Reason: ErrVolumeMismatch,
+				Detail: fmt.Sprintf("%d volumes have no %s (%s) but only %d can be rebuilt; restore the original disks", len(missing), volumeManifestName, strings.Join(list, ", "), sm.M)}
+		}
+		for _, i := range missing {
+			if hasSegments(paths[i]) {
+				return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeMismatch,
+					Detail: "has segment files but no " + volumeManifestName + "; restore the manifest or empty the directory before replacing"}
+			}
+			id := newID()
+			if err := initVolume(paths[i], volumeManifest{Format: volumeFormat, Store: sm.Store, Volume: id, Index: i,
+				Volumes: n, K: sm.K, M: sm.M, Created: now.UTC()}); err != nil {
+				return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeUnwritable, Detail: "cannot initialize the replacement volume", Err: err}
+			}
+			sm.Volumes[i].ID = id
+		}
+	}
+	for i, p := range paths {
+		sm.Volumes[i].Path = p
+		if err := os.MkdirAll(filepath.Join(p, segmentsDirName), 0o755); err != nil {
+			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeUnwritable, Detail: "cannot create the segments directory", Err: err}
+		}
+	}
+	return volumeSet{manifest: sm, replaced: missing}, nil
+}
+
+func expectedOrder(sm storeManifest) string {
+	parts := make([]string, len(sm.Volumes))
+	for i, v := range sm.Volumes {
+		parts[i] = fmt.Sprintf("%d=%s", i, v.Path)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// createVolumes initializes the volumes of a new store. If every volume
+// already carries a manifest of one store and none has data, an earlier
+// creation was interrupted after the volumes were written: it is finished.
+func createVolumes(cfg *Config, found []volumeManifest, has []bool, now time.Time) (volumeSet, error) {
+	paths := cfg.Volumes.Paths
+	n := len(paths)
+	k, m := cfg.Volumes.shards()
+	storeID := ""
+	for i, p := range paths {
+		if !has[i] {
+			if hasSegments(p) {
+				return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
+					Detail: "has segment files but no " + volumeManifestName + " and the metadata directory is new; point Dir at this store's metadata or empty the volume"}
+			}
+			continue
+		}
+		v := found[i]
+		if hasSegments(p) || v.Volumes != n || v.Index != i || (storeID != "" && v.Store != storeID) {
+			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
+				Detail: fmt.Sprintf("belongs to store %s (volume %d of %d) but the metadata directory %s is new; point Dir at that store's metadata, or empty the volume to start a new store", v.Store, v.Index, v.Volumes, cfg.Dir)}
+		}
+		storeID = v.Store
+	}
+	if storeID == "" {
+		storeID = newID()
+	}
+	sm := storeManifest{Format: storeFormat, Store: storeID, K: k, M: m, Created: now.UTC()}
+	for i, p := range paths {
+		id := newID()
+		if has[i] {
+			id = found[i].Volume
+			if found[i].K != k || found[i].M != m {
+				return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
+					Detail: fmt.Sprintf("was initialized with k=%d m=%d, the configuration asks for k=%d m=%d; empty the volume", found[i].K, found[i].M, k, m)}
+			}
+		} else if err := initVolume(p, volumeManifest{Format: volumeFormat, Store: storeID, Volume: id, Index: i,
+			Volumes: n, K: k, M: m, Created: now.UTC()}); err != nil {
+			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeUnwritable, Detail: "cannot initialize the volume", Err: err}
+		}
+		sm.Volumes = append(sm.Volumes, volumeEntry{ID: id, Path: p})
+	}
+	return volumeSet{manifest: sm, created: true}, nil
+}

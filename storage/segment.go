@@ -1,0 +1,229 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Segments are append-only files named by a 64-bit id, one file of that name
+// per volume, all with the same length. The active segment receives new
+// records; sealed ones are only read, repaired in place and, once mostly
+// dead, compacted and unlinked.
+
+const segmentExt = ".zseg"
+
+func segmentName(id uint64) string { return fmt.Sprintf("%016x%s", id, segmentExt) }
+
+func parseSegmentName(name string) (uint64, bool) {
+	hex, ok := strings.CutSuffix(name, segmentExt)
+	if !ok || len(hex) != 16 {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(hex, 16, 64)
+	return id, err == nil
+}
+
+type volume struct {
+	index  int
+	path   string
+	segDir string
+}
+
+func (v *volume) segPath(id uint64) string { return filepath.Join(v.segDir, segmentName(id)) }
+
+// segment is one segment across all volumes.
+type segment struct {
+	id   uint64
+	vols []volume
+
+	mu      sync.Mutex
+	files   []*os.File // per volume, opened lazily; nil when not open
+	deleted bool       // set (under mu) before compaction unlinks the files
+
+	// Guarded by segTable.mu.
+	refs      int
+	size      int64 // bytes per volume (end of the last record written)
+	live      int64 // bytes per volume of records the index points to
+	liveCount int
+	sealed    bool
+	broken    bool // a write failed; no more records go here
+}
+
+// file returns the open file of volume v. With create, a missing file is
+// created (for repairs and for the active segment); without it a missing file
+// yields an error wrapping fs.ErrNotExist.
+func (g *segment) file(v int, create bool) (*os.File, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f := g.files[v]; f != nil {
+		return f, nil
+	}
+	if g.deleted {
+		return nil, fmt.Errorf("segment %d was compacted away: %w", g.id, fs.ErrNotExist)
+	}
+	path := g.vols[v].segPath(g.id)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err == nil {
+			err = syncDir(g.vols[v].segDir)
+			if err != nil {
+				f.Close()
+				f = nil
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	g.files[v] = f
+	return f, nil
+}
+
+// closeFiles closes every open file of the segment.
+func (g *segment) closeFiles() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, f := range g.files {
+		if f != nil {
+			f.Close()
+			g.files[i] = nil
+		}
+	}
+}
+
+// segTable tracks every segment and which one is active.
+type segTable struct {
+	mu     sync.Mutex
+	segs   map[uint64]*segment
+	active *segment
+	nextID uint64
+	vols   []volume
+}
+
+func (t *segTable) newSegment(id uint64) *segment {
+	return &segment{id: id, vols: t.vols, files: make([]*os.File, len(t.vols))}
+}
+
+// acquire returns the segment with a reference held, or nil if it no longer
+// exists (compacted away). Call release when done.
+func (t *segTable) acquire(id uint64) *segment {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.segs[id]
+	if g == nil {
+		return nil
+	}
+	g.refs++
+	return g
+}
+
+func (t *segTable) release(g *segment) {
+	t.mu.Lock()
+	g.refs--
+	last := g.refs == 0 && t.segs[g.id] != g
+	t.mu.Unlock()
+	if last {
+		g.closeFiles()
+	}
+}
+
+// remove takes a segment out of the table; its files close when the last
+// reader releases it.
+func (t *segTable) remove(g *segment) {
+	g.mu.Lock()
+	g.deleted = true
+	g.mu.Unlock()
+	t.mu.Lock()
+	delete(t.segs, g.id)
+	idle := g.refs == 0
+	t.mu.Unlock()
+	if idle {
+		g.closeFiles()
+	}
+}
+
+// sortedIDs returns the ids of all segments in ascending order.
+func (t *segTable) sortedIDs() []uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]uint64, 0, len(t.segs))
+	for id := range t.segs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// discover loads the segments present on any volume, with sizes (the
+// largest copy: a crash may leave volumes with different tails).
+func (t *segTable) discover() error {
+	t.segs = map[uint64]*segment{}
+	for _, v := range t.vols {
+		ents, err := os.ReadDir(v.segDir)
+		if err != nil {
+			return fmt.Errorf("storage: volume %d (%s): listing segments: %w", v.index, v.path, err)
+		}
+		for _, e := range ents {
+			id, ok := parseSegmentName(e.Name())
+			if !ok {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			g := t.segs[id]
+			if g == nil {
+				g = t.newSegment(id)
+				g.sealed = true
+				t.segs[id] = g
+			}
+			g.size = max(g.size, info.Size())
+			t.nextID = max(t.nextID, id+1)
+		}
+	}
+	return nil
+}
+
+func (t *segTable) closeAll() {
+	t.mu.Lock()
+	segs := make([]*segment, 0, len(t.segs))
+	for _, g := range t.segs {
+		segs = append(segs, g)
+	}
+	t.mu.Unlock()
+	for _, g := range segs {
+		g.closeFiles()
+	}
+}
+
+// statDelta accumulates live-byte changes per segment while a batch of
+// records is applied, to be folded into the table once the index commit
+// succeeded.
+type statDelta map[uint64]struct{ bytes, count int64 }
+
+func (d statDelta) add(seg uint64, bytes int64, count int64) {
+	x := d[seg]
+	x.bytes += bytes
+	x.count += count
+	d[seg] = x
+}
+
+func (t *segTable) apply(d statDelta) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, x := range d {
+		if g := t.segs[id]; g != nil {
+			g.live += x.bytes
+			g.liveCount += int(x.count)
+		}
+	}
+}
