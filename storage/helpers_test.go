@@ -24,9 +24,9 @@ type storeCase struct {
 // mode.
 var storeCases = []storeCase{
 	{name: "1vol", vols: 1},
-	{name: "2vol-mirror", vols: 2},          // k=1 m=1
-	{name: "3vol-ec", vols: 3},              // k=2 m=1
-	{name: "6vol-ec", vols: 6},              // k=4 m=2
+	{name: "2vol-mirror", vols: 2}, // k=1 m=1
+	{name: "3vol-ec", vols: 3},     // k=2 m=1
+	{name: "6vol-ec", vols: 6},     // k=4 m=2
 	{name: "6vol-ec-syncindex", vols: 6, syncIndex: true},
 }
 

@@ -68,18 +68,18 @@ type Stats struct {
 	LiveBytes     int64 // bytes per volume held by live records
 	LiveRecords   int   // segment-resident live values (inline ones not counted)
 
-	Puts, Deletes, Gets       uint64
-	GroupCommits, Records     uint64
-	Checkpoints               uint64
-	Reconstructs, Repairs     uint64
-	RepairFailures            uint64
-	Unrecoverable             uint64
-	ScrubbedRecords           uint64
-	ScrubPasses               uint64
-	CompactedSegments         uint64
+	Puts, Deletes, Gets        uint64
+	GroupCommits, Records      uint64
+	Checkpoints                uint64
+	Reconstructs, Repairs      uint64
+	RepairFailures             uint64
+	Unrecoverable              uint64
+	ScrubbedRecords            uint64
+	ScrubPasses                uint64
+	CompactedSegments          uint64
 	MovedBytes, ReclaimedBytes uint64
-	Pruned                    uint64
-	ReplayedRecords           uint64
+	Pruned                     uint64
+	ReplayedRecords            uint64
 }
 
 // Stats returns a snapshot of counters and space use.
