@@ -1,0 +1,220 @@
+package chain
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/signer"
+)
+
+func TestEpochsVRFAndStaleCertificates(t *testing.T) {
+	p := smallParams()
+	const E = 30
+	p.EpochLength = E
+	p.CertEpochWindow = 1
+	h := newHarness(t, p, []uint64{64, 64, 64, 64}, false)
+
+	// Epoch 0 comes from genesis: its quorum is AssignQuorums over the
+	// genesis VRF outputs, recomputed here from the keys.
+	e0 := h.epoch(0)
+	var ps []da.Participant
+	for i, k := range h.keys {
+		out, _ := k.VRF(testChainID, 0, GenesisSeed())
+		ps = append(ps, da.Participant{Signer: uint32(i), VRF: out, Ballots: 64})
+	}
+	if want := da.AssignQuorums(ps, 256); !e0.Started || !slices.Equal(e0.Quorums[0], want[0]) {
+		t.Fatalf("epoch 0 quorum is not the genesis assignment")
+	}
+
+	// Block 1 opens epoch 0 and fixes epoch 1's seed from its hash.
+	if errs := h.block(); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	e1 := h.epoch(1)
+	if e1.Started || e1.Seed != da.EpochSeed(da.Hash(blockHash(1)), 1) || e1.StartHeight != E+1 || e1.EndHeight != 2*E {
+		t.Fatalf("epoch 1 before start: %+v", e1)
+	}
+
+	// VRF submissions for epoch 1.
+	seed1 := e1.Seed
+	wantErr(t, "VRF for epoch 0 (started)", h.both(NewVRFTx(testChainID, h.keys[0], 0, GenesisSeed())), ErrStaleEpoch)
+	wantErr(t, "VRF for epoch 2 (seed unknown)", h.both(NewVRFTx(testChainID, h.keys[0], 2, seed1)), ErrFutureEpoch)
+	wantErr(t, "VRF over the wrong seed", h.both(NewVRFTx(testChainID, h.keys[0], 1, da.Hash{1})), ErrBadSignature)
+	wantErr(t, "VRF on another chain", h.both(NewVRFTx("zgda-other", h.keys[0], 1, seed1)), ErrBadSignature)
+	stolen := NewVRFTx(testChainID, h.keys[1], 1, seed1)
+	copy(stolen[2:50], func() []byte { b := h.keys[0].PublicKey().Bytes(); return b[:] }())
+	wantErr(t, "signer 1's proof under signer 0's key", h.both(stolen), ErrBadSignature)
+	wantErr(t, "VRF from an unregistered key", h.both(NewVRFTx(testChainID, testKey(t, 50), 1, seed1)), ErrUnknownSigner)
+	garbage := NewVRFTx(testChainID, h.keys[0], 1, seed1)
+	for i := 58; i < len(garbage); i++ {
+		garbage[i] = 0xab
+	}
+	wantErr(t, "VRF proof that is no point", h.both(garbage), ErrBadSignature)
+
+	// Signers 0..2 submit; 3 does not.
+	for i := 0; i < 3; i++ {
+		if err := h.both(NewVRFTx(testChainID, h.keys[i], 1, seed1)); err != nil {
+			t.Fatalf("signer %d: %v", i, err)
+		}
+	}
+	wantErr(t, "second VRF for epoch 1", h.both(NewVRFTx(testChainID, h.keys[0], 1, seed1)), ErrDuplicate)
+	if got := h.epoch(1).VRFs; len(got) != 3 {
+		t.Fatalf("%d VRFs recorded for epoch 1", len(got))
+	}
+	if h.height >= E {
+		t.Fatalf("test takes too many blocks (height %d)", h.height)
+	}
+	// A certificate for epoch 0 in epoch 0.
+	c0 := certify(t, h.keys, testChainID, 0, 0, blobs("e0a", 1, 1), 0, 1, 2, 3)
+	if err := h.both(certTx(t, c0)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Block E+1 opens epoch 1: its quorum is built from the three outputs.
+	h.advanceTo(E + 1)
+	e1 = h.epoch(1)
+	ps = ps[:0]
+	for i := 0; i < 3; i++ {
+		out, _ := h.keys[i].VRF(testChainID, 1, seed1)
+		ps = append(ps, da.Participant{Signer: uint32(i), VRF: out, Ballots: 64})
+	}
+	want := da.AssignQuorums(ps, 256)
+	if !e1.Started || len(e1.Quorums) != 1 || !slices.Equal(e1.Quorums[0], want[0]) {
+		t.Fatalf("epoch 1 quorum is not the assignment of the three outputs")
+	}
+	if len(e1.Quorums[0].SlotsOf(3)) != 0 {
+		t.Fatal("signer 3 submitted no VRF output but holds slots")
+	}
+	var st AppStatus
+	if err := h.query(QueryStatus, nil, &st); err != nil || st.Epoch != 1 || st.NextEpochHeight != 2*E+1 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	// Epoch 0 certificates are still accepted in epoch 1 (window 1) …
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, blobs("e0b", 1, 1), 0, 1, 2, 3))); err != nil {
+		t.Fatalf("epoch-0 certificate in epoch 1: %v", err)
+	}
+	// … and signer 3 is no member of epoch 1's quorum.
+	wantErr(t, "signer 3 in epoch 1", h.both(certTx(t, certify(t, h.keys, testChainID, 1, 0, blobs("e1a", 1, 1), 0, 1, 2, 3))), ErrNotInQuorum)
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 1, 0, blobs("e1b", 1, 1), 0, 1, 2))); err != nil {
+		t.Fatalf("epoch-1 certificate: %v", err)
+	}
+
+	// Nobody submits for epoch 2: it opens with no quorum, and epoch 0 is stale.
+	h.advanceTo(2*E + 1)
+	if e2 := h.epoch(2); !e2.Started || len(e2.Quorums) != 0 {
+		t.Fatalf("epoch 2: %+v", e2)
+	}
+	wantErr(t, "epoch-0 certificate in epoch 2", h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, blobs("e0c", 1, 1), 0, 1, 2, 3))), ErrStaleEpoch)
+	wantErr(t, "epoch-2 certificate without quorums", h.both(certTx(t, certify(t, h.keys, testChainID, 2, 0, blobs("e2", 1, 1), 0, 1, 2))), ErrUnknownQuorum)
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 1, 0, blobs("e1c", 1, 1), 0, 1, 2))); err != nil {
+		t.Fatalf("epoch-1 certificate in epoch 2: %v", err)
+	}
+	wantErr(t, "VRF for the past epoch 1", h.both(NewVRFTx(testChainID, h.keys[3], 1, seed1)), ErrStaleEpoch)
+}
+
+func TestRegistration(t *testing.T) {
+	p := smallParams()
+	p.EpochLength = 3
+	p.MaxSigners = 4
+	h := newHarness(t, p, []uint64{64, 64}, true)
+	newKey := testKey(t, 10)
+	addrs := []string{"/ip4/127.0.0.1/tcp/7000"}
+	reg := func(k *signer.Key, stake, nonce uint64, registrar *signer.Key) []byte {
+		tx, err := NewRegisterTx(testChainID, k, stake, nonce, addrs, registrar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	wantErr(t, "new signer without the registrar", h.both(reg(newKey, 100, 1, nil)), ErrUnauthorized)
+	wantErr(t, "new signer, registrar signature by another key", h.both(reg(newKey, 100, 1, testKey(t, 11))), ErrBadSignature)
+	wantErr(t, "new signer with nonce 2", h.both(reg(newKey, 100, 2, h.registrar)), ErrBadNonce)
+	// A PoP that is not newKey's.
+	tx, _ := DecodeTx(reg(newKey, 100, 1, h.registrar))
+	rt := tx.(*RegisterTx)
+	rt.PoP = testKey(t, 12).ProvePossession().Bytes()
+	msg := rt.SignBytes(testChainID)
+	rt.Sig = newKey.Sign(msg).Bytes()
+	rs := h.registrar.Sign(msg).Bytes()
+	rt.RegistrarSig = &rs
+	wantErr(t, "bad proof of possession", h.both(EncodeTx(rt)), ErrBadSignature)
+	// A signature by someone else over the registration.
+	tx, _ = DecodeTx(reg(newKey, 100, 1, h.registrar))
+	rt = tx.(*RegisterTx)
+	rt.Sig = testKey(t, 13).Sign(rt.SignBytes(testChainID)).Bytes()
+	wantErr(t, "registration not signed by its key", h.both(EncodeTx(rt)), ErrBadSignature)
+	wantErr(t, "registration signed on another chain", h.both(func() []byte {
+		tx, _ := NewRegisterTx("zgda-other", newKey, 100, 1, addrs, h.registrar)
+		return tx
+	}()), ErrBadSignature)
+
+	good := reg(newKey, 100, 1, h.registrar)
+	if err := h.both(good); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "replayed registration", h.both(good), ErrBadNonce)
+	var si SignerInfo
+	pk := newKey.PublicKey().Bytes()
+	if err := h.query(QuerySigner, pk[:], &si); err != nil || si.Index != 2 || si.Stake != 100 || si.Nonce != 1 || !slices.Equal(si.Addrs, addrs) {
+		t.Fatalf("signer %+v %v", si, err)
+	}
+	// Updates: addresses alone need no registrar; the stake does.
+	addrs = []string{"/ip4/127.0.0.1/tcp/7001", "/dns4/node.example/tcp/7001"}
+	if err := h.both(reg(newKey, 100, 2, nil)); err != nil {
+		t.Fatalf("address update: %v", err)
+	}
+	wantErr(t, "stake raised without the registrar", h.both(reg(newKey, 5000, 3, nil)), ErrUnauthorized)
+	if err := h.both(reg(newKey, 5000, 3, h.registrar)); err != nil {
+		t.Fatalf("stake update: %v", err)
+	}
+	wantErr(t, "old nonce", h.both(reg(newKey, 5000, 3, nil)), ErrBadNonce)
+	var all []SignerInfo
+	if err := h.query(QuerySigners, nil, &all); err != nil || len(all) != 3 || all[2].Stake != 5000 || all[2].Nonce != 3 || len(all[2].Addrs) != 2 {
+		t.Fatalf("signers %+v %v", all, err)
+	}
+	// A genesis signer updates with nonce 1.
+	if err := h.both(reg(h.keys[0], 64, 1, nil)); err != nil {
+		t.Fatalf("genesis signer update: %v", err)
+	}
+	// The registry holds at most max_signers = 4.
+	if err := h.both(reg(testKey(t, 20), 10, 1, h.registrar)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "fifth signer", h.both(reg(testKey(t, 21), 10, 1, h.registrar)), ErrRegistryFull)
+
+	// The new signer joins the next epoch through its VRF output, submitted
+	// in the first block of the current one.
+	var st AppStatus
+	if err := h.query(QueryStatus, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	h.advanceTo(st.NextEpochHeight)
+	if err := h.query(QueryStatus, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	next := h.epoch(st.Epoch + 1)
+	if err := h.both(NewVRFTx(testChainID, newKey, next.Epoch, next.Seed)); err != nil {
+		t.Fatal(err)
+	}
+	h.advanceTo(next.StartHeight)
+	e := h.epoch(next.Epoch)
+	// The only output is signer 2's: 5000 stake, capped to 1024 ballots,
+	// fills four quorums of 256.
+	if !e.Started || len(e.Quorums) != 4 || len(e.Quorums[3].SlotsOf(2)) != 256 {
+		t.Fatalf("epoch %d: %d quorums", next.Epoch, len(e.Quorums))
+	}
+}
+
+func TestRegistrationWithoutRegistrar(t *testing.T) {
+	h := newHarness(t, smallParams(), []uint64{64}, false)
+	tx, err := NewRegisterTx(testChainID, testKey(t, 5), 1, 1, nil, testKey(t, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h.both(tx)
+	wantErr(t, "no registrar in genesis", err, ErrUnauthorized)
+	if !contains(err.Error(), "genesis names no registrar") {
+		t.Fatalf("unclear error: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+package chain
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/zgda/zgda/da"
+)
+
+// ABCI query paths. Responses are JSON; errors carry a Code… and a message.
+const (
+	QueryStatus      = "/status"      // → AppStatus
+	QueryParams      = "/params"      // → Params
+	QuerySigners     = "/signers"     // → []SignerInfo
+	QuerySigner      = "/signer"      // data: public key [48] → SignerInfo
+	QueryEpoch       = "/epoch"       // data: u64 epoch, or empty for the last block's → EpochInfo
+	QueryCertificate = "/certificate" // data: batch root [32] → CertificateRecord
+	QueryBlob        = "/blob"        // data: blob key [32] → CertificateRecord
+)
+
+// Query implements abci.Application. It reads the last committed state
+// (req.Height must be 0 or that height: no history is kept).
+func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var val any
+	var err error
+	switch {
+	case !a.ready:
+		err = fmt.Errorf("%w: chain not initialized yet", ErrNotFound)
+	case req.Height != 0 && req.Height != a.st.height:
+		err = fmt.Errorf("%w: state at height %d (only the latest, %d, is kept)", ErrNotFound, req.Height, a.st.height)
+	default:
+		val, err = a.query(req.Path, req.Data)
+	}
+	if err != nil {
+		return &abci.QueryResponse{Code: codeOf(err), Log: err.Error(), Codespace: Codespace, Height: a.st.height}, nil
+	}
+	b, err := json.Marshal(val)
+	if err != nil {
+		return &abci.QueryResponse{Code: CodeInternal, Log: err.Error(), Codespace: Codespace}, nil
+	}
+	return &abci.QueryResponse{Code: CodeOK, Value: b, Height: a.st.height}, nil
+}
+
+func (a *App) query(path string, data []byte) (any, error) {
+	r := stateReader{view{s: a.st}}
+	switch path {
+	case QueryStatus:
+		n, err := r.count()
+		if err != nil {
+			return nil, err
+		}
+		e := a.epochOf(max(a.st.height, a.base))
+		return &AppStatus{
+			ChainID:         a.chainID,
+			Height:          a.st.height,
+			AppHash:         hex.EncodeToString(a.st.appHash),
+			Epoch:           e,
+			NextEpochHeight: a.epochStart(e + 1),
+			Signers:         n,
+			Params:          a.params,
+		}, nil
+	case QueryParams:
+		return a.params, nil
+	case QuerySigners:
+		out := []SignerInfo{}
+		err := a.st.scanCommitted([]byte("s/"), func(k, v []byte) error {
+			var s SignerInfo
+			if err := s.unmarshal(binary.BigEndian.Uint32(k[2:]), v); err != nil {
+				return err
+			}
+			out = append(out, s)
+			return nil
+		})
+		return out, err
+	case QuerySigner:
+		if len(data) != da.PublicKeySize {
+			return nil, fmt.Errorf("%w: signer query wants a %d-byte public key, got %d bytes", ErrMalformedTx, da.PublicKeySize, len(data))
+		}
+		idx, ok, err := r.signerIndex(da.PublicKey(data))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: no signer with key %s", ErrNotFound, da.PublicKey(data))
+		}
+		return r.signer(idx)
+	case QueryEpoch:
+		e := a.epochOf(max(a.st.height, a.base))
+		switch len(data) {
+		case 0:
+		case 8:
+			e = binary.BigEndian.Uint64(data)
+		default:
+			return nil, fmt.Errorf("%w: epoch query wants 0 or 8 bytes, got %d", ErrMalformedTx, len(data))
+		}
+		return a.epochInfo(r, e)
+	case QueryCertificate, QueryBlob:
+		if len(data) != 32 {
+			return nil, fmt.Errorf("%w: %s query wants 32 bytes, got %d", ErrMalformedTx, path, len(data))
+		}
+		root := da.Hash(data)
+		if path == QueryBlob {
+			b, err := a.st.getCommitted(keyBlob(da.BlobKey(data)))
+			if err != nil {
+				return nil, err
+			}
+			if b == nil {
+				return nil, fmt.Errorf("%w: no certificate for blob %s", ErrNotFound, da.BlobKey(data))
+			}
+			root = da.Hash(b)
+		}
+		rec, err := r.cert(root)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			return nil, fmt.Errorf("%w: no certificate for batch %s", ErrNotFound, root)
+		}
+		return rec, nil
+	}
+	return nil, fmt.Errorf("%w: unknown query path %q", ErrNotFound, path)
+}
+
+func (a *App) epochInfo(r stateReader, e uint64) (*EpochInfo, error) {
+	rec, err := r.epoch(e)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("%w: epoch %d is not known yet (its seed is fixed at block %d)", ErrNotFound, e, a.epochStart(e-1))
+	}
+	vrfs, err := r.vrfs(e)
+	if err != nil {
+		return nil, err
+	}
+	if vrfs == nil {
+		vrfs = []VRFRecord{}
+	}
+	qs := rec.quorums
+	if qs == nil {
+		qs = []da.Quorum{}
+	}
+	return &EpochInfo{
+		Epoch:       e,
+		Seed:        rec.seed,
+		Started:     rec.started,
+		StartHeight: a.epochStart(e),
+		EndHeight:   a.epochStart(e+1) - 1,
+		Quorums:     qs,
+		VRFs:        vrfs,
+	}, nil
+}
