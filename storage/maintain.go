@@ -124,10 +124,9 @@ func (s *Store) Scrub(ctx context.Context) (ScrubReport, error) {
 	return s.scrub(ctx)
 }
 
-func (s *Store) scrub(ctx context.Context) (ScrubReport, error) {
+func (s *Store) scrub(ctx context.Context) (rep ScrubReport, err error) {
 	s.scrubMu.Lock()
 	defer s.scrubMu.Unlock()
-	var rep ScrubReport
 	repairs0 := s.ctr.repairs.Load()
 	defer func() { rep.RepairedShard = int(s.ctr.repairs.Load() - repairs0) }()
 	p := newPacer(s.cfg.Scrub.BytesPerSecond)
