@@ -28,6 +28,7 @@ type App struct {
 	chainID string
 	st      *store
 	log     *slog.Logger
+	closed  bool
 
 	// Loaded from the state once it is initialized.
 	ready     bool
@@ -101,10 +102,14 @@ func NewApp(dir, chainID string, logger *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close closes the state database.
+// Close closes the state database; later calls do nothing.
 func (a *App) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
 	return a.st.close()
 }
 
