@@ -323,3 +323,31 @@ func TestReplaceVolume(t *testing.T) {
 		t.Fatalf("Open with m+1 wiped volumes: %v", err)
 	}
 }
+
+// TestOpenFileCap: with more segments than the descriptor cap, idle
+// segments are closed and reopened transparently.
+func TestOpenFileCap(t *testing.T) {
+	old := maxOpenSegments
+	maxOpenSegments = 4
+	defer func() { maxOpenSegments = old }()
+	env := newEnv(t, storeCase{vols: 3})
+	env.cfg.Log.SegmentSize = 64 << 10
+	s := env.open()
+	defer s.Close()
+	for i := 0; i < 40; i++ {
+		k := fmt.Sprintf("k/%d", i)
+		mustPut(t, s, k, value(k, 1, 50_000))
+	}
+	if n := len(s.segs.sortedIDs()); n < 12 {
+		t.Fatalf("only %d segments; the test needs many", n)
+	}
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 40; i++ {
+			k := fmt.Sprintf("k/%d", i)
+			mustGet(t, s, k, value(k, 1, 50_000))
+			if open := s.segs.open.Load(); open > maxOpenSegments+2 {
+				t.Fatalf("%d segments have open files, cap %d", open, maxOpenSegments)
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Segments are append-only files named by a 64-bit id, one file of that name
@@ -42,9 +43,11 @@ func (v *volume) segPath(id uint64) string { return filepath.Join(v.segDir, segm
 type segment struct {
 	id   uint64
 	vols []volume
+	open *atomic.Int64 // the table's count of segments with open files
 
 	mu      sync.Mutex
 	files   []*os.File // per volume, opened lazily; nil when not open
+	nopen   int        // non-nil entries in files
 	deleted bool       // set (under mu) before compaction unlinks the files
 
 	// Guarded by segTable.mu.
@@ -83,6 +86,10 @@ func (g *segment) file(v int, create bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if g.nopen == 0 {
+		g.open.Add(1)
+	}
+	g.nopen++
 	g.files[v] = f
 	return f, nil
 }
@@ -97,7 +104,16 @@ func (g *segment) closeFiles() {
 			g.files[i] = nil
 		}
 	}
+	if g.nopen > 0 {
+		g.open.Add(-1)
+	}
+	g.nopen = 0
 }
+
+// maxOpenSegments bounds the segments whose files stay open between reads
+// (each holds one descriptor per volume). Past it, idle sealed segments
+// are closed and reopened on their next read.
+var maxOpenSegments int64 = 512
 
 // segTable tracks every segment and which one is active.
 type segTable struct {
@@ -106,10 +122,11 @@ type segTable struct {
 	active *segment
 	nextID uint64
 	vols   []volume
+	open   atomic.Int64
 }
 
 func (t *segTable) newSegment(id uint64) *segment {
-	return &segment{id: id, vols: t.vols, files: make([]*os.File, len(t.vols))}
+	return &segment{id: id, vols: t.vols, files: make([]*os.File, len(t.vols)), open: &t.open}
 }
 
 // acquire returns the segment with a reference held, or nil if it no longer
@@ -121,8 +138,24 @@ func (t *segTable) acquire(id uint64) *segment {
 	if g == nil {
 		return nil
 	}
+	if t.open.Load() > maxOpenSegments {
+		t.sweepLocked(g)
+	}
 	g.refs++
 	return g
+}
+
+// sweepLocked closes the files of idle sealed segments (other than keep)
+// until half the limit is open.
+func (t *segTable) sweepLocked(keep *segment) {
+	for _, g := range t.segs {
+		if t.open.Load() <= maxOpenSegments/2 {
+			return
+		}
+		if g != keep && g != t.active && g.refs == 0 {
+			g.closeFiles()
+		}
+	}
 }
 
 func (t *segTable) release(g *segment) {
