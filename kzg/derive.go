@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
-	"sync"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr/fft"
+
+	"github.com/zgda/zgda/internal/par"
 )
 
 // DeriveCommitments returns the commitments C_0 … C_{4K−1} of all extended
@@ -102,7 +103,7 @@ func g1FFT(a []bls.G1Jac, omega fr.Element, workers int) {
 		half := m / 2
 		stride := n / m
 		butterflies := n / 2
-		parallelRange(butterflies, workers, 64, func(lo, hi int) {
+		par.Range(butterflies, workers, 64, func(lo, hi int) {
 			for b := lo; b < hi; b++ {
 				blk, j := b/half, b%half
 				i0 := blk*m + j
@@ -125,31 +126,9 @@ func g1FFT(a []bls.G1Jac, omega fr.Element, workers int) {
 func scaleG1(a []bls.G1Jac, s *fr.Element, workers int) {
 	var sb big.Int
 	s.BigInt(&sb)
-	parallelRange(len(a), workers, 16, func(lo, hi int) {
+	par.Range(len(a), workers, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a[i].ScalarMultiplication(&a[i], &sb)
 		}
 	})
-}
-
-// parallelRange runs fn over [0, n) in contiguous ranges on up to workers
-// goroutines, without splitting below minChunk items per goroutine.
-func parallelRange(n, workers, minChunk int, fn func(lo, hi int)) {
-	if workers > n/minChunk {
-		workers = n / minChunk
-	}
-	if workers <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		lo, hi := i*n/workers, (i+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr/fft"
 
+	"github.com/zgda/zgda/internal/par"
 	"github.com/zgda/zgda/kzg/internal/msm"
 )
 
@@ -68,7 +69,7 @@ func newFK20(monomial []bls.G1Affine, workers int) (*fk20, error) {
 	scale.SetUint64(fk20Cosets)
 	scale.Inverse(&scale)
 	vecs := make([][]bls.G1Jac, fk20Cols)
-	parallelRange(fk20Cols, workers, 1, func(lo, hi int) {
+	par.Range(fk20Cols, workers, 1, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			v := make([]bls.G1Jac, fk20Cosets)
 			for u := range v {

@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -24,19 +22,9 @@ setup). With --json the output is
   {"blob_key":"0x…","length":L,"rows":K,"commitments":["0x…",…]}`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			blob, err := os.ReadFile(args[0])
+			e, err := encodeFile(cmd.Context(), args[0], workers, quiet)
 			if err != nil {
 				return err
-			}
-			enc, err := encoder.New(encoder.WithWorkers(workers))
-			if err != nil {
-				return err
-			}
-			progress, done := progressPrinter(quiet)
-			e, err := enc.EncodeBlob(cmd.Context(), kzg.NewContext(kzg.WithWorkers(workers)), blob, progress)
-			done()
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			out := struct {
 				BlobKey     string           `json:"blob_key"`

@@ -27,19 +27,9 @@ files are enough for 'zgda decode' to rebuild FILE.`,
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
-			blob, err := os.ReadFile(args[0])
+			e, err := encodeFile(cmd.Context(), args[0], workers, quiet)
 			if err != nil {
 				return err
-			}
-			enc, err := encoder.New(encoder.WithWorkers(workers))
-			if err != nil {
-				return err
-			}
-			progress, done := progressPrinter(quiet)
-			e, err := enc.EncodeBlob(cmd.Context(), kzg.NewContext(kzg.WithWorkers(workers)), blob, progress)
-			done()
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			if err := encoder.WriteDir(out, e); err != nil {
 				return err

@@ -23,12 +23,13 @@ package msm
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+
+	"github.com/zgda/zgda/internal/par"
 )
 
 // Table holds the window multiples of a fixed list of bases. It is immutable
@@ -55,7 +56,7 @@ func NewTable(bases []bls.G1Affine, c, workers int) (*Table, error) {
 	// Signed digits need one spare bit above the 255-bit scalars.
 	w := (fr.Bits + 1 + c - 1) / c
 	t := &Table{n: len(bases), c: c, w: w, points: make([]bls.G1Affine, len(bases)*w)}
-	parallel(len(bases), workers, func(lo, hi int) {
+	par.Range(len(bases), workers, 1, func(lo, hi int) {
 		jac := make([]bls.G1Jac, (hi-lo)*w)
 		for i := lo; i < hi; i++ {
 			var p bls.G1Jac
@@ -102,7 +103,7 @@ func (t *Table) MultiExpGroups(scalars []fr.Element, groupSize, workers int) ([]
 	}
 	groups := t.n / groupSize
 	out := make([]bls.G1Jac, groups)
-	parallel(groups, workers, func(lo, hi int) {
+	par.Range(groups, workers, 1, func(lo, hi int) {
 		t.multiExpGroups(scalars[lo*groupSize:hi*groupSize], lo*groupSize, hi*groupSize, groupSize, out[lo:hi])
 	})
 	return out, nil
@@ -362,28 +363,4 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
-}
-
-// parallel runs fn over [0, n) split into contiguous ranges, one per worker.
-func parallel(n, workers int, fn func(lo, hi int)) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		lo, hi := i*n/workers, (i+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
 }
