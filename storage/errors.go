@@ -66,7 +66,7 @@ func (e *KeyError) Unwrap() error { return e.Reason }
 
 // VolumeError reports a problem with one configured volume found at Open.
 type VolumeError struct {
-	Index  int    // position in Config.Volumes.Paths
+	Index  int    // position in Config.Volumes.Paths; -1 when about the whole set
 	Path   string // the configured path
 	Reason error  // ErrVolumeMissing, ErrVolumeUnwritable or ErrVolumeMismatch
 	Detail string // what was found and what to do
@@ -75,6 +75,9 @@ type VolumeError struct {
 
 func (e *VolumeError) Error() string {
 	s := fmt.Sprintf("storage: volume %d (%s): %s", e.Index, e.Path, e.Detail)
+	if e.Index < 0 {
+		s = fmt.Sprintf("storage: volume set (store metadata in %s): %s", e.Path, e.Detail)
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
