@@ -29,30 +29,40 @@ var benchSizes = []struct {
 
 var benchVols = []int{1, 6}
 
-func benchStore(b *testing.B, vols int) *Store {
-	env := newEnv(b, storeCase{vols: vols})
+func benchStore(b *testing.B, vols int) *Store { return benchStoreCase(b, storeCase{vols: vols}) }
+
+func benchStoreCase(b *testing.B, c storeCase) *Store {
+	env := newEnv(b, c)
 	env.cfg.Log = DefaultLogConfig()
+	env.cfg.Log.SyncIndex = c.syncIndex
 	s := env.open()
 	b.Cleanup(func() { s.Close() })
 	return s
 }
 
 func BenchmarkPut(b *testing.B) {
-	ctx := context.Background()
 	for _, sz := range benchSizes {
 		for _, vols := range benchVols {
 			b.Run(fmt.Sprintf("%s/%dvol", sz.name, vols), func(b *testing.B) {
-				s := benchStore(b, vols)
-				v := value("bench", 1, sz.n)
-				b.SetBytes(int64(sz.n))
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := s.Put(ctx, []byte("k/"+strconv.Itoa(i)), v); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchPut(b, benchStore(b, vols), sz.n)
 			})
+		}
+		// The cost of also fsyncing the index on every write.
+		b.Run(sz.name+"/6vol-syncindex", func(b *testing.B) {
+			benchPut(b, benchStoreCase(b, storeCase{vols: 6, syncIndex: true}), sz.n)
+		})
+	}
+}
+
+func benchPut(b *testing.B, s *Store, n int) {
+	ctx := context.Background()
+	v := value("bench", 1, n)
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.Put(ctx, []byte("k/"+strconv.Itoa(i)), v); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
