@@ -48,6 +48,9 @@ type App struct {
 	finalHash   []byte
 	finalTxs    []TxResult
 
+	// Recent committed app hashes by height, for comparing validators.
+	history map[int64][]byte
+
 	wmu       sync.Mutex
 	waiters   map[[32]byte][]chan TxResult
 	committed chan struct{} // closed and replaced at each Commit
@@ -93,6 +96,7 @@ func NewApp(dir, chainID string, logger *slog.Logger) (*App, error) {
 		quorums:   map[uint64][]quorumInfo{},
 		verified:  newHashSet(1 << 14),
 		waiters:   map[[32]byte][]chan TxResult{},
+		history:   map[int64][]byte{},
 		committed: make(chan struct{}),
 	}
 	if err := a.load(); err != nil {
@@ -296,6 +300,8 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	txs := a.finalTxs
 	a.finalTxs = nil
+	a.history[a.finalHeight] = a.finalHash
+	delete(a.history, a.finalHeight-historySize)
 	a.mu.Unlock()
 
 	a.wmu.Lock()
@@ -351,6 +357,17 @@ func (a *App) Height() int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.st.height
+}
+
+const historySize = 1024
+
+// AppHashAt is the app hash committed at height h, if h is among the last
+// 1024 heights this process committed.
+func (a *App) AppHashAt(h int64) ([]byte, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, ok := a.history[h]
+	return append([]byte(nil), b...), ok
 }
 
 // AppHash is the last committed app hash.

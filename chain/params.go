@@ -121,19 +121,80 @@ func DefaultGenesisState() *GenesisState {
 	return &GenesisState{Params: DefaultParams(), Signers: []GenesisSigner{}}
 }
 
-// ParseGenesisState decodes app_state strictly (unknown fields are errors);
-// params left out take their defaults. It does not Validate.
+// ParseGenesisState decodes app_state strictly (unknown fields are errors,
+// which name the field); params left out take their defaults. It does not
+// Validate.
 func ParseGenesisState(raw []byte) (*GenesisState, error) {
 	g := DefaultGenesisState()
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return g, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(g); err != nil {
+	var top struct {
+		Params    json.RawMessage   `json:"params"`
+		Registrar json.RawMessage   `json:"registrar"`
+		Signers   []json.RawMessage `json:"signers"`
+	}
+	if err := strictJSON(raw, &top); err != nil {
 		return nil, fmt.Errorf("%w: app_state: %v", ErrGenesis, err)
 	}
+	if top.Params != nil {
+		if err := strictJSON(top.Params, &g.Params); err != nil {
+			return nil, fmt.Errorf("%w: app_state.params: %v", ErrGenesis, err)
+		}
+	}
+	if top.Registrar != nil && string(top.Registrar) != "null" {
+		var pk da.PublicKey
+		if err := strictJSON(top.Registrar, &pk); err != nil {
+			return nil, fmt.Errorf("%w: app_state.registrar: %v", ErrGenesis, err)
+		}
+		g.Registrar = &pk
+	}
+	for i, rs := range top.Signers {
+		var s struct {
+			PubKey json.RawMessage `json:"pubkey"`
+			PoP    json.RawMessage `json:"pop"`
+			Stake  uint64          `json:"stake"`
+			Addrs  []string        `json:"addrs"`
+			VRF    json.RawMessage `json:"vrf"`
+		}
+		if err := strictJSON(rs, &s); err != nil {
+			return nil, fmt.Errorf("%w: app_state.signers[%d]: %v", ErrGenesis, i, err)
+		}
+		var gs GenesisSigner
+		for _, f := range []struct {
+			name string
+			raw  json.RawMessage
+			dst  any
+		}{{"pubkey", s.PubKey, &gs.PubKey}, {"pop", s.PoP, &gs.PoP}} {
+			if f.raw == nil {
+				return nil, fmt.Errorf("%w: app_state.signers[%d].%s: missing", ErrGenesis, i, f.name)
+			}
+			if err := strictJSON(f.raw, f.dst); err != nil {
+				return nil, fmt.Errorf("%w: app_state.signers[%d].%s: %v", ErrGenesis, i, f.name, err)
+			}
+		}
+		if s.VRF != nil && string(s.VRF) != "null" {
+			gs.VRF = new(da.Signature)
+			if err := strictJSON(s.VRF, gs.VRF); err != nil {
+				return nil, fmt.Errorf("%w: app_state.signers[%d].vrf: %v", ErrGenesis, i, err)
+			}
+		}
+		gs.Stake, gs.Addrs = s.Stake, s.Addrs
+		g.Signers = append(g.Signers, gs)
+	}
 	return g, nil
+}
+
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after the JSON value")
+	}
+	return nil
 }
 
 // Validate checks the params, the registrar key, and every signer: key,
