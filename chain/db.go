@@ -61,12 +61,18 @@ func (g *guardedDB) write(f func() error) error {
 	return f()
 }
 
-func (g *guardedDB) Set(k, v []byte) error     { return g.write(func() error { return g.db.Set(k, v) }) }
-func (g *guardedDB) SetSync(k, v []byte) error { return g.write(func() error { return g.db.SetSync(k, v) }) }
-func (g *guardedDB) Delete(k []byte) error     { return g.write(func() error { return g.db.Delete(k) }) }
-func (g *guardedDB) DeleteSync(k []byte) error { return g.write(func() error { return g.db.DeleteSync(k) }) }
-func (g *guardedDB) Compact(s, e []byte) error { return g.write(func() error { return g.db.Compact(s, e) }) }
-func (g *guardedDB) Print() error              { return g.write(g.db.Print) }
+func (g *guardedDB) Set(k, v []byte) error { return g.write(func() error { return g.db.Set(k, v) }) }
+func (g *guardedDB) SetSync(k, v []byte) error {
+	return g.write(func() error { return g.db.SetSync(k, v) })
+}
+func (g *guardedDB) Delete(k []byte) error { return g.write(func() error { return g.db.Delete(k) }) }
+func (g *guardedDB) DeleteSync(k []byte) error {
+	return g.write(func() error { return g.db.DeleteSync(k) })
+}
+func (g *guardedDB) Compact(s, e []byte) error {
+	return g.write(func() error { return g.db.Compact(s, e) })
+}
+func (g *guardedDB) Print() error { return g.write(g.db.Print) }
 
 func (g *guardedDB) iter(f func() (dbm.Iterator, error), s, e []byte) (dbm.Iterator, error) {
 	g.mu.RLock()

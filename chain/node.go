@@ -291,4 +291,3 @@ func newLevelLogger(level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
-
