@@ -66,11 +66,14 @@
 //
 // # Errors
 //
-// Every error wraps a sentinel from errors.go (ErrNotFound, ErrClosed,
+// Every condition the package detects is an error wrapping a sentinel from
+// errors.go (ErrNotFound, ErrClosed,
 // ErrEmptyKey, ErrKeyTooLarge, ErrValueTooLarge, ErrInvalidConfig,
 // ErrVolumeMissing, ErrVolumeUnwritable, ErrVolumeMismatch,
 // ErrUnrecoverable, ErrCorrupt, ErrFailed). Typed errors carry the evidence:
-// *KeyError, *VolumeError, *UnrecoverableError, *CorruptError.
+// *KeyError, *VolumeError, *UnrecoverableError, *CorruptError. Context
+// errors are returned as they are; operating-system and Pebble errors are
+// wrapped with %w under a message naming the file or step.
 //
 // # On-disk format
 //

@@ -226,8 +226,9 @@ func (s *Store) checkValue(key, value []byte) error {
 // key reads back exactly value (or a later write). ctx bounds only the wait
 // for room in the write queue; once queued, Put waits for the write. Put
 // does not retain key or value after it returns; the caller must not modify
-// them during the call. An error means the write may or may not have
-// happened.
+// them during the call. A *KeyError, ErrClosed or the context's error means
+// nothing was written; any other error (an I/O failure) means the write may
+// or may not have happened.
 func (s *Store) Put(ctx context.Context, key, value []byte, opts ...PutOption) error {
 	var b Batch
 	b.Put(key, value, opts...)
