@@ -41,6 +41,7 @@ type App struct {
 	// transaction's aggregate signature verifies.
 	pks      map[uint32]*signer.PublicKey
 	quorums  map[uint64][]quorumInfo
+	vmu      sync.Mutex // guards verified, which CheckTx uses outside mu
 	verified *hashSet
 
 	// The block being finalized, until Commit.
@@ -234,14 +235,23 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 
 // CheckTx verifies a transaction against the committed state as if it went
 // into the next block.
+//
+// The node runs the app with an unsynchronized local client, so CheckTx calls
+// arrive concurrently: the state checks run under the app's lock, and a
+// certificate's aggregate signature (the expensive part) is checked after
+// the lock is released, on as many cores as there are callers.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	var err error
+	var job *sigJob
 	if !a.ready {
 		err = fmt.Errorf("%w: chain not initialized yet", ErrFutureEpoch)
 	} else {
-		err = a.execTx(view{s: a.st}, req.Tx, a.st.height+1, true)
+		job, err = a.execTx(view{s: a.st}, req.Tx, a.st.height+1, true)
+	}
+	a.mu.Unlock()
+	if err == nil && job != nil {
+		err = a.runSigJob(job)
 	}
 	if err != nil {
 		return &abci.CheckTxResponse{Code: codeOf(err), Log: err.Error(), Codespace: Codespace}, nil
@@ -273,7 +283,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	a.finalTxs = a.finalTxs[:0]
 	for i, tx := range req.Txs {
-		err := a.execTx(v, tx, h, false)
+		_, err := a.execTx(v, tx, h, false)
 		r := &abci.ExecTxResult{Code: codeOf(err)}
 		if err != nil {
 			r.Log, r.Codespace = err.Error(), Codespace
@@ -415,20 +425,47 @@ func (a *App) openEpoch(v view, e uint64, blockHash da.Hash) error {
 }
 
 // execTx verifies tx for block h against v and, unless check, applies it.
-func (a *App) execTx(v view, raw []byte, h int64, check bool) error {
+// With check, a certificate's aggregate signature is not verified here but
+// returned as a job for the caller to run (nil when already verified).
+func (a *App) execTx(v view, raw []byte, h int64, check bool) (*sigJob, error) {
 	tx, err := DecodeTx(raw)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch t := tx.(type) {
 	case *RegisterTx:
-		return a.execRegister(v, t, check)
+		return nil, a.execRegister(v, t, check)
 	case *VRFTx:
-		return a.execVRF(v, t, h, check)
+		return nil, a.execVRF(v, t, h, check)
 	case *CertificateTx:
 		return a.execCertificate(v, t, raw, h, check)
 	}
-	return fmt.Errorf("%w: unhandled transaction type", ErrInternal)
+	return nil, fmt.Errorf("%w: unhandled transaction type", ErrInternal)
+}
+
+// sigJob is a certificate's aggregate-signature check.
+type sigJob struct {
+	c   *da.Certificate
+	pks []*signer.PublicKey
+	msg []byte
+	sum [32]byte // SHA-256 of the transaction
+}
+
+// runSigJob verifies the aggregate and remembers a success: whether a
+// transaction's signature verifies never changes (signer keys are immutable).
+func (a *App) runSigJob(j *sigJob) error {
+	sig, err := signer.ParseSignature(j.c.Signature[:])
+	if err != nil {
+		return fmt.Errorf("%w: aggregate signature: %v", ErrBadSignature, err)
+	}
+	if !signer.FastAggregateVerify(j.pks, j.msg, sig) {
+		return fmt.Errorf("%w: the aggregate signature of %d signers does not verify over the attestation of batch %s (epoch %d, quorum %d)",
+			ErrBadSignature, len(j.pks), j.c.BatchRoot, j.c.Epoch, j.c.Quorum)
+	}
+	a.vmu.Lock()
+	a.verified.add(j.sum)
+	a.vmu.Unlock()
+	return nil
 }
 
 func (a *App) execRegister(v view, t *RegisterTx, check bool) error {
@@ -549,51 +586,51 @@ func (a *App) execVRF(v view, t *VRFTx, h int64, check bool) error {
 	return nil
 }
 
-func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, check bool) error {
+func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, check bool) (*sigJob, error) {
 	c := &t.Cert
 	if err := c.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformedTx, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformedTx, err)
 	}
 	r := stateReader{v}
 	if prev, err := r.cert(c.BatchRoot); err != nil {
-		return err
+		return nil, err
 	} else if prev != nil {
-		return fmt.Errorf("%w: a certificate for batch %s was recorded at height %d", ErrDuplicate, c.BatchRoot, prev.Height)
+		return nil, fmt.Errorf("%w: a certificate for batch %s was recorded at height %d", ErrDuplicate, c.BatchRoot, prev.Height)
 	}
 	maxK := a.params.MaxBlobRows()
 	for i, b := range c.Blobs {
 		if b.Rows > maxK {
-			return fmt.Errorf("%w: blob %d (%s) has K = %d; quorums of %d slots take K ≤ %d",
+			return nil, fmt.Errorf("%w: blob %d (%s) has K = %d; quorums of %d slots take K ≤ %d",
 				ErrMalformedTx, i, b.Key, b.Rows, a.params.QuorumSize, maxK)
 		}
 	}
 	cur := a.epochOf(h)
 	if c.Epoch > cur {
-		return fmt.Errorf("%w: certificate for epoch %d, current epoch %d", ErrFutureEpoch, c.Epoch, cur)
+		return nil, fmt.Errorf("%w: certificate for epoch %d, current epoch %d", ErrFutureEpoch, c.Epoch, cur)
 	}
 	if cur-c.Epoch > a.params.CertEpochWindow {
-		return fmt.Errorf("%w: certificate for epoch %d; in epoch %d only epochs from %d are accepted",
+		return nil, fmt.Errorf("%w: certificate for epoch %d; in epoch %d only epochs from %d are accepted",
 			ErrStaleEpoch, c.Epoch, cur, cur-a.params.CertEpochWindow)
 	}
 	qs, err := a.epochQuorums(r, c.Epoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if int(c.Quorum) >= len(qs) {
-		return fmt.Errorf("%w: certificate names quorum %d; epoch %d has %d", ErrUnknownQuorum, c.Quorum, c.Epoch, len(qs))
+		return nil, fmt.Errorf("%w: certificate names quorum %d; epoch %d has %d", ErrUnknownQuorum, c.Quorum, c.Epoch, len(qs))
 	}
 	qi := qs[c.Quorum]
 	n, err := r.count()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	signers := c.Signers.Indices()
 	for _, i := range signers {
 		if i >= n {
-			return fmt.Errorf("%w: the bitmap names signer %d; %d are registered", ErrUnknownSigner, i, n)
+			return nil, fmt.Errorf("%w: the bitmap names signer %d; %d are registered", ErrUnknownSigner, i, n)
 		}
 		if !qi.members[i] {
-			return fmt.Errorf("%w: signer %d holds no slot of quorum %d in epoch %d", ErrNotInQuorum, i, c.Quorum, c.Epoch)
+			return nil, fmt.Errorf("%w: signer %d holds no slot of quorum %d in epoch %d", ErrNotInQuorum, i, c.Quorum, c.Epoch)
 		}
 	}
 	th := a.params.Threshold
@@ -601,40 +638,40 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 		signed, s := qi.q.SignedBlobSlots(b.Key, b.Rows, c.Signers.Has)
 		if !da.MeetsThreshold(signed, s, th.Num, th.Den) {
 			need := int((uint64(th.Num)*uint64(s) + uint64(th.Den) - 1) / uint64(th.Den))
-			return &SlotsError{Blob: i, Key: b.Key, Signed: signed, Slots: s, Need: need}
+			return nil, &SlotsError{Blob: i, Key: b.Key, Signed: signed, Slots: s, Need: need}
 		}
 	}
 	sum := sha256.Sum256(raw)
-	if !a.verified.has(sum) {
-		sig, err := signer.ParseSignature(c.Signature[:])
-		if err != nil {
-			return fmt.Errorf("%w: aggregate signature: %v", ErrBadSignature, err)
-		}
-		pks := make([]*signer.PublicKey, len(signers))
+	a.vmu.Lock()
+	done := a.verified.has(sum)
+	a.vmu.Unlock()
+	var job *sigJob
+	if !done {
+		job = &sigJob{c: c, msg: c.Message(a.chainID), sum: sum, pks: make([]*signer.PublicKey, len(signers))}
 		for j, i := range signers {
-			if pks[j], err = a.pubKey(r, i); err != nil {
-				return err
+			if job.pks[j], err = a.pubKey(r, i); err != nil {
+				return nil, err
 			}
 		}
-		if !signer.FastAggregateVerify(pks, c.Message(a.chainID), sig) {
-			return fmt.Errorf("%w: the aggregate signature of %d signers does not verify over the attestation of batch %s (epoch %d, quorum %d)",
-				ErrBadSignature, len(signers), c.BatchRoot, c.Epoch, c.Quorum)
-		}
-		a.verified.add(sum)
 	}
 	if check {
-		return nil
+		return job, nil
+	}
+	if job != nil {
+		if err := a.runSigJob(job); err != nil {
+			return nil, err
+		}
 	}
 	v.set(keyCert(c.BatchRoot), marshalCertRecord(c, h))
 	for _, b := range c.Blobs {
 		k := keyBlob(b.Key)
 		if prev, err := v.get(k); err != nil {
-			return err
+			return nil, err
 		} else if prev == nil {
 			v.set(k, c.BatchRoot[:])
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // pubKey returns signer i's parsed key (cached: keys never change).

@@ -106,7 +106,7 @@ func StartNode(ctx context.Context, home string, opts ...NodeOption) (*Node, err
 		n.dbsMu.Unlock()
 		return w, nil
 	}
-	cmt, err := nm.NewNode(ctx, cc, pv, nodeKey, proxy.NewLocalClientCreator(app),
+	cmt, err := nm.NewNode(ctx, cc, pv, nodeKey, proxy.NewUnsyncLocalClientCreator(app),
 		nm.DefaultGenesisDocProviderFunc(cc), dbProvider, nm.DefaultMetricsProvider(cc.Instrumentation),
 		&cometLogger{logger.With("module", "cometbft")})
 	if err != nil {

@@ -1,0 +1,121 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkCertificateVerify is the chain's whole check of one certificate
+// with a 1024-slot quorum and 100 signers: decoding, the batch root, state
+// lookups, the slot threshold of each blob, and the aggregate signature
+// (FastAggregateVerify over 100 cached keys). DESIGN.md §10: blst
+// FastAggregateVerify(100) ≈ 2.5 ms; target ≤ 5 ms for the certificate.
+func BenchmarkCertificateVerify(b *testing.B) {
+	for _, nb := range []int{1, 16} {
+		b.Run(fmt.Sprintf("M=1024/signers=100/blobs=%d", nb), func(b *testing.B) {
+			p := DefaultParams()
+			stakes := make([]uint64, 100)
+			for i := range stakes {
+				stakes[i] = 11 // 1100 tickets: one full quorum of 1024
+			}
+			h := newHarness(b, p, stakes, false)
+			q := h.epoch(0).Quorums[0]
+			if len(q.Members()) != 100 {
+				b.Fatalf("%d members", len(q.Members()))
+			}
+			all := make([]int, 100)
+			for i := range all {
+				all[i] = i
+			}
+			c := certify(b, h.keys, testChainID, 0, 0, blobs("bench", nb, 256/uint32(nb)), all...)
+			tx := certTx(b, c)
+			v := view{s: h.app.st}
+			b.SetBytes(int64(len(tx)))
+			b.ReportAllocs()
+			for b.Loop() {
+				h.app.verified = newHashSet(16) // measure the signature check every time
+				job, err := h.app.execTx(v, tx, 2, true)
+				if err != nil || job == nil {
+					b.Fatal(err, job)
+				}
+				if err := h.app.runSigJob(job); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNodeCertificateTxs pushes certificate transactions through a
+// single-validator node (CheckTx, consensus, FinalizeBlock, Commit) from 32
+// concurrent submitters and reports committed transactions per second.
+func BenchmarkNodeCertificateTxs(b *testing.B) {
+	const perRound = 400
+	g, keys, _ := testGenesis(b, 4, 1<<20)
+	g.Params.QuorumSize = 1024
+	for i := range g.Signers {
+		g.Signers[i].Stake = 256
+	}
+	home := b.TempDir()
+	cfg := testNodeConfig(b, false)
+	if err := InitHome(home, InitOptions{ChainID: testChainID, Genesis: g, Config: cfg}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	n, err := StartNode(ctx, home)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Stop()
+	c := n.Client()
+	round := 0
+	var total int
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		txs := make([][]byte, perRound)
+		var wg sync.WaitGroup
+		for w := 0; w < 2; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < perRound; i += 2 {
+					cert := certify(b, keys, testChainID, 0, 0, blobs(fmt.Sprintf("tput-%d-%d", round, i), 4, 16), 0, 1, 2)
+					txs[i] = certTx(b, cert)
+				}
+			}(w)
+		}
+		wg.Wait()
+		round++
+		b.StartTimer()
+		start := time.Now()
+		work := make(chan []byte, perRound)
+		for _, tx := range txs {
+			work <- tx
+		}
+		close(work)
+		errs := make(chan error, perRound)
+		for w := 0; w < 32; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for tx := range work {
+					if _, err := c.Submit(ctx, tx); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+		total += perRound
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "tx/s")
+}

@@ -1,0 +1,61 @@
+// Package chain is zgda's chain (DESIGN.md §4–5): a CometBFT ABCI
+// application that keeps the DA signer registry, opens epochs and fixes
+// their quorums, and verifies and records DA certificates; an embedded node
+// that runs it in-process; and a Client for everything that talks to it.
+//
+// # Why CometBFT v1.0.x
+//
+// v1.0 is CometBFT's current release line: ABCI 2.0 (FinalizeBlock, so a
+// block's transactions are verified and applied in one call that also returns
+// the app hash), the Pebble block store, and an in-process node API
+// (node.NewNode with a local ABCI client). v0.38 has ABCI 2.0 too but is the
+// maintenance line. v1.0.1 is the version pinned in go.mod and known to
+// build here.
+//
+// # Model
+//
+// State lives in Pebble under the home (data/app), written once per block in
+// one synced batch at Commit. The app hash chains each block's sorted write
+// set (see store.go), so validators that applied the same transactions agree
+// on it; there is no Merkle tree over the state, so queries trust the node.
+//
+// Epoch e covers blocks [b + e·E, b + (e+1)·E) for genesis height b and
+// params.epoch_length E. At the first block of epoch e the app
+//
+//   - fixes e's quorums (da.AssignQuorums, DESIGN.md §4) from the VRF outputs
+//     submitted for e during e−1, with each signer's stake at that moment;
+//   - fixes the seed of e+1 as SHA-256(hash of this block ‖ uint64_be(e+1))
+//     and starts accepting VRF outputs for e+1.
+//
+// The seed is fixed one epoch ahead so that outputs can be submitted before
+// the epoch they select for, as DESIGN.md §4 requires. Epoch 0's seed is
+// SHA-256(32 zero bytes ‖ uint64_be(0)) and its quorums come from VRF proofs
+// in genesis.
+//
+// Transactions (tx.go): register/update a signer (the registrar named in
+// genesis signs new signers and stake changes; nonces stop replays), submit a
+// VRF proof for the next epoch (one per signer and epoch), submit a
+// certificate (one per batch root). CheckTx and FinalizeBlock run the same
+// checks; a certificate is accepted iff every bitmap bit names a registered
+// signer holding a slot of the quorum, for every blob the signers hold at
+// least params.threshold of its S slots, and the aggregate BLS signature
+// verifies against the sum of their keys over da.AttestationMessage. Its
+// epoch must have started and be at most params.cert_epoch_window old.
+// A blob key maps to the first recorded certificate that names it.
+//
+// # Running
+//
+// InitHome + StartNode run a single validator in-process (the devnet);
+// InitNetwork writes N homes that `zgda chain start` runs. Configuration is
+// config/chain.json (Config: sections with defaults and validation),
+// genesis is config/genesis.json with app_state a GenesisState. The RPC
+// server binds loopback unless rpc.allow_remote is set.
+//
+// # Errors
+//
+// Refused transactions carry an ABCI code (Code…) and a message saying what
+// was wrong; Client returns them as *TxError, which matches the sentinels in
+// errors.go with errors.Is (a certificate short of slots also gives a
+// *SlotsError naming the blob). Malformed config or genesis fails StartNode
+// with an error naming the file and the field.
+package chain
