@@ -26,7 +26,7 @@ func init() {
 		cfg.Scrub.Interval, cfg.Compaction.Interval, cfg.Retention.Interval = 0, 0, 0
 		return storage.Open(cfg)
 	}
-	print := func(cmd *cobra.Command, v any) error {
+	show := func(cmd *cobra.Command, v any) error {
 		if asJSON {
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(v)
 		}
@@ -57,7 +57,7 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 				return err
 			}
 			defer s.Close()
-			return print(cmd, s.Stats())
+			return show(cmd, s.Stats())
 		},
 	})
 	root.AddCommand(&cobra.Command{
@@ -78,7 +78,7 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 			for i, e := range rep.Unrecoverable {
 				errs[i] = e.Error()
 			}
-			if err := print(cmd, map[string]any{"records": rep.Records, "bytes": rep.Bytes,
+			if err := show(cmd, map[string]any{"records": rep.Records, "bytes": rep.Bytes,
 				"repaired_shards": rep.RepairedShard, "unrecoverable": errs}); err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 			}
 			defer s.Close()
 			rep, err := s.Compact(cmd.Context())
-			if perr := print(cmd, rep); err == nil {
+			if perr := show(cmd, rep); err == nil {
 				err = perr
 			}
 			return err
