@@ -48,7 +48,7 @@ func TestConfig() *Config {
 		P2P:       TestP2PConfig(),
 		RPC:       TestRPCConfig(),
 		Consensus: TestConsensusConfig(),
-		Mempool:   DefaultMempoolConfig(),
+		Mempool:   TestMempoolConfig(),
 	}
 }
 
@@ -72,8 +72,13 @@ type NodeConfig struct {
 	LogLevel string `json:"log_level"`
 }
 
+// DefaultNodeConfig logs at info.
 func DefaultNodeConfig() NodeConfig { return NodeConfig{Moniker: "zgda", LogLevel: "info"} }
-func TestNodeConfig() NodeConfig    { return NodeConfig{Moniker: "zgda-test", LogLevel: "none"} }
+
+// TestNodeConfig logs nothing.
+func TestNodeConfig() NodeConfig { return NodeConfig{Moniker: "zgda-test", LogLevel: "none"} }
+
+// ValidateBasic names a bad field.
 
 func (c NodeConfig) ValidateBasic() error {
 	if c.Moniker == "" || len(c.Moniker) > 64 {
@@ -101,10 +106,14 @@ type P2PConfig struct {
 	AddrBookStrict bool `json:"addr_book_strict"`
 }
 
+// DefaultP2PConfig listens on 127.0.0.1:26656.
 func DefaultP2PConfig() P2PConfig {
 	return P2PConfig{Listen: "127.0.0.1:26656", AllowDuplicateIP: true, PersistentPeers: []string{}}
 }
+// TestP2PConfig is the default; tests set a free port.
 func TestP2PConfig() P2PConfig { return DefaultP2PConfig() }
+
+// ValidateBasic names a bad field.
 
 func (c P2PConfig) ValidateBasic() error {
 	if err := validHostPort(c.Listen); err != nil {
@@ -136,8 +145,13 @@ type RPCConfig struct {
 	AllowRemote bool `json:"allow_remote"`
 }
 
+// DefaultRPCConfig listens on 127.0.0.1:26657.
 func DefaultRPCConfig() RPCConfig { return RPCConfig{Listen: "127.0.0.1:26657"} }
-func TestRPCConfig() RPCConfig    { return RPCConfig{Listen: ""} }
+
+// TestRPCConfig has no RPC server.
+func TestRPCConfig() RPCConfig { return RPCConfig{Listen: ""} }
+
+// ValidateBasic names a bad field.
 
 func (c RPCConfig) ValidateBasic() error {
 	if c.Listen == "" {
@@ -168,6 +182,7 @@ type ConsensusConfig struct {
 	PeerGossipSleep Duration `json:"peer_gossip_sleep"`
 }
 
+// DefaultConsensusConfig makes about two blocks a second.
 func DefaultConsensusConfig() ConsensusConfig {
 	return ConsensusConfig{
 		TimeoutPropose:    Duration(time.Second),
@@ -179,6 +194,7 @@ func DefaultConsensusConfig() ConsensusConfig {
 	}
 }
 
+// TestConsensusConfig has timeouts of tens of milliseconds.
 func TestConsensusConfig() ConsensusConfig {
 	return ConsensusConfig{
 		TimeoutPropose:    Duration(150 * time.Millisecond),
@@ -190,6 +206,7 @@ func TestConsensusConfig() ConsensusConfig {
 	}
 }
 
+// ValidateBasic names a bad field.
 func (c ConsensusConfig) ValidateBasic() error {
 	for _, f := range []struct {
 		name string
@@ -221,9 +238,15 @@ type MempoolConfig struct {
 	CacheSize int `json:"cache_size"`
 }
 
+// DefaultMempoolConfig holds 10,000 transactions of up to 1 MiB.
 func DefaultMempoolConfig() MempoolConfig {
 	return MempoolConfig{Size: 10000, MaxTxBytes: 1 << 20, CacheSize: 10000}
 }
+
+// TestMempoolConfig is the default.
+func TestMempoolConfig() MempoolConfig { return DefaultMempoolConfig() }
+
+// ValidateBasic names a bad field.
 
 func (c MempoolConfig) ValidateBasic() error {
 	switch {

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zgda/zgda/chain"
+	"github.com/zgda/zgda/da"
+)
+
+func init() {
+	chainCmd := &cobra.Command{
+		Use:   "chain",
+		Short: "Run zgda's CometBFT chain (signer registry, epochs, certificates)",
+	}
+
+	var home, chainID, registrar string
+	var validators, basePort int
+	var epochLength uint64
+	var quorumSize uint32
+	initCmd := &cobra.Command{
+		Use:   "init --home DIR [--validators N]",
+		Short: "Create the home(s) of a new chain: keys, genesis, config",
+		Long: `init writes a new chain. With --validators 1 (the default) DIR is the
+validator's home; with N > 1 it writes DIR/node0 … DIR/node{N-1}, one home per
+validator, all on loopback: node i listens on --base-port+2i (p2p) and
+--base-port+2i+1 (RPC). Each home holds config/chain.json (edit it to change
+ports or timeouts) and config/genesis.json, whose app_state sets the chain
+parameters. New DA signers can register only if --registrar names the BLS
+public key that grants their stake.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if home == "" {
+				return fmt.Errorf("--home is required")
+			}
+			g := chain.DefaultGenesisState()
+			if epochLength != 0 {
+				g.Params.EpochLength = epochLength
+			}
+			if quorumSize != 0 {
+				g.Params.QuorumSize = quorumSize
+			}
+			if registrar != "" {
+				var pk da.PublicKey
+				if err := pk.UnmarshalText([]byte(registrar)); err != nil {
+					return fmt.Errorf("--registrar: %w", err)
+				}
+				g.Registrar = &pk
+			}
+			opts := chain.InitOptions{ChainID: chainID, Genesis: g}
+			w := cmd.OutOrStdout()
+			if validators == 1 {
+				cfg := chain.DefaultConfig()
+				cfg.P2P.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(basePort))
+				cfg.RPC.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(basePort+1))
+				opts.Config = cfg
+				if err := chain.InitHome(home, opts); err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "initialized a single-validator chain in %s (rpc http://%s)\n", home, cfg.RPC.Listen)
+			} else {
+				homes, err := chain.InitNetwork(home, validators, basePort, opts)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "initialized %d validators:\n", len(homes))
+				for _, h := range homes {
+					c, err := chain.LoadConfig(h)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(w, "  %s  p2p %s  rpc http://%s\n", h, c.P2P.Listen, c.RPC.Listen)
+				}
+			}
+			if registrar == "" {
+				fmt.Fprintln(w, "note: no --registrar; only genesis signers can sign certificates on this chain")
+			}
+			fmt.Fprintf(w, "start it with: zgda chain start --home %s\n", home)
+			return nil
+		},
+	}
+	initCmd.Flags().StringVar(&home, "home", "", "directory to create the chain in")
+	initCmd.Flags().IntVar(&validators, "validators", 1, "number of validators")
+	initCmd.Flags().StringVar(&chainID, "chain-id", chain.DefaultChainID, "chain id")
+	initCmd.Flags().IntVar(&basePort, "base-port", 26656, "first port (p2p; RPC is the next); 0 picks free ports")
+	initCmd.Flags().Uint64Var(&epochLength, "epoch-length", 0, "blocks per epoch (0: the default, 100)")
+	initCmd.Flags().Uint32Var(&quorumSize, "quorum-size", 0, "slots per quorum M, a power of two (0: the default, 1024)")
+	initCmd.Flags().StringVar(&registrar, "registrar", "", "BLS public key (0x…) allowed to register signers and grant stake")
+
+	var startHome string
+	var only int
+	startCmd := &cobra.Command{
+		Use:   "start --home DIR",
+		Short: "Run the validator(s) of a home made by 'zgda chain init'",
+		Long: `start runs the validator whose home is DIR, or, when DIR holds node0 … nodeN
+homes, all of them in this process (--node i runs only DIR/node{i}). It runs
+until interrupted (Ctrl-C), then stops cleanly; starting again resumes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if startHome == "" {
+				return fmt.Errorf("--home is required")
+			}
+			homes, err := chainHomes(startHome, only)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var nodes []*chain.Node
+			defer func() {
+				for _, n := range nodes {
+					n.Stop()
+				}
+			}()
+			w := cmd.OutOrStdout()
+			for _, h := range homes {
+				n, err := chain.StartNode(ctx, h)
+				if err != nil {
+					return err
+				}
+				nodes = append(nodes, n)
+				fmt.Fprintf(w, "started %s: chain %s, node %s, height %d, rpc %s\n",
+					h, n.ChainID(), n.NodeID(), n.Height(), orNone(n.RPCAddress()))
+			}
+			<-ctx.Done()
+			fmt.Fprintln(w, "stopping")
+			return nil
+		},
+	}
+	startCmd.Flags().StringVar(&startHome, "home", "", "home made by 'zgda chain init'")
+	startCmd.Flags().IntVar(&only, "node", -1, "run only DIR/node{i} of a multi-validator home")
+
+	chainCmd.AddCommand(initCmd, startCmd)
+	rootCmd.AddCommand(chainCmd)
+}
+
+// chainHomes resolves --home (and --node) to the validator homes to run.
+func chainHomes(dir string, only int) ([]string, error) {
+	if only >= 0 {
+		h := filepath.Join(dir, "node"+strconv.Itoa(only))
+		if !chain.IsInitialized(h) {
+			return nil, fmt.Errorf("%s is not a chain home (no %s)", h, chain.GenesisFile)
+		}
+		return []string{h}, nil
+	}
+	if chain.IsInitialized(dir) {
+		return []string{dir}, nil
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "node*"))
+	var homes []string
+	for _, m := range matches {
+		if chain.IsInitialized(m) {
+			homes = append(homes, m)
+		}
+	}
+	if len(homes) == 0 {
+		return nil, fmt.Errorf("%s is not a chain home (no %s and no node*/ homes); run 'zgda chain init --home %s'", dir, chain.GenesisFile, dir)
+	}
+	sort.Slice(homes, func(i, j int) bool { return nodeIndex(homes[i]) < nodeIndex(homes[j]) })
+	return homes, nil
+}
+
+func nodeIndex(h string) int {
+	i, _ := strconv.Atoi(filepath.Base(h)[len("node"):])
+	return i
+}
+
+func contextOf(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
