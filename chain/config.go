@@ -110,6 +110,7 @@ type P2PConfig struct {
 func DefaultP2PConfig() P2PConfig {
 	return P2PConfig{Listen: "127.0.0.1:26656", AllowDuplicateIP: true, PersistentPeers: []string{}}
 }
+
 // TestP2PConfig is the default; tests set a free port.
 func TestP2PConfig() P2PConfig { return DefaultP2PConfig() }
 
