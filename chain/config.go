@@ -79,7 +79,6 @@ func DefaultNodeConfig() NodeConfig { return NodeConfig{Moniker: "zgda", LogLeve
 func TestNodeConfig() NodeConfig { return NodeConfig{Moniker: "zgda-test", LogLevel: "none"} }
 
 // ValidateBasic names a bad field.
-
 func (c NodeConfig) ValidateBasic() error {
 	if c.Moniker == "" || len(c.Moniker) > 64 {
 		return fmt.Errorf("node.moniker: %q, want 1 to 64 characters", c.Moniker)
@@ -115,7 +114,6 @@ func DefaultP2PConfig() P2PConfig {
 func TestP2PConfig() P2PConfig { return DefaultP2PConfig() }
 
 // ValidateBasic names a bad field.
-
 func (c P2PConfig) ValidateBasic() error {
 	if err := validHostPort(c.Listen); err != nil {
 		return fmt.Errorf("p2p.listen: %v", err)
@@ -153,7 +151,6 @@ func DefaultRPCConfig() RPCConfig { return RPCConfig{Listen: "127.0.0.1:26657"} 
 func TestRPCConfig() RPCConfig { return RPCConfig{Listen: ""} }
 
 // ValidateBasic names a bad field.
-
 func (c RPCConfig) ValidateBasic() error {
 	if c.Listen == "" {
 		return nil
@@ -248,7 +245,6 @@ func DefaultMempoolConfig() MempoolConfig {
 func TestMempoolConfig() MempoolConfig { return DefaultMempoolConfig() }
 
 // ValidateBasic names a bad field.
-
 func (c MempoolConfig) ValidateBasic() error {
 	switch {
 	case c.Size < 1 || c.Size > 1<<20:
