@@ -123,6 +123,13 @@ func InitNetwork(dir string, n, basePort int, opts InitOptions) ([]string, error
 	vals := make([]types.GenesisValidator, n)
 	cfgs := make([]Config, n)
 	ids := make([]string, n)
+	var free []int
+	if basePort == 0 {
+		var err error
+		if free, err = FreePorts(2 * n); err != nil {
+			return nil, err
+		}
+	}
 	for i := range homes {
 		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
 		if IsInitialized(homes[i]) {
@@ -145,11 +152,7 @@ func InitNetwork(dir string, n, basePort int, opts InitOptions) ([]string, error
 		vals[i] = v
 		p2pPort, rpcPort := basePort+2*i, basePort+2*i+1
 		if basePort == 0 {
-			ports, err := FreePorts(2)
-			if err != nil {
-				return nil, err
-			}
-			p2pPort, rpcPort = ports[0], ports[1]
+			p2pPort, rpcPort = free[2*i], free[2*i+1]
 		}
 		cfgs[i].P2P.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(p2pPort))
 		cfgs[i].P2P.AllowDuplicateIP = true
