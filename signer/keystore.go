@@ -164,12 +164,16 @@ type parsedKeystore struct {
 	pubkey     []byte
 }
 
+func defaultKeystoreOptions() keystoreOptions {
+	return keystoreOptions{kdf: kdfScrypt, n: DefaultScryptN, r: DefaultScryptR, p: DefaultScryptP, c: DefaultPBKDF2Iterations, rand: rand.Reader}
+}
+
 // EncryptKeystore encrypts key under password into an EIP-2335 version-4
 // keystore (indented JSON). Scrypt with the default parameters unless an
 // option says otherwise. The password must not be empty after EIP-2335
 // processing.
 func EncryptKeystore(key *Key, password string, opts ...KeystoreOption) ([]byte, error) {
-	o := keystoreOptions{kdf: kdfScrypt, n: DefaultScryptN, r: DefaultScryptR, p: DefaultScryptP, c: DefaultPBKDF2Iterations, rand: rand.Reader}
+	o := defaultKeystoreOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
