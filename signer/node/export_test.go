@@ -1,0 +1,45 @@
+package node
+
+import (
+	"context"
+)
+
+// Test hooks: fault injection is reachable from tests only, never from a
+// config file or the command line.
+
+// WithBadSignature makes the node answer dispersals with a well-formed BLS
+// signature over the wrong message.
+func WithBadSignature() Option { return func(o *options) { o.fault = faultBadSignature } }
+
+// WithSilence makes the node read dispersal requests and never answer.
+func WithSilence() Option { return func(o *options) { o.fault = faultSilent } }
+
+// CountKeys counts the stored keys under a prefix ("row/", "hdr/", "cells/").
+func (n *Node) CountKeys(ctx context.Context, prefix string) int {
+	it, err := n.store.NewIter(ctx, []byte(prefix))
+	if err != nil {
+		panic(err)
+	}
+	defer it.Close()
+	c := 0
+	for it.Next() {
+		c++
+	}
+	if err := it.Err(); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Occupy takes every dispersal slot, so that the next request is answered
+// Busy; release gives them back.
+func (n *Node) Occupy() (release func()) {
+	for i := 0; i < cap(n.sem); i++ {
+		n.sem <- struct{}{}
+	}
+	return func() {
+		for i := 0; i < cap(n.sem); i++ {
+			<-n.sem
+		}
+	}
+}

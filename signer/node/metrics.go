@@ -1,0 +1,57 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the node's Prometheus collectors. They are always kept, and
+// exported only on a registry given with WithRegisterer.
+type metrics struct {
+	reg      prometheus.Registerer
+	requests *prometheus.CounterVec
+	verify   prometheus.Histogram
+	stored   prometheus.Counter
+	rows     prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "zgda", Subsystem: "node", Name: "requests_total",
+			Help: "Requests served, by protocol (disperse, row, cell) and result (ok, busy, or the refusal code).",
+		}, []string{"protocol", "result"}),
+		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "zgda", Subsystem: "node", Name: "verify_seconds",
+			Help:    "Time to verify the rows of one dispersal request (one batched KZG check).",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "zgda", Subsystem: "node", Name: "stored_bytes_total",
+			Help: "Row bytes stored durably from dispersal requests.",
+		}),
+		rows: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "zgda", Subsystem: "node", Name: "stored_rows_total",
+			Help: "Rows stored durably from dispersal requests.",
+		}),
+	}
+	if reg != nil {
+		for _, c := range m.collectors() {
+			reg.MustRegister(c)
+		}
+	}
+	return m
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.verify, m.stored, m.rows}
+}
+
+func (m *metrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.collectors() {
+		m.reg.Unregister(c)
+	}
+}

@@ -1,0 +1,205 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/kzg"
+	"github.com/zgda/zgda/storage"
+)
+
+// cellRecord is one cell and its proof in the cached cells value.
+const cellRecord = da.CellSize + da.ProofSize
+
+// readQuery reads a row or cell request under the query bound; ok is false
+// when it has already answered (busy or malformed).
+func (n *Node) readQuery(s network.Stream, proto string) (m da.Message, release func(), ok bool) {
+	s.SetDeadline(time.Now().Add(time.Duration(n.cfg.Limits.RequestTimeout)))
+	select {
+	case n.qsem <- struct{}{}:
+	default:
+		n.answer(s, proto, &da.Busy{RetryAfterMillis: uint32(busyRetry / time.Millisecond)})
+		return nil, nil, false
+	}
+	release = func() { <-n.qsem }
+	m, err := da.ReadMessage(s, da.MaxQuerySize)
+	if err != nil {
+		release()
+		code := da.CodeMalformed
+		if errors.Is(err, da.ErrMessageTooLarge) {
+			code = da.CodeTooLarge
+		}
+		n.answer(s, proto, &da.ErrorMessage{Code: code, Reason: truncReason(err.Error())})
+		return nil, nil, false
+	}
+	return m, release, true
+}
+
+func (n *Node) handleRow(s network.Stream) {
+	defer s.Close()
+	m, release, ok := n.readQuery(s, "row")
+	if !ok {
+		return
+	}
+	defer release()
+	req, ok := m.(*da.RowRequest)
+	if !ok {
+		n.answer(s, "row", &da.ErrorMessage{Code: da.CodeMalformed, Reason: fmt.Sprintf("a %s on the row protocol", m.Type())})
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, time.Duration(n.cfg.Limits.RequestTimeout))
+	defer cancel()
+	resp, err := n.Row(ctx, req)
+	if err != nil {
+		n.answer(s, "row", queryError(err))
+		return
+	}
+	n.answer(s, "row", resp)
+}
+
+func (n *Node) handleCell(s network.Stream) {
+	defer s.Close()
+	m, release, ok := n.readQuery(s, "cell")
+	if !ok {
+		return
+	}
+	defer release()
+	req, ok := m.(*da.CellRequest)
+	if !ok {
+		n.answer(s, "cell", &da.ErrorMessage{Code: da.CodeMalformed, Reason: fmt.Sprintf("a %s on the cell protocol", m.Type())})
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, time.Duration(n.cfg.Limits.RequestTimeout))
+	defer cancel()
+	resp, err := n.Cell(ctx, req)
+	if err != nil {
+		n.answer(s, "cell", queryError(err))
+		return
+	}
+	n.answer(s, "cell", resp)
+}
+
+// notFoundError is a row or blob the node does not store.
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return e.what + " is not stored here" }
+
+func queryError(err error) *da.ErrorMessage {
+	var nf *notFoundError
+	if errors.As(err, &nf) {
+		return &da.ErrorMessage{Code: da.CodeNotFound, Reason: truncReason(err.Error())}
+	}
+	return &da.ErrorMessage{Code: da.CodeInternal, Reason: truncReason(err.Error())}
+}
+
+func truncReason(s string) string {
+	if len(s) > da.MaxReasonLen {
+		return s[:da.MaxReasonLen-3] + "…"
+	}
+	return s
+}
+
+// header reads a stored blob header.
+func (n *Node) header(ctx context.Context, key da.BlobKey) (uint64, *da.BlobHeader, error) {
+	raw, err := n.store.Get(ctx, headerKey(key))
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil, &notFoundError{"blob " + key.String()}
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return decodeHeader(key, raw)
+}
+
+// Row answers a row request from storage (the work behind da.ProtocolRow).
+func (n *Node) Row(ctx context.Context, req *da.RowRequest) (*da.RowResponse, error) {
+	data, err := n.store.Get(ctx, rowKey(req.Key, req.Row))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, &notFoundError{fmt.Sprintf("row %d of blob %s", req.Row, req.Key)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != da.RowSize {
+		return nil, fmt.Errorf("stored row %d of %s has %d bytes", req.Row, req.Key, len(data))
+	}
+	resp := &da.RowResponse{Key: req.Key, Row: req.Row, Data: data}
+	if req.WantHeader {
+		if _, resp.Header, err = n.header(ctx, req.Key); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// Cell answers a cell request (the work behind da.ProtocolCell). The first
+// request for a row computes all 128 cells and proofs (EIP-7594
+// compute_cells_and_kzg_proofs) and stores them; concurrent first requests
+// share that work.
+func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse, error) {
+	epoch, hdr, err := n.header(ctx, req.Key)
+	if err != nil {
+		return nil, err
+	}
+	if req.Row >= hdr.ExtendedRows() {
+		return nil, &notFoundError{fmt.Sprintf("row %d of blob %s (it has %d)", req.Row, req.Key, hdr.ExtendedRows())}
+	}
+	cells, err := n.store.Get(ctx, cellsKey(req.Key, req.Row))
+	if errors.Is(err, storage.ErrNotFound) {
+		v, err, _ := n.cells.Do(string(cellsKey(req.Key, req.Row)), func() (any, error) {
+			return n.computeCells(ctx, req.Key, req.Row, epoch)
+		})
+		if err != nil {
+			return nil, err
+		}
+		cells = v.([]byte)
+	} else if err != nil {
+		return nil, err
+	}
+	if len(cells) != da.CellsPerRow*cellRecord {
+		return nil, fmt.Errorf("stored cells of row %d of %s: %d bytes", req.Row, req.Key, len(cells))
+	}
+	rec := cells[int(req.Cell)*cellRecord:][:cellRecord]
+	resp := &da.CellResponse{Key: req.Key, Row: req.Row, Cell: req.Cell, Data: rec[:da.CellSize]}
+	copy(resp.Proof[:], rec[da.CellSize:])
+	if req.WantHeader {
+		resp.Header = hdr
+	}
+	return resp, nil
+}
+
+func (n *Node) computeCells(ctx context.Context, key da.BlobKey, row uint32, epoch uint64) ([]byte, error) {
+	data, err := n.store.Get(ctx, rowKey(key, row))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, &notFoundError{fmt.Sprintf("row %d of blob %s", row, key)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	elems := make([]fr.Element, kzg.ScalarsPerRow)
+	if len(data) != da.RowSize {
+		return nil, fmt.Errorf("stored row %d of %s has %d bytes", row, key, len(data))
+	}
+	if err := parseRow(data, elems); err != nil {
+		return nil, fmt.Errorf("stored row %d of %s: %v", row, key, err)
+	}
+	cells, proofs, err := n.kzg.ComputeCellsAndProofs(elems)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, da.CellsPerRow*cellRecord)
+	for i := range cells {
+		out = append(out, kzg.CellBytes(cells[i])...)
+		out = append(out, proofs[i][:]...)
+	}
+	if err := n.store.Put(ctx, cellsKey(key, row), out, storage.WithEpoch(epoch)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
