@@ -1,0 +1,326 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/zgda/zgda/chain"
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/kzg"
+	"github.com/zgda/zgda/signer"
+	"github.com/zgda/zgda/signer/node"
+)
+
+const testChainID = "zgda-node-test"
+
+// cluster is a single-validator chain in this process whose genesis
+// signers are DA nodes on loopback, each with its own home and storage.
+type cluster struct {
+	tb        testing.TB
+	chain     *chain.Node
+	client    chain.Client
+	params    chain.Params
+	keys      []*signer.Key
+	registrar *signer.Key
+	homes     []string
+	nodes     []*node.Node
+	disp      *dispersal.Dispatcher
+	host      host.Host // a bare client host for hand-made requests
+}
+
+func testKey(tb testing.TB, i int) *signer.Key {
+	tb.Helper()
+	seed := make([]byte, 32)
+	binary.BigEndian.PutUint64(seed, uint64(i)+7000)
+	k, err := signer.KeyFromSeed(seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+func ctxT(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+func testLogger(name string) *slog.Logger {
+	lvl := os.Getenv("ZGDA_NODE_LOG")
+	if lvl == "" {
+		return nil
+	}
+	var l slog.Level
+	l.UnmarshalText([]byte(lvl))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("node", name)
+}
+
+// newCluster starts n DA nodes, genesis signers of equal stake holding 256
+// ballots in all, so that the one quorum of M = 256 slots gives each node
+// 256/n slots. extra[i] adds options to node i.
+func newCluster(tb testing.TB, n int, extra map[int][]node.Option) *cluster {
+	tb.Helper()
+	c := &cluster{tb: tb, registrar: testKey(tb, 999)}
+	p := chain.DefaultParams()
+	p.QuorumSize = 256
+	p.EpochLength = 1000
+	c.params = p
+	g := &chain.GenesisState{Params: p}
+	pk := c.registrar.PublicKey().Bytes()
+	g.Registrar = &pk
+	for i := 0; i < n; i++ {
+		k := testKey(tb, i)
+		c.keys = append(c.keys, k)
+		// Placeholder addresses: each node registers its real ones on start.
+		g.Signers = append(g.Signers, chain.NewGenesisSigner(testChainID, k, uint64(256/n), []string{"/ip4/127.0.0.1/tcp/1"}))
+	}
+	ports, err := chain.FreePorts(1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cc := chain.TestConfig()
+	cc.P2P.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	cc.RPC.Listen = ""
+	home := tb.TempDir()
+	if err := chain.InitHome(home, chain.InitOptions{ChainID: testChainID, Genesis: g, Config: cc}); err != nil {
+		tb.Fatal(err)
+	}
+	ctx := ctxT(tb, 60*time.Second)
+	var copts []chain.NodeOption
+	if l := testLogger("chain"); l != nil && os.Getenv("ZGDA_CHAIN_LOG") != "" {
+		copts = append(copts, chain.WithLogger(l))
+	}
+	cn, err := chain.StartNode(ctx, home, copts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cn.Stop() })
+	c.chain, c.client = cn, cn.Client()
+	if err := c.client.WaitForHeight(ctx, 1); err != nil {
+		tb.Fatal(err)
+	}
+
+	c.nodes = make([]*node.Node, n)
+	c.homes = make([]string, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		c.homes[i] = tb.TempDir()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.nodes[i], errs[i] = c.startNode(ctx, i, extra[i]...)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			tb.Fatalf("node %d: %v", i, err)
+		}
+	}
+	tb.Cleanup(func() {
+		for _, nd := range c.nodes {
+			if nd != nil {
+				nd.Close()
+			}
+		}
+	})
+	c.disp, err = dispersal.New(c.client, dispersal.TestConfig(), dispersal.WithLogger(testLogger("disperser")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.disp.Close() })
+	if c.host, err = dispersal.NewHost(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.host.Close() })
+	return c
+}
+
+// nodeConfig is a test config in home with its volume created.
+func nodeConfig(tb testing.TB, home string) *node.Config {
+	cfg := node.TestConfig(home)
+	for _, v := range cfg.VolumePaths() {
+		if err := os.MkdirAll(v, 0o700); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return cfg
+}
+
+func (c *cluster) startNode(ctx context.Context, i int, extra ...node.Option) (*node.Node, error) {
+	opts := append([]node.Option{node.WithClient(c.client)}, extra...)
+	if l := testLogger(fmt.Sprintf("da%d", i)); l != nil {
+		opts = append(opts, node.WithLogger(l))
+	}
+	return node.Start(ctx, nodeConfig(c.tb, c.homes[i]), c.keys[i], opts...)
+}
+
+// stop closes node i (it stays registered, at addresses nobody answers).
+func (c *cluster) stop(i int) {
+	if err := c.nodes[i].Close(); err != nil {
+		c.tb.Fatal(err)
+	}
+}
+
+// encodeBlobs encodes blobs of the given sizes with reproducible contents.
+func encodeBlobs(tb testing.TB, seed uint64, sizes ...int) []*encoder.Encoded {
+	tb.Helper()
+	enc, err := encoder.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, uint64(len(sizes))))
+	var out []*encoder.Encoded
+	for _, n := range sizes {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		e, err := enc.EncodeBlob(context.Background(), kzg.Default(), b, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func rowBytes(row []fr.Element) []byte {
+	b := make([]byte, 0, da.RowSize)
+	for i := range row {
+		e := row[i].Bytes()
+		b = append(b, e[:]...)
+	}
+	return b
+}
+
+func headerOf(e *encoder.Encoded) da.BlobHeader {
+	h := da.BlobHeader{Key: e.Key, Length: uint64(e.Params.Length), Rows: uint32(e.Params.K)}
+	for _, c := range e.DataCommitments() {
+		h.Commitments = append(h.Commitments, da.Commitment(c))
+	}
+	return h
+}
+
+// requestFor builds the dispersal request signer sg should get for blobs in
+// quorum 0 of the current epoch, as the Dispatcher would.
+func (c *cluster) requestFor(blobs []*encoder.Encoded, sg uint32) *da.DisperseRequest {
+	c.tb.Helper()
+	ep, err := c.client.CurrentEpoch(ctxT(c.tb, 10*time.Second))
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	req := &da.DisperseRequest{ChainID: testChainID, Epoch: ep.Epoch, Quorum: 0}
+	for b, e := range blobs {
+		req.Headers = append(req.Headers, headerOf(e))
+		rows := map[uint32]bool{}
+		for _, a := range ep.Quorums[0].BlobAssignments(e.Key, uint32(e.Params.K)) {
+			if a.Signer == sg {
+				rows[a.Row] = true
+			}
+		}
+		for r := uint32(0); r < uint32(4*e.Params.K); r++ {
+			if rows[r] {
+				req.Slices = append(req.Slices, da.Slice{SliceRef: da.SliceRef{Blob: uint16(b), Row: r}, Data: rowBytes(e.Rows[r])})
+			}
+		}
+	}
+	return req
+}
+
+// sendRaw writes raw bytes to node nd on protocol p and reads its answer.
+func (c *cluster) sendRaw(nd *node.Node, p protocol.ID, raw []byte) (da.Message, error) {
+	ctx := ctxT(c.tb, 30*time.Second)
+	ai := peer.AddrInfo{ID: nd.PeerID()}
+	for _, a := range nd.Addrs() {
+		info, err := peer.AddrInfoFromString(a)
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		ai.Addrs = append(ai.Addrs, info.Addrs...)
+	}
+	if err := c.host.Connect(ctx, ai); err != nil {
+		c.tb.Fatal(err)
+	}
+	s, err := c.host.NewStream(ctx, nd.PeerID(), p)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(30 * time.Second))
+	// Write while reading: the node may answer before reading everything.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := s.Write(raw); err == nil {
+			s.CloseWrite()
+		}
+	}()
+	m, err := da.ReadMessage(s, da.MaxAnswerSize)
+	select {
+	case <-done:
+	default:
+		s.Reset()
+		<-done
+	}
+	return m, err
+}
+
+// send frames m and sends it to nd on protocol p.
+func (c *cluster) send(nd *node.Node, p protocol.ID, m da.Message) da.Message {
+	c.tb.Helper()
+	var buf bytes.Buffer
+	if err := da.WriteFrame(&buf, m); err != nil {
+		c.tb.Fatal(err)
+	}
+	ans, err := c.sendRaw(nd, p, buf.Bytes())
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return ans
+}
+
+func (c *cluster) submitCert(cert *da.Certificate) *chain.CertificateRecord {
+	c.tb.Helper()
+	ctx := ctxT(c.tb, 30*time.Second)
+	tx, err := chain.NewCertificateTx(cert)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	if _, err := c.client.Submit(ctx, tx); err != nil {
+		c.tb.Fatalf("certificate refused by the chain: %v", err)
+	}
+	rec, err := c.client.Certificate(ctx, cert.BatchRoot)
+	if err != nil {
+		c.tb.Fatalf("certificate not found after inclusion: %v", err)
+	}
+	a, _ := rec.Certificate.MarshalBinary()
+	b, _ := cert.MarshalBinary()
+	if !bytes.Equal(a, b) {
+		c.tb.Fatal("the chain recorded another certificate")
+	}
+	return rec
+}
+
+// countRows sums the stored rows of all running nodes under a prefix.
+func (c *cluster) count(i int, prefix string) int {
+	return c.nodes[i].CountKeys(context.Background(), prefix)
+}
