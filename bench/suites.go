@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	goethkzg "github.com/crate-crypto/go-eth-kzg"
+	"github.com/klauspost/reedsolomon"
+
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/kzg"
+)
+
+const rowPayload = encoder.BytesPerRow // what one zgda row carries
+
+func randomRow(rng *rand.Rand) ([]fr.Element, *goethkzg.Blob) {
+	row := make([]fr.Element, kzg.ScalarsPerRow)
+	var blob goethkzg.Blob
+	for i := range row {
+		var a, b fr.Element
+		a.SetUint64(rng.Uint64())
+		b.SetUint64(rng.Uint64())
+		row[i].Mul(&a, &b)
+		row[i].Add(&row[i], &b)
+		e := row[i].Bytes()
+		copy(blob[i*32:], e[:])
+	}
+	return row, &blob
+}
+
+// runKZG: one row's commitment and its cells + proofs, beside go-eth-kzg.
+func runKZG(ctx context.Context, o *Options) ([]Result, error) {
+	o.progress("kzg: building tables (zgda) and loading go-eth-kzg")
+	c := kzg.NewContext(kzg.WithWorkers(o.Workers))
+	if err := c.Warm(); err != nil {
+		return nil, err
+	}
+	eth, err := goethkzg.NewContext4096Secure()
+	if err != nil {
+		return nil, err
+	}
+	row, blob := randomRow(rand.New(rand.NewPCG(1, 2)))
+	if _, _, err := c.ComputeCellsAndProofs(row); err != nil { // builds the FK20 tables
+		return nil, err
+	}
+	var out []Result
+	o.progress("kzg: commit/row")
+	s, as, n, an, err := pair(ctx, o,
+		func() error { _, err := c.Commit(row); return err },
+		func() error { _, err := eth.BlobToKZGCommitment(blob, o.Workers); return err })
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, results("kzg", "commit/row", "1 row", rowPayload, "zgda/cpu", s, n, "go-eth-kzg", as, an)...)
+	o.progress("kzg: cells+proofs/row")
+	s, as, n, an, err = pair(ctx, o,
+		func() error { _, _, err := c.ComputeCellsAndProofs(row); return err },
+		func() error { _, _, err := eth.ComputeCellsAndKZGProofs(blob, o.Workers); return err })
+	if err != nil {
+		return out, err
+	}
+	return append(out, results("kzg", "cells+proofs/row", "1 row", rowPayload, "zgda/cpu", s, n, "go-eth-kzg", as, an)...), nil
+}
+
+// runEncode: EncodeBlob (pack, extend ×4, commit K rows, derive 3K) by size.
+func runEncode(ctx context.Context, o *Options) ([]Result, error) {
+	enc, err := encoder.New(encoder.WithWorkers(o.Workers))
+	if err != nil {
+		return nil, err
+	}
+	c := kzg.NewContext(kzg.WithWorkers(o.Workers))
+	o.progress("encode: building tables")
+	if err := c.Warm(); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var out []Result
+	for _, size := range o.Sizes {
+		if size > encoder.MaxBlobSize {
+			return out, fmt.Errorf("bench: size %d is over the maximum blob size %d", size, encoder.MaxBlobSize)
+		}
+		blob := make([]byte, size)
+		for i := range blob {
+			blob[i] = byte(rng.Uint32())
+		}
+		o.progress("encode: %s", HumanSize(size))
+		s, _, n, _, err := pair(ctx, o, func() error {
+			_, err := enc.EncodeBlob(ctx, c, blob, nil)
+			return err
+		}, nil)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, results("encode", "extend+commit", HumanSize(size), int64(size), "zgda/cpu", s, n, "", 0, 0)...)
+	}
+	return out, nil
+}
+
+// runRS: the storage layer's byte-level Reed–Solomon (klauspost) for the
+// shard layouts storage uses; the anchor a GPU backend will be held to.
+func runRS(ctx context.Context, o *Options) ([]Result, error) {
+	var out []Result
+	for _, l := range []struct{ k, m int }{{4, 2}, {10, 4}} {
+		rs, err := reedsolomon.New(l.k, l.m)
+		if err != nil {
+			return nil, err
+		}
+		for _, size := range []int{128 << 10, 32 << 20} {
+			data := make([]byte, size)
+			shards, err := rs.Split(data)
+			if err != nil {
+				return nil, err
+			}
+			name := fmt.Sprintf("encode/%d+%d", l.k, l.m)
+			o.progress("rs: %s %s", name, HumanSize(size))
+			s, _, n, _, err := pair(ctx, o, func() error { return rs.Encode(shards) }, nil)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, results("rs", name, HumanSize(size), int64(size), "klauspost/cpu", s, n, "", 0, 0)...)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zgda/zgda/bench"
+)
+
+func init() {
+	var asJSON bool
+	var plot, sizes, device string
+	var minTime time.Duration
+	var workers int
+	cmd := &cobra.Command{
+		Use:   "bench [kzg|encode|rs|all]",
+		Short: "Measure encoding, commitment and Reed–Solomon throughput beside their anchors",
+		Long: `bench runs zgda's benchmarks, each beside its anchor in the same process and
+interleaved run by run, so the ratio holds on a noisy machine:
+
+  kzg     one row's commitment and its 128 cells + proofs, zgda vs go-eth-kzg
+  encode  EncodeBlob (pack, extend ×4, commit, derive) per blob size
+  rs      the storage layer's byte-level Reed–Solomon (klauspost)
+  all     all of the above (the default)
+
+It prints a table (or --json) with the machine it ran on, and --plot FILE.svg
+draws throughput against size. The end-to-end benchmark against a devnet
+comes with the engine.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			suite := "all"
+			if len(args) == 1 {
+				suite = args[0]
+			}
+			switch device {
+			case "auto", "cpu":
+			case "cuda":
+				return fmt.Errorf("--device cuda: this build has no CUDA backend (libzgda_cuda.so and its Go loader are not built yet); use --device cpu or auto")
+			default:
+				return fmt.Errorf("--device %q: want auto, cpu or cuda", device)
+			}
+			opts := bench.Options{MinTime: minTime, Workers: workers}
+			if sizes != "" {
+				for _, s := range strings.Split(sizes, ",") {
+					n, err := bench.ParseSize(strings.TrimSpace(s))
+					if err != nil {
+						return err
+					}
+					opts.Sizes = append(opts.Sizes, n)
+				}
+			}
+			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				opts.Progress = func(msg string) { fmt.Fprintf(os.Stderr, "\r\033[K%s", msg) }
+				defer fmt.Fprint(os.Stderr, "\r\033[K")
+			}
+			if device == "auto" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "device auto: using the CPU (no CUDA backend in this build)")
+			}
+			rep, err := bench.Run(cmd.Context(), suite, opts)
+			if err != nil {
+				return err
+			}
+			if plot != "" {
+				f, err := os.Create(plot)
+				if err != nil {
+					return err
+				}
+				if err := bench.WriteSVG(f, rep); err != nil {
+					f.Close()
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return bench.WriteJSON(cmd.OutOrStdout(), rep)
+			}
+			return bench.WriteTable(cmd.OutOrStdout(), rep)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().StringVar(&plot, "plot", "", "also write an SVG plot of MB/s against size to this file")
+	cmd.Flags().StringVar(&sizes, "sizes", "", "blob sizes for the encode suite, e.g. 128KiB,1MiB,8MiB,31MiB (the default)")
+	cmd.Flags().DurationVar(&minTime, "min-time", 2*time.Second, "minimum time to spend on each measured operation")
+	cmd.Flags().IntVar(&workers, "workers", 0, "goroutines to use (0 = all CPUs)")
+	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda")
+	rootCmd.AddCommand(cmd)
+}
