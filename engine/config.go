@@ -1,0 +1,529 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/storage"
+)
+
+// Config is the disperser's configuration. Each section has Default…(),
+// Test…() and ValidateBasic(); LoadConfig reads a JSON file over the
+// defaults, so fields left out keep them.
+type Config struct {
+	API       APIConfig       `json:"api"`
+	Batcher   BatcherConfig   `json:"batcher"`
+	Queue     QueueConfig     `json:"queue"`
+	Encoder   EncoderConfig   `json:"encoder"`
+	Dispersal DispersalConfig `json:"dispersal"`
+	Retrieval RetrievalConfig `json:"retrieval"`
+	AltDA     AltDAConfig     `json:"altda"`
+	Storage   StorageConfig   `json:"storage"`
+	Retention RetentionConfig `json:"retention"`
+}
+
+// DefaultConfig runs a disperser on a laptop whose data lives under home.
+func DefaultConfig(home string) Config {
+	return Config{
+		API:       DefaultAPIConfig(),
+		Batcher:   DefaultBatcherConfig(),
+		Queue:     DefaultQueueConfig(),
+		Encoder:   DefaultEncoderConfig(),
+		Dispersal: DefaultDispersalConfig(),
+		Retrieval: DefaultRetrievalConfig(),
+		AltDA:     DefaultAltDAConfig(),
+		Storage:   DefaultStorageConfig(home),
+		Retention: DefaultRetentionConfig(),
+	}
+}
+
+// TestConfig is for tests: API on a free loopback port, short waits,
+// small queues, storage with small segments under dir.
+func TestConfig(dir string) Config {
+	return Config{
+		API:       TestAPIConfig(),
+		Batcher:   TestBatcherConfig(),
+		Queue:     TestQueueConfig(),
+		Encoder:   TestEncoderConfig(),
+		Dispersal: TestDispersalConfig(),
+		Retrieval: TestRetrievalConfig(),
+		AltDA:     TestAltDAConfig(),
+		Storage:   TestStorageConfig(dir),
+		Retention: TestRetentionConfig(),
+	}
+}
+
+// ValidateBasic checks every section; the error names the section and field.
+func (c *Config) ValidateBasic() error {
+	for _, s := range []struct {
+		name string
+		err  error
+	}{
+		{"api", c.API.ValidateBasic()},
+		{"batcher", c.Batcher.ValidateBasic()},
+		{"queue", c.Queue.ValidateBasic()},
+		{"encoder", c.Encoder.ValidateBasic()},
+		{"dispersal", c.Dispersal.ValidateBasic()},
+		{"retrieval", c.Retrieval.ValidateBasic()},
+		{"altda", c.AltDA.ValidateBasic()},
+		{"storage", c.Storage.ValidateBasic()},
+		{"retention", c.Retention.ValidateBasic()},
+	} {
+		if s.err != nil {
+			return fmt.Errorf("%w: %s.%v", ErrConfig, s.name, s.err)
+		}
+	}
+	if c.Batcher.MaxBlobs > c.Queue.MaxPendingBlobs {
+		return fmt.Errorf("%w: batcher.max_blobs (%d) exceeds queue.max_pending_blobs (%d): a batch could never fill",
+			ErrConfig, c.Batcher.MaxBlobs, c.Queue.MaxPendingBlobs)
+	}
+	return nil
+}
+
+// LoadConfig reads a JSON configuration file over DefaultConfig(home) and
+// validates it. Unknown fields are errors that name the field.
+func LoadConfig(path, home string) (Config, error) {
+	c := DefaultConfig(home)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		return c, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
+	}
+	if err := c.ValidateBasic(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// APIConfig is the HTTP server (DESIGN.md §7).
+type APIConfig struct {
+	// Listen is host:port; port 0 picks a free one (Engine.APIAddr says
+	// which). Empty: no HTTP server (the engine is driven through its
+	// methods).
+	Listen string `json:"listen"`
+	// MaxBodyBytes bounds a request body; bodies over it get 413 before they
+	// are read. It is at most encoder.MaxBlobSize.
+	MaxBodyBytes int `json:"max_body_bytes"`
+	// MaxHeaderBytes bounds the request line and headers (fasthttp's read
+	// buffer); larger ones get 431.
+	MaxHeaderBytes int `json:"max_header_bytes"`
+	// ReadTimeout bounds reading one request, body included; WriteTimeout
+	// writing one response; IdleTimeout a keep-alive connection's wait.
+	ReadTimeout  Duration `json:"read_timeout"`
+	WriteTimeout Duration `json:"write_timeout"`
+	IdleTimeout  Duration `json:"idle_timeout"`
+	// MaxConcurrentRequests is how many requests are handled at once; the
+	// next gets 429 with Retry-After.
+	MaxConcurrentRequests int `json:"max_concurrent_requests"`
+	// MaxConnections bounds open connections (fasthttp's Concurrency).
+	MaxConnections int `json:"max_connections"`
+	// RetryAfter is what 429 answers put in Retry-After (whole seconds, ≥ 1).
+	RetryAfter Duration `json:"retry_after"`
+}
+
+// DefaultAPIConfig listens on 127.0.0.1:3100 (the port alt-DA servers
+// commonly use) and takes blobs up to MaxBlobSize.
+func DefaultAPIConfig() APIConfig {
+	return APIConfig{
+		Listen:                "127.0.0.1:3100",
+		MaxBodyBytes:          encoder.MaxBlobSize,
+		MaxHeaderBytes:        8 << 10,
+		ReadTimeout:           Duration(60 * time.Second),
+		WriteTimeout:          Duration(60 * time.Second),
+		IdleTimeout:           Duration(120 * time.Second),
+		MaxConcurrentRequests: 512,
+		MaxConnections:        4096,
+		RetryAfter:            Duration(time.Second),
+	}
+}
+
+// TestAPIConfig listens on a free loopback port.
+func TestAPIConfig() APIConfig {
+	c := DefaultAPIConfig()
+	c.Listen = "127.0.0.1:0"
+	c.ReadTimeout = Duration(10 * time.Second)
+	c.WriteTimeout = Duration(10 * time.Second)
+	c.IdleTimeout = Duration(10 * time.Second)
+	return c
+}
+
+// ValidateBasic names a bad field.
+func (c APIConfig) ValidateBasic() error {
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return fmt.Errorf("listen %q: %v", c.Listen, err)
+		}
+	}
+	switch {
+	case c.MaxBodyBytes < 1 || c.MaxBodyBytes > encoder.MaxBlobSize:
+		return fmt.Errorf("max_body_bytes %d: must be in [1, %d]", c.MaxBodyBytes, encoder.MaxBlobSize)
+	case c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20:
+		return fmt.Errorf("max_header_bytes %d: must be in [1024, 1048576]", c.MaxHeaderBytes)
+	case c.ReadTimeout <= 0:
+		return fmt.Errorf("read_timeout must be positive")
+	case c.WriteTimeout <= 0:
+		return fmt.Errorf("write_timeout must be positive")
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("idle_timeout must not be negative")
+	case c.MaxConcurrentRequests < 1:
+		return fmt.Errorf("max_concurrent_requests %d: must be at least 1", c.MaxConcurrentRequests)
+	case c.MaxConnections < c.MaxConcurrentRequests:
+		return fmt.Errorf("max_connections %d: must be at least max_concurrent_requests (%d)", c.MaxConnections, c.MaxConcurrentRequests)
+	case c.RetryAfter < Duration(time.Second):
+		return fmt.Errorf("retry_after %v: must be at least 1s (Retry-After is in whole seconds)", c.RetryAfter)
+	}
+	return nil
+}
+
+// BatcherConfig decides when accepted blobs become a batch: as soon as the
+// pending blobs reach MaxBytes (bytes as posted) or MaxBlobs, or MaxWait
+// after the first of them arrived.
+type BatcherConfig struct {
+	MaxBytes int      `json:"max_bytes"`
+	MaxBlobs int      `json:"max_blobs"`
+	MaxWait  Duration `json:"max_wait"`
+}
+
+// DefaultBatcherConfig: 32 MiB, 64 blobs or 250 ms.
+func DefaultBatcherConfig() BatcherConfig {
+	return BatcherConfig{MaxBytes: 32 << 20, MaxBlobs: 64, MaxWait: Duration(250 * time.Millisecond)}
+}
+
+// TestBatcherConfig flushes after 20 ms.
+func TestBatcherConfig() BatcherConfig {
+	return BatcherConfig{MaxBytes: 8 << 20, MaxBlobs: 32, MaxWait: Duration(20 * time.Millisecond)}
+}
+
+// maxCertBlobs bounds a batch: a certificate lists its blobs with a u16 count
+// and the certificate transaction must fit chain.MaxTxSize (128 KiB) at 36
+// bytes a blob.
+const maxCertBlobs = 2048
+
+// ValidateBasic names a bad field.
+func (c BatcherConfig) ValidateBasic() error {
+	switch {
+	case c.MaxBytes < 1:
+		return fmt.Errorf("max_bytes %d: must be positive", c.MaxBytes)
+	case c.MaxBlobs < 1 || c.MaxBlobs > maxCertBlobs:
+		return fmt.Errorf("max_blobs %d: must be in [1, %d] (a certificate's limit)", c.MaxBlobs, maxCertBlobs)
+	case c.MaxWait <= 0:
+		return fmt.Errorf("max_wait must be positive")
+	}
+	return nil
+}
+
+// QueueConfig bounds what the pipeline holds. A blob holds its place from
+// intake until it is certified or failed; a post that does not fit gets 429.
+type QueueConfig struct {
+	// MaxPendingBlobs bounds the accepted blobs not yet certified or failed.
+	MaxPendingBlobs int `json:"max_pending_blobs"`
+	// MaxPendingBytes bounds the memory those blobs hold in encoder form:
+	// a blob of K data rows counts 4K·128 KiB (its 4K extended rows of
+	// 4096 field elements of 32 bytes) from intake on.
+	MaxPendingBytes int64 `json:"max_pending_bytes"`
+	// Batches is how many batches may wait between two stages (encode →
+	// disperse → submit); a full stage holds the batcher back.
+	Batches int `json:"batches"`
+	// CommitRows is the most rows committed in one call at intake; posts
+	// arriving together share a call.
+	CommitRows int `json:"commit_rows"`
+}
+
+// DefaultQueueConfig: 4096 blobs, 2 GiB in encoder form, 2 batches between
+// stages, 256 rows per commitment call.
+func DefaultQueueConfig() QueueConfig {
+	return QueueConfig{MaxPendingBlobs: 4096, MaxPendingBytes: 2 << 30, Batches: 2, CommitRows: 256}
+}
+
+// TestQueueConfig: 512 blobs, 512 MiB.
+func TestQueueConfig() QueueConfig {
+	return QueueConfig{MaxPendingBlobs: 512, MaxPendingBytes: 512 << 20, Batches: 2, CommitRows: 256}
+}
+
+// rowMem is the memory one packed row holds: 4096 elements of 32 bytes;
+// maxBlobMem what the largest blob holds extended.
+const (
+	rowMem     = 4096 * 32
+	maxBlobMem = encoder.ColumnExtension * encoder.MaxRows * rowMem
+)
+
+// ValidateBasic names a bad field.
+func (c QueueConfig) ValidateBasic() error {
+	switch {
+	case c.MaxPendingBlobs < 1:
+		return fmt.Errorf("max_pending_blobs %d: must be positive", c.MaxPendingBlobs)
+	case c.MaxPendingBytes < maxBlobMem:
+		return fmt.Errorf("max_pending_bytes %d: must hold at least one largest blob (%d bytes in encoder form)",
+			c.MaxPendingBytes, maxBlobMem)
+	case c.Batches < 1:
+		return fmt.Errorf("batches %d: must be positive", c.Batches)
+	case c.CommitRows < encoder.MaxRows:
+		return fmt.Errorf("commit_rows %d: must be at least %d (the largest blob's rows)", c.CommitRows, encoder.MaxRows)
+	}
+	return nil
+}
+
+// EncoderConfig sets the encoder's parallelism.
+type EncoderConfig struct {
+	// Workers for extension and decoding (0 = number of CPUs).
+	Workers int `json:"workers"`
+	// Concurrency is how many blobs of a batch are extended at once.
+	Concurrency int `json:"concurrency"`
+}
+
+// DefaultEncoderConfig uses every CPU, one blob at a time (the backend is
+// parallel inside a blob).
+func DefaultEncoderConfig() EncoderConfig { return EncoderConfig{Workers: 0, Concurrency: 1} }
+
+// TestEncoderConfig is the default.
+func TestEncoderConfig() EncoderConfig { return DefaultEncoderConfig() }
+
+// ValidateBasic names a bad field.
+func (c EncoderConfig) ValidateBasic() error {
+	switch {
+	case c.Workers < 0:
+		return fmt.Errorf("workers %d: must not be negative (0 = number of CPUs)", c.Workers)
+	case c.Concurrency < 1:
+		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
+	}
+	return nil
+}
+
+// DispersalConfig shapes dispersal and certificate submission.
+type DispersalConfig struct {
+	// Timeout bounds one Disperse call; SubmitTimeout one certificate
+	// transaction (broadcast until included).
+	Timeout       Duration `json:"timeout"`
+	SubmitTimeout Duration `json:"submit_timeout"`
+	// Attempts is how many times a batch is dispersed (and its certificate
+	// submitted) before its blobs are marked failed.
+	Attempts int `json:"attempts"`
+	// Backoff is the wait after the first failed attempt, doubling up to
+	// MaxBackoff.
+	Backoff    Duration `json:"backoff"`
+	MaxBackoff Duration `json:"max_backoff"`
+	// Concurrency is how many batches are dispersed at once.
+	Concurrency int `json:"concurrency"`
+}
+
+// DefaultDispersalConfig: 60 s per attempt, 8 attempts, backoff 500 ms to 30 s.
+func DefaultDispersalConfig() DispersalConfig {
+	return DispersalConfig{
+		Timeout: Duration(60 * time.Second), SubmitTimeout: Duration(30 * time.Second),
+		Attempts: 8, Backoff: Duration(500 * time.Millisecond), MaxBackoff: Duration(30 * time.Second),
+		Concurrency: 2,
+	}
+}
+
+// TestDispersalConfig retries quickly.
+func TestDispersalConfig() DispersalConfig {
+	return DispersalConfig{
+		Timeout: Duration(20 * time.Second), SubmitTimeout: Duration(20 * time.Second),
+		Attempts: 4, Backoff: Duration(10 * time.Millisecond), MaxBackoff: Duration(100 * time.Millisecond),
+		Concurrency: 2,
+	}
+}
+
+// ValidateBasic names a bad field.
+func (c DispersalConfig) ValidateBasic() error {
+	switch {
+	case c.Timeout <= 0:
+		return fmt.Errorf("timeout must be positive")
+	case c.SubmitTimeout <= 0:
+		return fmt.Errorf("submit_timeout must be positive")
+	case c.Attempts < 1:
+		return fmt.Errorf("attempts %d: must be at least 1", c.Attempts)
+	case c.Backoff <= 0 || c.MaxBackoff < c.Backoff:
+		return fmt.Errorf("backoff %v, max_backoff %v: need 0 < backoff ≤ max_backoff", c.Backoff, c.MaxBackoff)
+	case c.Concurrency < 1:
+		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
+	}
+	return nil
+}
+
+// RetrievalConfig shapes reads: reconstruction from DA nodes when the local
+// copy is gone, and cells.
+type RetrievalConfig struct {
+	// Timeout bounds one reconstruction (all row fetches and the decode).
+	Timeout Duration `json:"timeout"`
+	// Concurrency is how many rows are fetched at once.
+	Concurrency int `json:"concurrency"`
+	// CellCacheRows is how many extended rows' cells and proofs are kept
+	// (about 300 KiB each); computing them costs an FK20 run per row.
+	CellCacheRows int `json:"cell_cache_rows"`
+}
+
+// DefaultRetrievalConfig: 30 s, 16 fetches at once, 64 rows of cells cached.
+func DefaultRetrievalConfig() RetrievalConfig {
+	return RetrievalConfig{Timeout: Duration(30 * time.Second), Concurrency: 16, CellCacheRows: 64}
+}
+
+// TestRetrievalConfig is the default with a shorter timeout.
+func TestRetrievalConfig() RetrievalConfig {
+	c := DefaultRetrievalConfig()
+	c.Timeout = Duration(20 * time.Second)
+	return c
+}
+
+// ValidateBasic names a bad field.
+func (c RetrievalConfig) ValidateBasic() error {
+	switch {
+	case c.Timeout <= 0:
+		return fmt.Errorf("timeout must be positive")
+	case c.Concurrency < 1:
+		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
+	case c.CellCacheRows < 0:
+		return fmt.Errorf("cell_cache_rows %d: must not be negative", c.CellCacheRows)
+	}
+	return nil
+}
+
+// AltDAConfig is the OP Stack alt-DA server protocol (/put, /get).
+type AltDAConfig struct {
+	// DALayerByte is the second byte of the generic commitments /put returns:
+	// 0x01 ‖ da_layer_byte ‖ 0x00 ‖ blob_key.
+	DALayerByte uint8 `json:"da_layer_byte"`
+	// PutTimeout is how long /put waits for the blob to be certified before
+	// answering 503 (the rollup's signal to fail over).
+	PutTimeout Duration `json:"put_timeout"`
+}
+
+// DefaultAltDAConfig: da_layer_byte 0x7a ('z'), 60 s.
+func DefaultAltDAConfig() AltDAConfig {
+	return AltDAConfig{DALayerByte: 0x7a, PutTimeout: Duration(60 * time.Second)}
+}
+
+// TestAltDAConfig waits 20 s.
+func TestAltDAConfig() AltDAConfig {
+	c := DefaultAltDAConfig()
+	c.PutTimeout = Duration(20 * time.Second)
+	return c
+}
+
+// ValidateBasic names a bad field.
+func (c AltDAConfig) ValidateBasic() error {
+	if c.PutTimeout <= 0 {
+		return fmt.Errorf("put_timeout must be positive")
+	}
+	return nil
+}
+
+// StorageConfig places the disperser's store (package storage): metadata
+// in Dir, blob bytes in the volumes.
+type StorageConfig struct {
+	Dir string `json:"dir"`
+	// Volumes must exist (a missing mount is never created silently);
+	// with several, records are erasure-coded across them.
+	Volumes []string `json:"volumes"`
+	Parity  int      `json:"parity"`
+	// SegmentSize is the log segment size per volume (0: storage's default).
+	SegmentSize int64 `json:"segment_size"`
+}
+
+// DefaultStorageConfig: metadata in home/storage/meta, one volume at
+// home/storage/vol0.
+func DefaultStorageConfig(home string) StorageConfig {
+	return StorageConfig{
+		Dir:     filepath.Join(home, "storage", "meta"),
+		Volumes: []string{filepath.Join(home, "storage", "vol0")},
+	}
+}
+
+// TestStorageConfig: as the default under dir, with 4 MiB segments.
+func TestStorageConfig(dir string) StorageConfig {
+	c := DefaultStorageConfig(dir)
+	c.SegmentSize = 4 << 20
+	return c
+}
+
+// ValidateBasic names a bad field (storage.Open checks the rest).
+func (c StorageConfig) ValidateBasic() error {
+	switch {
+	case c.Dir == "":
+		return fmt.Errorf("dir must be set")
+	case len(c.Volumes) == 0:
+		return fmt.Errorf("volumes: at least one is needed")
+	case c.Parity < 0:
+		return fmt.Errorf("parity %d: must not be negative", c.Parity)
+	case c.SegmentSize < 0:
+		return fmt.Errorf("segment_size %d: must not be negative", c.SegmentSize)
+	}
+	return nil
+}
+
+// store builds the storage configuration, retention rules included.
+func (c StorageConfig) store(r RetentionConfig) storage.Config {
+	sc := storage.DefaultConfig(c.Dir)
+	sc.Dir = c.Dir
+	sc.Volumes.Paths = append([]string(nil), c.Volumes...)
+	sc.Volumes.Parity = c.Parity
+	if c.SegmentSize > 0 {
+		sc.Log.SegmentSize = c.SegmentSize
+	}
+	sc.Log.MaxValueSize = int64(encoder.MaxBlobSize) + 1<<20
+	sc.Retention.Interval = time.Duration(r.Interval)
+	if r.BlobMaxAge > 0 {
+		sc.Retention.Rules = []storage.RetentionRule{{Prefix: []byte(prefixBlob), MaxAge: time.Duration(r.BlobMaxAge)}}
+	}
+	return sc
+}
+
+// RetentionConfig prunes the disperser's copies of blob bytes after a while
+// (DESIGN.md §6); reads then reconstruct from the DA nodes. Statuses,
+// commitments and certificates are kept.
+type RetentionConfig struct {
+	// BlobMaxAge: local copies older than this are pruned (0: kept forever).
+	BlobMaxAge Duration `json:"blob_max_age"`
+	// Interval between pruning rounds (0: no background pruning).
+	Interval Duration `json:"interval"`
+}
+
+// DefaultRetentionConfig keeps blob bytes 72 hours, pruning every 10 minutes.
+func DefaultRetentionConfig() RetentionConfig {
+	return RetentionConfig{BlobMaxAge: Duration(72 * time.Hour), Interval: Duration(10 * time.Minute)}
+}
+
+// TestRetentionConfig prunes nothing in the background.
+func TestRetentionConfig() RetentionConfig { return RetentionConfig{} }
+
+// ValidateBasic names a bad field.
+func (c RetentionConfig) ValidateBasic() error {
+	switch {
+	case c.BlobMaxAge < 0:
+		return fmt.Errorf("blob_max_age must not be negative")
+	case c.Interval < 0:
+		return fmt.Errorf("interval must not be negative")
+	case c.Interval > 0 && c.BlobMaxAge == 0:
+		return fmt.Errorf("interval is set but blob_max_age is 0: nothing would be pruned")
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as a string ("250ms", "72h") in JSON.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String renders the duration as time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -1,0 +1,601 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zgda/zgda/chain"
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/engine/api"
+	"github.com/zgda/zgda/kzg"
+	"github.com/zgda/zgda/storage"
+)
+
+// Disperser is what the engine needs from dispersal (package dispersal
+// provides it through a small adapter).
+type Disperser interface {
+	// Disperse sends the blobs' extended rows to the DA nodes of a quorum,
+	// collects their signatures and returns the aggregated certificate,
+	// naming the blobs in the given order. The engine never modifies the
+	// blobs after handing them over, so Disperse may keep reading them
+	// after it returns (stragglers to slow nodes).
+	Disperse(ctx context.Context, blobs []*encoder.Encoded) (*da.Certificate, error)
+	// FetchRow returns extended row `row` (4096 elements) of a blob that
+	// cert certifies, from the DA nodes holding it. The engine checks the
+	// row against its commitment, so FetchRow need not.
+	FetchRow(ctx context.Context, cert *da.Certificate, key da.BlobKey, row int) ([]fr.Element, error)
+}
+
+// Chain is what the engine needs from the chain; chain.Client provides it.
+type Chain interface {
+	Submit(ctx context.Context, tx []byte) (*chain.TxResult, error)
+	Certificate(ctx context.Context, batchRoot da.Hash) (*chain.CertificateRecord, error)
+	CertificateForBlob(ctx context.Context, key da.BlobKey) (*chain.CertificateRecord, error)
+}
+
+// Committer is what the engine needs from KZG; *kzg.Context provides it.
+type Committer interface {
+	encoder.Committer
+	ComputeCellsAndProofs(row []fr.Element) ([][]fr.Element, []kzg.Proof, error)
+}
+
+var (
+	_ Committer = (*kzg.Context)(nil)
+	_ Chain     = (chain.Client)(nil)
+)
+
+// Option adjusts New (things that are not configuration).
+type Option func(*options)
+
+type options struct {
+	log       *slog.Logger
+	committer Committer
+	encoder   *encoder.Encoder
+	now       func() time.Time
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithCommitter sets the KZG implementation (default kzg.Default()).
+func WithCommitter(c Committer) Option { return func(o *options) { o.committer = c } }
+
+// WithEncoder sets the encoder (default: encoder.New with Encoder.Workers).
+func WithEncoder(enc *encoder.Encoder) Option { return func(o *options) { o.encoder = enc } }
+
+// WithClock sets the clock for status times (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Engine is the disperser: the pipeline of DESIGN.md §1 behind the HTTP API
+// of §7. Create it with New, Start it, Close it. It is safe for concurrent
+// use.
+type Engine struct {
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	store *storage.Store
+	enc   *encoder.Encoder
+	kzg   Committer
+	disp  Disperser
+	chain Chain
+	reg   *prometheus.Registry
+	m     *metrics
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	commitCh   chan *commitReq
+	encodeCh   chan *batch
+	disperseCh chan *batch
+
+	mu         sync.Mutex
+	started    bool
+	closed     bool
+	blobs      map[da.BlobKey]*blob // every accepted blob not yet certified or failed
+	queue      []*blob              // accepted, waiting for the batcher
+	queueBytes int
+	wake       chan struct{} // pokes the batcher (capacity 1)
+	pendBlobs  int           // admission: blobs holding a place
+	pendMem    int64         // admission: their memory in encoder form
+	freed      chan struct{} // closed and replaced whenever a place is freed
+
+	cells *cellCache
+	http  *httpServer
+}
+
+// blob is an accepted blob on its way through the pipeline.
+type blob struct {
+	key      da.BlobKey
+	params   encoder.Params
+	data     []kzg.Commitment // C_0 … C_{K−1}
+	rows     [][]fr.Element   // the K packed rows; the extension is added at encode
+	enc      *encoder.Encoded
+	mem      int64 // admission reservation
+	accepted time.Time
+	queued   time.Time // when it entered the batcher's queue
+	attempts int       // dispersal attempts so far (persisted)
+
+	persisted  chan struct{} // closed once intake's write finished
+	persistErr error         // set before persisted is closed
+	done       chan struct{} // closed when final
+
+	// guarded by Engine.mu
+	status  api.Status
+	reason  string
+	updated time.Time
+}
+
+// New opens the engine's store and checks its configuration; Start runs it.
+// d and c may be nil only if the engine will never disperse (a read-only
+// disperser); the pipeline then fails every batch.
+func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
+	if err := cfg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	o := options{log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.committer == nil {
+		o.committer = kzg.Default()
+	}
+	if o.encoder == nil {
+		enc, err := encoder.New(encoder.WithWorkers(cfg.Encoder.Workers))
+		if err != nil {
+			return nil, fmt.Errorf("engine: encoder: %w", err)
+		}
+		o.encoder = enc
+	}
+	e := &Engine{
+		cfg: cfg, log: o.log, now: o.now, enc: o.encoder, kzg: o.committer, disp: d, chain: c,
+		reg:        prometheus.NewRegistry(),
+		commitCh:   make(chan *commitReq, cfg.Queue.MaxPendingBlobs),
+		encodeCh:   make(chan *batch, cfg.Queue.Batches),
+		disperseCh: make(chan *batch, cfg.Queue.Batches),
+		blobs:      make(map[da.BlobKey]*blob),
+		wake:       make(chan struct{}, 1),
+		freed:      make(chan struct{}),
+		cells:      newCellCache(cfg.Retrieval.CellCacheRows),
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.m = newMetrics(e)
+	if err := e.reg.Register(e.m); err != nil {
+		return nil, fmt.Errorf("engine: metrics: %w", err)
+	}
+	st, err := storage.Open(cfg.Storage.store(cfg.Retention),
+		storage.WithLogger(e.log.With("component", "storage")), storage.WithRegisterer(e.reg))
+	if err != nil {
+		return nil, fmt.Errorf("engine: storage: %w", err)
+	}
+	e.store = st
+	return e, nil
+}
+
+// Registry is the Prometheus registry holding the engine's (and its store's)
+// metrics; /metrics serves it.
+func (e *Engine) Registry() *prometheus.Registry { return e.reg }
+
+// Config returns the configuration the engine runs with.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Start re-queues every accepted blob that is not certified or failed,
+// starts the pipeline and, if API.Listen is set, the HTTP server. It
+// returns once the server listens; recovered blobs continue in the
+// background.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	if e.started || e.closed {
+		e.mu.Unlock()
+		return fmt.Errorf("engine: Start called twice or after Close")
+	}
+	e.started = true
+	e.mu.Unlock()
+
+	pending, err := e.loadPending(ctx)
+	if err != nil {
+		return err
+	}
+	e.goRun("committer", e.runCommitter)
+	e.goRun("batcher", e.runBatcher)
+	e.goRun("encoder", e.runEncoder)
+	for i := 0; i < e.cfg.Dispersal.Concurrency; i++ {
+		e.goRun("certifier", e.runCertifier)
+	}
+	if len(pending) > 0 {
+		e.goRun("recovery", func() { e.recover(pending) })
+	}
+	if e.cfg.API.Listen != "" {
+		ln, err := net.Listen("tcp", e.cfg.API.Listen)
+		if err != nil {
+			return fmt.Errorf("engine: api.listen %s: %w", e.cfg.API.Listen, err)
+		}
+		e.http = newHTTPServer(e, ln)
+		e.goRun("http", e.http.serve)
+	}
+	e.log.Info("engine started", "recovered", len(pending), "api", e.APIAddr(),
+		"encoder_backend", e.enc.Backend().Name())
+	return nil
+}
+
+// APIAddr is the HTTP server's address (host:port), or "" without one.
+func (e *Engine) APIAddr() string {
+	if e.http == nil {
+		return ""
+	}
+	return e.http.ln.Addr().String()
+}
+
+// Close stops the HTTP server and the pipeline and closes the store.
+// Blobs in flight stay persisted as they are; the next Start re-queues them.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	if e.http != nil {
+		e.http.shutdown()
+	}
+	e.cancel()
+	e.wg.Wait()
+	e.reg.Unregister(e.m)
+	return e.store.Close()
+}
+
+func (e *Engine) goRun(name string, f func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				e.log.Error("engine goroutine panicked", "goroutine", name, "panic", r)
+				panic(r)
+			}
+		}()
+		f()
+	}()
+}
+
+// reserve takes a place for a blob of mem bytes in encoder form. Without
+// wait it fails at once when the queue is full; with wait it blocks until a
+// place frees up (recovery) or ctx ends.
+func (e *Engine) reserve(ctx context.Context, mem int64, wait bool) error {
+	for {
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			return ErrClosed
+		}
+		if e.pendBlobs < e.cfg.Queue.MaxPendingBlobs && e.pendMem+mem <= e.cfg.Queue.MaxPendingBytes {
+			e.pendBlobs++
+			e.pendMem += mem
+			e.mu.Unlock()
+			return nil
+		}
+		freed := e.freed
+		e.mu.Unlock()
+		if !wait {
+			return fmt.Errorf("%w (%d blobs, %d MiB pending in encoder form)", ErrQueueFull,
+				e.cfg.Queue.MaxPendingBlobs, e.cfg.Queue.MaxPendingBytes>>20)
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release gives back a place taken by reserve. e.mu must be held.
+func (e *Engine) releaseLocked(mem int64) {
+	e.pendBlobs--
+	e.pendMem -= mem
+	close(e.freed)
+	e.freed = make(chan struct{})
+}
+
+func (e *Engine) release(mem int64) {
+	e.mu.Lock()
+	e.releaseLocked(mem)
+	e.mu.Unlock()
+}
+
+// memFor is the memory a blob of K data rows holds at its peak, extended.
+func memFor(p encoder.Params) int64 { return int64(p.ExtendedRows()) * rowMem }
+
+// Status returns a blob's status; certified ones carry the certificate,
+// batch root, Merkle proof and height. Unknown keys give ErrNotFound.
+func (e *Engine) Status(ctx context.Context, key da.BlobKey) (*api.BlobStatus, error) {
+	e.mu.Lock()
+	if b, ok := e.blobs[key]; ok {
+		s := &api.BlobStatus{
+			BlobKey: key, Status: b.status, Reason: b.reason, Length: b.params.Length, Rows: b.params.K,
+			AcceptedAt: b.accepted, UpdatedAt: b.updated,
+		}
+		e.mu.Unlock()
+		return s, nil
+	}
+	e.mu.Unlock()
+	r, err := e.readStatus(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, fmt.Errorf("%w: no blob %s", ErrNotFound, key)
+	}
+	return e.apiStatus(ctx, key, r)
+}
+
+// WaitCertified waits until the blob is certified (its status, with the
+// certificate) or failed (a *FailedError), or ctx ends (ctx's error, which
+// the HTTP layer turns into 503 not_certified).
+func (e *Engine) WaitCertified(ctx context.Context, key da.BlobKey) (*api.BlobStatus, error) {
+	for {
+		e.mu.Lock()
+		b, ok := e.blobs[key]
+		e.mu.Unlock()
+		if ok {
+			select {
+			case <-b.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-e.ctx.Done():
+				return nil, ErrClosed
+			}
+		}
+		s, err := e.Status(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		switch s.Status {
+		case api.StatusCertified:
+			return s, nil
+		case api.StatusFailed:
+			return s, &FailedError{Key: key, Reason: s.Reason}
+		}
+		if !ok {
+			// Not final, yet not in flight: a record being written while
+			// we looked. Look again shortly.
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+}
+
+// setStatus moves blobs to a non-final status in memory and in storage.
+func (e *Engine) setStatus(bs []*blob, s api.Status) error {
+	now := e.now()
+	e.mu.Lock()
+	for _, b := range bs {
+		b.status, b.updated = s, now
+	}
+	e.mu.Unlock()
+	var wb storage.Batch
+	for _, b := range bs {
+		r := b.record(s, now)
+		wb.Put(storeKey(prefixStat, b.key), r.marshal())
+	}
+	if err := e.store.Write(e.ctx, &wb); err != nil && e.ctx.Err() == nil {
+		e.log.Error("persisting status", "status", s, "blobs", len(bs), "err", err)
+		return err
+	}
+	return nil
+}
+
+func (b *blob) record(s api.Status, now time.Time) *statusRecord {
+	return &statusRecord{
+		Status: s, Length: b.params.Length, Rows: b.params.K, Commitments: b.data,
+		AcceptedAt: b.accepted, UpdatedAt: now, Attempts: b.attempts,
+	}
+}
+
+// finish records blobs as certified (rec non-nil) or failed (reason), in
+// one durable batch, then wakes their waiters and frees their places.
+func (e *Engine) finish(bs []*blob, rec *chain.CertificateRecord, reason string) error {
+	now := e.now()
+	var wb storage.Batch
+	index := map[da.BlobKey]int{}
+	if rec != nil {
+		for i, k := range rec.Certificate.Keys() {
+			index[k] = i
+		}
+		raw, err := jsonMarshal(rec)
+		if err != nil {
+			return err
+		}
+		wb.Put(storeKey(prefixCert, rec.Certificate.BatchRoot), raw)
+	}
+	for _, b := range bs {
+		r := b.record(api.StatusFailed, now)
+		if rec != nil {
+			i, ok := index[b.key]
+			if !ok {
+				return fmt.Errorf("%w: certificate %s does not name blob %s", ErrInternal, rec.Certificate.BatchRoot, b.key)
+			}
+			root := rec.Certificate.BatchRoot
+			r.Status, r.BatchRoot, r.Index = api.StatusCertified, &root, uint64(i)
+		} else {
+			r.Reason = reason
+		}
+		wb.Put(storeKey(prefixStat, b.key), r.marshal())
+		wb.Delete(storeKey(prefixPend, b.key))
+	}
+	// Final statuses must be durable before anyone is told: use a context
+	// that Close does not cancel (the write is short and bounded).
+	if err := e.store.Write(context.Background(), &wb); err != nil {
+		return fmt.Errorf("%w: recording final status: %v", ErrInternal, err)
+	}
+	e.mu.Lock()
+	for _, b := range bs {
+		if rec != nil {
+			b.status = api.StatusCertified
+		} else {
+			b.status, b.reason = api.StatusFailed, reason
+		}
+		b.updated = now
+		if e.blobs[b.key] == b {
+			delete(e.blobs, b.key)
+		}
+		if b.mem > 0 {
+			e.releaseLocked(b.mem)
+			b.mem = 0
+		}
+		b.rows, b.enc = nil, nil
+		close(b.done)
+	}
+	e.mu.Unlock()
+	for _, b := range bs {
+		if rec != nil {
+			e.m.blobs.WithLabelValues("certified").Inc()
+			e.m.bytes.WithLabelValues("certified").Add(float64(b.params.Length))
+			e.m.stage.WithLabelValues("end_to_end").Observe(now.Sub(b.accepted).Seconds())
+		} else {
+			e.m.blobs.WithLabelValues("failed").Inc()
+			e.m.bytes.WithLabelValues("failed").Add(float64(b.params.Length))
+		}
+	}
+	return nil
+}
+
+// loadPending lists the blobs that were accepted but not finished before
+// the last stop, and registers them as in flight so that reposts and status
+// reads see them while recovery re-queues them.
+func (e *Engine) loadPending(ctx context.Context) ([]*blob, error) {
+	it, err := e.store.NewIter(ctx, []byte(prefixPend))
+	if err != nil {
+		return nil, fmt.Errorf("engine: listing pending blobs: %w", err)
+	}
+	var keys []da.BlobKey
+	for it.Next() {
+		var k da.BlobKey
+		if len(it.Key()) != len(prefixPend)+32 {
+			continue
+		}
+		copy(k[:], it.Key()[len(prefixPend):])
+		keys = append(keys, k)
+	}
+	err = it.Err()
+	it.Close()
+	if err != nil {
+		return nil, fmt.Errorf("engine: listing pending blobs: %w", err)
+	}
+	var out []*blob
+	for _, k := range keys {
+		r, err := e.readStatus(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if r == nil || r.Status.Final() {
+			// pend/ outlived its status (cannot happen: one batch writes both);
+			// drop it rather than re-queue something unknown.
+			e.log.Warn("dropping pending marker without a live status", "blob_key", k)
+			_ = e.store.Delete(ctx, storeKey(prefixPend, k))
+			continue
+		}
+		p, err := encoder.ParamsFor(r.Length)
+		if err != nil || p.K != r.Rows {
+			return nil, fmt.Errorf("%w: status record of %s has length %d and %d rows", ErrInternal, k, r.Length, r.Rows)
+		}
+		b := &blob{
+			key: k, params: p, data: r.Commitments, accepted: r.AcceptedAt, attempts: r.Attempts,
+			persisted: closedChan(), done: make(chan struct{}),
+			status: r.Status, updated: r.UpdatedAt,
+		}
+		out = append(out, b)
+	}
+	e.mu.Lock()
+	for _, b := range out {
+		e.blobs[b.key] = b
+	}
+	e.mu.Unlock()
+	return out, nil
+}
+
+// recover re-queues the blobs loadPending found, in order, as places free
+// up. A blob that was being dispersed may have been certified already: the
+// chain is asked first.
+func (e *Engine) recover(bs []*blob) {
+	for _, b := range bs {
+		if e.ctx.Err() != nil {
+			return
+		}
+		if b.status == api.StatusDispersing && e.chain != nil {
+			rec, err := e.chain.CertificateForBlob(e.ctx, b.key)
+			if err == nil {
+				if err := e.finish([]*blob{b}, rec, ""); err != nil {
+					e.log.Error("recovering certified blob", "blob_key", b.key, "err", err)
+				} else {
+					e.log.Info("recovered blob was certified before the restart", "blob_key", b.key, "height", rec.Height)
+				}
+				continue
+			}
+			if !chain.IsNotFound(err) && e.ctx.Err() == nil {
+				e.log.Warn("asking the chain about a recovered blob", "blob_key", b.key, "err", err)
+			}
+		}
+		mem := memFor(b.params)
+		if err := e.reserve(e.ctx, mem, true); err != nil {
+			return
+		}
+		data, err := e.store.Get(e.ctx, storeKey(prefixBlob, b.key))
+		if err != nil {
+			e.release(mem)
+			if e.ctx.Err() != nil {
+				return
+			}
+			reason := fmt.Sprintf("local copy unreadable after restart: %v", err)
+			if errors.Is(err, storage.ErrNotFound) {
+				reason = "local copy pruned before the blob was certified"
+			}
+			if err := e.finish([]*blob{b}, nil, reason); err != nil {
+				e.log.Error("failing recovered blob", "blob_key", b.key, "err", err)
+			}
+			continue
+		}
+		b.rows = newRows(b.params.K, b.params.ExtendedRows())[:b.params.K]
+		if err := encoder.PackInto(data, b.rows); err != nil {
+			e.release(mem)
+			_ = e.finish([]*blob{b}, nil, fmt.Sprintf("local copy does not pack: %v", err))
+			continue
+		}
+		b.mem = mem
+		e.mu.Lock()
+		b.status, b.updated = api.StatusQueued, e.now()
+		e.mu.Unlock()
+		e.enqueue(b)
+		e.m.blobs.WithLabelValues("recovered").Inc()
+	}
+}
+
+// newRows allocates n rows of 4096 elements in one slab, of which the
+// caller uses the first k now and the rest later (the extension): one
+// allocation per blob.
+func newRows(k, n int) [][]fr.Element {
+	slab := make([]fr.Element, n*encoder.ElementsPerRow)
+	rows := make([][]fr.Element, n)
+	for i := range rows {
+		rows[i] = slab[i*encoder.ElementsPerRow : (i+1)*encoder.ElementsPerRow : (i+1)*encoder.ElementsPerRow]
+	}
+	return rows[:k:n]
+}
+
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}

@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/engine/api"
+	"github.com/zgda/zgda/kzg"
+	"github.com/zgda/zgda/storage"
+)
+
+// Put accepts a blob: it packs data into field elements (the one copy
+// between the request body and the encoder), commits to the data rows —
+// the blob key is a hash of those commitments, so this cannot wait for the
+// batcher — and stores the bytes and the queued status durably before
+// returning the key. data is only read, and not retained after Put returns.
+//
+// Posting a blob the engine already holds returns its current status
+// (a failed one is queued again). A full queue gives ErrQueueFull at once.
+func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) {
+	p, err := encoder.ParamsFor(len(data))
+	switch {
+	case len(data) == 0:
+		e.m.rejected.WithLabelValues("empty").Inc()
+		return api.PutResponse{}, ErrEmptyBlob
+	case err != nil:
+		e.m.rejected.WithLabelValues("too_large").Inc()
+		return api.PutResponse{}, fmt.Errorf("%w: %d bytes, the maximum is %d", ErrBlobTooLarge, len(data), encoder.MaxBlobSize)
+	}
+	mem := memFor(p)
+	if err := e.reserve(ctx, mem, false); err != nil {
+		e.m.rejected.WithLabelValues("queue_full").Inc()
+		return api.PutResponse{}, err
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			e.release(mem)
+		}
+	}()
+	start := e.now()
+	rows := newRows(p.K, p.ExtendedRows())
+	if err := encoder.PackInto(data, rows); err != nil {
+		return api.PutResponse{}, fmt.Errorf("%w: packing: %v", ErrInternal, err)
+	}
+	commits, err := e.commit(ctx, rows)
+	if err != nil {
+		return api.PutResponse{}, err
+	}
+	key := encoder.BlobKey(p.Length, commits)
+
+	// Already in flight? Then this post is a repeat.
+	if r, ok, err := e.existing(ctx, key); ok || err != nil {
+		return r, err
+	}
+	r, err := e.readStatus(ctx, key)
+	if err != nil {
+		return api.PutResponse{}, err
+	}
+	if r != nil && r.Status != api.StatusFailed {
+		return api.PutResponse{BlobKey: key, Status: r.Status}, nil
+	}
+	b := &blob{
+		key: key, params: p, data: commits, rows: rows, mem: mem, accepted: start,
+		persisted: make(chan struct{}), done: make(chan struct{}),
+		status: api.StatusQueued, updated: start,
+	}
+	e.mu.Lock()
+	if _, ok := e.blobs[key]; ok {
+		e.mu.Unlock()
+		r, _, err := e.existing(ctx, key)
+		return r, err
+	}
+	if e.closed {
+		e.mu.Unlock()
+		return api.PutResponse{}, ErrClosed
+	}
+	e.blobs[key] = b
+	e.mu.Unlock()
+
+	var wb storage.Batch
+	wb.Put(storeKey(prefixBlob, key), data)
+	wb.Put(storeKey(prefixStat, key), b.record(api.StatusQueued, start).marshal())
+	wb.Put(storeKey(prefixPend, key), nil)
+	// Once queued for the committer a write cannot be withdrawn, so it must
+	// not depend on the caller's context beyond the wait for a place.
+	if err := e.store.Write(e.ctx, &wb); err != nil {
+		e.mu.Lock()
+		delete(e.blobs, key)
+		e.mu.Unlock()
+		b.persistErr = fmt.Errorf("%w: storing blob %s: %v", ErrInternal, key, err)
+		if e.ctx.Err() != nil {
+			b.persistErr = ErrClosed
+		}
+		close(b.persisted)
+		close(b.done)
+		return api.PutResponse{}, b.persistErr
+	}
+	close(b.persisted)
+	kept = true
+	e.m.blobs.WithLabelValues("accepted").Inc()
+	e.m.bytes.WithLabelValues("accepted").Add(float64(p.Length))
+	e.m.stage.WithLabelValues("intake").Observe(e.now().Sub(start).Seconds())
+	e.log.Debug("blob accepted", "blob_key", key, "length", p.Length, "rows", p.K)
+	e.enqueue(b)
+	return api.PutResponse{BlobKey: key, Status: api.StatusQueued}, nil
+}
+
+// existing reports the status of a blob already in flight, once its own
+// intake write has finished.
+func (e *Engine) existing(ctx context.Context, key da.BlobKey) (api.PutResponse, bool, error) {
+	e.mu.Lock()
+	b, ok := e.blobs[key]
+	e.mu.Unlock()
+	if !ok {
+		return api.PutResponse{}, false, nil
+	}
+	select {
+	case <-b.persisted:
+	case <-ctx.Done():
+		return api.PutResponse{}, true, ctx.Err()
+	}
+	if b.persistErr != nil {
+		return api.PutResponse{}, true, b.persistErr
+	}
+	e.mu.Lock()
+	s := b.status
+	e.mu.Unlock()
+	return api.PutResponse{BlobKey: key, Status: s}, true, nil
+}
+
+// enqueue hands an accepted blob to the batcher.
+func (e *Engine) enqueue(b *blob) {
+	e.mu.Lock()
+	b.queued = e.now()
+	e.queue = append(e.queue, b)
+	e.queueBytes += b.params.Length
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// commitReq asks the committer for the commitments of one blob's data rows.
+type commitReq struct {
+	rows []([]fr.Element)
+	res  chan commitRes // capacity 1
+}
+
+type commitRes struct {
+	commits []kzg.Commitment
+	err     error
+}
+
+// commit returns C_0 … C_{K−1} of rows through the committer goroutine,
+// which commits the rows of posts arriving together in one call.
+func (e *Engine) commit(ctx context.Context, rows [][]fr.Element) ([]kzg.Commitment, error) {
+	req := &commitReq{rows: rows, res: make(chan commitRes, 1)}
+	select {
+	case e.commitCh <- req:
+	case <-e.ctx.Done():
+		return nil, ErrClosed
+	}
+	select {
+	case r := <-req.res:
+		return r.commits, r.err
+	case <-e.ctx.Done():
+		return nil, ErrClosed
+	}
+}
+
+// runCommitter serves commit requests, gathering up to Queue.CommitRows
+// rows per CommitRows call: many blobs per call, as a GPU wants them.
+func (e *Engine) runCommitter() {
+	var carry *commitReq
+	for {
+		var first *commitReq
+		if carry != nil {
+			first, carry = carry, nil
+		} else {
+			select {
+			case first = <-e.commitCh:
+			case <-e.ctx.Done():
+				e.drainCommits()
+				return
+			}
+		}
+		reqs := []*commitReq{first}
+		n := len(first.rows)
+	gather:
+		for n < e.cfg.Queue.CommitRows {
+			select {
+			case r := <-e.commitCh:
+				if n+len(r.rows) > e.cfg.Queue.CommitRows {
+					carry = r
+					break gather
+				}
+				reqs = append(reqs, r)
+				n += len(r.rows)
+			default:
+				break gather
+			}
+		}
+		all := make([][]fr.Element, 0, n)
+		for _, r := range reqs {
+			all = append(all, r.rows...)
+		}
+		start := time.Now()
+		commits, err := e.kzg.CommitRows(e.ctx, all, nil)
+		e.m.stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
+		e.m.commitCalls.Observe(float64(len(reqs)))
+		if err != nil && e.ctx.Err() != nil {
+			err = ErrClosed
+		} else if err != nil {
+			err = fmt.Errorf("%w: committing rows: %v", ErrInternal, err)
+		}
+		off := 0
+		for _, r := range reqs {
+			if err != nil {
+				r.res <- commitRes{err: err}
+				continue
+			}
+			r.res <- commitRes{commits: commits[off : off+len(r.rows) : off+len(r.rows)]}
+			off += len(r.rows)
+		}
+	}
+}
+
+func (e *Engine) drainCommits() {
+	for {
+		select {
+		case r := <-e.commitCh:
+			r.res <- commitRes{err: ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encoding %T: %v", ErrInternal, v, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the engine's Prometheus collectors, all registered on the
+// engine's own registry (never the global one).
+type metrics struct {
+	all []prometheus.Collector
+
+	blobs        *prometheus.CounterVec   // blobs passing each stage
+	bytes        *prometheus.CounterVec   // their bytes (as posted)
+	stage        *prometheus.HistogramVec // stage latencies
+	certFailures *prometheus.CounterVec   // failed dispersal/submit attempts, batches given up
+	rejected     *prometheus.CounterVec   // posts refused, by reason
+	batchBlobs   prometheus.Histogram
+	batchBytes   prometheus.Histogram
+	commitCalls  prometheus.Histogram // blobs per CommitRows call
+	http         *prometheus.CounterVec
+	httpSeconds  *prometheus.HistogramVec
+	reconstructs *prometheus.CounterVec
+}
+
+const ns = "zgda_engine"
+
+func newMetrics(e *Engine) *metrics {
+	m := &metrics{
+		blobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "blobs_total",
+			Help: "Blobs passing each stage: accepted, recovered, encoded, dispersed, certified, failed."}, []string{"stage"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "bytes_total",
+			Help: "Bytes (as posted) passing each stage."}, []string{"stage"}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "stage_seconds",
+			Help:    "Latency of each stage: intake (post to 202), commit (one CommitRows call), encode (one batch), disperse, submit (one attempt each), end_to_end (accepted to certified).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)}, []string{"stage"}),
+		certFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "certification_failures_total",
+			Help: "Failed certification attempts by step (disperse, submit) and batches given up (gave_up)."}, []string{"step"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rejected_total",
+			Help: "Posts refused, by reason: empty, too_large, queue_full, too_many_requests."}, []string{"reason"}),
+		batchBlobs: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_blobs",
+			Help: "Blobs per batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
+		batchBytes: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_bytes",
+			Help: "Bytes per batch.", Buckets: prometheus.ExponentialBuckets(1024, 4, 10)}),
+		commitCalls: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "commit_call_blobs",
+			Help: "Blobs whose rows one intake CommitRows call committed.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
+		http: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "http_requests_total",
+			Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
+		httpSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "http_request_seconds",
+			Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}, []string{"route"}),
+		reconstructs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "reconstructions_total",
+			Help: "Reads served by reconstructing from DA nodes, by result."}, []string{"result"}),
+	}
+	backend := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "encoder_backend_info",
+		Help: "The encoder backend in use (value 1)."}, []string{"backend"})
+	backend.WithLabelValues(e.enc.Backend().Name()).Set(1)
+
+	depth := func(stage string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "queue_depth",
+			Help: "Items waiting at each stage: commit (posts), batcher (blobs), encode and disperse (batches).", ConstLabels: prometheus.Labels{"stage": stage}}, f)
+	}
+	locked := func(f func() float64) func() float64 {
+		return func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return f() }
+	}
+	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchBytes,
+		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, backend,
+		depth("commit", func() float64 { return float64(len(e.commitCh)) }),
+		depth("batcher", locked(func() float64 { return float64(len(e.queue)) })),
+		depth("encode", func() float64 { return float64(len(e.encodeCh)) }),
+		depth("disperse", func() float64 { return float64(len(e.disperseCh)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "queue_bytes",
+			Help: "Bytes (as posted) waiting for the batcher."}, locked(func() float64 { return float64(e.queueBytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "pending_blobs",
+			Help: "Accepted blobs holding a place (not yet certified or failed)."}, locked(func() float64 { return float64(e.pendBlobs) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "pending_memory_bytes",
+			Help: "Memory reserved by pending blobs in encoder form."}, locked(func() float64 { return float64(e.pendMem) })),
+	}
+	for _, s := range []string{"accepted", "recovered", "encoded", "dispersed", "certified", "failed"} {
+		m.blobs.WithLabelValues(s)
+		m.bytes.WithLabelValues(s)
+	}
+	for _, s := range []string{"disperse", "submit", "gave_up"} {
+		m.certFailures.WithLabelValues(s)
+	}
+	return m
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.all {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.all {
+		c.Collect(ch)
+	}
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/zgda/zgda/client"
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/engine/api"
+)
+
+// render is the canonical path of a route (the inverse of parsePath).
+func (r route) render() string {
+	switch r.kind {
+	case routePostBlob:
+		return "/v1/blobs"
+	case routeGetBlob:
+		return "/v1/blobs/" + r.key.String()
+	case routeStatus:
+		return "/v1/blobs/" + r.key.String() + "/status"
+	case routeCommitments:
+		return "/v1/blobs/" + r.key.String() + "/commitments"
+	case routeCell:
+		return fmt.Sprintf("/v1/blobs/%s/cells/%d/%d", r.key, r.row, r.cell)
+	case routeAltPut:
+		return "/put"
+	case routeAltGet:
+		return fmt.Sprintf("/get/0x%x", altDACommitment(r.daLayer, r.key))
+	case routeHealth:
+		return "/healthz"
+	case routeMetrics:
+		return "/metrics"
+	}
+	return ""
+}
+
+var pathSeeds = []string{
+	"/v1/blobs", "/v1/blobs/", "/v1/blobs/0x" + strings.Repeat("0a", 32),
+	"/v1/blobs/0x" + strings.Repeat("0a", 32) + "/status",
+	"/v1/blobs/0x" + strings.Repeat("Ff", 32) + "/cells/1023/127",
+	"/v1/blobs/0x" + strings.Repeat("0a", 32) + "/cells/01/0",
+	"/put", "/put/", "/put/0x00", "/get/0x017a00" + strings.Repeat("11", 32), "/get/0x", "/healthz", "/metrics",
+	"", "/", "//", "/v1/blobs/0x/cells//", "/v1/blobs/\x00", "/get/0x01\xff",
+}
+
+func TestParsePath(t *testing.T) {
+	for _, p := range pathSeeds {
+		r, err := parsePath(p)
+		if err != nil {
+			code, status := api.Classify(err)
+			if status != 400 && status != 404 {
+				t.Errorf("%q: %v classified %s %d", p, err, code, status)
+			}
+			continue
+		}
+		if r.kind == routeAltPut || r.kind == routePostBlob || r.kind == routeHealth || r.kind == routeMetrics {
+			continue
+		}
+		if got := r.render(); !strings.EqualFold(got, p) {
+			t.Errorf("%q parsed to %+v, which renders as %q", p, r, got)
+		}
+	}
+}
+
+// FuzzParsePath: paths are outside input. parsePath never panics, every
+// error is a 400 or 404 with a code, and a parsed path renders back to one
+// that parses to the same route.
+func FuzzParsePath(f *testing.F) {
+	for _, p := range pathSeeds {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		r, err := parsePath(p)
+		if err != nil {
+			if _, status := api.Classify(err); status != 400 && status != 404 {
+				t.Fatalf("%q: %v is a %d", p, err, status)
+			}
+			return
+		}
+		r2, err := parsePath(r.render())
+		if err != nil || r2 != r {
+			t.Fatalf("%q → %+v → %q → %+v, %v", p, r, r.render(), r2, err)
+		}
+	})
+}
+
+func TestHTTPOversizedBlob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("posts 31 MiB")
+	}
+	_, _, _, base := httpEngine(t, nil)
+	_, err := client.New(base).Put(context.Background(), make([]byte, encoder.MaxBlobSize+1))
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.StatusCode != 413 || !errors.Is(err, api.ErrBlobTooLarge) {
+		t.Fatalf("oversized post: %v", err)
+	}
+}
