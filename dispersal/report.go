@@ -53,9 +53,9 @@ type NodeResult struct {
 	Bytes    int // request size
 	Attempts int
 	Outcome  Outcome
-	Err      error           // why, for every outcome but Signed
+	Err      error            // why, for every outcome but Signed
 	Refusal  *da.RefusalError // the node's refusal, for Refused
-	Latency  time.Duration   // of the last attempt
+	Latency  time.Duration    // of the last attempt
 }
 
 func (r NodeResult) String() string {
