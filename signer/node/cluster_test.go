@@ -142,7 +142,11 @@ func newCluster(tb testing.TB, n int, extra map[int][]node.Option) *cluster {
 			}
 		}
 	})
-	c.disp, err = dispersal.New(c.client, dispersal.TestConfig(), dispersal.WithLogger(testLogger("disperser")))
+	// Wait for every answer (healthy nodes all answer; stopped ones fail at
+	// once), so that assertions on the signer set do not depend on timing.
+	dc := dispersal.TestConfig()
+	dc.Linger = 30 * time.Second
+	c.disp, err = dispersal.New(c.client, dc, dispersal.WithLogger(testLogger("disperser")))
 	if err != nil {
 		tb.Fatal(err)
 	}
