@@ -185,7 +185,15 @@ func (e *Engine) certify(bt *batch) {
 	for attempt := 1; ; attempt++ {
 		var reason string
 		if cert == nil {
-			cert, reason = e.disperse(encs, bt)
+			var err error
+			cert, reason, err = e.disperse(encs, bt)
+			if errors.Is(err, ErrBatchTooLarge) && len(bt.blobs) > 1 {
+				h := len(bt.blobs) / 2
+				e.log.Info("splitting a batch the disperser cannot take at once", "blobs", len(bt.blobs), "err", err)
+				e.certify(&batch{blobs: bt.blobs[:h:h], bytes: sumBytes(bt.blobs[:h])})
+				e.certify(&batch{blobs: bt.blobs[h:], bytes: sumBytes(bt.blobs[h:])})
+				return
+			}
 		}
 		if cert != nil {
 			rec, err := e.submit(cert)
@@ -233,10 +241,10 @@ func (e *Engine) certify(bt *batch) {
 }
 
 // disperse runs one Disperse call and checks that the certificate is for
-// this batch. It returns the certificate, or nil and why not.
-func (e *Engine) disperse(encs []*encoder.Encoded, bt *batch) (*da.Certificate, string) {
+// this batch. It returns the certificate, or nil, why not and the error.
+func (e *Engine) disperse(encs []*encoder.Encoded, bt *batch) (*da.Certificate, string, error) {
 	if e.disp == nil {
-		return nil, "no disperser configured"
+		return nil, "no disperser configured", nil
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, time.Duration(e.cfg.Dispersal.Timeout))
 	defer cancel()
@@ -250,13 +258,21 @@ func (e *Engine) disperse(encs []*encoder.Encoded, bt *batch) (*da.Certificate, 
 		if e.ctx.Err() == nil {
 			e.m.certFailures.WithLabelValues("disperse").Inc()
 		}
-		return nil, fmt.Sprintf("dispersal: %v", err)
+		return nil, fmt.Sprintf("dispersal: %v", err), err
 	}
 	for _, b := range bt.blobs {
 		e.m.blobs.WithLabelValues("dispersed").Inc()
 		e.m.bytes.WithLabelValues("dispersed").Add(float64(b.params.Length))
 	}
-	return cert, ""
+	return cert, "", nil
+}
+
+func sumBytes(bs []*blob) int {
+	n := 0
+	for _, b := range bs {
+		n += b.params.Length
+	}
+	return n
 }
 
 // checkCert makes sure a certificate names exactly the batch's blobs, in

@@ -92,7 +92,7 @@ func (e *Engine) Cell(ctx context.Context, key da.BlobKey, row, cell int) (*api.
 	if err != nil {
 		return nil, err
 	}
-	return &api.Cell{Cell: kzg.CellBytes(ent.cells[cell]), Proof: ent.proofs[cell]}, nil
+	return &api.Cell{Cell: kzg.CellBytes(ent.cells[cell]), Proof: api.Proof(ent.proofs[cell])}, nil
 }
 
 // extendedRow returns extended row j of a blob: from the local copy

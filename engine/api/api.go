@@ -105,8 +105,29 @@ type Commitments struct {
 // field elements (2048 bytes, 32-byte big-endian each) and its EIP-7594 KZG
 // proof against the extended row's commitment.
 type Cell struct {
-	Cell  Bytes     `json:"cell"`
-	Proof kzg.Proof `json:"proof"`
+	Cell  Bytes `json:"cell"`
+	Proof Proof `json:"proof"`
+}
+
+// Proof is a kzg.Proof (48 bytes, compressed G1) in 0x-prefixed hex, both
+// ways (kzg.Proof itself only marshals). Its bytes are only decoded here;
+// kzg.ParseProof checks the point.
+type Proof kzg.Proof
+
+// MarshalText implements encoding.TextMarshaler.
+func (p Proof) MarshalText() ([]byte, error) { return kzg.Proof(p).MarshalText() }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (p *Proof) UnmarshalText(t []byte) error {
+	var b Bytes
+	if err := b.UnmarshalText(t); err != nil {
+		return err
+	}
+	if len(b) != kzg.ProofSize {
+		return fmt.Errorf("api: proof has %d bytes, want %d", len(b), kzg.ProofSize)
+	}
+	copy(p[:], b)
+	return nil
 }
 
 // ErrorBody is every error response: a message for people and a code for
