@@ -249,8 +249,8 @@ func TestDisperseRoutesAndCertifies(t *testing.T) {
 // Transient failures are retried with backoff; refusals, bad signatures
 // and malformed answers are not; every failure is reported with its cause.
 func TestDisperseFailuresReported(t *testing.T) {
-	busyTwice := func(n *fakeNode, req *da.DisperseRequest, a int) []byte {
-		if a <= 2 {
+	busyOnce := func(n *fakeNode, req *da.DisperseRequest, a int) []byte {
+		if a == 1 {
 			var b bytes.Buffer
 			da.WriteFrame(&b, &da.Busy{RetryAfterMillis: 5})
 			return b.Bytes()
@@ -262,7 +262,7 @@ func TestDisperseFailuresReported(t *testing.T) {
 		da.WriteFrame(&b, &da.DisperseResponse{Code: da.CodeBadRows, Reason: "1 of 4 rows do not match", Rows: []da.SliceRef{{Blob: 0, Row: 2}}})
 		return b.Bytes()
 	}
-	silent := func(*fakeNode, *da.DisperseRequest, int) []byte { time.Sleep(2 * time.Second); return nil }
+	silent := func(*fakeNode, *da.DisperseRequest, int) []byte { time.Sleep(4 * time.Second); return nil }
 	wrongSig := func(n *fakeNode, req *da.DisperseRequest, _ int) []byte {
 		var b bytes.Buffer
 		da.WriteFrame(&b, &da.DisperseResponse{OK: true, Signature: n.key.Sign([]byte("something else")).Bytes()})
@@ -271,9 +271,9 @@ func TestDisperseFailuresReported(t *testing.T) {
 	garbage := func(*fakeNode, *da.DisperseRequest, int) []byte { return []byte{0, 0, 0, 3, 1, 99, 0} }
 
 	cfg := TestConfig()
-	cfg.RequestTimeout = 300 * time.Millisecond
-	cfg.Retries = 2
-	f := newFixture(t, cfg, busyTwice, refuses, silent, wrongSig, garbage, signs)
+	cfg.RequestTimeout = 1500 * time.Millisecond // ample for the others, even under -race
+	cfg.Retries = 1
+	f := newFixture(t, cfg, busyOnce, refuses, silent, wrongSig, garbage, signs)
 	_, rep, err := f.d.Disperse(ctxT(t, 30*time.Second), fakeBlobs(1))
 	var se *ShortError
 	if !errors.As(err, &se) || !errors.Is(err, ErrInsufficientSignatures) {
@@ -284,9 +284,9 @@ func TestDisperseFailuresReported(t *testing.T) {
 		attempts int
 		says     string
 	}{
-		{Signed, 3, ""},
+		{Signed, 2, ""},
 		{Refused, 1, "bad-rows"},
-		{TimedOut, 3, ""},
+		{TimedOut, 2, ""},
 		{BadSignature, 1, "does not verify"},
 		{Failed, 1, "malformed answer"},
 		{Signed, 1, ""},
