@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -61,6 +62,46 @@ func BenchmarkVerifyRows(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n)/1e6, "ms/row")
+		})
+	}
+}
+
+// BenchmarkVerifyExtendedRows is the check the node runs: rows of an
+// extended blob (K = 16; parity rows included) against the blob's data
+// commitments, with no derived commitment.
+func BenchmarkVerifyExtendedRows(b *testing.B) {
+	ctx := kzg.Default()
+	if err := ctx.Warm(); err != nil {
+		b.Fatal(err)
+	}
+	e, err := encoder.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	blob := make([]byte, 16*encoder.BytesPerRow)
+	for i := range blob {
+		blob[i] = byte(i * 31)
+	}
+	enc, err := e.EncodeBlob(b.Context(), ctx, blob, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blobs := [][]kzg.Commitment{enc.DataCommitments()}
+	for _, n := range []int{1, 8, 64} {
+		rows := make([]kzg.ExtendedRow, n)
+		for t := range rows {
+			j := (t*7 + 17) % len(enc.Rows) // mostly parity rows
+			rows[t] = kzg.ExtendedRow{Blob: 0, Index: j, Row: enc.Rows[j]}
+		}
+		b.Run(fmt.Sprintf("batch/%drows", n), func(b *testing.B) {
+			b.SetBytes(int64(n * kzg.ScalarsPerRow * kzg.BytesPerScalar))
+			b.ReportAllocs()
+			for b.Loop() {
+				bad, err := ctx.VerifyExtendedRows(blobs, rows)
+				if err != nil || bad != nil {
+					b.Fatal(err, bad)
+				}
+			}
 		})
 	}
 }

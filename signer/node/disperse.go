@@ -240,16 +240,13 @@ func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.Disper
 		return refuse(da.CodeMissingRows, missing, "%d rows of slots signer %d holds were not sent", len(missing), n.index)
 	}
 
-	// Verify every row at once against the derived commitments.
+	// Verify every row at once against its blob's data commitments.
 	start := time.Now()
-	rows, comms, bad, err := n.parseRows(req)
-	if err != nil {
-		return refuse(da.CodeBadHeader, nil, "%v", err)
-	}
+	blobs, rows, bad := n.parseRows(req)
 	if len(bad) > 0 {
 		return refuse(da.CodeBadRows, bad, "%d rows hold a non-canonical field element", len(bad))
 	}
-	badIdx, err := n.kzg.VerifyRows(rows, comms)
+	badIdx, err := n.kzg.VerifyExtendedRows(blobs, rows)
 	n.metrics.verify.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return refuse(da.CodeBadHeader, nil, "verifying rows: %v", err)
@@ -328,30 +325,23 @@ func kzgCommitments(cs []da.Commitment) []kzg.Commitment {
 }
 
 // parseRows turns the request's rows into field elements (refusing
-// non-canonical ones, listed in bad) and pairs each with its commitment,
-// derived in G1 from the blob's K data commitments.
-func (n *Node) parseRows(req *da.DisperseRequest) (rows [][]fr.Element, comms []kzg.Commitment, bad []da.SliceRef, err error) {
-	derived := make(map[uint16][]kzg.Commitment)
+// non-canonical ones, listed in bad), each naming its blob and row index for
+// kzg.VerifyExtendedRows, which needs only the blobs' data commitments.
+func (n *Node) parseRows(req *da.DisperseRequest) (blobs [][]kzg.Commitment, rows []kzg.ExtendedRow, bad []da.SliceRef) {
+	blobs = make([][]kzg.Commitment, len(req.Headers))
+	for b := range req.Headers {
+		blobs[b] = kzgCommitments(req.Headers[b].Commitments)
+	}
 	elems := make([]fr.Element, len(req.Slices)*kzg.ScalarsPerRow)
-	rows = make([][]fr.Element, len(req.Slices))
-	comms = make([]kzg.Commitment, len(req.Slices))
+	rows = make([]kzg.ExtendedRow, len(req.Slices))
 	for i, sl := range req.Slices {
-		d, ok := derived[sl.Blob]
-		if !ok {
-			d, err = n.kzg.DeriveCommitments(kzgCommitments(req.Headers[sl.Blob].Commitments))
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("blob %d (%s): %v", sl.Blob, req.Headers[sl.Blob].Key, err)
-			}
-			derived[sl.Blob] = d
-		}
-		comms[i] = d[sl.Row]
 		row := elems[i*kzg.ScalarsPerRow : (i+1)*kzg.ScalarsPerRow : (i+1)*kzg.ScalarsPerRow]
 		if err := parseRow(sl.Data, row); err != nil {
 			bad = append(bad, sl.SliceRef)
 		}
-		rows[i] = row
+		rows[i] = kzg.ExtendedRow{Blob: int(sl.Blob), Index: int(sl.Row), Row: row}
 	}
-	return rows, comms, bad, nil
+	return blobs, rows, bad
 }
 
 // parseRow decodes RowSize bytes into 4096 canonical field elements.

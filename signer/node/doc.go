@@ -19,10 +19,11 @@
 //     the request against the chain (chain id, a started and recent epoch,
 //     the quorum), every header (blob key = SHA-256 of its header, K agrees
 //     with the length and fits the quorum), and that it was sent exactly the
-//     rows of the slots it holds. It then derives each blob's 4K commitments
-//     in G1 and verifies every row of the request at once by random linear
-//     combination (kzg.VerifyRows: one 4096-point MSM per request), naming
-//     the bad rows only when that fails. Only after the rows and headers are
+//     rows of the slots it holds. It then verifies every row of the request
+//     at once by random linear combination against the blobs' data
+//     commitments (kzg.VerifyExtendedRows: one 4096-point MSM and one MSM
+//     over the K data commitments of the blobs; no commitment is derived),
+//     naming the bad rows only when that fails. Only after the rows and headers are
 //     durably stored (one storage batch) does it sign
 //     da.AttestationMessage(chain_id, epoch, quorum, batch_root).
 //   - rows by (blob key, row), with the blob header on request;
