@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zgda/zgda/devnet"
+	"github.com/zgda/zgda/engine"
+)
+
+func init() {
+	def := devnet.DefaultConfig("")
+	var dir, api, rpc, logLevel, engineConfig string
+	var nodes int
+	var fast bool
+	cmd := &cobra.Command{
+		Use:   "devnet [--dir DIR] [--nodes N] [--api ADDR]",
+		Short: "Run a whole zgda network in one process: chain, DA nodes, disperser and its HTTP API",
+		Long: `devnet starts a single-validator CometBFT chain, N DA nodes (libp2p on
+127.0.0.1, each with its own storage) and the disperser with its HTTP API,
+all under one data directory, and prints the URLs to use. It runs until
+interrupted (Ctrl-C) and then stops cleanly; running it again on the same
+directory resumes where it stopped, and every blob accepted but not yet
+certified is dispersed then.
+
+The API is DESIGN.md §7: POST /v1/blobs, GET /v1/blobs/{key}/status,
+GET /v1/blobs/{key}, …/commitments, …/cells/{row}/{cell}, the OP Stack
+alt-DA POST /put and GET /get/0x{commitment}, /healthz and /metrics.
+--engine-config reads the disperser's configuration (JSON, see
+engine.Config) over the defaults.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return fmt.Errorf("no --dir and no home directory: %w", err)
+				}
+				dir = filepath.Join(home, ".zgda", "devnet")
+			}
+			level, err := parseLevel(logLevel)
+			if err != nil {
+				return err
+			}
+			cfg := devnet.DefaultConfig(dir)
+			cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, api, rpc, fast
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			if engineConfig != "" {
+				ec, err := engine.LoadConfig(engineConfig, "")
+				if err != nil {
+					return err
+				}
+				apiChanged := cmd.Flags().Changed("api")
+				cfg.Engine = func(c *engine.Config) {
+					storage := c.Storage // the devnet places the store
+					*c = ec
+					c.Storage = storage
+					if apiChanged {
+						c.API.Listen = api
+					}
+				}
+			}
+			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "starting the devnet in %s …\n", dir)
+			n, err := devnet.Start(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			how := "created"
+			if n.Resumed() {
+				how = "resumed"
+			}
+			url := n.URL()
+			fmt.Fprintf(w, `zgda devnet %s: %d DA nodes, data in %s
+
+  API        %s
+  metrics    %s/metrics
+  chain RPC  %s
+
+Post a blob, follow it, read it back:
+  key=$(echo 'hello, zgda' | curl -s --data-binary @- %s/v1/blobs | sed 's/.*"blob_key":"\([^"]*\)".*/\1/')
+  curl -s %s/v1/blobs/$key/status
+  curl -s %s/v1/blobs/$key
+OP Stack alt-DA server: %s (POST /put, GET /get/0x…)
+
+Ctrl-C stops; 'zgda devnet --dir %s' resumes.
+`, how, len(n.Nodes()), n.Dir(), url, url, orNone(n.RPCAddress()), url, url, url, url, n.Dir())
+			<-ctx.Done()
+			fmt.Fprintln(w, "stopping the devnet …")
+			if err := n.Close(); err != nil {
+				return fmt.Errorf("stopping: %w", err)
+			}
+			fmt.Fprintln(w, "stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "data directory (default ~/.zgda/devnet); created on first use, resumed after")
+	f.IntVar(&nodes, "nodes", 0, fmt.Sprintf("DA nodes of a new devnet (default %d; an existing one keeps its own)", def.Nodes))
+	f.StringVar(&api, "api", def.API, "the disperser's HTTP listen address")
+	f.StringVar(&rpc, "rpc", def.RPC, "the chain's CometBFT RPC listen address, for 'zgda serve' and tools (empty: off)")
+	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	f.StringVar(&engineConfig, "engine-config", "", "JSON file with the disperser's configuration (engine.Config)")
+	f.BoolVar(&fast, "fast", false, "test timings: blocks every few tens of milliseconds, short timeouts")
+	rootCmd.AddCommand(cmd)
+}
+
+// parseLevel parses a slog level name.
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zgda/zgda/client"
+)
+
+// startCommand runs the CLI in the background until the returned cancel is
+// called, and waits for re to match its output.
+func startCommand(t *testing.T, re *regexp.Regexp, args ...string) (*syncBuffer, []string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var buf syncBuffer
+	rootCmd.SetOut(&buf)
+	rootCmd.SetErr(&buf)
+	rootCmd.SetArgs(args)
+	// A subcommand keeps the context of its last run; give it this one.
+	if sub, _, err := rootCmd.Find(args); err == nil {
+		sub.SetContext(ctx)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rootCmd.ExecuteContext(ctx) }()
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-done
+			rootCmd.SetContext(context.Background()) // the next command must not inherit ctx
+		})
+		return stopErr
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !re.MatchString(buf.String()) {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("no start output: %s", buf.String())
+		}
+		select {
+		case err := <-done:
+			done <- err
+			stop()
+			t.Fatalf("%s returned %v: %s", args[0], err, buf.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return &buf, re.FindStringSubmatch(buf.String()), stop
+}
+
+func TestDevnetCommand(t *testing.T) {
+	dir := t.TempDir()
+	apiRe := regexp.MustCompile(`API\s+(http://127\.0\.0\.1:\d+)`)
+	buf, m, stop := startCommand(t, apiRe, "devnet", "--dir", dir, "--nodes", "3", "--api", "127.0.0.1:0", "--rpc", "", "--fast")
+	out := buf.String()
+	for _, want := range []string{"created: 3 DA nodes", "curl -s --data-binary", "/metrics", "resumes"} {
+		if !strings.Contains(out, want) {
+			stop()
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+	cl := client.New(m[1], client.WithPollInterval(20*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := cl.Put(ctx, []byte("hello from the CLI test"))
+	if err == nil {
+		_, err = cl.WaitCertified(ctx, r.BlobKey)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("devnet: %v\n%s", err, buf.String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "stopped") {
+		t.Fatalf("no clean stop:\n%s", buf.String())
+	}
+	// Again on the same directory: resumed, the blob still there.
+	buf, m, stop = startCommand(t, apiRe, "devnet", "--dir", dir, "--api", "127.0.0.1:0", "--rpc", "", "--fast")
+	defer stop()
+	if !strings.Contains(buf.String(), "resumed: 3 DA nodes") {
+		t.Fatalf("second start:\n%s", buf.String())
+	}
+	back, err := client.New(m[1]).Get(ctx, r.BlobKey)
+	if err != nil || !bytes.Equal(back, []byte("hello from the CLI test")) {
+		t.Fatalf("after resume: %q, %v", back, err)
+	}
+	// A devnet made with 3 nodes refuses --nodes 5.
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, "devnet", "--dir", dir, "--nodes", "5", "--api", "127.0.0.1:0", "--rpc", ""); err == nil ||
+		!strings.Contains(err.Error(), "created with 3 nodes") {
+		t.Fatalf("--nodes 5 on a 3-node devnet: %v\n%s", err, out)
+	}
+}

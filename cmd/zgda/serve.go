@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zgda/zgda/chain"
+	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/engine"
+	"github.com/zgda/zgda/kzg"
+)
+
+func init() {
+	var home, rpc, api, configFile, logLevel string
+	cmd := &cobra.Command{
+		Use:   "serve --home DIR --chain-rpc URL [--api ADDR] [--config FILE]",
+		Short: "Run the disperser alone against an external chain and its registered DA nodes",
+		Long: `serve runs the disperser and its HTTP API (DESIGN.md §7): it takes blobs,
+encodes and commits them, disperses them to the DA nodes registered on the
+chain at --chain-rpc, and submits their certificates there. Its store lives
+under DIR (DIR/storage/meta and the volume DIR/storage/vol0, created on first
+use); --config reads the disperser's configuration (JSON, engine.Config)
+over the defaults, and flags override it. Blobs accepted but not certified
+when it stops are dispersed when it starts again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if home == "" {
+				return errors.New("--home is required")
+			}
+			if rpc == "" {
+				return errors.New("--chain-rpc is required (the chain's CometBFT RPC, e.g. http://127.0.0.1:26657)")
+			}
+			level, err := parseLevel(logLevel)
+			if err != nil {
+				return err
+			}
+			cfg := engine.DefaultConfig(home)
+			if configFile != "" {
+				if cfg, err = engine.LoadConfig(configFile, home); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("api") || configFile == "" {
+				cfg.API.Listen = api
+			}
+			if err := cfg.ValidateBasic(); err != nil {
+				return err
+			}
+			if configFile == "" {
+				// A fresh home gets its default volume; configured volumes
+				// must exist (an unmounted disk is not an empty one).
+				if _, err := os.Stat(cfg.Storage.Dir); errors.Is(err, os.ErrNotExist) {
+					for _, v := range cfg.Storage.Volumes {
+						if err := os.MkdirAll(v, 0o700); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+
+			cl, err := chain.Dial(ctx, rpc)
+			if err != nil {
+				return fmt.Errorf("--chain-rpc %s: %w", rpc, err)
+			}
+			defer cl.Close()
+			if err := kzg.Default().Warm(); err != nil {
+				return err
+			}
+			d, err := dispersal.New(cl, dispersal.DefaultConfig(), dispersal.WithLogger(log.With("component", "dispersal")))
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			e, err := engine.New(cfg, engine.FromDispatcher(d), cl, engine.WithLogger(log.With("component", "engine")))
+			if err != nil {
+				return err
+			}
+			if err := e.Start(ctx); err != nil {
+				e.Close()
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "zgda serve: chain %s at %s, API http://%s (metrics at /metrics)\n", cl.ChainID(), rpc, e.APIAddr())
+			<-ctx.Done()
+			fmt.Fprintln(w, "stopping")
+			return e.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&home, "home", "", "the disperser's data directory")
+	f.StringVar(&rpc, "chain-rpc", "", "the chain's CometBFT RPC URL")
+	f.StringVar(&api, "api", engine.DefaultAPIConfig().Listen, "HTTP listen address (overrides the config file's api.listen)")
+	f.StringVar(&configFile, "config", "", "JSON file with the disperser's configuration (engine.Config)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	rootCmd.AddCommand(cmd)
+}
