@@ -185,6 +185,10 @@ func (c *Client) AltDAGet(ctx context.Context, commitment []byte) ([]byte, error
 	return b, nil
 }
 
+// expectContinueMin is the body size from which a request asks the server
+// to accept it before sending it.
+const expectContinueMin = 1 << 20
+
 // do sends a request and decodes the answer into out: JSON, or raw bytes
 // when out is a *[]byte. A status other than want is decoded as an *Error.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
@@ -198,6 +202,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
+		if len(body) >= expectContinueMin {
+			// Let the server refuse (413, 429) before the body is sent.
+			req.Header.Set("Expect", "100-continue")
+		}
 		if len(body) == 0 {
 			req.Body = http.NoBody
 			req.ContentLength = 0

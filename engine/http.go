@@ -83,6 +83,17 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.e.log.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
 }
 
+// expect answers "Expect: 100-continue": an announced body over the limit
+// is refused with 413 before the client sends it.
+func (s *httpServer) expect(ctx *fasthttp.RequestCtx) int {
+	if n := ctx.Request.Header.ContentLength(); n > s.e.cfg.API.MaxBodyBytes {
+		s.e.m.rejected.WithLabelValues("too_large").Inc()
+		s.writeError(ctx, fmt.Errorf("%w: the body (%d bytes) exceeds the limit of %d bytes", api.ErrBlobTooLarge, n, s.e.cfg.API.MaxBodyBytes))
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusContinue
+}
+
 // parseError answers requests fasthttp could not read, in the API's JSON.
 func (s *httpServer) parseError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer

@@ -124,8 +124,13 @@ func TestHTTPOversizedBlob(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || body.Error == "" || body.Code == "" {
 		t.Fatalf("oversized post: %d %+v", resp.StatusCode, body)
 	}
-	// The typed client error for the same refusal.
+	// The client announces large bodies (Expect: 100-continue), so it gets
+	// the same refusal without sending the body.
 	var ae *client.Error
+	_, err = client.New(base).Put(context.Background(), make([]byte, encoder.MaxBlobSize+1))
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusRequestEntityTooLarge || !errors.Is(err, api.ErrBlobTooLarge) {
+		t.Fatalf("oversized post through the client: %v", err)
+	}
 	_, err = client.New(base).Put(context.Background(), nil)
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest {
 		t.Fatalf("empty post through the client: %v", err)
