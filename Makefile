@@ -4,7 +4,7 @@ BIN     ?= bin/zgda
 PKGS    ?= ./...
 export CGO_ENABLED = 1
 
-.PHONY: build test test-long bench lint run clean
+.PHONY: build test test-long bench lint run devnet demo clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/zgda
@@ -26,10 +26,17 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
 
-# The main job today: encode a random 1 MiB blob, throw away three quarters
-# of its extended rows (and corrupt one more), and rebuild the exact bytes.
+# The main job: the whole network in one command (chain, DA nodes, the
+# disperser's HTTP API on 127.0.0.1:3100), data under DEVNET_DIR; Ctrl-C
+# stops, running it again resumes.
+DEVNET_DIR ?= .run/devnet
+run devnet: build
+	$(BIN) devnet --dir $(DEVNET_DIR)
+
+# The codec alone: encode a random 1 MiB blob, throw away three quarters of
+# its extended rows (and corrupt one more), and rebuild the exact bytes.
 RUN_DIR ?= .run
-run: build
+demo: build
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/enc
 	@head -c 1048576 /dev/urandom > $(RUN_DIR)/blob.bin
 	$(BIN) commit $(RUN_DIR)/blob.bin
