@@ -33,8 +33,8 @@ DEVNET_DIR ?= .run/devnet
 run devnet: build
 	$(BIN) devnet --dir $(DEVNET_DIR)
 
-# The codec alone: encode a random 1 MiB blob, throw away three quarters of
-# its extended rows (keep a third, corrupt one), and rebuild the exact bytes.
+# The codec alone: encode a random 1 MiB blob, throw away two thirds of
+# its extended rows (and corrupt one more), and rebuild the exact bytes.
 RUN_DIR ?= .run
 demo: build
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/enc
