@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
@@ -183,6 +185,26 @@ func TestDispersalRetriesThenCertifies(t *testing.T) {
 	}
 	if d.callCount() != 4 { // 2 failed, 1 refused on chain, 1 good
 		t.Fatalf("Disperse called %d times, want 4", d.callCount())
+	}
+}
+
+func TestBatchTooLargeIsSplit(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	d.maxBatch = 2
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MaxBlobs, cfg.Batcher.MaxWait = 7, Duration(time.Hour)
+	e := startEngine(t, cfg, d, c)
+	blobs := make([][]byte, 7)
+	for i := range blobs {
+		blobs[i] = randBlob(t, 100+i)
+	}
+	waitAll(t, e, putAll(t, e, blobs))
+	var sizes []int
+	for _, b := range d.batches {
+		sizes = append(sizes, len(b))
+	}
+	if fmt.Sprint(sizes) != "[1 2 2 2]" {
+		t.Fatalf("dispersed batches %v, want 7 split into [1 2 2 2]", sizes)
 	}
 }
 

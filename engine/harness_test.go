@@ -33,6 +33,7 @@ type fakeDisperser struct {
 	block    chan struct{} // if set, Disperse waits for it to close
 	started  chan struct{} // if set, gets a value when Disperse starts (non-blocking)
 	delay    time.Duration
+	maxBatch int // if set, larger batches fail with ErrBatchTooLarge
 	batches  [][]da.BlobKey
 	rows     map[da.BlobKey][][]fr.Element
 	encoded  map[da.BlobKey]*encoder.Encoded
@@ -56,7 +57,11 @@ func (f *fakeDisperser) Disperse(ctx context.Context, blobs []*encoder.Encoded) 
 	if f.failNext > 0 {
 		f.failNext--
 	}
+	tooLarge := f.maxBatch > 0 && len(blobs) > f.maxBatch
 	f.mu.Unlock()
+	if tooLarge {
+		return nil, fmt.Errorf("%w: %d blobs, this fake takes %d", ErrBatchTooLarge, len(blobs), f.maxBatch)
+	}
 	if started != nil {
 		select {
 		case started <- struct{}{}:
