@@ -100,3 +100,15 @@ func TestDevnetCommand(t *testing.T) {
 		t.Fatalf("--nodes 5 on a 3-node devnet: %v\n%s", err, out)
 	}
 }
+
+func TestBenchE2ECommand(t *testing.T) {
+	out, err := run(t, "bench", "e2e", "--fast", "--nodes", "2", "--posters", "2", "--blobs", "3", "--size", "10000", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{`"certified_mbps"`, `"encode_only_mbps"`, `"machine"`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %s:\n%s", want, out)
+		}
+	}
+}

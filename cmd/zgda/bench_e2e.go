@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zgda/zgda/bench"
+	"github.com/zgda/zgda/devnet"
+)
+
+// bench e2e is a subcommand of bench (cmd/zgda/bench.go), attached here so
+// that the engine's benchmark lives beside the engine's commands.
+func init() {
+	var posters, blobs, nodes int
+	var size, url string
+	var asJSON, fast bool
+	cmd := &cobra.Command{
+		Use:   "e2e [--posters N] [--size S] [--blobs N] [--url URL]",
+		Short: "Post blobs to a devnet over HTTP and measure MB/s and latency to certified, beside the encode-only rate",
+		Long: `e2e starts a devnet in a temporary directory (or uses the disperser at
+--url), has --posters clients post --blobs random blobs of --size bytes over
+HTTP, follows each until it is certified on the chain, and reports MB/s
+accepted (202) and certified, latency p50/p99 to 202 and to certified, and
+the encode-only rate (EncodeBlob on the same blobs, in this process, just
+before). DESIGN.md's target is e2e ≥ 70% of encode-only.
+Sizes that fill their K rows (K · 126,976 bytes) measure the codec without
+padding; 1 MiB has K = 16 for 8.3 rows of data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := bench.ParseSize(size)
+			if err != nil {
+				return fmt.Errorf("--size: %w", err)
+			}
+			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			target := url
+			if target == "" {
+				dir, err := os.MkdirTemp("", "zgda-bench-e2e-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				cfg := devnet.DefaultConfig(dir)
+				cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, "127.0.0.1:0", "", fast
+				net, err := devnet.Start(ctx, cfg)
+				if err != nil {
+					return err
+				}
+				defer net.Close()
+				target = net.URL()
+			}
+			r, err := devnet.BenchE2E(ctx, target, devnet.BenchOptions{Posters: posters, Size: n, Blobs: blobs})
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			m := bench.ThisMachine()
+			if asJSON {
+				e := json.NewEncoder(w)
+				e.SetIndent("", "  ")
+				return e.Encode(struct {
+					Machine bench.Machine       `json:"machine"`
+					Target  string              `json:"target"`
+					Result  *devnet.BenchReport `json:"result"`
+				}{m, target, r})
+			}
+			fmt.Fprintf(w, "e2e against %s on %s/%s, %d CPUs (%s), %s\n\n", target, m.OS, m.Arch, m.CPUs, m.CPUModel, m.GoVersion)
+			return r.WriteTable(w)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&posters, "posters", 8, "concurrent posters")
+	f.StringVar(&size, "size", "1MiB", "blob size (1MiB, 2031616, …)")
+	f.IntVar(&blobs, "blobs", 32, "blobs to post in all")
+	f.IntVar(&nodes, "nodes", 4, "DA nodes of the temporary devnet")
+	f.StringVar(&url, "url", "", "benchmark a running disperser instead of a temporary devnet")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.BoolVar(&fast, "fast", false, "devnet with test timings (blocks every few tens of milliseconds)")
+	for _, c := range rootCmd.Commands() {
+		if c.Name() == "bench" {
+			c.AddCommand(cmd)
+			return
+		}
+	}
+	panic("cmd/zgda: no bench command to attach e2e to")
+}
