@@ -127,6 +127,9 @@ type APIConfig struct {
 	MaxConcurrentRequests int `json:"max_concurrent_requests"`
 	// MaxConnections bounds open connections (fasthttp's Concurrency).
 	MaxConnections int `json:"max_connections"`
+	// MaxBodyBytesInFlight bounds the request bodies being received at
+	// once; a post that would exceed it gets 429 before its body is read.
+	MaxBodyBytesInFlight int64 `json:"max_body_bytes_in_flight"`
 	// RetryAfter is what 429 answers put in Retry-After (whole seconds, ≥ 1).
 	RetryAfter Duration `json:"retry_after"`
 }
@@ -143,6 +146,7 @@ func DefaultAPIConfig() APIConfig {
 		IdleTimeout:           Duration(120 * time.Second),
 		MaxConcurrentRequests: 512,
 		MaxConnections:        4096,
+		MaxBodyBytesInFlight:  1 << 30,
 		RetryAfter:            Duration(time.Second),
 	}
 }
@@ -177,6 +181,8 @@ func (c APIConfig) ValidateBasic() error {
 		return fmt.Errorf("idle_timeout must not be negative")
 	case c.MaxConcurrentRequests < 1:
 		return fmt.Errorf("max_concurrent_requests %d: must be at least 1", c.MaxConcurrentRequests)
+	case c.MaxBodyBytesInFlight < int64(c.MaxBodyBytes):
+		return fmt.Errorf("max_body_bytes_in_flight %d: must be at least max_body_bytes (%d)", c.MaxBodyBytesInFlight, c.MaxBodyBytes)
 	case c.MaxConnections < c.MaxConcurrentRequests:
 		return fmt.Errorf("max_connections %d: must be at least max_concurrent_requests (%d)", c.MaxConnections, c.MaxConcurrentRequests)
 	case c.RetryAfter < Duration(time.Second):

@@ -245,10 +245,12 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.mu.Unlock()
+	// Cancel first: waiting /put handlers answer 503 at once, a post in
+	// progress stores nothing, and the pipeline stops where it is.
+	e.cancel()
 	if e.http != nil {
 		e.http.shutdown()
 	}
-	e.cancel()
 	e.wg.Wait()
 	e.reg.Unregister(e.m)
 	return e.store.Close()
@@ -296,6 +298,18 @@ func (e *Engine) reserve(ctx context.Context, mem int64, wait bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// hasRoom reports whether a blob of n bytes would find a place now (a
+// hint for refusing a post before its body is read; Put still reserves).
+func (e *Engine) hasRoom(n int) bool {
+	p, err := encoder.ParamsFor(n)
+	if err != nil {
+		return true // Put names the problem
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pendBlobs < e.cfg.Queue.MaxPendingBlobs && e.pendMem+memFor(p) <= e.cfg.Queue.MaxPendingBytes
 }
 
 // release gives back a place taken by reserve. e.mu must be held.

@@ -349,3 +349,66 @@ func putRetry(ctx context.Context, cl *client.Client, blob []byte) (*api.PutResp
 }
 
 var _ = da.BlobKey{}
+
+func TestHTTPStreamedBodies(t *testing.T) {
+	e, _, _, base := httpEngine(t, func(c *Config) {
+		c.API.MaxBodyBytes = 64 << 10
+		c.API.MaxBodyBytesInFlight = 100 << 10
+	})
+	addr := strings.TrimPrefix(base, "http://")
+	// Chunked (no Content-Length): accepted under the limit, 413 over it.
+	for _, tc := range []struct {
+		n      int
+		status int
+	}{{1000, 202}, {64 << 10, 202}, {64<<10 + 1, 413}} {
+		body := randBlob(t, tc.n)
+		req, _ := http.NewRequest("POST", base+"/v1/blobs", io.MultiReader(bytes.NewReader(body[:10]), bytes.NewReader(body[10:])))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("chunked %d: %v", tc.n, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Fatalf("chunked %d bytes: %d %s", tc.n, resp.StatusCode, b)
+		}
+		if tc.status == 202 {
+			var r api.PutResponse
+			json.Unmarshal(b, &r)
+			if back, err := e.Blob(context.Background(), r.BlobKey); err != nil || !bytes.Equal(back, body) {
+				t.Fatalf("chunked %d: read back %v", tc.n, err)
+			}
+		}
+	}
+	// A slow upload holds its announced bytes: a second one that does not
+	// fit beside it gets 429 before sending its body; a short body stores
+	// nothing.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	// (fasthttp reads the first 8 KiB before the handler runs.)
+	fmt.Fprintf(slow, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", 60<<10, randBlob(t, 9<<10))
+	time.Sleep(100 * time.Millisecond)
+	_, err = client.New(base).Put(context.Background(), randBlob(t, 50<<10))
+	if !errors.Is(err, api.ErrTooManyRequests) {
+		t.Fatalf("second upload beside a slow one: %v", err)
+	}
+	slow.Close()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := client.New(base).Put(context.Background(), randBlob(t, 50<<10)); err != nil {
+		t.Fatalf("after the slow upload went away: %v", err)
+	}
+	for _, p := range []string{prefixBlob, prefixStat} {
+		it, _ := e.store.NewIter(context.Background(), []byte(p))
+		n := 0
+		for it.Next() {
+			n++
+		}
+		it.Close()
+		if n != 3 { // the two chunked posts and the last one
+			t.Fatalf("%d records under %s, want 3", n, p)
+		}
+	}
+}
