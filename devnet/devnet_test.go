@@ -237,6 +237,19 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(metrics(t, n2.URL()), `zgda_engine_reconstructions_total{result="ok"} 3`) {
 		t.Fatal("the reads were not served by reconstruction")
 	}
+	// A cell of a row the disperser no longer holds: the row comes from a
+	// DA node, checked against its commitment.
+	c, err := cl2.Cell(ctx, k, 9, 64)
+	if err != nil {
+		t.Fatalf("cell after pruning: %v", err)
+	}
+	cell, err := kzg.ParseCell(c.Cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.VerifyCell(all[9], 64, cell, kzg.Proof(c.Proof)); err != nil {
+		t.Fatalf("cell (9, 64) after pruning does not verify: %v", err)
+	}
 	if s, err := cl2.Status(ctx, extra[0]); err != nil || s.Status != api.StatusCertified {
 		t.Fatalf("status after restart: %+v, %v", s, err)
 	}

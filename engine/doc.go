@@ -40,6 +40,18 @@
 // (HTTP 429 with Retry-After) at once; between stages at most
 // Queue.Batches batches wait.
 //
+// # HTTP
+//
+// fasthttp serves DESIGN.md §7 (http.go, route.go). Request bodies are
+// streamed: the announced length is checked against API.MaxBodyBytes (413),
+// the body's bytes against API.MaxBodyBytesInFlight and the queue's room
+// (429 with Retry-After) before the body is read, then it is read once into
+// a pooled buffer that intake packs from. A client that sends
+// "Expect: 100-continue" (package client does for large bodies) is refused
+// before it sends anything. Paths are outside input: parsePath names
+// a malformed key, commitment, row or cell (400) and is fuzzed. At most
+// API.MaxConcurrentRequests requests run at once (429 beyond).
+//
 // # Reads
 //
 // Bytes come from the local copy, which retention prunes after

@@ -109,8 +109,9 @@ type Engine struct {
 	pendMem    int64         // admission: their memory in encoder form
 	freed      chan struct{} // closed and replaced whenever a place is freed
 
-	cells *cellCache
-	http  *httpServer
+	cells   *cellCache
+	cellSem chan struct{} // bounds concurrent cell computations
+	http    *httpServer
 }
 
 // blob is an accepted blob on its way through the pipeline.
@@ -166,6 +167,7 @@ func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
 		wake:       make(chan struct{}, 1),
 		freed:      make(chan struct{}),
 		cells:      newCellCache(cfg.Retrieval.CellCacheRows),
+		cellSem:    make(chan struct{}, 2),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.m = newMetrics(e)

@@ -79,6 +79,14 @@ func (e *Engine) Cell(ctx context.Context, key da.BlobKey, row, cell int) (*api.
 		return nil, &IndexError{What: "cell", Index: cell, Limit: encoder.CellsPerRow}
 	}
 	ent, err := e.cells.get(ctx, cellKey{key, row}, func() (*cellEntry, error) {
+		// An FK20 run uses every core: run few at once, whatever the
+		// number of requests asking.
+		select {
+		case e.cellSem <- struct{}{}:
+			defer func() { <-e.cellSem }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		data, err := e.extendedRow(ctx, key, r, row)
 		if err != nil {
 			return nil, err
