@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zgda/zgda/chain"
@@ -138,14 +139,30 @@ type Network struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	stopping  atomic.Bool
+}
+
+// stoppingHandler drops records once stopping is set.
+type stoppingHandler struct {
+	slog.Handler
+	stopping *atomic.Bool
+}
+
+func (h *stoppingHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return !h.stopping.Load() && h.Handler.Enabled(ctx, l)
+}
+
+func (h *stoppingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &stoppingHandler{Handler: h.Handler.WithAttrs(as), stopping: h.stopping}
+}
+
+func (h *stoppingHandler) WithGroup(g string) slog.Handler {
+	return &stoppingHandler{Handler: h.Handler.WithGroup(g), stopping: h.stopping}
 }
 
 // Start creates (or resumes) the devnet in cfg.Dir and starts it. ctx
 // bounds the start only. On error everything started is stopped again.
 func Start(ctx context.Context, cfg Config) (_ *Network, err error) {
-	if cfg.Nodes == 0 && cfg.ChainID == "" {
-		cfg.ChainID = "zgda-devnet"
-	}
 	if cfg.ChainID == "" {
 		cfg.ChainID = DefaultConfig("").ChainID
 	}
@@ -303,8 +320,11 @@ func (n *Network) startChain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("devnet: %w", err)
 	}
+	// CometBFT logs its listeners' closing as errors; once Close has begun
+	// those are expected, so the chain's records stop there.
+	quiet := slog.New(&stoppingHandler{Handler: n.component("chain").Handler(), stopping: &n.stopping})
 	cn, err := chain.StartNode(ctx, n.chainHome(), chain.WithConfig(n.chainConfig(ports[0])),
-		chain.WithLogger(n.component("chain")))
+		chain.WithLogger(quiet))
 	if err != nil {
 		if n.cfg.RPC != "" {
 			return fmt.Errorf("devnet: chain (RPC on %s; pass another address if it is taken): %w", n.cfg.RPC, err)
@@ -424,6 +444,7 @@ func (n *Network) Resumed() bool { return n.resume }
 func (n *Network) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		n.stopping.Store(true)
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
 		}
