@@ -135,7 +135,7 @@ func (f *fk20) proofs(coeffs []fr.Element, workers int) ([]Proof, error) {
 	scalars := make([]fr.Element, fk20Cosets*fk20Cols)
 	vec := make([]fr.Element, fk20Cosets)
 	for r := 0; r < fk20Cols; r++ {
-		copy(vec, f.zero[:])
+		clear(vec)
 		for m := 0; m < fk20Rows; m++ {
 			vec[m] = coeffs[fk20Cols*(fk20Rows-1-m)+r]
 		}

@@ -17,17 +17,16 @@ import (
 
 // Sizes fixed by EIP-4844 and EIP-7594.
 const (
-	ScalarsPerRow     = 4096 // field elements in a row (an EIP-4844 blob)
-	ScalarsPerExtRow  = 8192 // after the ×2 row extension
-	CellsPerRow       = 128  // EIP-7594 cells per extended row
-	ScalarsPerCell    = 64   // field elements per cell
-	BytesPerScalar    = 32
-	BytesPerCell      = ScalarsPerCell * BytesPerScalar
-	CommitmentSize    = 48
-	ProofSize         = 48
-	commitWindowBits  = 12 // fixed-base windows for row commitments (see BenchmarkCommit)
-	fk20WindowBits    = 8  // fixed-base windows for the 128 FK20 MSMs of 64 bases
-	commitTablePoints = ScalarsPerRow
+	ScalarsPerRow    = 4096 // field elements in a row (an EIP-4844 blob)
+	ScalarsPerExtRow = 8192 // after the ×2 row extension
+	CellsPerRow      = 128  // EIP-7594 cells per extended row
+	ScalarsPerCell   = 64   // field elements per cell
+	BytesPerScalar   = 32
+	BytesPerCell     = ScalarsPerCell * BytesPerScalar
+	CommitmentSize   = 48
+	ProofSize        = 48
+	commitWindowBits = 12 // fixed-base windows for row commitments (see BenchmarkMultiExp in internal/msm)
+	fk20WindowBits   = 8  // fixed-base windows for the 128 FK20 MSMs of 64 bases
 )
 
 // Commitment is a compressed G1 point (48 bytes, ZCash encoding as in
