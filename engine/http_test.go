@@ -249,10 +249,7 @@ func TestHTTPRoundTrip(t *testing.T) {
 }
 
 func TestHTTPAltDA(t *testing.T) {
-	_, d, _, base := httpEngine(t, func(c *Config) {
-		c.AltDA.DALayerByte = 0x42
-		c.AltDA.PutTimeout = Duration(300 * time.Millisecond)
-	})
+	_, _, _, base := httpEngine(t, func(c *Config) { c.AltDA.DALayerByte = 0x42 })
 	cl := client.New(base)
 	ctx := ctxT(t, 60*time.Second)
 	blob := randBlob(t, 3000)
@@ -275,6 +272,8 @@ func TestHTTPAltDA(t *testing.T) {
 	}
 	// Not certified in time: 503, the rollup's signal to fail over; the
 	// blob stays accepted and certifies later.
+	_, d, _, base := httpEngine(t, func(c *Config) { c.AltDA.PutTimeout = Duration(300 * time.Millisecond) })
+	cl = client.New(base)
 	d.set(func(f *fakeDisperser) { f.block = make(chan struct{}) })
 	slow := randBlob(t, 2000)
 	_, err := cl.AltDAPut(ctx, slow)
@@ -283,7 +282,13 @@ func TestHTTPAltDA(t *testing.T) {
 		t.Fatalf("slow put: %v", err)
 	}
 	d.set(func(f *fakeDisperser) { close(f.block); f.block = nil })
-	comm, err := cl.AltDAPut(ctx, slow)
+	var comm []byte
+	for try := 0; ; try++ { // 300 ms is short on a loaded machine
+		comm, err = cl.AltDAPut(ctx, slow)
+		if err == nil || try == 20 || !errors.Is(err, api.ErrNotCertified) {
+			break
+		}
+	}
 	if err != nil || len(comm) != 35 {
 		t.Fatalf("retry: %x %v", comm, err)
 	}
@@ -390,13 +395,13 @@ func TestHTTPStreamedBodies(t *testing.T) {
 	defer slow.Close()
 	// (fasthttp reads the first 8 KiB before the handler runs.)
 	fmt.Fprintf(slow, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", 60<<10, randBlob(t, 9<<10))
-	time.Sleep(100 * time.Millisecond)
+	waitBodyBytes(t, e, 60<<10)
 	_, err = client.New(base).Put(context.Background(), randBlob(t, 50<<10))
 	if !errors.Is(err, api.ErrTooManyRequests) {
 		t.Fatalf("second upload beside a slow one: %v", err)
 	}
 	slow.Close()
-	time.Sleep(100 * time.Millisecond)
+	waitBodyBytes(t, e, 0)
 	if _, err := client.New(base).Put(context.Background(), randBlob(t, 50<<10)); err != nil {
 		t.Fatalf("after the slow upload went away: %v", err)
 	}
@@ -410,5 +415,23 @@ func TestHTTPStreamedBodies(t *testing.T) {
 		if n != 3 { // the two chunked posts and the last one
 			t.Fatalf("%d records under %s, want 3", n, p)
 		}
+	}
+}
+
+// waitBodyBytes waits until the bytes of bodies being received are n.
+func waitBodyBytes(t *testing.T, e *Engine, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.http.bodyMu.Lock()
+		got := e.http.bodyInFlight
+		e.http.bodyMu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d body bytes in flight, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
