@@ -141,7 +141,7 @@ func TestBatcherFlushRules(t *testing.T) {
 	}{
 		{"max_blobs", func(c *BatcherConfig) { c.MaxBlobs, c.MaxWait = 3, Duration(time.Hour) }, 6, 100, []int{3, 3}},
 		{"max_bytes", func(c *BatcherConfig) { c.MaxBytes, c.MaxWait = 200, Duration(time.Hour) }, 4, 100, []int{2, 2}},
-		{"max_wait", func(c *BatcherConfig) { c.MaxBlobs, c.MaxWait = 100, Duration(300 * time.Millisecond) }, 1, 100, []int{1}},
+		{"max_wait", func(c *BatcherConfig) { c.MaxBlobs, c.MaxWait = 100, Duration(300*time.Millisecond) }, 1, 100, []int{1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, c := newFakeDisperser(), newFakeChain()
