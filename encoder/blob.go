@@ -18,7 +18,7 @@ import (
 type Committer interface {
 	CommitRows(ctx context.Context, rows [][]fr.Element, progress func(done int)) ([]kzg.Commitment, error)
 	DeriveCommitments(data []kzg.Commitment) ([]kzg.Commitment, error)
-	VerifyRows(rows [][]fr.Element, commitments []kzg.Commitment) ([]int, error)
+	VerifyExtendedRows(blobs [][]kzg.Commitment, rows []kzg.ExtendedRow) ([]int, error)
 }
 
 var _ Committer = (*kzg.Context)(nil)
@@ -124,9 +124,9 @@ func (e *RowsRejectedError) Unwrap() error { return e.Err }
 
 // DecodeBlob reconstructs a blob of the given length from any K of its 4K
 // extended rows. data are the K data-row commitments C_0 … C_{K−1} (what the
-// blob key commits to); every supplied row is checked against its derived
-// commitment first (one random-linear-combination check, see
-// kzg.Context.VerifyRows), and rows that fail are left out and reported, so
+// blob key commits to); every supplied row is checked against them first
+// (one random-linear-combination check with no derived commitment, see
+// kzg.Context.VerifyExtendedRows), and rows that fail are left out and reported, so
 // the bytes returned are always the committed ones. rows is only read.
 //
 // It returns the bytes and the indices of rejected rows (nil if none). When
@@ -140,10 +140,6 @@ func (e *Encoder) DecodeBlob(ctx context.Context, c Committer, length int, data 
 	if len(data) != params.K {
 		return nil, nil, fmt.Errorf("encoder: a blob of %d bytes has %d data rows, got %d commitments", length, params.K, len(data))
 	}
-	all, err := c.DeriveCommitments(data)
-	if err != nil {
-		return nil, nil, err
-	}
 	idx := make([]int, 0, len(rows))
 	for j, r := range rows {
 		if j < 0 || j >= params.ExtendedRows() {
@@ -155,13 +151,12 @@ func (e *Encoder) DecodeBlob(ctx context.Context, c Committer, length int, data 
 		idx = append(idx, j)
 	}
 	sort.Ints(idx)
-	list := make([][]fr.Element, len(idx))
-	comms := make([]kzg.Commitment, len(idx))
+	list := make([]kzg.ExtendedRow, len(idx))
 	for i, j := range idx {
-		list[i], comms[i] = rows[j], all[j]
+		list[i] = kzg.ExtendedRow{Blob: 0, Index: j, Row: rows[j]}
 	}
 	progress.report(StageVerify, 0, 1)
-	badPos, err := c.VerifyRows(list, comms)
+	badPos, err := c.VerifyExtendedRows([][]kzg.Commitment{data}, list)
 	if err != nil {
 		return nil, nil, err
 	}
