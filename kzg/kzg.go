@@ -300,17 +300,9 @@ func (c *Context) VerifyRows(rows [][]fr.Element, commitments []Commitment) ([]i
 			return nil, fmt.Errorf("%w: row %d has %d", ErrRowLength, i, len(r))
 		}
 	}
-	weights := make([]fr.Element, len(rows))
-	combined := make([]fr.Element, ScalarsPerRow)
-	for j := range rows {
-		if _, err := weights[j].SetRandom(); err != nil {
-			return nil, fmt.Errorf("kzg: drawing verification weights: %w", err)
-		}
-		var t fr.Element
-		for i := range combined {
-			t.Mul(&rows[j][i], &weights[j])
-			combined[i].Add(&combined[i], &t)
-		}
+	weights, combined, err := randomCombination(len(rows), func(t int) []fr.Element { return rows[t] })
+	if err != nil {
+		return nil, err
 	}
 	lhs, err := c.Commit(combined)
 	if err != nil {

@@ -59,18 +59,9 @@ func (c *Context) VerifyExtendedRows(blobs [][]Commitment, rows []ExtendedRow) (
 		}
 	}
 
-	// Weights and the combined row.
-	weights := make([]fr.Element, len(rows))
-	combined := make([]fr.Element, ScalarsPerRow)
-	for t := range rows {
-		if _, err := weights[t].SetRandom(); err != nil {
-			return nil, fmt.Errorf("kzg: drawing verification weights: %w", err)
-		}
-		var tmp fr.Element
-		for i := range combined {
-			tmp.Mul(&rows[t].Row[i], &weights[t])
-			combined[i].Add(&combined[i], &tmp)
-		}
+	weights, combined, err := randomCombination(len(rows), func(t int) []fr.Element { return rows[t].Row })
+	if err != nil {
+		return nil, err
 	}
 
 	// Scalars s_i per blob. For j < K the row is a data row (L_i(x_j) = δ_ij);
@@ -194,4 +185,23 @@ func brpRoots(n int) []fr.Element {
 	fft.BitReverse(r)
 	rootsCache[n] = r
 	return r
+}
+
+// randomCombination draws n weights r_t from crypto/rand and returns them
+// with Σ r_t·row(t), the combined row that a batch check commits to.
+func randomCombination(n int, row func(t int) []fr.Element) ([]fr.Element, []fr.Element, error) {
+	weights := make([]fr.Element, n)
+	combined := make([]fr.Element, ScalarsPerRow)
+	for t := 0; t < n; t++ {
+		if _, err := weights[t].SetRandom(); err != nil {
+			return nil, nil, fmt.Errorf("kzg: drawing verification weights: %w", err)
+		}
+		r := row(t)
+		var tmp fr.Element
+		for i := range combined {
+			tmp.Mul(&r[i], &weights[t])
+			combined[i].Add(&combined[i], &tmp)
+		}
+	}
+	return weights, combined, nil
 }
