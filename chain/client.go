@@ -45,6 +45,10 @@ type Client interface {
 	Certificate(ctx context.Context, batchRoot da.Hash) (*CertificateRecord, error)
 	// CertificateForBlob returns the first certificate recorded for a blob key.
 	CertificateForBlob(ctx context.Context, key da.BlobKey) (*CertificateRecord, error)
+	// CertificatesAt returns the certificates block h recorded, in block
+	// order (none for a block without any; an error for a block not yet
+	// committed). Light clients follow the chain with it.
+	CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error)
 	// WaitForHeight returns once a block of height h or more is committed.
 	WaitForHeight(ctx context.Context, h int64) error
 	// Close releases the client (not the node).
@@ -237,6 +241,37 @@ func (c *cometClient) CertificateForBlob(ctx context.Context, key da.BlobKey) (*
 		return nil, err
 	}
 	return &r, nil
+}
+
+func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error) {
+	b, err := c.rpc.Block(ctx, &h)
+	if err != nil {
+		return nil, fmt.Errorf("chain: block %d: %w", h, err)
+	}
+	var out []CertificateRecord
+	for _, raw := range b.Block.Txs {
+		tx, err := DecodeTx(raw)
+		if err != nil {
+			continue // a proposer may include a tx the block then refuses
+		}
+		ct, ok := tx.(*CertificateTx)
+		if !ok {
+			continue
+		}
+		// The app state says whether the block took it: a refused or
+		// replayed certificate has no record of this height.
+		rec, err := c.Certificate(ctx, ct.Cert.BatchRoot)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.Height == h {
+			out = append(out, *rec)
+		}
+	}
+	return out, nil
 }
 
 func (c *cometClient) WaitForHeight(ctx context.Context, h int64) error {

@@ -137,6 +137,22 @@ func TestNodeSingleValidatorRestart(t *testing.T) {
 	}
 	_, err = rc.Certificate(ctx, da.Hash{9})
 	wantErr(t, "RPC unknown batch", err, ErrNotFound)
+	// Following the chain: the certificate's block lists it, in process and
+	// over RPC; the blocks of the refused replay and of the registration do not.
+	for name, cl := range map[string]Client{"in-process": c, "RPC": rc} {
+		at, err := cl.CertificatesAt(ctx, res.Height)
+		if err != nil || len(at) != 1 || at[0].Certificate.BatchRoot != cert.BatchRoot || at[0].Height != res.Height {
+			t.Fatalf("%s: certificates at %d: %v %+v", name, res.Height, err, at)
+		}
+		for h := res.Height + 1; h <= n.Height(); h++ {
+			if at, err := cl.CertificatesAt(ctx, h); err != nil || len(at) != 0 {
+				t.Fatalf("%s: certificates at %d: %v %+v", name, h, err, at)
+			}
+		}
+		if _, err := cl.CertificatesAt(ctx, n.Height()+1000); err == nil {
+			t.Fatalf("%s: certificates of a future block: no error", name)
+		}
+	}
 	cert2 := certify(t, keys, testChainID, 0, 0, blobs("rpc", 2, 1), 1, 2, 3)
 	if res, err := rc.Submit(ctx, certTx(t, cert2)); err != nil || res.Height < 1 {
 		t.Fatalf("RPC submit: %v %+v", err, res)

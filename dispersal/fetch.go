@@ -175,7 +175,7 @@ func (d *Dispatcher) fetch(ctx context.Context, key da.BlobKey, row uint32, p pr
 	}
 	holders := loc.Holders(key, row)
 	rand.Shuffle(len(holders), func(i, j int) { holders[i], holders[j] = holders[j], holders[i] })
-	reg, err := d.registry(ctx)
+	reg, err := d.Signers(ctx)
 	if err != nil {
 		return err
 	}
@@ -219,14 +219,8 @@ func (d *Dispatcher) fetch(ctx context.Context, key da.BlobKey, row uint32, p pr
 func (d *Dispatcher) fetchFrom(ctx context.Context, key da.BlobKey, info chain.SignerInfo, p protocol.ID,
 	build func(*blobMeta) da.Message,
 	parse func(da.Message) (*da.BlobHeader, func(*blobMeta) error, error)) error {
-	pi, err := addrInfo(info.Addrs)
-	if err != nil {
-		return err
-	}
 	meta := d.header(key)
-	fctx, cancel := context.WithTimeout(ctx, d.cfg.FetchTimeout)
-	defer cancel()
-	ans, _, err := roundTrip(fctx, d.host, pi, p, build(meta), d.cfg.DialTimeout, da.MaxAnswerSize)
+	ans, err := d.Ask(ctx, info, p, build(meta), da.MaxAnswerSize)
 	if err != nil {
 		return err
 	}
@@ -251,19 +245,12 @@ func (d *Dispatcher) header(key da.BlobKey) *blobMeta {
 	return d.headers[key]
 }
 
-// acceptHeader checks that a header hashes to the key and agrees with the
-// codec, derives the 4K commitments and caches them.
+// acceptHeader checks a header (VerifyHeader), derives the 4K commitments
+// and caches them.
 func (d *Dispatcher) acceptHeader(key da.BlobKey, h *da.BlobHeader) (*blobMeta, error) {
-	p, err := encoder.ParamsFor(int(h.Length))
-	if err != nil || uint32(p.K) != h.Rows {
-		return nil, fmt.Errorf("the header's K = %d does not fit its length %d", h.Rows, h.Length)
-	}
-	data := make([]kzg.Commitment, len(h.Commitments))
-	for i, c := range h.Commitments {
-		data[i] = kzg.Commitment(c)
-	}
-	if got := encoder.BlobKey(int(h.Length), data); got != key {
-		return nil, fmt.Errorf("the header hashes to %s, not to the blob key", got)
+	data, err := VerifyHeader(key, h)
+	if err != nil {
+		return nil, err
 	}
 	derived, err := d.kzg.DeriveCommitments(data)
 	if err != nil {
@@ -279,8 +266,27 @@ func (d *Dispatcher) acceptHeader(key da.BlobKey, h *da.BlobHeader) (*blobMeta, 
 	return meta, nil
 }
 
-// registry is the signer registry, re-read at most every few seconds.
-func (d *Dispatcher) registry(ctx context.Context) ([]chain.SignerInfo, error) {
+// VerifyHeader checks that a blob header someone sent agrees with the codec
+// and hashes to key, and returns its data commitments C_0 … C_{K−1}. A header
+// that passes is the blob's: the key commits to it.
+func VerifyHeader(key da.BlobKey, h *da.BlobHeader) ([]kzg.Commitment, error) {
+	p, err := encoder.ParamsFor(int(h.Length))
+	if err != nil || uint32(p.K) != h.Rows || len(h.Commitments) != p.K {
+		return nil, fmt.Errorf("the header's K = %d (%d commitments) does not fit its length %d", h.Rows, len(h.Commitments), h.Length)
+	}
+	data := make([]kzg.Commitment, len(h.Commitments))
+	for i, c := range h.Commitments {
+		data[i] = kzg.Commitment(c)
+	}
+	if got := encoder.BlobKey(int(h.Length), data); got != key {
+		return nil, fmt.Errorf("the header hashes to %s, not to the blob key", got)
+	}
+	return data, nil
+}
+
+// Signers is the signer registry (by index), re-read from the chain at most
+// every few seconds.
+func (d *Dispatcher) Signers(ctx context.Context) ([]chain.SignerInfo, error) {
 	d.mu.Lock()
 	reg, at := d.signers, d.signAt
 	d.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
 )
 
@@ -142,4 +143,38 @@ func classify(ctx context.Context, def Outcome, err error) error {
 		return &transportError{outcome: Cancelled, err: err}
 	}
 	return &transportError{outcome: def, err: err}
+}
+
+// Ask sends one request to one registered signer on protocol p and returns
+// its answer, read up to max bytes, unchecked. A refusal comes back as a
+// *da.RefusalError; OutcomeOf says what any other error means. The attempt
+// is bounded by Config.FetchTimeout.
+func (d *Dispatcher) Ask(ctx context.Context, info chain.SignerInfo, p protocol.ID, req da.Message, max int) (da.Message, error) {
+	pi, err := addrInfo(info.Addrs)
+	if err != nil {
+		return nil, &transportError{outcome: Unreachable, fatal: true, err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.FetchTimeout)
+	defer cancel()
+	ans, _, err := roundTrip(ctx, d.host, pi, p, req, d.cfg.DialTimeout, max)
+	return ans, err
+}
+
+// OutcomeOf classifies an error from Ask: Refused (the node said no; see
+// da.RefusalError), Busy, Unreachable, TimedOut, Cancelled, or Failed (a
+// malformed or oversized answer, or anything else).
+func OutcomeOf(err error) Outcome {
+	var te *transportError
+	var be *busyError
+	switch {
+	case err == nil:
+		return 0
+	case refusal(err) != nil:
+		return Refused
+	case errors.As(err, &be):
+		return Busy
+	case errors.As(err, &te):
+		return te.outcome
+	}
+	return Failed
 }

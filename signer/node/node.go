@@ -411,6 +411,10 @@ func (n *Node) Index() uint32 { return n.index }
 // PublicKey is the node's BLS public key.
 func (n *Node) PublicKey() *signer.PublicKey { return n.key.PublicKey() }
 
+// Host is the node's libp2p host (tests replace its stream handlers to
+// inject faults).
+func (n *Node) Host() host.Host { return n.host }
+
 // PeerID is the node's libp2p peer id.
 func (n *Node) PeerID() peer.ID { return n.host.ID() }
 
