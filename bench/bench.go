@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/zgda/zgda/gpuinfo"
 )
 
 // Result is one measured operation.
@@ -38,6 +40,11 @@ type Machine struct {
 	CPUModel  string `json:"cpu_model"`
 	Device    string `json:"device"`
 	Date      string `json:"date"`
+
+	// The machine's GPUs as NVML reports them, whether or not the suites
+	// used one; GPUNote says why there are none.
+	GPUs    []gpuinfo.Device `json:"gpus,omitempty"`
+	GPUNote string           `json:"gpu_note,omitempty"`
 }
 
 // Report is a suite's output.
@@ -120,6 +127,15 @@ func ThisMachine() Machine {
 				}
 			}
 		}
+	}
+	// No NVML is an ordinary machine, not a failure: the note says so.
+	switch ds, err := gpuinfo.Devices(); {
+	case err != nil:
+		m.GPUNote = err.Error()
+	case len(ds) == 0:
+		m.GPUNote = "NVML found no GPU"
+	default:
+		m.GPUs = ds
 	}
 	return m
 }

@@ -8,12 +8,18 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/zgda/zgda/gpuinfo"
 )
 
 // WriteTable prints the report as an aligned table.
 func WriteTable(w io.Writer, r *Report) error {
 	m := r.Machine
-	fmt.Fprintf(w, "machine: %s, %d CPUs, %s/%s, %s, device: %s\n\n", m.CPUModel, m.CPUs, m.OS, m.Arch, m.GoVersion, m.Device)
+	fmt.Fprintf(w, "machine: %s, %d CPUs, %s/%s, %s, device: %s\n", m.CPUModel, m.CPUs, m.OS, m.Arch, m.GoVersion, m.Device)
+	if len(m.GPUs) > 0 {
+		fmt.Fprintf(w, "gpu: %s\n", gpuinfo.Summary(m.GPUs))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "suite\top\tsize\timpl\truns\tms/op\tMB/s\ttime vs anchor\t")
 	for _, x := range r.Results {
