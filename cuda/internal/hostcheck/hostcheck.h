@@ -1,0 +1,27 @@
+// C ABI of hostcheck.cc; pointers are arrays of 32-byte Fr elements
+// (gnark-crypto fr.Element layout).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { HC_ADD, HC_SUB, HC_MUL };
+enum { HC_SQR, HC_NEG, HC_INV, HC_TO_MONT, HC_FROM_MONT };
+
+void hc_fr_binop(int op, const void* a, const void* b, void* out, size_t n);
+void hc_fr_unop(int op, const void* a, void* out, size_t n);
+void hc_fr_pow(const void* a, const uint64_t* e, int elimbs, void* out);
+void hc_fr_from_u64(uint64_t v, void* out);
+void hc_root_of_unity(unsigned log_n, void* out);
+void hc_twiddles(void* out);
+void hc_ntt_inverse(void* a, unsigned log_n, uint32_t count, uint64_t elem_stride, uint64_t vec_stride);
+void hc_ntt_forward(void* a, unsigned log_n, uint32_t count, uint64_t elem_stride, uint64_t vec_stride);
+void hc_extend_columns_chunk(void* in, void* out, unsigned log_k, uint32_t width);
+void hc_extend_rows(void* in, void* out, uint32_t rows);
+
+#ifdef __cplusplus
+}
+#endif
