@@ -58,6 +58,9 @@ func New(baseURL string, opts ...Option) *Client {
 	return c
 }
 
+// ErrBadAnswer: a success answer that is oversized or does not decode.
+var ErrBadAnswer = errors.New("zgda api: bad answer")
+
 // Error is an error response of the API.
 type Error struct {
 	StatusCode int
@@ -221,7 +224,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 		return fmt.Errorf("zgda api: reading the answer to %s %s: %w", method, path, err)
 	}
 	if int64(len(raw)) > c.max {
-		return fmt.Errorf("zgda api: the answer to %s %s exceeds %d bytes", method, path, c.max)
+		return fmt.Errorf("%w: the answer to %s %s exceeds %d bytes", ErrBadAnswer, method, path, c.max)
 	}
 	if resp.StatusCode != want {
 		return decodeError(resp, raw)
@@ -231,7 +234,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("zgda api: decoding the answer to %s %s: %w", method, path, err)
+		return fmt.Errorf("%w: decoding the answer to %s %s: %v", ErrBadAnswer, method, path, err)
 	}
 	return nil
 }

@@ -1,0 +1,76 @@
+package sampler
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Sampler's Prometheus series; without a registerer they
+// are kept but not exported.
+type metrics struct {
+	samples  *prometheus.CounterVec // by outcome
+	requests *prometheus.CounterVec // by source kind and result
+	blobs    *prometheus.CounterVec // by verdict
+	seconds  prometheus.Histogram   // one blob's check
+	verify   prometheus.Histogram   // one batch verification
+	conf     prometheus.Gauge       // the last available blob's confidence
+	height   prometheus.Gauge       // the last block Follow finished
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zgda_sampler_samples_total", Help: "Cells sampled, by outcome (ok, failed, unanswered).",
+		}, []string{"outcome"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zgda_sampler_requests_total", Help: "Cell requests, by source (node, disperser) and result (served or the fault).",
+		}, []string{"source", "result"}),
+		blobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zgda_sampler_blobs_total", Help: "Blobs checked, by verdict (available, unavailable).",
+		}, []string{"verdict"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "zgda_sampler_blob_seconds", Help: "Time to check one blob.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}),
+		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "zgda_sampler_verify_seconds", Help: "Time to verify one round's cells in a batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		conf: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zgda_sampler_last_confidence", Help: "Confidence of the last blob found available.",
+		}),
+		height: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zgda_sampler_followed_height", Help: "The last chain height whose certificates were all checked.",
+		}),
+	}
+	for _, o := range []Outcome{OK, Failed, Unanswered} {
+		m.samples.WithLabelValues(o.String())
+	}
+	for _, v := range []string{"available", "unavailable"} {
+		m.blobs.WithLabelValues(v)
+	}
+	if reg != nil {
+		reg.MustRegister(m.samples, m.requests, m.blobs, m.seconds, m.verify, m.conf, m.height)
+	}
+	return m
+}
+
+func (m *metrics) observe(r *Report) {
+	for _, s := range r.Samples {
+		m.samples.WithLabelValues(s.Outcome.String()).Inc()
+	}
+	for _, n := range r.Nodes {
+		src := "node"
+		if n.Signer == DisperserSource {
+			src = "disperser"
+		}
+		m.requests.WithLabelValues(src, "served").Add(float64(n.Served))
+		for f, c := range n.Faults {
+			m.requests.WithLabelValues(src, f).Add(float64(c))
+		}
+	}
+	m.blobs.WithLabelValues(r.Verdict()).Inc()
+	m.seconds.Observe(r.Elapsed.Seconds())
+	if r.Available {
+		m.conf.Set(r.Confidence)
+	}
+}

@@ -1,0 +1,220 @@
+package sampler
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zgda/zgda/da"
+)
+
+// Outcome is what became of one sample.
+type Outcome int
+
+// Outcomes of a sample.
+const (
+	OK         Outcome = iota + 1 // a cell that verified against its row commitment
+	Failed                        // answers came, and every one was wrong
+	Unanswered                    // nobody answered (refused, unreachable, timed out)
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OK:
+		return "ok"
+	case Failed:
+		return "failed"
+	case Unanswered:
+		return "unanswered"
+	}
+	return fmt.Sprintf("outcome-%d", int(o))
+}
+
+// MarshalText writes the outcome's name.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Fault is what went wrong with one request.
+type Fault int
+
+// Faults of a request. Invalid and Malformed make the source a liar.
+const (
+	Withheld    Fault = iota + 1 // the source refused (it says it does not store the cell)
+	Unreachable                  // dialing or opening a stream failed
+	TimedOut                     // no answer in time
+	Busy                         // the source asked to come back later
+	Malformed                    // an answer that breaks the protocol: garbage, oversized, another cell
+	Invalid                      // a well-formed answer that does not verify: wrong cell, proof or header
+)
+
+func (f Fault) String() string {
+	switch f {
+	case Withheld:
+		return "withheld"
+	case Unreachable:
+		return "unreachable"
+	case TimedOut:
+		return "timed out"
+	case Busy:
+		return "busy"
+	case Malformed:
+		return "malformed"
+	case Invalid:
+		return "invalid"
+	}
+	return fmt.Sprintf("fault-%d", int(f))
+}
+
+// MarshalText writes the fault's name.
+func (f Fault) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// lie reports whether the fault proves the source misbehaved.
+func (f Fault) lie() bool { return f == Malformed || f == Invalid }
+
+// transient reports whether asking again later may help.
+func (f Fault) transient() bool { return f == Unreachable || f == TimedOut || f == Busy }
+
+// DisperserSource is Try.Source and NodeReport.Signer for the disperser's
+// HTTP fallback.
+const DisperserSource = -1
+
+// Try is one failed request for a sample.
+type Try struct {
+	Source int    `json:"source"` // signer index, or DisperserSource
+	Fault  Fault  `json:"fault"`
+	Error  string `json:"error"`
+}
+
+// Sample is one drawn cell and what became of it.
+type Sample struct {
+	Row     uint32  `json:"row"`
+	Cell    uint16  `json:"cell"`
+	Outcome Outcome `json:"outcome"`
+	// From is the source that served the verified cell (OK only).
+	From  int   `json:"from"`
+	Tries []Try `json:"tries,omitempty"` // failed requests, in order
+}
+
+// NodeReport is one source's part in a check.
+type NodeReport struct {
+	Signer int            `json:"signer"` // DisperserSource for the disperser
+	Name   string         `json:"name"`   // "signer 3 (12D3Koo…)" or "disperser http://…"
+	Addrs  []string       `json:"addrs,omitempty"`
+	Asked  int            `json:"asked"`
+	Served int            `json:"served"` // answers that verified
+	Faults map[string]int `json:"faults,omitempty"`
+	// Error is the first fault's message.
+	Error string `json:"error,omitempty"`
+}
+
+// Lied reports whether the source sent a wrong or malformed answer.
+func (n *NodeReport) Lied() bool {
+	return n.Faults[Invalid.String()]+n.Faults[Malformed.String()] > 0
+}
+
+// Unresponsive reports whether the source left a request unanswered.
+func (n *NodeReport) Unresponsive() bool {
+	for _, f := range []Fault{Withheld, Unreachable, TimedOut, Busy} {
+		if n.Faults[f.String()] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Report is the result of sampling one blob.
+type Report struct {
+	Key        da.BlobKey `json:"blob_key"`
+	Epoch      uint64     `json:"epoch"`
+	Quorum     uint32     `json:"quorum"`
+	Rows       uint32     `json:"rows"` // K
+	CertHeight int64      `json:"certificate_height"`
+	Samples    []Sample   `json:"samples"`
+	OK         int        `json:"ok"`
+	Failed     int        `json:"failed"`
+	Unanswered int        `json:"unanswered"`
+	Available  bool       `json:"available"`
+	// Confidence is 1 − (5/8)^OK for an available blob, 0 otherwise.
+	Confidence float64       `json:"confidence"`
+	Nodes      []NodeReport  `json:"nodes"` // every source asked, by signer
+	Elapsed    time.Duration `json:"elapsed_ns"`
+}
+
+// Verdict is "available" or "unavailable".
+func (r *Report) Verdict() string {
+	if r.Available {
+		return "available"
+	}
+	return "unavailable"
+}
+
+// Liars are the sources that sent wrong or malformed answers.
+func (r *Report) Liars() []int { return r.sources((*NodeReport).Lied) }
+
+// Unresponsive are the sources that left requests unanswered.
+func (r *Report) Unresponsive() []int { return r.sources((*NodeReport).Unresponsive) }
+
+func (r *Report) sources(f func(*NodeReport) bool) []int {
+	var out []int
+	for i := range r.Nodes {
+		if f(&r.Nodes[i]) {
+			out = append(out, r.Nodes[i].Signer)
+		}
+	}
+	return out
+}
+
+// tally fills the counts, the verdict and the node list.
+func (r *Report) tally(nodes map[int]*NodeReport) {
+	r.OK, r.Failed, r.Unanswered = 0, 0, 0
+	for _, s := range r.Samples {
+		switch s.Outcome {
+		case OK:
+			r.OK++
+		case Failed:
+			r.Failed++
+		default:
+			r.Unanswered++
+		}
+	}
+	r.Available = len(r.Samples) > 0 && r.OK == len(r.Samples)
+	r.Confidence = 0
+	if r.Available {
+		r.Confidence = Confidence(r.OK)
+	}
+	r.Nodes = r.Nodes[:0]
+	for _, n := range nodes {
+		r.Nodes = append(r.Nodes, *n)
+	}
+	sort.Slice(r.Nodes, func(i, j int) bool { return r.Nodes[i].Signer < r.Nodes[j].Signer })
+}
+
+// WriteText writes the report for people: the verdict first, then the
+// sources that misbehaved, then each sample that was not OK.
+func (r *Report) WriteText(w io.Writer) error {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "blob %s: %s\n", r.Key, strings.ToUpper(r.Verdict()))
+	fmt.Fprintf(&sb, "  certified at height %d, epoch %d, quorum %d, K = %d (%d × %d cells)\n",
+		r.CertHeight, r.Epoch, r.Quorum, r.Rows, da.ExtensionFactor*r.Rows, da.CellsPerRow)
+	fmt.Fprintf(&sb, "  samples: %d ok, %d failed, %d unanswered of %d, in %v\n",
+		r.OK, r.Failed, r.Unanswered, len(r.Samples), r.Elapsed.Round(time.Millisecond))
+	if r.Available {
+		fmt.Fprintf(&sb, "  confidence: %.6f (1 − (5/8)^%d)\n", r.Confidence, r.OK)
+	}
+	for _, n := range r.Nodes {
+		switch {
+		case n.Lied():
+			fmt.Fprintf(&sb, "  LIED: %s: %s (%d of %d served)\n", n.Name, n.Error, n.Served, n.Asked)
+		case n.Unresponsive():
+			fmt.Fprintf(&sb, "  did not answer: %s: %s (%d of %d served)\n", n.Name, n.Error, n.Served, n.Asked)
+		}
+	}
+	for _, s := range r.Samples {
+		if s.Outcome != OK {
+			fmt.Fprintf(&sb, "  cell (%d, %d) %s after %d tries\n", s.Row, s.Cell, s.Outcome, len(s.Tries))
+		}
+	}
+	_, err := io.WriteString(w, sb.String())
+	return err
+}

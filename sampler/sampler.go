@@ -1,0 +1,588 @@
+package sampler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zgda/zgda/chain"
+	"github.com/zgda/zgda/client"
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/kzg"
+)
+
+// Sentinel errors. Sample returns them for checks that could not start; an
+// unavailable blob is a Report, not an error.
+var (
+	// ErrUnknownBlob: the chain has no certificate naming the blob.
+	ErrUnknownBlob = errors.New("sampler: unknown blob")
+	// ErrNoHeader: no source gave a blob header that hashes to the key, so
+	// no cell could be checked.
+	ErrNoHeader = errors.New("sampler: no valid blob header")
+)
+
+// Sampler checks certified blobs by sampling. It is safe for concurrent use.
+type Sampler struct {
+	cfg   Config
+	chain chain.Client
+	d     *dispersal.Dispatcher
+	kzg   *kzg.Context
+	http  *client.Client // the disperser's HTTP API, or nil
+	url   string
+	log   *slog.Logger
+	met   *metrics
+
+	mu      sync.Mutex
+	headers map[da.BlobKey]*header
+}
+
+// header is a blob header that hashed to its key, with all 4K row
+// commitments.
+type header struct {
+	rows    uint32
+	derived []kzg.Commitment
+}
+
+// Option adjusts New.
+type Option func(*options)
+
+type options struct {
+	host host.Host
+	kzg  *kzg.Context
+	log  *slog.Logger
+	reg  prometheus.Registerer
+	url  string
+}
+
+// WithHost dials DA nodes from h instead of a fresh dial-only host.
+func WithHost(h host.Host) Option { return func(o *options) { o.host = h } }
+
+// WithKZG uses c instead of kzg.Default().
+func WithKZG(c *kzg.Context) Option { return func(o *options) { o.kzg = c } }
+
+// WithLogger sends the Sampler's logs to l (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRegisterer exports the Sampler's Prometheus metrics on r.
+func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.reg = r } }
+
+// WithDisperser asks the disperser's HTTP API at baseURL (GET
+// /v1/blobs/{key}/cells/{row}/{cell}) for a cell after every DA node
+// holding it failed. Its answers are verified like any other.
+func WithDisperser(baseURL string) Option { return func(o *options) { o.url = baseURL } }
+
+// New returns a Sampler that reads certificates, quorums and the signer
+// registry through c.
+func New(c chain.Client, cfg Config, opts ...Option) (*Sampler, error) {
+	if err := cfg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	if o.kzg == nil {
+		o.kzg = kzg.Default()
+	}
+	dc := dispersal.DefaultConfig()
+	dc.FetchTimeout, dc.DialTimeout = cfg.RequestTimeout, cfg.DialTimeout
+	dopts := []dispersal.Option{dispersal.WithKZG(o.kzg), dispersal.WithLogger(o.log)}
+	if o.host != nil {
+		dopts = append(dopts, dispersal.WithHost(o.host))
+	}
+	d, err := dispersal.New(c, dc, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("sampler: %w", err)
+	}
+	s := &Sampler{cfg: cfg, chain: c, d: d, kzg: o.kzg, log: o.log, url: o.url,
+		met: newMetrics(o.reg), headers: make(map[da.BlobKey]*header)}
+	if o.url != "" {
+		s.http = client.New(o.url, client.WithMaxResponseBytes(maxHTTPAnswer))
+	}
+	return s, nil
+}
+
+// maxHTTPAnswer bounds a disperser answer: a cell and proof in hex, or the
+// commitments of the largest blob in hex.
+const maxHTTPAnswer = 64 << 10
+
+// Close releases the Sampler's own libp2p host.
+func (s *Sampler) Close() error { return s.d.Close() }
+
+// Config is the Sampler's configuration.
+func (s *Sampler) Config() Config { return s.cfg }
+
+// Sample checks blob key with Config.Samples cells.
+func (s *Sampler) Sample(ctx context.Context, key da.BlobKey) (*Report, error) {
+	return s.SampleN(ctx, key, s.cfg.Samples)
+}
+
+// SampleN checks blob key with n cells drawn at random (at most the whole
+// grid). It returns an error only if the check could not start or no
+// header could be had; otherwise the Report says what was found.
+func (s *Sampler) SampleN(ctx context.Context, key da.BlobKey, n int) (*Report, error) {
+	start := time.Now()
+	if n < 1 || n > MaxSamples {
+		return nil, fmt.Errorf("%w: %d samples, want 1 to %d", ErrConfig, n, MaxSamples)
+	}
+	loc, err := s.d.Locate(ctx, key)
+	if errors.Is(err, dispersal.ErrNotFound) {
+		return nil, fmt.Errorf("%w: the chain has no certificate naming blob %s (is it certified yet? is this the right chain?)", ErrUnknownBlob, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sampler: %w", err)
+	}
+	rec, err := s.chain.CertificateForBlob(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("sampler: certificate of blob %s: %w", key, err)
+	}
+	reg, err := s.d.Signers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sampler: %w", err)
+	}
+	rep := &Report{Key: key, Epoch: loc.Epoch, Quorum: loc.Quorum, Rows: loc.Rows, CertHeight: rec.Height}
+	cells, err := draw(da.ExtensionFactor*loc.Rows, n)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{s: s, key: key, reg: reg, rep: rep, nodes: make(map[int]*NodeReport), hdr: s.header(key)}
+	r.plan(loc, cells)
+	if err := r.rounds(ctx); err != nil {
+		return nil, err
+	}
+	rep.tally(r.nodes)
+	rep.Elapsed = time.Since(start)
+	s.met.observe(rep)
+	return rep, nil
+}
+
+// cellRef names one cell of the extended grid.
+type cellRef struct {
+	row  uint32
+	cell uint16
+}
+
+// draw picks n distinct cells of a grid of rows × 128 with crypto/rand,
+// by a partial Fisher–Yates over the grid's indices.
+func draw(rows uint32, n int) ([]cellRef, error) {
+	total := int(rows) * da.CellsPerRow
+	n = min(n, total)
+	swapped := make(map[int]int, n) // sparse permutation
+	at := func(i int) int {
+		if v, ok := swapped[i]; ok {
+			return v
+		}
+		return i
+	}
+	out := make([]cellRef, n)
+	var buf [8]byte
+	for i := 0; i < n; i++ {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return nil, fmt.Errorf("sampler: drawing cells: %w", err)
+		}
+		// Modulo bias is below 2^-40 for any grid here (≤ 2^17 cells).
+		j := i + int(binary.BigEndian.Uint64(buf[:])%uint64(total-i))
+		vi, vj := at(i), at(j)
+		swapped[i], swapped[j] = vj, vi
+		out[i] = cellRef{row: uint32(vj / da.CellsPerRow), cell: uint16(vj % da.CellsPerRow)}
+	}
+	return out, nil
+}
+
+func (s *Sampler) header(key da.BlobKey) *header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headers[key]
+}
+
+// accept caches the row commitments of a header that passed
+// dispersal.VerifyHeader.
+func (s *Sampler) accept(key da.BlobKey, rows uint32, data []kzg.Commitment) (*header, error) {
+	derived, err := s.kzg.DeriveCommitments(data)
+	if err != nil {
+		return nil, err
+	}
+	hd := &header{rows: rows, derived: derived}
+	s.mu.Lock()
+	if len(s.headers) >= 1024 {
+		clear(s.headers)
+	}
+	s.headers[key] = hd
+	s.mu.Unlock()
+	return hd, nil
+}
+
+// run is the state of one blob's check.
+type run struct {
+	s     *Sampler
+	key   da.BlobKey
+	reg   []chain.SignerInfo
+	rep   *Report
+	nodes map[int]*NodeReport
+	hdr   *header
+	todo  []*pending
+}
+
+// pending is a sample still without a verified cell, and the sources left
+// to ask, in order.
+type pending struct {
+	idx     int // into rep.Samples
+	queue   []int
+	retried map[int]int
+}
+
+// plan lists each sample's holders, least-asked first so that the samples
+// spread over as many nodes as possible (a liar among them is asked), with
+// ties broken at random; the disperser comes last.
+func (r *run) plan(loc *dispersal.Location, cells []cellRef) {
+	load := make(map[uint32]int)
+	for i, c := range cells {
+		r.rep.Samples = append(r.rep.Samples, Sample{Row: c.row, Cell: c.cell, Outcome: Unanswered, From: DisperserSource})
+		hs := loc.Holders(r.key, c.row)
+		mrand.Shuffle(len(hs), func(a, b int) { hs[a], hs[b] = hs[b], hs[a] })
+		sort.SliceStable(hs, func(a, b int) bool { return load[hs[a]] < load[hs[b]] })
+		p := &pending{idx: i}
+		for _, h := range hs {
+			p.queue = append(p.queue, int(h))
+		}
+		if len(hs) > 0 {
+			load[hs[0]]++
+		}
+		if r.s.http != nil {
+			p.queue = append(p.queue, DisperserSource)
+		}
+		r.todo = append(r.todo, p)
+	}
+}
+
+// answer is one request's result.
+type answer struct {
+	p     *pending
+	src   int
+	hdr   *da.BlobHeader
+	elems []fr.Element
+	proof kzg.Proof
+	fault Fault
+	err   error
+}
+
+// rounds asks, verifies and re-plans until every sample is OK or has no
+// source left.
+func (r *run) rounds(ctx context.Context) error {
+	backoff := r.s.cfg.Backoff
+	for len(r.todo) > 0 {
+		var batch []*answer
+		retry := false
+		for _, p := range r.todo {
+			if len(p.queue) == 0 {
+				continue
+			}
+			src := p.queue[0]
+			p.queue = p.queue[1:]
+			retry = retry || p.retried[src] > 0
+			batch = append(batch, &answer{p: p, src: src})
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if retry && backoff > 0 {
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return fmt.Errorf("sampler: blob %s: %w", r.key, ctx.Err())
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+		r.ask(ctx, batch)
+		if ctx.Err() != nil {
+			return fmt.Errorf("sampler: blob %s: %w", r.key, ctx.Err())
+		}
+		if err := r.check(batch); err != nil {
+			return err
+		}
+		r.settle(batch)
+	}
+	return nil
+}
+
+// ask sends the batch's requests, at most Config.Concurrency at once.
+func (r *run) ask(ctx context.Context, batch []*answer) {
+	wantHeader := r.hdr == nil
+	sem := make(chan struct{}, r.s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, a := range batch {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s := &r.rep.Samples[a.p.idx]
+			if a.src == DisperserSource {
+				r.askHTTP(ctx, a, s, wantHeader)
+			} else {
+				r.askNode(ctx, a, s, wantHeader)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *run) askNode(ctx context.Context, a *answer, s *Sample, wantHeader bool) {
+	if a.src >= len(r.reg) {
+		a.fault, a.err = Unreachable, fmt.Errorf("signer %d is not in the registry", a.src)
+		return
+	}
+	req := &da.CellRequest{Key: r.key, Row: s.Row, Cell: s.Cell, WantHeader: wantHeader}
+	m, err := r.s.d.Ask(ctx, r.reg[a.src], da.ProtocolCell, req, da.MaxCellResponseSize)
+	if err != nil {
+		a.fault, a.err = faultOf(err), err
+		return
+	}
+	resp, ok := m.(*da.CellResponse)
+	switch {
+	case !ok:
+		a.fault, a.err = Malformed, fmt.Errorf("answered a cell request with a %s", m.Type())
+		return
+	case resp.Key != r.key || resp.Row != s.Row || resp.Cell != s.Cell:
+		a.fault, a.err = Malformed, fmt.Errorf("answered for cell (%d, %d) of %s, not (%d, %d) of %s", resp.Row, resp.Cell, resp.Key, s.Row, s.Cell, r.key)
+		return
+	case wantHeader && resp.Header == nil:
+		a.fault, a.err = Malformed, errors.New("the answer lacks the blob header that was asked for")
+		return
+	}
+	a.hdr = resp.Header
+	a.parse(resp.Data, resp.Proof[:])
+}
+
+func (r *run) askHTTP(ctx context.Context, a *answer, s *Sample, wantHeader bool) {
+	hctx, cancel := context.WithTimeout(ctx, r.s.cfg.RequestTimeout)
+	defer cancel()
+	if wantHeader {
+		c, err := r.s.http.Commitments(hctx, r.key)
+		if err != nil {
+			a.fault, a.err = httpFault(err), fmt.Errorf("commitments: %w", err)
+			return
+		}
+		h := &da.BlobHeader{Key: r.key, Length: uint64(c.Length), Rows: uint32(c.Rows)}
+		for _, cm := range c.Commitments {
+			h.Commitments = append(h.Commitments, da.Commitment(cm))
+		}
+		a.hdr = h
+	}
+	c, err := r.s.http.Cell(hctx, r.key, int(s.Row), int(s.Cell))
+	if err != nil {
+		a.fault, a.err = httpFault(err), err
+		return
+	}
+	a.parse(c.Cell, c.Proof[:])
+}
+
+// parse reads a cell and proof; bytes that are not field elements or not a
+// G1 point are malformed.
+func (a *answer) parse(cell, proof []byte) {
+	elems, err := kzg.ParseCell(cell)
+	if err != nil {
+		a.fault, a.err = Malformed, fmt.Errorf("cell: %w", err)
+		return
+	}
+	p, err := kzg.ParseProof(proof)
+	if err != nil {
+		a.fault, a.err = Malformed, fmt.Errorf("proof: %w", err)
+		return
+	}
+	a.elems, a.proof = elems, p
+}
+
+// check accepts the first header that hashes to the key (an answer with a
+// header that does not is Invalid), then verifies every cell of the batch
+// at once; only if that fails are they verified one by one to name the bad
+// ones.
+func (r *run) check(batch []*answer) error {
+	for _, a := range batch {
+		if a.fault != 0 || a.hdr == nil {
+			continue
+		}
+		data, err := dispersal.VerifyHeader(r.key, a.hdr)
+		if err != nil {
+			a.fault, a.err = Invalid, fmt.Errorf("sent a bad blob header: %w", err)
+			continue
+		}
+		if r.hdr != nil {
+			continue
+		}
+		h, err := r.s.accept(r.key, a.hdr.Rows, data)
+		if err != nil {
+			return fmt.Errorf("sampler: row commitments of %s: %w", r.key, err)
+		}
+		if h.rows != r.rep.Rows {
+			return fmt.Errorf("sampler: blob %s has K = %d, but its certificate says %d", r.key, h.rows, r.rep.Rows)
+		}
+		r.hdr = h
+	}
+	var good []*answer
+	for _, a := range batch {
+		if a.fault == 0 {
+			good = append(good, a)
+		}
+	}
+	if len(good) == 0 {
+		return nil
+	}
+	if r.hdr == nil {
+		// Answers came without a usable header; the headers' senders are
+		// already faulted, so this can only follow a header-less round.
+		for _, a := range good {
+			a.fault, a.err = Malformed, errors.New("no valid blob header to check the cell against")
+		}
+		return nil
+	}
+	start := time.Now()
+	if err := r.verify(good); err != nil {
+		if !kzg.IsVerifyFailure(err) {
+			return fmt.Errorf("sampler: verifying cells of %s: %w", r.key, err)
+		}
+		for _, a := range good {
+			if err := r.verify([]*answer{a}); err != nil {
+				a.fault, a.err = Invalid, fmt.Errorf("cell (%d, %d) does not verify against its row commitment: %w",
+					r.rep.Samples[a.p.idx].Row, r.rep.Samples[a.p.idx].Cell, err)
+			}
+		}
+	}
+	r.s.met.verify.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func (r *run) verify(as []*answer) error {
+	comms := make([]kzg.Commitment, len(as))
+	idx := make([]uint64, len(as))
+	cells := make([][]fr.Element, len(as))
+	proofs := make([]kzg.Proof, len(as))
+	for i, a := range as {
+		s := r.rep.Samples[a.p.idx]
+		comms[i], idx[i], cells[i], proofs[i] = r.hdr.derived[s.Row], uint64(s.Cell), a.elems, a.proof
+	}
+	return r.s.kzg.VerifyCells(comms, idx, cells, proofs)
+}
+
+// settle records the batch: verified samples leave the to-do list, faults
+// are charged to their sources, transient ones earn a retry at the end of
+// the sample's queue.
+func (r *run) settle(batch []*answer) {
+	for _, a := range batch {
+		n := r.node(a.src)
+		n.Asked++
+		s := &r.rep.Samples[a.p.idx]
+		if a.fault == 0 {
+			n.Served++
+			s.Outcome, s.From = OK, a.src
+			continue
+		}
+		if n.Faults == nil {
+			n.Faults = make(map[string]int)
+		}
+		n.Faults[a.fault.String()]++
+		if n.Error == "" {
+			n.Error = a.err.Error()
+		}
+		s.Tries = append(s.Tries, Try{Source: a.src, Fault: a.fault, Error: a.err.Error()})
+		if a.fault.lie() {
+			s.Outcome = Failed
+		}
+		if a.fault.transient() && a.p.retried[a.src] < r.s.cfg.Retries {
+			if a.p.retried == nil {
+				a.p.retried = make(map[int]int)
+			}
+			a.p.retried[a.src]++
+			a.p.queue = append(a.p.queue, a.src)
+		}
+		r.s.log.Debug("sample request failed", "blob", r.key, "row", s.Row, "cell", s.Cell,
+			"source", n.Name, "fault", a.fault.String(), "err", a.err)
+	}
+	left := r.todo[:0]
+	for _, p := range r.todo {
+		if r.rep.Samples[p.idx].Outcome != OK {
+			left = append(left, p)
+		}
+	}
+	r.todo = left
+}
+
+// node is the report entry of a source.
+func (r *run) node(src int) *NodeReport {
+	if n, ok := r.nodes[src]; ok {
+		return n
+	}
+	n := &NodeReport{Signer: src}
+	switch {
+	case src == DisperserSource:
+		n.Name = "disperser " + r.s.url
+	case src < len(r.reg):
+		n.Addrs = r.reg[src].Addrs
+		n.Name = fmt.Sprintf("signer %d", src)
+		if id := peerOf(r.reg[src].Addrs); id != "" {
+			n.Name += " (" + id + ")"
+		}
+	default:
+		n.Name = fmt.Sprintf("signer %d (unregistered)", src)
+	}
+	r.nodes[src] = n
+	return n
+}
+
+// peerOf is the peer id in a signer's registered addresses.
+func peerOf(addrs []string) string {
+	for _, a := range addrs {
+		if pi, err := peer.AddrInfoFromString(a); err == nil {
+			return pi.ID.String()
+		}
+	}
+	return ""
+}
+
+// faultOf maps a DA node request's error to a Fault.
+func faultOf(err error) Fault {
+	switch dispersal.OutcomeOf(err) {
+	case dispersal.Refused:
+		return Withheld
+	case dispersal.Busy:
+		return Busy
+	case dispersal.Unreachable:
+		return Unreachable
+	case dispersal.TimedOut, dispersal.Cancelled:
+		return TimedOut
+	}
+	return Malformed
+}
+
+// httpFault maps a disperser error to a Fault.
+func httpFault(err error) Fault {
+	var ce *client.Error
+	switch {
+	case errors.Is(err, client.ErrBadAnswer):
+		return Malformed
+	case errors.As(err, &ce) && (ce.StatusCode == 429 || ce.StatusCode == 503):
+		return Busy
+	case errors.As(err, &ce) && ce.StatusCode >= 400 && ce.StatusCode < 500:
+		return Withheld
+	case errors.As(err, &ce):
+		return Unreachable
+	case errors.Is(err, context.DeadlineExceeded):
+		return TimedOut
+	}
+	return Unreachable
+}
