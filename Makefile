@@ -4,7 +4,7 @@ BIN     ?= bin/zgda
 PKGS    ?= ./...
 export CGO_ENABLED = 1
 
-.PHONY: build test test-long bench lint run devnet demo clean
+.PHONY: build test test-long bench lint run devnet demo clean cuda
 
 build:
 	$(GO) build -o $(BIN) ./cmd/zgda
@@ -46,6 +46,17 @@ demo: build
 	  echo "kept $$(ls row-*.bin | wc -l) of 64 rows and corrupted $$f"
 	$(BIN) decode $(RUN_DIR)/enc --out $(RUN_DIR)/back.bin
 	@cmp $(RUN_DIR)/blob.bin $(RUN_DIR)/back.bin && echo "OK: rebuilt bytes are identical"
+
+# libzgda_cuda.so, the GPU backend that package cuda loads at run time
+# (dlopen: the Go binary itself never needs CUDA). Needs nvcc; pick the
+# GPU with CUDA_ARCH (sm_90 H100/H200, sm_80 A100, sm_89 L4), tune with
+# NVCCFLAGS (e.g. -DZGDA_BATCH_ELEMS=524288).
+NVCC      ?= nvcc
+CUDA_ARCH ?= sm_90
+NVCCFLAGS ?=
+cuda:
+	@mkdir -p cuda/build
+	$(NVCC) -O3 -std=c++17 -arch=$(CUDA_ARCH) --shared -Xcompiler -fPIC $(NVCCFLAGS) -o cuda/build/libzgda_cuda.so cuda/*.cu
 
 clean:
 	rm -rf bin $(RUN_DIR)

@@ -1,0 +1,43 @@
+// Package cuda is the only place that knows about the GPU. It loads
+// libzgda_cuda.so — CUDA C++ built from this directory by nvcc (`make cuda`)
+// — at run time with dlopen, so one Go binary runs everywhere: it never links
+// against CUDA and needs neither the library nor a device to start.
+//
+// # Model
+//
+// Load finds and opens the library; NewBackend opens a context on one device
+// and returns an encoder.Backend whose ExtendColumns / ExtendRows produce the
+// same bytes as encoder.NewCPUBackend. A context keeps twiddles, device
+// buffers, pinned host buffers and streams for its whole life; a call copies
+// the caller's rows into pinned memory batch by batch while earlier batches
+// are on the device, so host copies, transfers and kernels overlap. Calls on
+// one backend are serialised. Go memory is pinned (runtime.Pinner) only for
+// the duration of a call.
+//
+// Auto picks the CUDA backend when it can and otherwise the pure-Go one, and
+// says why, for `--device auto`.
+//
+// # Finding the library
+//
+// In order: $ZGDA_CUDA_LIB; libzgda_cuda.so next to the executable;
+// cuda/build/libzgda_cuda.so under the working directory and under the root
+// of the zgda module containing it.
+//
+// # Sources
+//
+//   - include/*.cuh: Fr arithmetic and the NTT plans, plain C++17 that
+//     compiles for host and device;
+//   - ntt.cu, zgda_cuda.h: kernels, pipeline and the C ABI;
+//   - internal/hostcheck: the headers run on the host and compared with
+//     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);
+//   - internal/emu: a host stand-in for the CUDA runtime, so tests build
+//     ntt.cu with g++ and run this package's backend without a GPU.
+//
+// # Errors
+//
+// Every failure wraps one of the sentinels in errors.go: ErrNotFound (no
+// library: build it with `make cuda`), ErrLoad (a library that does not
+// load or is from another ABI), ErrNoDevice (the driver's message),
+// ErrDevice / ErrOutOfMemory (a CUDA call failed), ErrClosed. Shape errors
+// wrap encoder.ErrShape. Nothing aborts the process.
+package cuda

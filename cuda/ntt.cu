@@ -1,0 +1,381 @@
+// ntt.cu: libzgda_cuda.so, the zgda/v1 extensions on a CUDA device.
+//
+// The arithmetic and the order of NTT steps live in include/ntt.cuh and are
+// tested on the host (cuda/internal/hostcheck); this file adds kernels that
+// run one step per thread, device and pinned buffers reused across calls,
+// and a pipeline over batches: while the device works on one batch, the host
+// gathers the next into pinned memory and scatters the previous one out.
+//
+// Built by nvcc (make cuda). Tests also build it with g++ against
+// internal/emu/cuda_emu.h, a host stand-in for the CUDA runtime, to check the
+// pipeline and the C ABI without a GPU.
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mutex>
+#include <new>
+
+#include "include/ntt.cuh"
+#include "zgda_cuda.h"
+
+#if defined(__CUDACC__)
+#include <cuda_runtime.h>
+#define ZGDA_KERNEL __global__ void
+#define ZGDA_THREAD_ID() (blockIdx.x * blockDim.x + threadIdx.x)
+#define ZGDA_LAUNCH(kernel, threads, stream, ...) \
+  kernel<<<grid_for(threads), kBlock, 0, stream>>>(__VA_ARGS__)
+#else
+#include "cuda_emu.h"
+#define ZGDA_KERNEL static void
+#define ZGDA_THREAD_ID() zgda_emu::thread_id
+#define ZGDA_LAUNCH(kernel, threads, stream, ...)                          \
+  do {                                                                     \
+    zgda_emu::check_stream(stream);                                        \
+    for (uint32_t t_ = 0; t_ < grid_for(threads) * kBlock; t_++) {         \
+      zgda_emu::thread_id = t_;                                            \
+      kernel(__VA_ARGS__);                                                 \
+    }                                                                      \
+  } while (0)
+#endif
+
+using namespace zgda;
+
+namespace {
+
+constexpr uint32_t kBlock = 256;  // threads per block
+constexpr int kSlots = 3;         // batches in flight: gather, device, scatter
+// Input elements per batch (4 MiB): 32 rows, or K rows of 4096/K·32 columns.
+// Small enough that a 256-row blob makes several batches to overlap. Tests
+// of the emulated build shrink it to get many batches from little data.
+#ifndef ZGDA_BATCH_ELEMS
+#define ZGDA_BATCH_ELEMS (1 << 17)
+#endif
+constexpr size_t kBatch = ZGDA_BATCH_ELEMS;
+static_assert(kBatch >= 4096 && (kBatch & (kBatch - 1)) == 0, "a batch holds whole rows; K rows of a width dividing 4096");
+constexpr size_t kElem = sizeof(fr_t);
+
+uint32_t grid_for(uint32_t threads) { return (threads + kBlock - 1) / kBlock; }
+
+}  // namespace
+
+// Kernels sit in a named namespace: internal-linkage __global__ functions
+// are a corner of nvcc not worth depending on.
+namespace zgda_kernels {
+
+// Kernels: one NTT step per thread; threads past the end (last block) idle.
+ZGDA_KERNEL k_dit(fr_t* a, Layout L, uint32_t s, const fr_t* tw, uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) dit_step(a, L, s, tw, t);
+}
+
+ZGDA_KERNEL k_dif(fr_t* a, Layout L, uint32_t s, const fr_t* tw, uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) dif_step(a, L, s, tw, t);
+}
+
+ZGDA_KERNEL k_scale(fr_t* dst, Layout Ld, const fr_t* src, Layout Ls, uint32_t step, fr_t c, const fr_t* tw,
+                    uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) scale_step(dst, Ld, src, Ls, step, c, tw, t);
+}
+
+}  // namespace zgda_kernels
+
+namespace {
+
+using namespace zgda_kernels;
+
+// DeviceExec enqueues the plans' steps on one stream (see ntt.cuh's Exec).
+struct DeviceExec {
+  cudaStream_t st;
+  const fr_t* tw;  // device copy of the twiddles
+  void dit(fr_t* a, const Layout& L, uint32_t s) {
+    uint32_t n = butterfly_threads(L);
+    if (n == 0) return;  // a zero-block launch is an error
+    ZGDA_LAUNCH(k_dit, n, st, a, L, s, tw, n);
+  }
+  void dif(fr_t* a, const Layout& L, uint32_t s) {
+    uint32_t n = butterfly_threads(L);
+    if (n == 0) return;
+    ZGDA_LAUNCH(k_dif, n, st, a, L, s, tw, n);
+  }
+  void scale(fr_t* dst, const Layout& Ld, const fr_t* src, const Layout& Ls, uint32_t step, const fr_t& c) {
+    uint32_t n = point_threads(Ld);
+    if (n == 0) return;
+    ZGDA_LAUNCH(k_scale, n, st, dst, Ld, src, Ls, step, c, tw, n);
+  }
+};
+
+int say(char* err, size_t errlen, int code, const char* fmt, ...) {
+  if (err != nullptr && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+int cuda_fail(char* err, size_t errlen, const char* what, cudaError_t e) {
+  int code = e == cudaErrorMemoryAllocation ? ZGDA_ENOMEM : ZGDA_ECUDA;
+  return say(err, errlen, code, "%s: %s", what, cudaGetErrorString(e));
+}
+
+// CK returns from the enclosing function with the failed call's message.
+#define CK(call)                                                      \
+  do {                                                                \
+    cudaError_t e_ = (call);                                          \
+    if (e_ != cudaSuccess) return cuda_fail(err, errlen, #call, e_);  \
+  } while (0)
+
+}  // namespace
+
+struct Slot {
+  cudaStream_t stream = nullptr;
+  fr_t* h_in = nullptr;  // pinned, kBatch elements
+  fr_t* h_out = nullptr; // pinned, 3·kBatch elements
+  fr_t* d_in = nullptr;
+  fr_t* d_out = nullptr;
+  bool busy = false;  // a batch is enqueued and not yet scattered
+  size_t job = 0;     // that batch's index
+};
+
+struct zgda_cuda_ctx {
+  int device = 0;
+  std::mutex mu;
+  fr_t* d_tw = nullptr;
+  fr_t inv_pow2[13];  // 1/2^i
+  Slot slot[kSlots];
+};
+
+namespace {
+
+// Drain waits for every stream on the way out of a call, so that an error
+// return never leaves work in flight on buffers the next call reuses.
+struct Drain {
+  zgda_cuda_ctx* c;
+  ~Drain() {
+    for (Slot& s : c->slot) {
+      if (s.stream != nullptr) cudaStreamSynchronize(s.stream);
+      s.busy = false;
+    }
+    cudaGetLastError();  // clear a non-sticky error for the next call
+  }
+};
+
+// pipeline runs nb batches over the slots: gather(b, slot) fills slot.h_in on
+// the host, enqueue(b, slot) copies it in, computes and copies out on the
+// slot's stream, scatter(b, slot) empties slot.h_out once that stream is done.
+template <class Gather, class Enqueue, class Scatter>
+int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatter scatter, char* err,
+             size_t errlen) {
+  Drain drain{c};
+  for (size_t b = 0; b < nb + kSlots; b++) {
+    Slot& s = c->slot[b % kSlots];
+    if (s.busy) {
+      CK(cudaStreamSynchronize(s.stream));
+      scatter(s.job, s);
+      s.busy = false;
+    }
+    if (b < nb) {
+      gather(b, s);
+      if (int rc = enqueue(b, s, err, errlen)) return rc;
+      s.busy = true;
+      s.job = b;
+    }
+  }
+  return ZGDA_OK;
+}
+
+int set_device(int device, char* err, size_t errlen) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) return say(err, errlen, ZGDA_ENODEV, "%s", cudaGetErrorString(e));
+  if (device < 0 || device >= n) return say(err, errlen, ZGDA_ENODEV, "device %d requested, %d present", device, n);
+  CK(cudaSetDevice(device));
+  return ZGDA_OK;
+}
+
+int free_ctx(zgda_cuda_ctx* c) {
+  if (c == nullptr) return ZGDA_OK;
+  cudaSetDevice(c->device);
+  for (Slot& s : c->slot) {
+    if (s.stream != nullptr) {
+      cudaStreamSynchronize(s.stream);
+      cudaStreamDestroy(s.stream);
+    }
+    cudaFreeHost(s.h_in);
+    cudaFreeHost(s.h_out);
+    cudaFree(s.d_in);
+    cudaFree(s.d_out);
+  }
+  cudaFree(c->d_tw);
+  delete c;
+  return ZGDA_OK;
+}
+
+// self_test runs a size-8 NTT both ways on the device and compares with the
+// host: it catches a library built for another architecture (no kernel
+// image) and gross miscompilation before any real data goes through.
+int self_test(zgda_cuda_ctx* c, const fr_t* host_tw, char* err, size_t errlen) {
+  Slot& s = c->slot[0];
+  fr_t want[8], got[8];
+  for (uint32_t i = 0; i < 8; i++) s.h_in[i] = want[i] = fr_from_u64(i * i + 3);
+  Layout L{3, 1, 1, 8};
+  HostExec hx{host_tw};
+  forward_ntt(hx, want, L);
+  DeviceExec dx{s.stream, c->d_tw};
+  CK(cudaMemcpyAsync(s.d_in, s.h_in, 8 * kElem, cudaMemcpyHostToDevice, s.stream));
+  forward_ntt(dx, s.d_in, L);
+  CK(cudaGetLastError());
+  CK(cudaMemcpyAsync(s.h_out, s.d_in, 8 * kElem, cudaMemcpyDeviceToHost, s.stream));
+  CK(cudaStreamSynchronize(s.stream));
+  memcpy(got, s.h_out, sizeof(got));
+  for (int i = 0; i < 8; i++)
+    if (got[i] != want[i]) return say(err, errlen, ZGDA_ECUDA, "device self-test: NTT element %d differs from the host", i);
+  inverse_ntt_unscaled(dx, s.d_in, L);
+  dx.scale(s.d_in, L, s.d_in, L, 0, c->inv_pow2[3]);
+  CK(cudaGetLastError());
+  CK(cudaMemcpyAsync(s.h_out, s.d_in, 8 * kElem, cudaMemcpyDeviceToHost, s.stream));
+  CK(cudaStreamSynchronize(s.stream));
+  for (uint32_t i = 0; i < 8; i++)
+    if (s.h_out[i] != fr_from_u64(i * i + 3))
+      return say(err, errlen, ZGDA_ECUDA, "device self-test: inverse NTT element %u differs from the input", i);
+  return ZGDA_OK;
+}
+
+int open_ctx(zgda_cuda_ctx* c, char* err, size_t errlen) {
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  fr_t* tw = static_cast<fr_t*>(malloc(kTwN * kElem));
+  if (tw == nullptr) return say(err, errlen, ZGDA_ENOMEM, "host twiddles: out of memory");
+  make_twiddles(tw);
+  fr_t two_inv = fr_inverse(fr_from_u64(2));
+  c->inv_pow2[0] = fr_t::one();
+  for (int i = 1; i < 13; i++) c->inv_pow2[i] = fr_mul(c->inv_pow2[i - 1], two_inv);
+  int rc = [&]() -> int {
+    CK(cudaMalloc(reinterpret_cast<void**>(&c->d_tw), kTwN * kElem));
+    CK(cudaMemcpy(c->d_tw, tw, kTwN * kElem, cudaMemcpyHostToDevice));
+    for (Slot& s : c->slot) {
+      CK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
+      CK(cudaMallocHost(reinterpret_cast<void**>(&s.h_in), kBatch * kElem));
+      CK(cudaMallocHost(reinterpret_cast<void**>(&s.h_out), 3 * kBatch * kElem));
+      CK(cudaMalloc(reinterpret_cast<void**>(&s.d_in), kBatch * kElem));
+      CK(cudaMalloc(reinterpret_cast<void**>(&s.d_out), 3 * kBatch * kElem));
+    }
+    return self_test(c, tw, err, errlen);
+  }();
+  free(tw);
+  return rc;
+}
+
+}  // namespace
+
+extern "C" {
+
+int zgda_cuda_version(void) { return ZGDA_CUDA_ABI; }
+
+int zgda_cuda_init(int device, char* info, size_t infolen) {
+  char* err = info;
+  size_t errlen = infolen;
+  if (int rc = set_device(device, err, errlen)) return rc;
+  CK(cudaFree(nullptr));  // creates the primary context: driver problems show here
+  cudaDeviceProp p;
+  CK(cudaGetDeviceProperties(&p, device));
+  return say(info, infolen, ZGDA_OK, "%s (sm_%d%d, %.1f GiB, %d SMs)", p.name, p.major, p.minor,
+             (double)p.totalGlobalMem / (1u << 30), p.multiProcessorCount);
+}
+
+zgda_cuda_ctx* zgda_cuda_open(int device, int* code, char* err, size_t errlen) {
+  zgda_cuda_ctx* c = new (std::nothrow) zgda_cuda_ctx;
+  int rc = ZGDA_ENOMEM;
+  if (c == nullptr) {
+    say(err, errlen, rc, "context: out of memory");
+  } else {
+    c->device = device;
+    rc = open_ctx(c, err, errlen);
+    if (rc != ZGDA_OK) {
+      free_ctx(c);
+      c = nullptr;
+    }
+  }
+  if (code != nullptr) *code = rc;
+  return c;
+}
+
+void zgda_cuda_close(zgda_cuda_ctx* ctx) { free_ctx(ctx); }
+
+int zgda_cuda_extend_columns(zgda_cuda_ctx* c, const void* const* data, void* const* out, int k, char* err,
+                             size_t errlen) {
+  if (c == nullptr || data == nullptr || out == nullptr) return say(err, errlen, ZGDA_EINVAL, "null argument");
+  if (k < 1 || k > ZGDA_MAX_K || (k & (k - 1)) != 0)
+    return say(err, errlen, ZGDA_EINVAL, "k = %d: must be a power of two in [1, %d]", k, ZGDA_MAX_K);
+  for (int j = 0; j < 4 * k; j++)
+    if ((j < k && data[j] == nullptr) || out[j] == nullptr)
+      return say(err, errlen, ZGDA_EINVAL, "null row pointer %d", j);
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  uint32_t log_k = 0;
+  while ((1 << log_k) < k) log_k++;
+  const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096
+  const size_t row_bytes = ZGDA_ROW * kElem;
+  for (int i = 0; i < k; i++)
+    if (out[i] != data[i]) memcpy(out[i], data[i], row_bytes);
+  auto gather = [&](size_t b, Slot& s) {
+    const size_t c0 = b * width;
+    for (int i = 0; i < k; i++)
+      memcpy(s.h_in + i * width, static_cast<const fr_t*>(data[i]) + c0, width * kElem);
+  };
+  auto enqueue = [&](size_t, Slot& s, char* err, size_t errlen) -> int {
+    CK(cudaMemcpyAsync(s.d_in, s.h_in, k * width * kElem, cudaMemcpyHostToDevice, s.stream));
+    DeviceExec ex{s.stream, c->d_tw};
+    plan_extend_columns(ex, s.d_in, s.d_out, log_k, (uint32_t)width, c->inv_pow2[log_k]);
+    CK(cudaGetLastError());
+    CK(cudaMemcpyAsync(s.h_out, s.d_out, 3 * k * width * kElem, cudaMemcpyDeviceToHost, s.stream));
+    return ZGDA_OK;
+  };
+  auto scatter = [&](size_t b, Slot& s) {
+    const size_t c0 = b * width;
+    for (int r = 0; r < 3 * k; r++)
+      memcpy(static_cast<fr_t*>(out[k + r]) + c0, s.h_out + r * width, width * kElem);
+  };
+  return pipeline(c, ZGDA_ROW / width, gather, enqueue, scatter, err, errlen);
+}
+
+int zgda_cuda_extend_rows(zgda_cuda_ctx* c, const void* const* rows, void* const* out, int n, char* err,
+                          size_t errlen) {
+  if (c == nullptr || n < 0 || (n > 0 && (rows == nullptr || out == nullptr)))
+    return say(err, errlen, ZGDA_EINVAL, "bad argument (n = %d)", n);
+  for (int i = 0; i < n; i++)
+    if (rows[i] == nullptr || out[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null row pointer %d", i);
+  if (n == 0) return ZGDA_OK;
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  const size_t per = kBatch / ZGDA_ROW;  // rows per batch
+  const size_t row_bytes = ZGDA_ROW * kElem;
+  auto count = [&](size_t b) { return (size_t)n - b * per < per ? (size_t)n - b * per : per; };
+  auto gather = [&](size_t b, Slot& s) {
+    for (size_t j = 0; j < count(b); j++) {
+      const void* src = rows[b * per + j];
+      memcpy(s.h_in + j * ZGDA_ROW, src, row_bytes);
+      if (out[b * per + j] != src) memcpy(out[b * per + j], src, row_bytes);
+    }
+  };
+  auto enqueue = [&](size_t b, Slot& s, char* err, size_t errlen) -> int {
+    const size_t m = count(b);
+    CK(cudaMemcpyAsync(s.d_in, s.h_in, m * row_bytes, cudaMemcpyHostToDevice, s.stream));
+    DeviceExec ex{s.stream, c->d_tw};
+    plan_extend_rows(ex, s.d_in, s.d_out, (uint32_t)m, c->inv_pow2[12]);
+    CK(cudaGetLastError());
+    CK(cudaMemcpyAsync(s.h_out, s.d_out, m * row_bytes, cudaMemcpyDeviceToHost, s.stream));
+    return ZGDA_OK;
+  };
+  auto scatter = [&](size_t b, Slot& s) {
+    for (size_t j = 0; j < count(b); j++)
+      memcpy(static_cast<fr_t*>(out[b * per + j]) + ZGDA_ROW, s.h_out + j * ZGDA_ROW, row_bytes);
+  };
+  return pipeline(c, ((size_t)n + per - 1) / per, gather, enqueue, scatter, err, errlen);
+}
+
+}  // extern "C"

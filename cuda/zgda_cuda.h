@@ -1,0 +1,68 @@
+/* zgda_cuda.h: the C ABI of libzgda_cuda.so, loaded at run time by package
+ * cuda (dlopen; the Go binary never links against CUDA).
+ *
+ * Field elements are 32 bytes: BLS12-381 Fr in gnark-crypto's fr.Element
+ * layout (4 little-endian 64-bit limbs, Montgomery form). Rows are arrays of
+ * ZGDA_ROW elements. Every call that can fail returns a ZGDA_* code and writes
+ * a NUL-terminated reason into err (errlen bytes, may be 0); nothing aborts. */
+#ifndef ZGDA_CUDA_H
+#define ZGDA_CUDA_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change of this file. */
+#define ZGDA_CUDA_ABI 1
+
+#define ZGDA_ROW 4096     /* elements per row (an EIP-4844 blob) */
+#define ZGDA_EXT_ROW 8192 /* elements per EIP-7594 extended row */
+#define ZGDA_MAX_K 256    /* largest number of data rows */
+
+enum {
+  ZGDA_OK = 0,
+  ZGDA_ENODEV = 1, /* no usable CUDA device (driver message in err) */
+  ZGDA_EINVAL = 2, /* bad argument */
+  ZGDA_ECUDA = 3,  /* a CUDA call failed */
+  ZGDA_ENOMEM = 4, /* device or pinned host memory exhausted */
+};
+
+typedef struct zgda_cuda_ctx zgda_cuda_ctx;
+
+/* zgda_cuda_version returns ZGDA_CUDA_ABI of the library. */
+int zgda_cuda_version(void);
+
+/* zgda_cuda_init checks that device exists and can run the library's kernels;
+ * on success info holds a description ("NVIDIA H100 … (sm_90, …)"). */
+int zgda_cuda_init(int device, char* info, size_t infolen);
+
+/* zgda_cuda_open creates a context on device: twiddles, device buffers,
+ * pinned host buffers and streams, all reused by later calls. It runs a
+ * small known-answer NTT on the device. NULL on failure (reason in err,
+ * code in *code when code is not NULL). */
+zgda_cuda_ctx* zgda_cuda_open(int device, int* code, char* err, size_t errlen);
+
+/* zgda_cuda_close frees everything ctx holds; ctx may be NULL. */
+void zgda_cuda_close(zgda_cuda_ctx* ctx);
+
+/* zgda_cuda_extend_columns: data holds k row pointers (k a power of two
+ * ≤ ZGDA_MAX_K), out 4k. Writes every out[j], j < 4k: the zgda/v1 column
+ * extension (row j holds the column polynomials at ω_4k^brp(j)); out[i] = data[i]
+ * for i < k (skipped when the pointers are equal). Calls on one context are
+ * serialised; pointers are not kept after the call. */
+int zgda_cuda_extend_columns(zgda_cuda_ctx* ctx, const void* const* data, void* const* out, int k, char* err,
+                             size_t errlen);
+
+/* zgda_cuda_extend_rows: rows holds n pointers to ZGDA_ROW elements, out n
+ * pointers to ZGDA_EXT_ROW elements; out[i] receives row i's EIP-7594
+ * extension (first half the row itself; skipped when out[i] == rows[i]). */
+int zgda_cuda_extend_rows(zgda_cuda_ctx* ctx, const void* const* rows, void* const* out, int n, char* err,
+                          size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZGDA_CUDA_H */
