@@ -61,7 +61,49 @@ func runKZG(ctx context.Context, o *Options) ([]Result, error) {
 	if err != nil {
 		return out, err
 	}
-	return append(out, results("kzg", "cells+proofs/row", "1 row", rowPayload, "zgda/cpu", s, n, "go-eth-kzg", as, an)...), nil
+	out = append(out, results("kzg", "cells+proofs/row", "1 row", rowPayload, "zgda/cpu", s, n, "go-eth-kzg", as, an)...)
+
+	// What a light client does per blob: verify 16 sampled cells of 4 rows
+	// in one EIP-7594 batch, beside verifying them one by one.
+	o.progress("kzg: verify 16 samples")
+	const samples, sampleRows = 16, 4
+	rng := rand.New(rand.NewPCG(5, 6))
+	comms := make([]kzg.Commitment, samples)
+	idx := make([]uint64, samples)
+	cells := make([][]fr.Element, samples)
+	proofs := make([]kzg.Proof, samples)
+	for r := range sampleRows {
+		row, _ := randomRow(rng)
+		cm, err := c.Commit(row)
+		if err != nil {
+			return out, err
+		}
+		cs, ps, err := c.ComputeCellsAndProofs(row)
+		if err != nil {
+			return out, err
+		}
+		for i := r; i < samples; i += sampleRows {
+			k := rng.IntN(kzg.CellsPerRow)
+			comms[i], idx[i], cells[i], proofs[i] = cm, uint64(k), cs[k], ps[k]
+		}
+	}
+	if err := c.VerifyCells(comms, idx, cells, proofs); err != nil { // loads the verifier's tables
+		return out, err
+	}
+	s, as, n, an, err = pair(ctx, o,
+		func() error { return c.VerifyCells(comms, idx, cells, proofs) },
+		func() error {
+			for i := range samples {
+				if err := c.VerifyCell(comms[i], idx[i], cells[i], proofs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return out, err
+	}
+	return append(out, results("kzg", "verify/16 samples", "16 cells", samples*kzg.BytesPerCell, "zgda/batch", s, n, "one by one", as, an)...), nil
 }
 
 // runEncode: EncodeBlob (pack, extend ×4, commit K rows, derive 3K) by size.

@@ -24,6 +24,9 @@ var (
 	ErrUnavailable = errors.New("dispersal: unavailable")
 	// ErrConfig: an invalid Config field (the message names it).
 	ErrConfig = errors.New("dispersal: bad config")
+	// ErrMalformedAnswer: a node's answer broke the wire protocol (it does
+	// not decode, or exceeds the size limit of its kind).
+	ErrMalformedAnswer = errors.New("malformed answer")
 )
 
 // ShortError says which blobs of a batch fell short of the threshold and

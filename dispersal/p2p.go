@@ -118,7 +118,7 @@ func roundTrip(ctx context.Context, h host.Host, pi *peer.AddrInfo, p protocol.I
 	sent = written.Load()
 	if err != nil {
 		if errors.Is(err, da.ErrWire) || errors.Is(err, da.ErrMessageTooLarge) {
-			return nil, sent, &transportError{outcome: Failed, fatal: true, err: fmt.Errorf("malformed answer: %w", err)}
+			return nil, sent, &transportError{outcome: Failed, fatal: true, err: fmt.Errorf("%w: %w", ErrMalformedAnswer, err)}
 		}
 		return nil, sent, classify(ctx, Failed, fmt.Errorf("reading the answer: %w", err))
 	}
@@ -162,7 +162,8 @@ func (d *Dispatcher) Ask(ctx context.Context, info chain.SignerInfo, p protocol.
 
 // OutcomeOf classifies an error from Ask: Refused (the node said no; see
 // da.RefusalError), Busy, Unreachable, TimedOut, Cancelled, or Failed (a
-// malformed or oversized answer, or anything else).
+// malformed or oversized answer — errors.Is(err, ErrMalformedAnswer) — or
+// a stream that broke).
 func OutcomeOf(err error) Outcome {
 	var te *transportError
 	var be *busyError

@@ -495,10 +495,12 @@ func (r *run) settle(batch []*answer) {
 		if n.Faults == nil {
 			n.Faults = make(map[string]int)
 		}
-		n.Faults[a.fault.String()]++
-		if n.Error == "" {
+		// The report keeps the first error, or the first lie if any: that
+		// is the evidence worth reading.
+		if n.Error == "" || (a.fault.lie() && !n.Lied()) {
 			n.Error = a.err.Error()
 		}
+		n.Faults[a.fault.String()]++
 		s.Tries = append(s.Tries, Try{Source: a.src, Fault: a.fault, Error: a.err.Error()})
 		if a.fault.lie() {
 			s.Outcome = Failed
@@ -554,19 +556,21 @@ func peerOf(addrs []string) string {
 	return ""
 }
 
-// faultOf maps a DA node request's error to a Fault.
+// faultOf maps a DA node request's error to a Fault. A stream that broke
+// without a malformed answer counts as unreachable, not as a lie.
 func faultOf(err error) Fault {
 	switch dispersal.OutcomeOf(err) {
 	case dispersal.Refused:
 		return Withheld
 	case dispersal.Busy:
 		return Busy
-	case dispersal.Unreachable:
-		return Unreachable
 	case dispersal.TimedOut, dispersal.Cancelled:
 		return TimedOut
 	}
-	return Malformed
+	if errors.Is(err, dispersal.ErrMalformedAnswer) {
+		return Malformed
+	}
+	return Unreachable
 }
 
 // httpFault maps a disperser error to a Fault.

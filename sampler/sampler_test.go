@@ -174,25 +174,19 @@ func (tn *testNet) sampler(t *testing.T, cfg sampler.Config, opts ...sampler.Opt
 	return s
 }
 
-// slowConfig waits long enough for a first FK20 run of a row on 2 busy
+// testConfig waits long enough for a first FK20 run of a row on 2 busy
 // cores (DA nodes and the disperser compute a row's cells on its first
 // request).
-func slowConfig() sampler.Config {
+func testConfig() sampler.Config {
 	c := sampler.TestConfig()
 	c.RequestTimeout = 20 * time.Second
-	return c
-}
-
-func fastConfig() sampler.Config {
-	c := sampler.TestConfig()
-	c.RequestTimeout = time.Second
 	return c
 }
 
 // sample runs one check and fails the test if it could not be made.
 func sample(t *testing.T, s *sampler.Sampler, key da.BlobKey, n int) *sampler.Report {
 	t.Helper()
-	rep, err := s.SampleN(ctxT(t, time.Minute), key, n)
+	rep, err := s.SampleN(ctxT(t, 5*time.Minute), key, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +211,7 @@ func TestSampler(t *testing.T) {
 	small := keys[0]
 
 	t.Run("honest", func(t *testing.T) {
-		s := tn.sampler(t, slowConfig())
+		s := tn.sampler(t, testConfig())
 		for _, key := range keys {
 			rep := sample(t, s, key, 16)
 			if !rep.Available || rep.OK != 16 || rep.Confidence < 0.999 {
@@ -257,7 +251,7 @@ func TestSampler(t *testing.T) {
 		for i := range tn.Nodes() {
 			tn.set(i, &fault{withhold: withholdHalf})
 		}
-		s := tn.sampler(t, fastConfig())
+		s := tn.sampler(t, testConfig())
 		rep := sample(t, s, small, 16)
 		if rep.Available || rep.Confidence != 0 || rep.Unanswered == 0 || rep.Failed != 0 {
 			t.Fatalf("half the grid withheld:\n%s", text(rep))
@@ -279,7 +273,7 @@ func TestSampler(t *testing.T) {
 
 		// The disperser still has the blob: as a fallback it makes the
 		// blob available, and the nodes are still named.
-		s = tn.sampler(t, slowConfig(), sampler.WithDisperser(tn.URL()))
+		s = tn.sampler(t, testConfig(), sampler.WithDisperser(tn.URL()))
 		rep = sample(t, s, small, 16)
 		if !rep.Available || len(rep.Unresponsive()) == 0 {
 			t.Fatalf("with the disperser as fallback:\n%s", text(rep))
@@ -295,7 +289,7 @@ func TestSampler(t *testing.T) {
 		defer tn.honest()
 		tn.set(1, &fault{wrong: true})
 		tn.set(2, &fault{header: true, wrong: true})
-		s := tn.sampler(t, fastConfig())
+		s := tn.sampler(t, testConfig())
 		rep := sample(t, s, small, 16)
 		// Every sample is served by an honest holder in the end.
 		if !rep.Available {
@@ -312,7 +306,7 @@ func TestSampler(t *testing.T) {
 			t.Fatalf("report does not say it:\n%s", out)
 		}
 		// A fresh sampler has no cached header: node 2's lie is its header.
-		s = tn.sampler(t, fastConfig())
+		s = tn.sampler(t, testConfig())
 		for _, i := range []int{0, 1, 3} {
 			tn.set(i, &fault{withhold: func(uint32) bool { return true }})
 		}
@@ -329,7 +323,9 @@ func TestSampler(t *testing.T) {
 		defer tn.honest()
 		tn.set(0, &fault{withhold: func(uint32) bool { return true }})
 		tn.set(3, &fault{silent: true})
-		s := tn.sampler(t, fastConfig())
+		cfg := testConfig()
+		cfg.RequestTimeout = 2 * time.Second // the silent node's wait; cells are cached by now
+		s := tn.sampler(t, cfg)
 		rep := sample(t, s, small, 16)
 		if !rep.Available {
 			t.Fatalf("two nodes down of four:\n%s", text(rep))
@@ -352,7 +348,7 @@ func TestSampler(t *testing.T) {
 		for _, i := range []int{2, 3} {
 			tn.set(i, &fault{withhold: func(uint32) bool { return true }})
 		}
-		s := tn.sampler(t, fastConfig())
+		s := tn.sampler(t, testConfig())
 		rep := sample(t, s, small, 8)
 		if rep.Available || rep.Failed != 8 {
 			t.Fatalf("garbage from everyone who answers:\n%s", text(rep))
@@ -398,7 +394,7 @@ func TestSampler(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				srv := httptest.NewServer(tc.h)
 				defer srv.Close()
-				s := tn.sampler(t, slowConfig(), sampler.WithDisperser(srv.URL))
+				s := tn.sampler(t, testConfig(), sampler.WithDisperser(srv.URL))
 				rep := sample(t, s, small, 4)
 				nr := nodeReport(rep, sampler.DisperserSource)
 				if rep.Available || rep.Failed != 4 || nr == nil || nr.Faults[tc.fault] == 0 {
@@ -409,7 +405,7 @@ func TestSampler(t *testing.T) {
 	})
 
 	t.Run("bad input", func(t *testing.T) {
-		s := tn.sampler(t, fastConfig())
+		s := tn.sampler(t, testConfig())
 		_, err := s.Sample(ctx, da.BlobKey{1, 2, 3})
 		if !errors.Is(err, sampler.ErrUnknownBlob) || !strings.Contains(err.Error(), "0x010203") {
 			t.Fatalf("unknown key: %v", err)
@@ -430,7 +426,7 @@ func TestSampler(t *testing.T) {
 
 	t.Run("follow", func(t *testing.T) {
 		reg := prometheus.NewRegistry()
-		s := tn.sampler(t, fastConfig(), sampler.WithRegisterer(reg))
+		s := tn.sampler(t, testConfig(), sampler.WithRegisterer(reg))
 		fctx, cancel := context.WithCancel(ctx)
 		var mu sync.Mutex
 		got := map[da.BlobKey]*sampler.Report{}
