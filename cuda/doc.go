@@ -31,7 +31,9 @@
 //   - internal/hostcheck: the headers run on the host and compared with
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);
 //   - internal/emu: a host stand-in for the CUDA runtime, so tests build
-//     ntt.cu with g++ and run this package's backend without a GPU.
+//     ntt.cu with g++ and run this package's backend without a GPU;
+//   - internal/clangcheck: declarations that let clang (when installed)
+//     compile ntt.cu's device code to PTX without the CUDA toolkit.
 //
 // # Errors
 //

@@ -54,6 +54,19 @@ func buildSharedLib(t testing.TB, name string, args ...string) string {
 	return out
 }
 
+// srcDir is this package's source directory: the working directory under
+// go test, cuda/ when a compiled test binary runs from the repository root
+// (as on a GPU machine); "" when neither holds ntt.cu.
+func srcDir() string {
+	for _, d := range []string{".", "cuda"} {
+		if _, err := os.Stat(filepath.Join(d, "ntt.cu")); err == nil {
+			abs, _ := filepath.Abs(d)
+			return abs
+		}
+	}
+	return ""
+}
+
 var emu struct {
 	once sync.Once
 	path string
@@ -67,9 +80,13 @@ var emu struct {
 // slots.
 func emuLib(t testing.TB) *Lib {
 	t.Helper()
+	src := srcDir()
+	if src == "" {
+		t.Skip("cuda: ntt.cu not found (run from the repository root or cuda/)")
+	}
 	emu.once.Do(func() {
-		emu.path = buildSharedLib(t, "libzgda_cuda_emu.so",
-			"-std=c++17", "-O2", "-Wall", "-Iinternal/emu", "-DZGDA_BATCH_ELEMS=16384", "-x", "c++", "ntt.cu")
+		emu.path = buildSharedLib(t, "libzgda_cuda_emu.so", "-std=c++17", "-O2", "-Wall",
+			"-I"+filepath.Join(src, "internal", "emu"), "-DZGDA_BATCH_ELEMS=16384", "-x", "c++", filepath.Join(src, "ntt.cu"))
 		emu.lib, emu.err = LoadPath(emu.path)
 	})
 	if emu.lib == nil && emu.err == nil {

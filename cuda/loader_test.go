@@ -18,8 +18,11 @@ func TestSearchPaths(t *testing.T) {
 	if p[1] != filepath.Join(filepath.Dir(exe), LibName) {
 		t.Fatalf("second path %q, want next to the executable", p[1])
 	}
-	wd, _ := os.Getwd() // …/cuda: the module root is its parent
-	root := filepath.Join(filepath.Dir(wd), "cuda", "build", LibName)
+	src := srcDir() // …/cuda: the module root is its parent
+	if src == "" {
+		t.Skip("cuda: run from the repository root or cuda/")
+	}
+	root := filepath.Join(filepath.Dir(src), "cuda", "build", LibName)
 	found := false
 	for _, q := range p {
 		found = found || q == root
