@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// TestDeviceCodeCompiles builds ntt.cu as CUDA with clang (host side and
-// PTX for the device), against internal/clangcheck's stand-in for
+// TestDeviceCodeCompiles builds ntt.cu as CUDA with clang (host side, and
+// PTX for the device) and checks the Fp/G1 headers' device code through
+// internal/clangcheck/g1_probe.cu, against that directory's stand-in for
 // cuda_runtime.h, where a clang is installed: the closest check of the
 // kernels' source that runs without nvcc.
 func TestDeviceCodeCompiles(t *testing.T) {
@@ -32,10 +33,11 @@ func TestDeviceCodeCompiles(t *testing.T) {
 		"-I" + filepath.Join(src, "internal", "clangcheck"), "-D__CUDACC__", "-include", "cuda_runtime.h", "-Wall", "-Werror"}
 	ptx := filepath.Join(t.TempDir(), "ntt.ptx")
 	for _, extra := range [][]string{
-		{"--cuda-host-only", "-fsyntax-only"},
-		{"--cuda-device-only", "-S", "-o", ptx},
+		{"--cuda-host-only", "-fsyntax-only", filepath.Join(src, "ntt.cu")},
+		{"--cuda-device-only", "-S", "-o", ptx, filepath.Join(src, "ntt.cu")},
+		{"--cuda-device-only", "-fsyntax-only", filepath.Join(src, "internal", "clangcheck", "g1_probe.cu")},
 	} {
-		args := append(append(append([]string(nil), common...), extra...), filepath.Join(src, "ntt.cu"))
+		args := append(append([]string(nil), common...), extra...)
 		if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
 			t.Fatalf("%s %s: %v\n%s", clang, strings.Join(args, " "), err, out)
 		}

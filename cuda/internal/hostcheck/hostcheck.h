@@ -22,6 +22,14 @@ void hc_ntt_forward(void* a, unsigned log_n, uint32_t count, uint64_t elem_strid
 void hc_extend_columns_chunk(void* in, void* out, unsigned log_k, uint32_t width);
 void hc_extend_rows(void* in, void* out, uint32_t rows);
 
+// Fp (48-byte fp.Element) and G1 (G1Jac 144 bytes, G1Affine 96 bytes).
+enum { HC_G1_ADD, HC_G1_ADD_MIXED, HC_G1_DOUBLE, HC_G1_TO_AFFINE };
+void hc_fp_binop(int op, const void* a, const void* b, void* out, size_t n);
+void hc_fp_inverse(const void* a, void* out, size_t n);
+// hc_g1_op: out[i] = affine(op(p[i], q[i])); q is G1Jac for ADD, G1Affine
+// for ADD_MIXED, unused otherwise.
+void hc_g1_op(int op, const void* p, const void* q, void* out, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
