@@ -33,7 +33,7 @@ func DefaultConfig() Config {
 	return Config{
 		Samples:        16,
 		Concurrency:    16,
-		RequestTimeout: 5 * time.Second,
+		RequestTimeout: 15 * time.Second, // a node computes a row's cells (FK20) on its first request
 		DialTimeout:    3 * time.Second,
 		Retries:        1,
 		Backoff:        250 * time.Millisecond,

@@ -35,6 +35,17 @@ func (o Outcome) String() string {
 // MarshalText writes the outcome's name.
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
+// UnmarshalText reads an outcome's name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	for _, v := range []Outcome{OK, Failed, Unanswered} {
+		if v.String() == string(b) {
+			*o = v
+			return nil
+		}
+	}
+	return fmt.Errorf("sampler: unknown outcome %q", b)
+}
+
 // Fault is what went wrong with one request.
 type Fault int
 
@@ -68,6 +79,17 @@ func (f Fault) String() string {
 
 // MarshalText writes the fault's name.
 func (f Fault) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText reads a fault's name.
+func (f *Fault) UnmarshalText(b []byte) error {
+	for _, v := range []Fault{Withheld, Unreachable, TimedOut, Busy, Malformed, Invalid} {
+		if v.String() == string(b) {
+			*f = v
+			return nil
+		}
+	}
+	return fmt.Errorf("sampler: unknown fault %q", b)
+}
 
 // lie reports whether the fault proves the source misbehaved.
 func (f Fault) lie() bool { return f == Malformed || f == Invalid }

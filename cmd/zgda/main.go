@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -19,8 +20,11 @@ var rootCmd = &cobra.Command{
 cells), commits to them with KZG over Ethereum's trusted setup, disperses them
 to DA nodes and records their certificates on a CometBFT chain.
 
-Start with 'zgda commit FILE' to see a blob's key and commitments, or
-'zgda encode FILE --out DIR' and 'zgda decode DIR --out FILE' for a round trip.`,
+Start with 'zgda devnet' for the whole network on this machine, 'zgda commit
+FILE' to see a blob's key and commitments, or 'zgda encode FILE --out DIR' and
+'zgda decode DIR --out FILE' for a round trip. 'zgda sample BLOB_KEY' and
+'zgda light' check that certified blobs are available without downloading
+them.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
 }
@@ -28,6 +32,10 @@ Start with 'zgda commit FILE' to see a blob's key and commitments, or
 func main() {
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "zgda:", err)
+		var ec interface{ ExitCode() int }
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
 		os.Exit(1)
 	}
 }

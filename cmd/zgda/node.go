@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,9 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/zgda/zgda/signer"
@@ -198,21 +193,13 @@ interrupted (Ctrl-C). Flags override the config file. With
 			}
 			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			var srv *http.Server
 			if cfg.Metrics.Listen != "" {
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-				opts = append(opts, node.WithRegisterer(reg))
-				ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+				reg, stopMetrics, err := serveMetrics(cfg.Metrics.Listen, cmd.OutOrStdout())
 				if err != nil {
 					return fmt.Errorf("metrics.listen: %w", err)
 				}
-				mux := http.NewServeMux()
-				mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-				srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-				go srv.Serve(ln)
-				defer srv.Close()
-				fmt.Fprintf(cmd.OutOrStdout(), "metrics http://%s/metrics\n", ln.Addr())
+				defer stopMetrics()
+				opts = append(opts, node.WithRegisterer(reg))
 			}
 			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			nd, err := node.Start(sctx, cfg, key, opts...)

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zgda/zgda/client"
+	"github.com/zgda/zgda/devnet"
+	"github.com/zgda/zgda/sampler"
+)
+
+// TestSampleAndLight runs `zgda sample` and `zgda light` against a devnet
+// whose chain RPC is served on loopback, as a user would.
+func TestSampleAndLight(t *testing.T) {
+	cfg := devnet.TestConfig(t.TempDir())
+	// The chain's RPC reports the address it was given: pick a free port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RPC = ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	n, err := devnet.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	rpc := n.RPCAddress()
+	if !strings.Contains(rpc, "://") {
+		rpc = "http://" + rpc
+	}
+	cl := client.New(n.URL(), client.WithPollInterval(20*time.Millisecond))
+	blob := make([]byte, 50_000)
+	rand.Read(blob)
+	put, err := cl.Put(ctx, blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.WaitCertified(ctx, put.BlobKey); err != nil {
+		t.Fatal(err)
+	}
+	key := put.BlobKey.String()
+
+	// Follow from block 1: the light client finds the certificate and
+	// reports the blob available, as a log line and as JSON.
+	buf, _, stop := startCommand(t, regexp.MustCompile(`(?s)following chain.*"blob_key":"`+key+`"`),
+		"light", "--chain-rpc", rpc, "--from-height", "1", "--json", "--log-level", "info")
+	if err := stop(); err != nil {
+		t.Fatalf("light: %v", err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, `msg="blob available"`) || !strings.Contains(out, "blob="+key) {
+		t.Fatalf("light output:\n%s", out)
+	}
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "{") && strings.Contains(l, key) {
+			line = l
+		}
+	}
+	var rep sampler.Report
+	if err := json.Unmarshal([]byte(line), &rep); err != nil || !rep.Available || rep.OK != 16 || rep.Key != put.BlobKey {
+		t.Fatalf("light JSON %q: %v %+v", line, err, rep)
+	}
+
+	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json", "--samples", "20")
+	if err != nil {
+		t.Fatalf("sample: %v\n%s", err, out)
+	}
+	rep = sampler.Report{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.Available || len(rep.Samples) != 20 || rep.Confidence < 0.9999 {
+		t.Fatalf("sample --json: %v\n%s", err, out)
+	}
+	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json=false", "--samples", "16")
+	if err != nil || !strings.Contains(out, "AVAILABLE") || !strings.Contains(out, "confidence: 0.99945") {
+		t.Fatalf("sample: %v\n%s", err, out)
+	}
+
+	// Bad input: each error says what is wrong.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sample", "0x" + strings.Repeat("ab", 32), "--chain-rpc", rpc}, "no certificate naming blob 0xabab"},
+		{[]string{"sample", "0x1234", "--chain-rpc", rpc}, "64 hex digits"},
+		{[]string{"sample", key, "--chain-rpc", "http://127.0.0.1:1"}, "is the chain running?"},
+		{[]string{"sample", key, "--chain-rpc", rpc, "--samples", "0"}, "samples: 0"},
+		{[]string{"sample", key, "--chain-rpc", rpc, "--samples", "16", "--confidence", "0.9"}, "not both"},
+		{[]string{"light", "--chain-rpc", rpc, "--from-height", "-2"}, "--from-height -2"},
+		{[]string{"light", "--chain-rpc", rpc, "--from-height", "0", "--metrics", "nonsense"}, "--metrics"},
+	} {
+		out, err := run(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%v: %v, want an error saying %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+	// A check that ran and found the blob unavailable exits 2.
+	var ec interface{ ExitCode() int }
+	if !errors.As(error(&errUnavailable{rep: &sampler.Report{}}), &ec) || ec.ExitCode() != 2 {
+		t.Fatal("unavailable must exit 2")
+	}
+}
