@@ -115,7 +115,7 @@ Exit status: 0 available, 2 not available, 1 the check could not be made
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key, err := da.ParseBlobKey(args[0])
 			if err != nil {
-				return fmt.Errorf("blob key %q: %w", args[0], err)
+				return err
 			}
 			level, err := parseLevel(sf.logLevel)
 			if err != nil {
