@@ -37,6 +37,7 @@ const ABIVersion = C.ZGDA_CUDA_ABI
 // process (CUDA runtimes do not survive dlclose well).
 type Lib struct {
 	path                                   string
+	handle                                 unsafe.Pointer // from dlopen
 	version, init, open, close, cols, rows unsafe.Pointer
 }
 
@@ -127,7 +128,7 @@ func open(path string) (*Lib, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrLoad, path, C.GoString(C.dlerror()))
 	}
-	l := &Lib{path: path}
+	l := &Lib{path: path, handle: h}
 	for _, s := range []struct {
 		name string
 		dst  *unsafe.Pointer
@@ -151,6 +152,19 @@ func open(path string) (*Lib, error) {
 		return nil, fmt.Errorf("%w: %s speaks ABI %d, this binary %d: rebuild it with `make cuda`", ErrLoad, path, v, ABIVersion)
 	}
 	return l, nil
+}
+
+// symbol looks up an exported function of the library, for the kernels
+// whose Go side loads its own entry points (msm, rs). A missing one is
+// ErrLoad: a library built from older sources.
+func (l *Lib) symbol(name string) (unsafe.Pointer, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	p := C.dlsym(l.handle, cname)
+	if p == nil {
+		return nil, fmt.Errorf("%w: %s has no symbol %s (built from older sources? rebuild with `make cuda`)", ErrLoad, l.path, name)
+	}
+	return p, nil
 }
 
 // Version returns the library's ABI version.

@@ -74,7 +74,7 @@ var emu struct {
 	err  error
 }
 
-// emuLib builds ntt.cu with g++ against the emulated CUDA runtime
+// emuLib builds every cuda/*.cu with g++ against the emulated CUDA runtime
 // (internal/emu) once per test binary and loads it. Batches are shrunk to
 // 4 rows (16384 elements) so small inputs make many batches over the three
 // slots.
@@ -85,8 +85,10 @@ func emuLib(t testing.TB) *Lib {
 		t.Skip("cuda: ntt.cu not found (run from the repository root or cuda/)")
 	}
 	emu.once.Do(func() {
-		emu.path = buildSharedLib(t, "libzgda_cuda_emu.so", "-std=c++17", "-O2", "-Wall",
-			"-I"+filepath.Join(src, "internal", "emu"), "-DZGDA_BATCH_ELEMS=16384", "-x", "c++", filepath.Join(src, "ntt.cu"))
+		srcs, _ := filepath.Glob(filepath.Join(src, "*.cu"))
+		args := append([]string{"-std=c++17", "-O2", "-Wall",
+			"-I" + filepath.Join(src, "internal", "emu"), "-DZGDA_BATCH_ELEMS=16384", "-x", "c++"}, srcs...)
+		emu.path = buildSharedLib(t, "libzgda_cuda_emu.so", args...)
 		emu.lib, emu.err = LoadPath(emu.path)
 	})
 	if emu.lib == nil && emu.err == nil {
