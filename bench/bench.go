@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/gpuinfo"
 )
 
@@ -60,6 +61,11 @@ type Options struct {
 	Sizes    []int         // blob sizes for the encode suite (default 128 KiB, 1 MiB, 8 MiB, 31 MiB)
 	Workers  int           // goroutines (0 = all CPUs)
 	Progress func(msg string)
+	// Backend runs the encode suite's extensions (nil: the CPU). A
+	// backend other than the CPU's is measured beside the CPU's.
+	Backend encoder.Backend
+	// Device describes the backend for the report (which one, and why).
+	Device string
 }
 
 func (o *Options) defaults() {
@@ -87,6 +93,9 @@ var Suites = []string{"kzg", "encode", "rs"}
 func Run(ctx context.Context, suite string, opts Options) (*Report, error) {
 	opts.defaults()
 	rep := &Report{Machine: ThisMachine()}
+	if opts.Device != "" {
+		rep.Machine.Device = opts.Device
+	}
 	run := func(s string) error {
 		var rs []Result
 		var err error
@@ -117,7 +126,7 @@ func Run(ctx context.Context, suite string, opts Options) (*Report, error) {
 // ThisMachine describes the machine the process runs on.
 func ThisMachine() Machine {
 	m := Machine{GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.GOMAXPROCS(0), Device: "cpu (no GPU backend in this build)", Date: time.Now().UTC().Format(time.RFC3339)}
+		CPUs: runtime.GOMAXPROCS(0), Device: "cpu", Date: time.Now().UTC().Format(time.RFC3339)}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(line, "model name") {

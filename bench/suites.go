@@ -112,6 +112,13 @@ func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An accelerated backend is timed beside the CPU, which is its anchor.
+	var accel *encoder.Encoder
+	if o.Backend != nil && o.Backend.Name() != "cpu" {
+		if accel, err = encoder.New(encoder.WithBackend(o.Backend), encoder.WithWorkers(o.Workers)); err != nil {
+			return nil, err
+		}
+	}
 	c := kzg.NewContext(kzg.WithWorkers(o.Workers))
 	o.progress("encode: building tables")
 	if err := c.Warm(); err != nil {
@@ -128,10 +135,22 @@ func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 			blob[i] = byte(rng.Uint32())
 		}
 		o.progress("encode: %s", HumanSize(size))
-		s, _, n, _, err := pair(ctx, o, func() error {
+		cpu := func() error {
 			_, err := enc.EncodeBlob(ctx, c, blob, nil)
 			return err
-		}, nil)
+		}
+		if accel != nil {
+			s, as, n, an, err := pair(ctx, o, func() error {
+				_, err := accel.EncodeBlob(ctx, c, blob, nil)
+				return err
+			}, cpu)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, results("encode", "extend+commit", HumanSize(size), int64(size), "zgda/"+o.Backend.Name(), s, n, "zgda/cpu", as, an)...)
+			continue
+		}
+		s, _, n, _, err := pair(ctx, o, cpu, nil)
 		if err != nil {
 			return out, err
 		}

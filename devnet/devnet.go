@@ -39,6 +39,7 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
@@ -72,6 +73,9 @@ type Config struct {
 	Fast bool
 	// Engine, if set, adjusts the disperser's configuration before start.
 	Engine func(*engine.Config)
+	// Backend runs the disperser's extensions (nil: the CPU; see
+	// `--device`).
+	Backend encoder.Backend
 	// Logger receives every component's logs (default: discard).
 	Logger *slog.Logger
 }
@@ -395,8 +399,16 @@ func (n *Network) startEngine(ctx context.Context) error {
 		return fmt.Errorf("devnet: dispatcher: %w", err)
 	}
 	n.disp = d
-	e, err := engine.New(n.engineConfig(), engine.FromDispatcher(d), n.chain.Client(),
-		engine.WithLogger(n.component("engine")))
+	opts := []engine.Option{engine.WithLogger(n.component("engine"))}
+	if n.cfg.Backend != nil {
+		ecfg := n.engineConfig()
+		enc, err := encoder.New(encoder.WithBackend(n.cfg.Backend), encoder.WithWorkers(ecfg.Encoder.Workers))
+		if err != nil {
+			return fmt.Errorf("devnet: encoder: %w", err)
+		}
+		opts = append(opts, engine.WithEncoder(enc))
+	}
+	e, err := engine.New(n.engineConfig(), engine.FromDispatcher(d), n.chain.Client(), opts...)
 	if err != nil {
 		return fmt.Errorf("devnet: disperser: %w", err)
 	}

@@ -36,14 +36,11 @@ comes with the engine.`,
 			if len(args) == 1 {
 				suite = args[0]
 			}
-			switch device {
-			case "auto", "cpu":
-			case "cuda":
-				return fmt.Errorf("--device cuda: this build has no CUDA backend (libzgda_cuda.so and its Go loader are not built yet); use --device cpu or auto")
-			default:
-				return fmt.Errorf("--device %q: want auto, cpu or cuda", device)
+			backend, desc, err := chooseBackend(device, workers, cmd.ErrOrStderr())
+			if err != nil {
+				return err
 			}
-			opts := bench.Options{MinTime: minTime, Workers: workers}
+			opts := bench.Options{MinTime: minTime, Workers: workers, Backend: backend, Device: desc}
 			if sizes != "" {
 				for _, s := range strings.Split(sizes, ",") {
 					n, err := bench.ParseSize(strings.TrimSpace(s))
@@ -56,9 +53,6 @@ comes with the engine.`,
 			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 				opts.Progress = func(msg string) { fmt.Fprintf(os.Stderr, "\r\033[K%s", msg) }
 				defer fmt.Fprint(os.Stderr, "\r\033[K")
-			}
-			if device == "auto" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "device auto: using the CPU (no CUDA backend in this build)")
 			}
 			rep, err := bench.Run(cmd.Context(), suite, opts)
 			if err != nil {
@@ -88,6 +82,6 @@ comes with the engine.`,
 	cmd.Flags().StringVar(&sizes, "sizes", "", "blob sizes for the encode suite, e.g. 128KiB,1MiB,8MiB,31MiB (the default)")
 	cmd.Flags().DurationVar(&minTime, "min-time", 2*time.Second, "minimum time to spend on each measured operation")
 	cmd.Flags().IntVar(&workers, "workers", 0, "goroutines to use (0 = all CPUs)")
-	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu or cuda")
+	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
 }

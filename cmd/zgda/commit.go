@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,7 @@ import (
 func init() {
 	var asJSON, quiet bool
 	var workers int
+	var device string
 	cmd := &cobra.Command{
 		Use:   "commit FILE",
 		Short: "Print a blob's key, length, row count and KZG commitments",
@@ -22,7 +24,15 @@ setup). With --json the output is
   {"blob_key":"0x…","length":L,"rows":K,"commitments":["0x…",…]}`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := encodeFile(cmd.Context(), args[0], workers, quiet)
+			var dw io.Writer = cmd.ErrOrStderr()
+			if quiet {
+				dw = io.Discard
+			}
+			backend, _, err := chooseBackend(device, workers, dw)
+			if err != nil {
+				return err
+			}
+			e, err := encodeFile(cmd.Context(), args[0], backend, workers, quiet)
 			if err != nil {
 				return err
 			}
@@ -46,5 +56,6 @@ setup). With --json the output is
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on the terminal")
 	cmd.Flags().IntVar(&workers, "workers", 0, "goroutines to use (0 = all CPUs)")
+	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
 }

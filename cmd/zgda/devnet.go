@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -16,7 +17,7 @@ import (
 
 func init() {
 	def := devnet.DefaultConfig("")
-	var dir, api, rpc, logLevel, engineConfig string
+	var dir, api, rpc, logLevel, engineConfig, device string
 	var nodes int
 	var fast bool
 	cmd := &cobra.Command{
@@ -50,6 +51,14 @@ engine.Config) over the defaults.`,
 			cfg := devnet.DefaultConfig(dir)
 			cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, api, rpc, fast
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			backend, desc, err := chooseBackend(device, 0, io.Discard)
+			if err != nil {
+				return err
+			}
+			if backend.Name() != "cpu" {
+				cfg.Backend = backend
+			}
+			cfg.Logger.Info("codec backend", "device", desc)
 			if engineConfig != "" {
 				ec, err := engine.LoadConfig(engineConfig, "")
 				if err != nil {
@@ -110,6 +119,7 @@ Ctrl-C stops; 'zgda devnet --dir %s' resumes.
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.StringVar(&engineConfig, "engine-config", "", "JSON file with the disperser's configuration (engine.Config)")
 	f.BoolVar(&fast, "fast", false, "test timings: blocks every few tens of milliseconds, short timeouts")
+	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 
@@ -15,6 +16,7 @@ func init() {
 	var out string
 	var quiet bool
 	var workers int
+	var device string
 	encodeCmd := &cobra.Command{
 		Use:   "encode FILE --out DIR",
 		Short: "Erasure-code a blob into its 4K extended rows and their commitments",
@@ -27,7 +29,15 @@ files are enough for 'zgda decode' to rebuild FILE.`,
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
-			e, err := encodeFile(cmd.Context(), args[0], workers, quiet)
+			var dw io.Writer = cmd.ErrOrStderr()
+			if quiet {
+				dw = io.Discard
+			}
+			backend, _, err := chooseBackend(device, workers, dw)
+			if err != nil {
+				return err
+			}
+			e, err := encodeFile(cmd.Context(), args[0], backend, workers, quiet)
 			if err != nil {
 				return err
 			}
@@ -42,11 +52,13 @@ files are enough for 'zgda decode' to rebuild FILE.`,
 	encodeCmd.Flags().StringVar(&out, "out", "", "directory to write (created if needed)")
 	encodeCmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on the terminal")
 	encodeCmd.Flags().IntVar(&workers, "workers", 0, "goroutines to use (0 = all CPUs)")
+	addDeviceFlag(encodeCmd, &device)
 	rootCmd.AddCommand(encodeCmd)
 
 	var outFile string
 	var dQuiet bool
 	var dWorkers int
+	var dDevice string
 	decodeCmd := &cobra.Command{
 		Use:   "decode DIR --out FILE",
 		Short: "Rebuild a blob from whatever extended rows of an encoded directory remain",
@@ -71,7 +83,15 @@ were encoded. If too few good rows remain it says which rows are missing.`,
 			for _, j := range damaged {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s: %v; left out\n", encoder.RowFileName(j), dir.Damaged[j])
 			}
-			enc, err := encoder.New(encoder.WithWorkers(dWorkers))
+			var dw io.Writer = cmd.ErrOrStderr()
+			if dQuiet {
+				dw = io.Discard
+			}
+			backend, _, err := chooseBackend(dDevice, dWorkers, dw)
+			if err != nil {
+				return err
+			}
+			enc, err := encoder.New(encoder.WithBackend(backend), encoder.WithWorkers(dWorkers))
 			if err != nil {
 				return err
 			}
@@ -96,5 +116,6 @@ were encoded. If too few good rows remain it says which rows are missing.`,
 	decodeCmd.Flags().StringVar(&outFile, "out", "", "file to write the blob to")
 	decodeCmd.Flags().BoolVarP(&dQuiet, "quiet", "q", false, "no progress on the terminal")
 	decodeCmd.Flags().IntVar(&dWorkers, "workers", 0, "goroutines to use (0 = all CPUs)")
+	addDeviceFlag(decodeCmd, &dDevice)
 	rootCmd.AddCommand(decodeCmd)
 }

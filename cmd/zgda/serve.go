@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,12 +13,13 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine"
 	"github.com/zgda/zgda/kzg"
 )
 
 func init() {
-	var home, rpc, api, configFile, logLevel string
+	var home, rpc, api, configFile, logLevel, device string
 	cmd := &cobra.Command{
 		Use:   "serve --home DIR --chain-rpc URL [--api ADDR] [--config FILE]",
 		Short: "Run the disperser alone against an external chain and its registered DA nodes",
@@ -80,7 +82,16 @@ when it stops are dispersed when it starts again.`,
 				return err
 			}
 			defer d.Close()
-			e, err := engine.New(cfg, engine.FromDispatcher(d), cl, engine.WithLogger(log.With("component", "engine")))
+			backend, desc, err := chooseBackend(device, cfg.Encoder.Workers, io.Discard)
+			if err != nil {
+				return err
+			}
+			log.Info("codec backend", "device", desc)
+			enc, err := encoder.New(encoder.WithBackend(backend), encoder.WithWorkers(cfg.Encoder.Workers))
+			if err != nil {
+				return err
+			}
+			e, err := engine.New(cfg, engine.FromDispatcher(d), cl, engine.WithLogger(log.With("component", "engine")), engine.WithEncoder(enc))
 			if err != nil {
 				return err
 			}
@@ -101,5 +112,6 @@ when it stops are dispersed when it starts again.`,
 	f.StringVar(&api, "api", engine.DefaultAPIConfig().Listen, "HTTP listen address (overrides the config file's api.listen)")
 	f.StringVar(&configFile, "config", "", "JSON file with the disperser's configuration (engine.Config)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
 }
