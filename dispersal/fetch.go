@@ -23,6 +23,7 @@ type Location struct {
 	Quorum uint32
 	Rows   uint32    // K
 	Slots  da.Quorum // the quorum's slot → signer map
+	Height int64     // the block that recorded the certificate
 }
 
 // Holders lists the distinct signers whose slots hold extended row row.
@@ -65,7 +66,7 @@ func (d *Dispatcher) Locate(ctx context.Context, key da.BlobKey) (*Location, err
 		return nil, fmt.Errorf("dispersal: looking up blob %s: %w", key, err)
 	}
 	c := &rec.Certificate
-	loc = &Location{Epoch: c.Epoch, Quorum: c.Quorum}
+	loc = &Location{Epoch: c.Epoch, Quorum: c.Quorum, Height: rec.Height}
 	for _, b := range c.Blobs {
 		if b.Key == key {
 			loc.Rows = b.Rows

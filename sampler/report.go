@@ -113,8 +113,9 @@ type Sample struct {
 	Row     uint32  `json:"row"`
 	Cell    uint16  `json:"cell"`
 	Outcome Outcome `json:"outcome"`
-	// From is the source that served the verified cell (OK only).
-	From  int   `json:"from"`
+	// From is the source that served the verified cell: a signer index or
+	// DisperserSource; nil unless the sample is OK.
+	From  *int  `json:"from,omitempty"`
 	Tries []Try `json:"tries,omitempty"` // failed requests, in order
 }
 

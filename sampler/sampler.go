@@ -148,15 +148,11 @@ func (s *Sampler) SampleN(ctx context.Context, key da.BlobKey, n int) (*Report, 
 	if err != nil {
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
-	rec, err := s.chain.CertificateForBlob(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("sampler: certificate of blob %s: %w", key, err)
-	}
 	reg, err := s.d.Signers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
-	rep := &Report{Key: key, Epoch: loc.Epoch, Quorum: loc.Quorum, Rows: loc.Rows, CertHeight: rec.Height}
+	rep := &Report{Key: key, Epoch: loc.Epoch, Quorum: loc.Quorum, Rows: loc.Rows, CertHeight: loc.Height}
 	cells, err := draw(da.ExtensionFactor*loc.Rows, n)
 	if err != nil {
 		return nil, err
@@ -253,7 +249,7 @@ type pending struct {
 func (r *run) plan(loc *dispersal.Location, cells []cellRef) {
 	load := make(map[uint32]int)
 	for i, c := range cells {
-		r.rep.Samples = append(r.rep.Samples, Sample{Row: c.row, Cell: c.cell, Outcome: Unanswered, From: DisperserSource})
+		r.rep.Samples = append(r.rep.Samples, Sample{Row: c.row, Cell: c.cell, Outcome: Unanswered})
 		hs := loc.Holders(r.key, c.row)
 		mrand.Shuffle(len(hs), func(a, b int) { hs[a], hs[b] = hs[b], hs[a] })
 		sort.SliceStable(hs, func(a, b int) bool { return load[hs[a]] < load[hs[b]] })
@@ -489,7 +485,8 @@ func (r *run) settle(batch []*answer) {
 		s := &r.rep.Samples[a.p.idx]
 		if a.fault == 0 {
 			n.Served++
-			s.Outcome, s.From = OK, a.src
+			src := a.src
+			s.Outcome, s.From = OK, &src
 			continue
 		}
 		if n.Faults == nil {
