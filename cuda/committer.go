@@ -1,0 +1,238 @@
+package cuda
+
+/*
+#include "zgda_cuda_msm.h"
+
+typedef int (*zgda_msm_version_fn)(void);
+typedef int (*zgda_msm_open_fn)(int, const void*, int, zgda_cuda_msm_ctx**, char*, size_t);
+typedef void (*zgda_msm_close_fn)(zgda_cuda_msm_ctx*);
+typedef int (*zgda_msm_commit_fn)(zgda_cuda_msm_ctx*, const void* const*, int, zgda_msm_point*, char*, size_t);
+
+static int zgda_msm_call_version(void* f) { return ((zgda_msm_version_fn)f)(); }
+static int zgda_msm_call_open(void* f, int dev, const void* pts, int n, zgda_cuda_msm_ctx** c, char* msg, size_t len) {
+	return ((zgda_msm_open_fn)f)(dev, pts, n, c, msg, len);
+}
+static void zgda_msm_call_close(void* f, zgda_cuda_msm_ctx* c) { ((zgda_msm_close_fn)f)(c); }
+static int zgda_msm_call_commit(void* f, zgda_cuda_msm_ctx* c, void** rows, int n, void* out, char* msg, size_t len) {
+	return ((zgda_msm_commit_fn)f)(c, (const void* const*)rows, n, (zgda_msm_point*)out, msg, len);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/kzg"
+)
+
+// MSMABIVersion is the zgda_cuda_msm.h ABI this package speaks.
+const MSMABIVersion = C.ZGDA_CUDA_MSM_ABI
+
+// commitChunk is how many rows one library call commits: ctx is checked
+// and progress reported between calls. Four of the library's 32-row
+// batches, so its three-slot pipeline still overlaps copies and kernels.
+const commitChunk = 128
+
+// msmPoint mirrors zgda_msm_point.
+type msmPoint struct {
+	X, Y     fp.Element
+	Infinity uint64
+}
+
+func init() {
+	if unsafe.Sizeof(msmPoint{}) != C.sizeof_zgda_msm_point || unsafe.Sizeof(bls.G1Affine{}) != 96 {
+		panic("cuda: zgda_msm_point or gnark-crypto's G1Affine changed layout")
+	}
+}
+
+// Committer computes row commitments (EIP-4844 blob_to_kzg_commitment) on a
+// CUDA device: a batched fixed-base MSM over the trusted setup's Lagrange
+// points, which it uploads once. DeriveCommitments and VerifyExtendedRows
+// run on the CPU kzg.Context it was made with. It is safe for concurrent
+// use; calls are serialised on its one device context.
+type Committer struct {
+	cpu     *kzg.Context
+	lib     *Lib
+	info    string
+	n       int            // scalars per row: kzg.ScalarsPerRow but in tests
+	commit  unsafe.Pointer // zgda_cuda_commit_rows
+	closeFn unsafe.Pointer // zgda_cuda_msm_close
+	chunk   int
+
+	mu      sync.Mutex
+	ctx     *C.zgda_cuda_msm_ctx
+	cleanup runtime.Cleanup
+	pin     runtime.Pinner
+	ptrs    []unsafe.Pointer // row pointers of the current chunk, pinned
+	pts     []msmPoint
+	msg     [msgLen]byte
+}
+
+var _ encoder.Committer = (*Committer)(nil)
+
+// NewCommitter opens an MSM context on device (0 for the first GPU) over
+// cpu's setup points (cpu nil: kzg.Default()): it uploads the points, builds
+// the window table on the device and runs a known-answer self-test. The
+// result is a *Committer; Close it (an io.Closer) to free the device memory
+// before the process ends. The error wraps ErrLoad (a library without the
+// MSM kernels: rebuild it with `make cuda`), ErrNoDevice, ErrDevice or
+// ErrOutOfMemory.
+func NewCommitter(lib *Lib, device int, cpu *kzg.Context) (encoder.Committer, error) {
+	return newCommitter(lib, device, cpu)
+}
+
+func newCommitter(lib *Lib, device int, cpu *kzg.Context) (*Committer, error) {
+	return newCommitterOver(lib, device, cpu, nil)
+}
+
+// newCommitterOver opens the context over points, or over cpu's setup
+// points when points is nil (tests pass a few points to open quickly on the
+// emulator).
+func newCommitterOver(lib *Lib, device int, cpu *kzg.Context, points []bls.G1Affine) (*Committer, error) {
+	if lib == nil {
+		return nil, fmt.Errorf("%w: NewCommitter(nil)", ErrLoad)
+	}
+	if cpu == nil {
+		cpu = kzg.Default()
+	}
+	var fns [4]unsafe.Pointer
+	for i, name := range []string{"zgda_cuda_msm_version", "zgda_cuda_msm_open", "zgda_cuda_msm_close", "zgda_cuda_commit_rows"} {
+		p, err := lib.symbol(name)
+		if err != nil {
+			return nil, err
+		}
+		fns[i] = p
+	}
+	if v := int(C.zgda_msm_call_version(fns[0])); v != MSMABIVersion {
+		return nil, fmt.Errorf("%w: %s speaks MSM ABI %d, this binary %d: rebuild it with `make cuda`", ErrLoad, lib.Path(), v, MSMABIVersion)
+	}
+	info, err := lib.Init(device)
+	if err != nil {
+		return nil, err
+	}
+	if points == nil {
+		if points, err = cpu.LagrangeG1(); err != nil {
+			return nil, fmt.Errorf("cuda: committer: %w", err)
+		}
+	}
+	c := &Committer{cpu: cpu, lib: lib, info: info, n: len(points), commit: fns[3], closeFn: fns[2], chunk: commitChunk}
+	rc := C.zgda_msm_call_open(fns[1], C.int(device), unsafe.Pointer(&points[0]), C.int(len(points)), &c.ctx,
+		c.msgPtr(), C.size_t(len(c.msg)))
+	if rc != C.ZGDA_OK {
+		return nil, codeErr(rc, cString(c.msg[:]))
+	}
+	// A Committer dropped without Close still gives its device memory back.
+	c.cleanup = runtime.AddCleanup(c, func(h msmHandle) { C.zgda_msm_call_close(h.close, h.ctx) }, msmHandle{fns[2], c.ctx})
+	return c, nil
+}
+
+type msmHandle struct {
+	close unsafe.Pointer
+	ctx   *C.zgda_cuda_msm_ctx
+}
+
+// Device describes the device: name, compute capability, memory.
+func (c *Committer) Device() string { return c.info }
+
+// Close frees the device context; later CommitRows calls return ErrClosed.
+func (c *Committer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx != nil {
+		c.cleanup.Stop()
+		C.zgda_msm_call_close(c.closeFn, c.ctx)
+		c.ctx = nil
+	}
+	return nil
+}
+
+func (c *Committer) msgPtr() *C.char { return (*C.char)(unsafe.Pointer(&c.msg[0])) }
+
+// CommitRows implements encoder.Committer with the same results as
+// kzg.Context.CommitRows. rows are only read. progress, if not nil, is
+// called from the calling goroutine with the number of rows done after each
+// chunk of rows; ctx is checked between chunks, and its error returned.
+func (c *Committer) CommitRows(ctx context.Context, rows [][]fr.Element, progress func(done int)) ([]kzg.Commitment, error) {
+	for i, r := range rows {
+		if len(r) != c.n {
+			return nil, fmt.Errorf("%w: row %d has %d", kzg.ErrRowLength, i, len(r))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		return nil, ErrClosed
+	}
+	out := make([]kzg.Commitment, len(rows))
+	for lo := 0; lo < len(rows); lo += c.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+c.chunk, len(rows))
+		if err := c.commitChunk(rows[lo:hi], out[lo:hi], lo); err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(hi)
+		}
+	}
+	return out, nil
+}
+
+// commitChunk pins the rows for one library call and converts its points;
+// first is the index of rows[0] in the caller's list, for messages.
+func (c *Committer) commitChunk(rows [][]fr.Element, out []kzg.Commitment, first int) error {
+	c.ptrs = c.ptrs[:0]
+	for _, r := range rows {
+		p := unsafe.Pointer(&r[0])
+		c.pin.Pin(p)
+		c.ptrs = append(c.ptrs, p)
+	}
+	if cap(c.pts) < len(rows) {
+		c.pts = make([]msmPoint, len(rows))
+	}
+	pts := c.pts[:len(rows)]
+	rc := C.zgda_msm_call_commit(c.commit, c.ctx, (*unsafe.Pointer)(unsafe.Pointer(&c.ptrs[0])), C.int(len(rows)),
+		unsafe.Pointer(&pts[0]), c.msgPtr(), C.size_t(len(c.msg)))
+	c.pin.Unpin()
+	clear(c.ptrs) // keep no caller memory alive after the call
+	if rc != C.ZGDA_OK {
+		return codeErr(rc, cString(c.msg[:]))
+	}
+	for i := range pts {
+		var p bls.G1Affine
+		if pts[i].Infinity == 0 {
+			p = bls.G1Affine{X: pts[i].X, Y: pts[i].Y}
+			// Cheap next to the MSM; a wrong point must not become a blob key.
+			if !p.IsOnCurve() {
+				return fmt.Errorf("%w: row %d: the device returned a point off the curve (a miscompiled library? rebuild it with `make cuda` and run go test ./cuda)",
+					ErrDevice, first+i)
+			}
+		}
+		out[i] = p.Bytes()
+	}
+	return nil
+}
+
+// DeriveCommitments implements encoder.Committer on the CPU (a few
+// K-point MSMs: not worth a device round trip).
+func (c *Committer) DeriveCommitments(data []kzg.Commitment) ([]kzg.Commitment, error) {
+	return c.cpu.DeriveCommitments(data)
+}
+
+// VerifyExtendedRows implements encoder.Committer on the CPU.
+func (c *Committer) VerifyExtendedRows(blobs [][]kzg.Commitment, rows []kzg.ExtendedRow) ([]int, error) {
+	return c.cpu.VerifyExtendedRows(blobs, rows)
+}

@@ -1,0 +1,382 @@
+// msm.cu: batched KZG row commitments (fixed-base MSM over G1) on a CUDA
+// device, the C ABI of zgda_cuda_msm.h.
+//
+// The algorithm and every step's index maths live in include/msm.cuh and are
+// tested on the host (cuda/internal/hostcheck) against gnark-crypto and kzg;
+// this file adds one thin kernel per step, the fixed table built once per
+// context, and a pipeline over batches of rows: while the device works on
+// one batch, the host gathers the next into pinned memory and hands the
+// previous one's points back.
+//
+// Built by nvcc with ntt.cu (make cuda). Tests also build it with g++ against
+// internal/emu/cuda_emu.h, and clang compiles its device code to PTX.
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mutex>
+#include <new>
+
+#include "include/msm.cuh"
+#include "zgda_cuda_msm.h"
+
+#if defined(__CUDACC__)
+#include <cuda_runtime.h>
+#define ZGDA_MSM_KERNEL __global__ void
+#define ZGDA_MSM_TID() (blockIdx.x * blockDim.x + threadIdx.x)
+#define ZGDA_MSM_LAUNCH(kernel, threads, stream, ...) \
+  kernel<<<msm_grid(threads), kMsmBlock, 0, stream>>>(__VA_ARGS__)
+#else
+#include "cuda_emu.h"
+#define ZGDA_MSM_KERNEL static void
+#define ZGDA_MSM_TID() zgda_emu::thread_id
+#define ZGDA_MSM_LAUNCH(kernel, threads, stream, ...)                   \
+  do {                                                                  \
+    zgda_emu::check_stream(stream);                                     \
+    for (uint32_t t_ = 0; t_ < msm_grid(threads) * kMsmBlock; t_++) {   \
+      zgda_emu::thread_id = t_;                                         \
+      kernel(__VA_ARGS__);                                              \
+    }                                                                   \
+  } while (0)
+#endif
+
+using namespace zgda;
+
+namespace {
+
+// Threads per block: the G1 kernels hold a few Jacobian points (144 bytes
+// each) in registers, so blocks are smaller than the NTT's.
+constexpr uint32_t kMsmBlock = 128;
+constexpr int kMsmSlots = 3;  // batches in flight: gather, device, hand back
+// Scalars per batch (4 MiB, 32 rows of 4096), shared with ntt.cu's knob so
+// tests of the emulated build get many batches from few rows.
+#ifndef ZGDA_BATCH_ELEMS
+#define ZGDA_BATCH_ELEMS (1 << 17)
+#endif
+constexpr size_t kMsmBatch = ZGDA_BATCH_ELEMS;
+
+uint32_t msm_grid(uint32_t threads) { return (threads + kMsmBlock - 1) / kMsmBlock; }
+
+}  // namespace
+
+// One kernel per msm.cuh step; threads past the end (last block) idle.
+namespace zgda_msm_kernels {
+
+ZGDA_MSM_KERNEL k_msm_table_jac(const g1_affine* bases, g1_jac* scratch, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_table_jac_step(bases, scratch, n, t);
+}
+ZGDA_MSM_KERNEL k_msm_table_affine(const g1_jac* scratch, g1_affine* table, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_table_affine_step(scratch, table, n, t);
+}
+ZGDA_MSM_KERNEL k_msm_clear(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_clear_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_digits(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_digits_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_scan(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_scan_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_scatter(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_scatter_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_bucket(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_bucket_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_reduce(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_reduce_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_finish(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_finish_step(b, t);
+}
+
+}  // namespace zgda_msm_kernels
+
+namespace zgda_msm {
+
+using namespace zgda_msm_kernels;
+
+// DeviceMsmExec enqueues plan_msm's steps on one stream (see msm.cuh's Exec).
+struct DeviceMsmExec {
+  cudaStream_t st;
+  void clear(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_clear, msm_bucket_threads(b), st, b, msm_bucket_threads(b)); }
+  void digits(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_digits, msm_scalar_threads(b), st, b, msm_scalar_threads(b)); }
+  void scan(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_scan, b.rows, st, b, b.rows); }
+  void scatter(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_scatter, msm_digit_threads(b), st, b, msm_digit_threads(b)); }
+  void bucket(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_bucket, msm_bucket_threads(b), st, b, msm_bucket_threads(b)); }
+  void reduce(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_reduce, msm_segment_threads(b), st, b, msm_segment_threads(b)); }
+  void finish(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_finish, b.rows, st, b, b.rows); }
+};
+
+// Slot is one batch in flight: its stream, pinned staging and device
+// working memory (d.* are device pointers for up to `rows` rows).
+struct Slot {
+  cudaStream_t stream = nullptr;
+  fr_t* h_in = nullptr;        // pinned, rows·n scalars
+  msm_point* h_out = nullptr;  // pinned, rows results
+  fr_t* d_in = nullptr;
+  MsmBatch d{};
+  bool busy = false;  // a batch is enqueued and not yet handed back
+  size_t job = 0;     // that batch's index
+};
+
+int say(char* err, size_t errlen, int code, const char* fmt, ...) {
+  if (err != nullptr && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+int cuda_fail(char* err, size_t errlen, const char* what, cudaError_t e) {
+  int code = e == cudaErrorMemoryAllocation ? ZGDA_ENOMEM : ZGDA_ECUDA;
+  return say(err, errlen, code, "msm: %s: %s", what, cudaGetErrorString(e));
+}
+
+// MCK returns from the enclosing function with the failed call's message.
+#define MCK(call)                                                     \
+  do {                                                                \
+    cudaError_t e_ = (call);                                          \
+    if (e_ != cudaSuccess) return cuda_fail(err, errlen, #call, e_);  \
+  } while (0)
+
+int set_device(int device, char* err, size_t errlen) {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) return say(err, errlen, ZGDA_ENODEV, "%s", cudaGetErrorString(e));
+  if (device < 0 || device >= n) return say(err, errlen, ZGDA_ENODEV, "device %d requested, %d present", device, n);
+  MCK(cudaSetDevice(device));
+  return ZGDA_OK;
+}
+
+template <class T>
+cudaError_t dev_alloc(T** p, size_t n) {
+  return cudaMalloc(reinterpret_cast<void**>(p), n * sizeof(T));
+}
+
+}  // namespace zgda_msm
+
+using namespace zgda_msm;
+
+static_assert(sizeof(zgda_msm_point) == sizeof(msm_point), "zgda_msm_point is msm.cuh's msm_point");
+
+struct zgda_cuda_msm_ctx {
+  int device = 0;
+  uint32_t n = 0;     // bases
+  uint32_t rows = 0;  // rows per batch
+  std::mutex mu;
+  g1_affine* d_table = nullptr;  // kMsmWindows·n
+  Slot slot[kMsmSlots];
+};
+
+namespace zgda_msm {
+
+// Drain waits for every stream on the way out of a call, so that an error
+// return never leaves work in flight on buffers the next call reuses.
+struct Drain {
+  zgda_cuda_msm_ctx* c;
+  ~Drain() {
+    for (Slot& s : c->slot) {
+      if (s.stream != nullptr) cudaStreamSynchronize(s.stream);
+      s.busy = false;
+    }
+    cudaGetLastError();  // clear a non-sticky error for the next call
+  }
+};
+
+void free_ctx(zgda_cuda_msm_ctx* c) {
+  if (c == nullptr) return;
+  cudaSetDevice(c->device);
+  for (Slot& s : c->slot) {
+    if (s.stream != nullptr) {
+      cudaStreamSynchronize(s.stream);
+      cudaStreamDestroy(s.stream);
+    }
+    cudaFreeHost(s.h_in);
+    cudaFreeHost(s.h_out);
+    cudaFree(s.d_in);
+    cudaFree(s.d.digits);
+    cudaFree(s.d.count);
+    cudaFree(s.d.start);
+    cudaFree(s.d.list);
+    cudaFree(s.d.buckets);
+    cudaFree(s.d.seg_sum);
+    cudaFree(s.d.seg_acc);
+    cudaFree(s.d.out);
+  }
+  cudaFree(c->d_table);
+  delete c;
+}
+
+// enqueue_batch copies m rows of scalars from s.h_in to the device, runs
+// plan_msm and copies the m results back to s.h_out, all on s.stream.
+int enqueue_batch(zgda_cuda_msm_ctx* c, Slot& s, uint32_t m, char* err, size_t errlen) {
+  MCK(cudaMemcpyAsync(s.d_in, s.h_in, (size_t)m * c->n * sizeof(fr_t), cudaMemcpyHostToDevice, s.stream));
+  MsmBatch b = s.d;
+  b.rows = m;
+  DeviceMsmExec ex{s.stream};
+  plan_msm(ex, b);
+  MCK(cudaGetLastError());
+  MCK(cudaMemcpyAsync(s.h_out, b.out, (size_t)m * sizeof(msm_point), cudaMemcpyDeviceToHost, s.stream));
+  return ZGDA_OK;
+}
+
+int alloc_slot(zgda_cuda_msm_ctx* c, Slot& s, char* err, size_t errlen) {
+  const size_t rows = c->rows, n = c->n;
+  MCK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
+  MCK(cudaMallocHost(reinterpret_cast<void**>(&s.h_in), rows * n * sizeof(fr_t)));
+  MCK(cudaMallocHost(reinterpret_cast<void**>(&s.h_out), rows * sizeof(msm_point)));
+  MCK(dev_alloc(&s.d_in, rows * n));
+  MCK(dev_alloc(&s.d.digits, rows * kMsmWindows * n));
+  MCK(dev_alloc(&s.d.count, rows * kMsmBuckets));
+  MCK(dev_alloc(&s.d.start, rows * kMsmBuckets));
+  MCK(dev_alloc(&s.d.list, rows * kMsmWindows * n));
+  MCK(dev_alloc(&s.d.buckets, rows * kMsmBuckets));
+  MCK(dev_alloc(&s.d.seg_sum, rows * kMsmSegments));
+  MCK(dev_alloc(&s.d.seg_acc, rows * kMsmSegments));
+  MCK(dev_alloc(&s.d.out, rows));
+  s.d.n = c->n;
+  s.d.rows = c->rows;
+  s.d.table = c->d_table;
+  s.d.scalars = s.d_in;
+  return ZGDA_OK;
+}
+
+// build_table uploads the bases and computes the window table on the device.
+int build_table(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t errlen) {
+  const uint32_t n = c->n;
+  g1_affine* d_bases = nullptr;
+  g1_jac* d_scratch = nullptr;
+  int rc = [&]() -> int {
+    MCK(dev_alloc(&c->d_table, (size_t)kMsmWindows * n));
+    MCK(dev_alloc(&d_bases, n));
+    MCK(dev_alloc(&d_scratch, (size_t)kMsmWindows * n));
+    MCK(cudaMemcpy(d_bases, bases, (size_t)n * sizeof(g1_affine), cudaMemcpyHostToDevice));
+    cudaStream_t st = c->slot[0].stream;
+    ZGDA_MSM_LAUNCH(k_msm_table_jac, n, st, d_bases, d_scratch, n);
+    ZGDA_MSM_LAUNCH(k_msm_table_affine, n, st, d_scratch, c->d_table, n);
+    MCK(cudaGetLastError());
+    MCK(cudaStreamSynchronize(st));
+    return ZGDA_OK;
+  }();
+  cudaFree(d_bases);
+  cudaFree(d_scratch);
+  return rc;
+}
+
+// self_test commits one sparse row with edge digits (1, −1, the largest
+// bucket, a full-width scalar) on the device and compares with a host
+// double-and-add over the original bases: it catches a library built for
+// another architecture, a bad table and gross miscompilation.
+int self_test(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t errlen) {
+  Slot& s = c->slot[0];
+  const uint32_t n = c->n;
+  memset(s.h_in, 0, (size_t)n * sizeof(fr_t));
+  fr_t big = fr_t::one();
+  for (int i = 0; i < 40; i++) big = fr_add(fr_sqr(big), fr_from_u64(0x9e3779b97f4a7c15ULL));
+  const fr_t vals[4] = {fr_t::one(), fr_neg(fr_t::one()), fr_from_u64(kMsmBuckets), big};
+  const uint32_t idx[4] = {0, n / 2, n - 1, n / 3};
+  g1_jac want = g1_jac_inf();
+  for (int j = 0; j < 4; j++) {
+    bool seen = false;  // n < 4: positions collide, keep the first
+    for (int k = 0; k < j; k++) seen = seen || idx[k] == idx[j];
+    if (seen) continue;
+    s.h_in[idx[j]] = vals[j];
+    want = g1_add(want, msm_scalar_mul(bases[idx[j]], vals[j]));
+  }
+  g1_affine w = g1_to_affine(want);
+  {
+    Drain drain{c};
+    if (int rc = enqueue_batch(c, s, 1, err, errlen)) return rc;
+    MCK(cudaStreamSynchronize(s.stream));
+  }
+  const msm_point& got = s.h_out[0];
+  bool inf = want.z.is_zero();
+  if (got.infinity != (inf ? 1u : 0u) || got.x != w.x || got.y != w.y)
+    return say(err, errlen, ZGDA_ECUDA, "msm: device self-test: the known-answer MSM differs from the host");
+  return ZGDA_OK;
+}
+
+int open_ctx(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t errlen) {
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  for (Slot& s : c->slot)
+    if (int rc = alloc_slot(c, s, err, errlen)) return rc;
+  if (int rc = build_table(c, bases, err, errlen)) return rc;
+  for (Slot& s : c->slot) s.d.table = c->d_table;
+  return self_test(c, bases, err, errlen);
+}
+
+}  // namespace zgda_msm
+
+extern "C" {
+
+int zgda_cuda_msm_version(void) { return ZGDA_CUDA_MSM_ABI; }
+
+int zgda_cuda_msm_open(int device, const void* points, int n, zgda_cuda_msm_ctx** ctx, char* err, size_t errlen) {
+  if (ctx == nullptr) return say(err, errlen, ZGDA_EINVAL, "msm: null context pointer");
+  *ctx = nullptr;
+  if (points == nullptr || n < 1 || n > ZGDA_MSM_MAX_POINTS)
+    return say(err, errlen, ZGDA_EINVAL, "msm: %d points: want 1 to %d", n, ZGDA_MSM_MAX_POINTS);
+  zgda_cuda_msm_ctx* c = new (std::nothrow) zgda_cuda_msm_ctx;
+  if (c == nullptr) return say(err, errlen, ZGDA_ENOMEM, "msm: context: out of memory");
+  c->device = device;
+  c->n = (uint32_t)n;
+  // Rows per batch: kMsmBatch scalars, but at most as many rows as
+  // 4096-point rows would give (the buckets, 288 KiB a row, do not shrink
+  // with n).
+  const size_t per = (size_t)(n > ZGDA_ROW ? n : ZGDA_ROW);
+  c->rows = kMsmBatch / per > 0 ? (uint32_t)(kMsmBatch / per) : 1;
+  int rc = open_ctx(c, static_cast<const g1_affine*>(points), err, errlen);
+  if (rc != ZGDA_OK) {
+    free_ctx(c);
+    return rc;
+  }
+  *ctx = c;
+  return ZGDA_OK;
+}
+
+void zgda_cuda_msm_close(zgda_cuda_msm_ctx* ctx) { free_ctx(ctx); }
+
+int zgda_cuda_commit_rows(zgda_cuda_msm_ctx* c, const void* const* rows, int nrows, zgda_msm_point* out, char* err,
+                          size_t errlen) {
+  if (c == nullptr || nrows < 0 || (nrows > 0 && (rows == nullptr || out == nullptr)))
+    return say(err, errlen, ZGDA_EINVAL, "msm: bad argument (nrows = %d)", nrows);
+  for (int i = 0; i < nrows; i++)
+    if (rows[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "msm: null row pointer %d", i);
+  if (nrows == 0) return ZGDA_OK;
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  const size_t per = c->rows, n = c->n;
+  const size_t nb = ((size_t)nrows + per - 1) / per;
+  auto count = [&](size_t b) { return (size_t)nrows - b * per < per ? (size_t)nrows - b * per : per; };
+  Drain drain{c};
+  for (size_t b = 0; b < nb + kMsmSlots; b++) {
+    Slot& s = c->slot[b % kMsmSlots];
+    if (s.busy) {  // hand back the batch this slot ran kMsmSlots batches ago
+      MCK(cudaStreamSynchronize(s.stream));
+      memcpy(out + s.job * per, s.h_out, count(s.job) * sizeof(msm_point));
+      s.busy = false;
+    }
+    if (b < nb) {
+      for (size_t j = 0; j < count(b); j++) memcpy(s.h_in + j * n, rows[b * per + j], n * sizeof(fr_t));
+      if (int rc = enqueue_batch(c, s, (uint32_t)count(b), err, errlen)) return rc;
+      s.busy = true;
+      s.job = b;
+    }
+  }
+  return ZGDA_OK;
+}
+
+}  // extern "C"
