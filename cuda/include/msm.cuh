@@ -34,6 +34,7 @@ constexpr uint32_t kMsmPerSegment = kMsmBuckets / kMsmSegments;
 constexpr uint32_t kMsmLogPerSegment = 6;
 static_assert(kMsmWindows * kMsmC >= 256, "signed digits need a spare bit above Fr's 255");
 static_assert(kMsmPerSegment == 1u << kMsmLogPerSegment, "segment size");
+static_assert(kMsmBuckets % 16 == 0, "msm_scan_step reads counters 16 at a time");
 
 // msm_point is one result: x, y as gnark-crypto's fp.Element (Montgomery),
 // infinity = 1 for the point at infinity (then x = y = 0). 104 bytes; the C
@@ -70,11 +71,13 @@ struct MsmBatch {
 // msm_atomic_inc returns *p and increments it: an atomic on the device; the
 // host runs one thread at a time.
 ZGDA_HD uint32_t msm_atomic_inc(uint32_t* p) {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) && defined(__NVCC__)
+  return atomicAdd(p, 1u);
+#elif defined(__CUDA_ARCH__)
+  // clang's toolkit-less device check has no atomicAdd: the instruction
+  // nvcc emits for it.
   uint32_t old;
-  // Inline PTX rather than atomicAdd so that clang's toolkit-less device
-  // check compiles it too (nvcc emits the same instruction).
-  asm volatile("atom.add.u32 %0, [%1], 1;" : "=r"(old) : "l"(p) : "memory");
+  asm volatile("atom.add.u32 %0, [%1], %2;" : "=r"(old) : "l"(p), "r"(1u) : "memory");
   return old;
 #else
   return (*p)++;
@@ -156,10 +159,18 @@ ZGDA_HD void msm_scan_step(const MsmBatch& b, uint32_t t) {
   uint32_t* count = b.count + (uint64_t)t * kMsmBuckets;
   uint32_t* start = b.start + (uint64_t)t * kMsmBuckets;
   uint32_t sum = 0;
-  for (uint32_t j = 0; j < kMsmBuckets; j++) {
-    start[j] = sum;
-    sum += count[j];
-    count[j] = 0;
+  // Sixteen loads in flight at a time: one thread walks 2048 counters, and
+  // a GPU thread does not run ahead of a pending load by itself.
+  for (uint32_t j0 = 0; j0 < kMsmBuckets; j0 += 16) {
+    uint32_t c[16];
+ZGDA_UNROLL
+    for (uint32_t j = 0; j < 16; j++) c[j] = count[j0 + j];
+ZGDA_UNROLL
+    for (uint32_t j = 0; j < 16; j++) {
+      start[j0 + j] = sum;
+      sum += c[j];
+      count[j0 + j] = 0;
+    }
   }
 }
 
