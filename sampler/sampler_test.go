@@ -204,7 +204,7 @@ func text(r *sampler.Report) string {
 
 func TestSampler(t *testing.T) {
 	tn := startNet(t)
-	ctx := ctxT(t, 4*time.Minute)
+	ctx := ctxT(t, 15*time.Minute) // about 30 s; 6 min under -race
 	// K = 1 (4 extended rows, each on ~64 of the quorum's 256 slots, so every
 	// node holds every row) and K = 4.
 	keys := tn.post(t, ctx, 1000, 3*126976+5)
