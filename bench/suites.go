@@ -9,6 +9,7 @@ import (
 	goethkzg "github.com/crate-crypto/go-eth-kzg"
 	"github.com/klauspost/reedsolomon"
 
+	"github.com/zgda/zgda/cuda"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
@@ -160,13 +161,25 @@ func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 }
 
 // runRS: the storage layer's byte-level Reed–Solomon (klauspost) for the
-// shard layouts storage uses; the anchor a GPU backend will be held to.
+// shard layouts storage uses, and beside it the CUDA encoder when
+// libzgda_cuda.so and a device are present: host to host (PCIe both ways)
+// and device-resident (the kernel alone).
 func runRS(ctx context.Context, o *Options) ([]Result, error) {
+	lib, libErr := cuda.Load()
 	var out []Result
 	for _, l := range []struct{ k, m int }{{4, 2}, {10, 4}} {
 		rs, err := reedsolomon.New(l.k, l.m)
 		if err != nil {
 			return nil, err
+		}
+		var gpu *cuda.RSEncoder
+		if libErr == nil {
+			if gpu, err = cuda.NewRSEncoder(lib, 0, l.k, l.m); err != nil {
+				o.progress("rs: no CUDA encoder: %v", err)
+				gpu = nil
+			} else {
+				defer gpu.Close()
+			}
 		}
 		for _, size := range []int{128 << 10, 32 << 20} {
 			data := make([]byte, size)
@@ -176,11 +189,33 @@ func runRS(ctx context.Context, o *Options) ([]Result, error) {
 			}
 			name := fmt.Sprintf("encode/%d+%d", l.k, l.m)
 			o.progress("rs: %s %s", name, HumanSize(size))
-			s, _, n, _, err := pair(ctx, o, func() error { return rs.Encode(shards) }, nil)
+			cpu := func() error { return rs.Encode(shards) }
+			if gpu == nil {
+				s, _, n, _, err := pair(ctx, o, cpu, nil)
+				if err != nil {
+					return out, err
+				}
+				out = append(out, results("rs", name, HumanSize(size), int64(size), "klauspost/cpu", s, n, "", 0, 0)...)
+				continue
+			}
+			s, as, n, an, err := pair(ctx, o, func() error { return gpu.Encode(shards) }, cpu)
 			if err != nil {
 				return out, err
 			}
-			out = append(out, results("rs", name, HumanSize(size), int64(size), "klauspost/cpu", s, n, "", 0, 0)...)
+			out = append(out, results("rs", name, HumanSize(size), int64(size), "zgda/cuda", s, n, "klauspost/cpu", as, an)...)
+			dev, err := gpu.NewDeviceShards(len(shards[0]))
+			if err != nil {
+				return out, err
+			}
+			err = dev.Upload(shards[:l.k])
+			if err == nil {
+				s, _, n, _, err = pair(ctx, o, dev.Encode, nil)
+			}
+			dev.Free()
+			if err != nil {
+				return out, err
+			}
+			out = append(out, results("rs", name, HumanSize(size), int64(size), "zgda/cuda-resident", s, n, "", 0, 0)...)
 		}
 	}
 	return out, nil
