@@ -64,6 +64,9 @@ type Options struct {
 	// Backend runs the encode suite's extensions (nil: the CPU). A
 	// backend other than the CPU's is measured beside the CPU's.
 	Backend encoder.Backend
+	// Committer commits the encode suite's rows with Backend (nil: kzg on
+	// the CPU).
+	Committer encoder.Committer
 	// Device describes the backend for the report (which one, and why).
 	Device string
 }

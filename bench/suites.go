@@ -141,8 +141,12 @@ func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 			return err
 		}
 		if accel != nil {
+			var cm encoder.Committer = c
+			if o.Committer != nil {
+				cm = o.Committer
+			}
 			s, as, n, an, err := pair(ctx, o, func() error {
-				_, err := accel.EncodeBlob(ctx, c, blob, nil)
+				_, err := accel.EncodeBlob(ctx, cm, blob, nil)
 				return err
 			}, cpu)
 			if err != nil {

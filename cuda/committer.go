@@ -236,3 +236,9 @@ func (c *Committer) DeriveCommitments(data []kzg.Commitment) ([]kzg.Commitment, 
 func (c *Committer) VerifyExtendedRows(blobs [][]kzg.Commitment, rows []kzg.ExtendedRow) ([]int, error) {
 	return c.cpu.VerifyExtendedRows(blobs, rows)
 }
+
+// ComputeCellsAndProofs runs FK20 on the CPU (no device kernel yet), so a
+// Committer can serve the disperser's cell endpoint too.
+func (c *Committer) ComputeCellsAndProofs(row []fr.Element) ([][]fr.Element, []kzg.Proof, error) {
+	return c.cpu.ComputeCellsAndProofs(row)
+}

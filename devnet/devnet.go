@@ -73,9 +73,10 @@ type Config struct {
 	Fast bool
 	// Engine, if set, adjusts the disperser's configuration before start.
 	Engine func(*engine.Config)
-	// Backend runs the disperser's extensions (nil: the CPU; see
-	// `--device`).
-	Backend encoder.Backend
+	// Backend runs the disperser's extensions and Committer its row
+	// commitments (nil: the CPU; see `--device`).
+	Backend   encoder.Backend
+	Committer engine.Committer
 	// Logger receives every component's logs (default: discard).
 	Logger *slog.Logger
 }
@@ -407,6 +408,9 @@ func (n *Network) startEngine(ctx context.Context) error {
 			return fmt.Errorf("devnet: encoder: %w", err)
 		}
 		opts = append(opts, engine.WithEncoder(enc))
+	}
+	if n.cfg.Committer != nil {
+		opts = append(opts, engine.WithCommitter(n.cfg.Committer))
 	}
 	e, err := engine.New(n.engineConfig(), engine.FromDispatcher(d), n.chain.Client(), opts...)
 	if err != nil {

@@ -36,11 +36,14 @@ comes with the engine.`,
 			if len(args) == 1 {
 				suite = args[0]
 			}
-			backend, desc, err := chooseBackend(device, workers, cmd.ErrOrStderr())
+			c, err := chooseCodec(device, workers, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			opts := bench.Options{MinTime: minTime, Workers: workers, Backend: backend, Device: desc}
+			opts := bench.Options{MinTime: minTime, Workers: workers, Backend: c.backend, Device: c.desc}
+			if c.committer != nil {
+				opts.Committer = c.committer
+			}
 			if sizes != "" {
 				for _, s := range strings.Split(sizes, ",") {
 					n, err := bench.ParseSize(strings.TrimSpace(s))

@@ -28,11 +28,11 @@ setup). With --json the output is
 			if quiet {
 				dw = io.Discard
 			}
-			backend, _, err := chooseBackend(device, workers, dw)
+			c, err := chooseCodec(device, workers, dw)
 			if err != nil {
 				return err
 			}
-			e, err := encodeFile(cmd.Context(), args[0], backend, workers, quiet)
+			e, err := encodeFile(cmd.Context(), args[0], c, workers, quiet)
 			if err != nil {
 				return err
 			}

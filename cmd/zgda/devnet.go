@@ -51,14 +51,14 @@ engine.Config) over the defaults.`,
 			cfg := devnet.DefaultConfig(dir)
 			cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, api, rpc, fast
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			backend, desc, err := chooseBackend(device, 0, io.Discard)
+			c, err := chooseCodec(device, 0, io.Discard)
 			if err != nil {
 				return err
 			}
-			if backend.Name() != "cpu" {
-				cfg.Backend = backend
+			if c.gpu() {
+				cfg.Backend, cfg.Committer = c.backend, c.committer
 			}
-			cfg.Logger.Info("codec backend", "device", desc)
+			cfg.Logger.Info("codec", "device", c.desc)
 			if engineConfig != "" {
 				ec, err := engine.LoadConfig(engineConfig, "")
 				if err != nil {

@@ -33,11 +33,11 @@ files are enough for 'zgda decode' to rebuild FILE.`,
 			if quiet {
 				dw = io.Discard
 			}
-			backend, _, err := chooseBackend(device, workers, dw)
+			c, err := chooseCodec(device, workers, dw)
 			if err != nil {
 				return err
 			}
-			e, err := encodeFile(cmd.Context(), args[0], backend, workers, quiet)
+			e, err := encodeFile(cmd.Context(), args[0], c, workers, quiet)
 			if err != nil {
 				return err
 			}
@@ -87,11 +87,11 @@ were encoded. If too few good rows remain it says which rows are missing.`,
 			if dQuiet {
 				dw = io.Discard
 			}
-			backend, _, err := chooseBackend(dDevice, dWorkers, dw)
+			c, err := chooseCodec(dDevice, dWorkers, dw)
 			if err != nil {
 				return err
 			}
-			enc, err := encoder.New(encoder.WithBackend(backend), encoder.WithWorkers(dWorkers))
+			enc, err := encoder.New(encoder.WithBackend(c.backend), encoder.WithWorkers(dWorkers))
 			if err != nil {
 				return err
 			}

@@ -36,17 +36,17 @@ func progressPrinter(quiet bool) (encoder.Progress, func()) {
 
 // encodeFile reads a blob file and encodes it with the zgda/v1 codec,
 // showing progress unless quiet.
-func encodeFile(ctx context.Context, path string, backend encoder.Backend, workers int, quiet bool) (*encoder.Encoded, error) {
+func encodeFile(ctx context.Context, path string, c *codec, workers int, quiet bool) (*encoder.Encoded, error) {
 	blob, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := encoder.New(encoder.WithBackend(backend), encoder.WithWorkers(workers))
+	enc, err := encoder.New(encoder.WithBackend(c.backend), encoder.WithWorkers(workers))
 	if err != nil {
 		return nil, err
 	}
 	progress, done := progressPrinter(quiet)
-	e, err := enc.EncodeBlob(ctx, kzg.NewContext(kzg.WithWorkers(workers)), blob, progress)
+	e, err := enc.EncodeBlob(ctx, c.committerOr(kzg.NewContext(kzg.WithWorkers(workers))), blob, progress)
 	done()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

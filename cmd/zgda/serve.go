@@ -82,16 +82,17 @@ when it stops are dispersed when it starts again.`,
 				return err
 			}
 			defer d.Close()
-			backend, desc, err := chooseBackend(device, cfg.Encoder.Workers, io.Discard)
+			c, err := chooseCodec(device, cfg.Encoder.Workers, io.Discard)
 			if err != nil {
 				return err
 			}
-			log.Info("codec backend", "device", desc)
-			enc, err := encoder.New(encoder.WithBackend(backend), encoder.WithWorkers(cfg.Encoder.Workers))
+			log.Info("codec", "device", c.desc)
+			enc, err := encoder.New(encoder.WithBackend(c.backend), encoder.WithWorkers(cfg.Encoder.Workers))
 			if err != nil {
 				return err
 			}
-			e, err := engine.New(cfg, engine.FromDispatcher(d), cl, engine.WithLogger(log.With("component", "engine")), engine.WithEncoder(enc))
+			e, err := engine.New(cfg, engine.FromDispatcher(d), cl, engine.WithLogger(log.With("component", "engine")),
+				engine.WithEncoder(enc), engine.WithCommitter(c.committerOr(kzg.Default())))
 			if err != nil {
 				return err
 			}
