@@ -14,6 +14,12 @@
 // one backend are serialised. Go memory is pinned (runtime.Pinner) only for
 // the duration of a call.
 //
+// NewCommitter opens an MSM context over the KZG setup points and returns an
+// encoder.Committer whose row commitments are the CPU's bytes (fixed-base
+// signed windows with bucket lists on the device; derivation and
+// verification stay on the CPU). NewRSEncoder is the storage volumes'
+// GF(2^8) Reed–Solomon encoder, parity byte-identical to klauspost's.
+//
 // Auto picks the CUDA backend when it can and otherwise the pure-Go one, and
 // says why, for `--device auto`.
 //
@@ -27,13 +33,19 @@
 //
 //   - include/*.cuh: Fr arithmetic and the NTT plans, plain C++17 that
 //     compiles for host and device;
-//   - ntt.cu, zgda_cuda.h: kernels, pipeline and the C ABI;
+//   - ntt.cu, zgda_cuda.h: NTT kernels, pipeline and the C ABI;
+//   - msm.cu, zgda_cuda_msm.h, include/msm.cuh: row commitments;
+//   - rs.cu, zgda_cuda_rs.h, include/gf256.cuh: Reed–Solomon for storage;
 //   - internal/hostcheck: the headers run on the host and compared with
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);
 //   - internal/emu: a host stand-in for the CUDA runtime, so tests build
-//     ntt.cu with g++ and run this package's backend without a GPU;
+//     every .cu with g++ and run this package's Go side without a GPU;
 //   - internal/clangcheck: declarations that let clang (when installed)
-//     compile ntt.cu's device code to PTX without the CUDA toolkit.
+//     compile the device code to PTX without the CUDA toolkit.
+//
+// None of the device code has run on a GPU yet: everything above is tested
+// on the host. The first GPU session runs `make cuda` and the TestDevice…
+// tests (see the closing notes of issue #8).
 //
 // # Errors
 //
