@@ -7,8 +7,6 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -296,45 +294,11 @@ func TestDeviceCommitter(t *testing.T) {
 // the PTX itself only with ZGDA_LONG=1, because clang needs minutes for the
 // fully inlined G1 kernels.
 func TestMSMDeviceCodeCompiles(t *testing.T) {
-	clang := ""
-	for _, name := range []string{"clang", "clang-19", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14"} {
-		if p, err := exec.LookPath(name); err == nil {
-			clang = p
-			break
-		}
-	}
-	if clang == "" {
-		t.Skip("cuda: no clang to compile the device code (apt-get install clang); nvcc builds it with make cuda")
-	}
-	src := srcDir()
-	if src == "" {
-		t.Skip("cuda: msm.cu not found (run from the repository root or cuda/)")
-	}
-	common := []string{"-x", "cuda", "--cuda-gpu-arch=sm_80", "-nocudainc", "-nocudalib", "-std=c++17", "-O2",
-		"-I" + filepath.Join(src, "internal", "clangcheck"), "-D__CUDACC__", "-include", "cuda_runtime.h", "-Wall", "-Werror"}
-	msm := filepath.Join(src, "msm.cu")
-	ptx := filepath.Join(t.TempDir(), "msm.ptx")
-	steps := [][]string{
-		{"--cuda-host-only", "-fsyntax-only", msm},
-		{"--cuda-device-only", "-fsyntax-only", msm},
-	}
 	long := os.Getenv("ZGDA_LONG") != ""
-	if long {
-		steps = append(steps, []string{"--cuda-device-only", "-S", "-o", ptx, msm})
-	}
-	for _, extra := range steps {
-		args := append(append([]string(nil), common...), extra...)
-		if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", clang, strings.Join(args, " "), err, out)
-		}
-	}
+	b := clangCUDA(t, "msm.cu", long)
 	if !long {
 		t.Log("PTX generation skipped (minutes); run with ZGDA_LONG=1")
 		return
-	}
-	b, err := os.ReadFile(ptx)
-	if err != nil {
-		t.Fatal(err)
 	}
 	// Kernels in PTX order; the per-scalar and per-bucket ones must keep
 	// everything in registers.

@@ -14,7 +14,12 @@ import (
 // internal/clangcheck/g1_probe.cu, against that directory's stand-in for
 // cuda_runtime.h, where a clang is installed: the closest check of the
 // kernels' source that runs without nvcc.
-func TestDeviceCodeCompiles(t *testing.T) {
+// clangCUDA compiles src (a .cu file of this directory) as CUDA with clang
+// against internal/clangcheck's stand-in for cuda_runtime.h: host side,
+// device side, and PTX when ptx is set (returned), then any extra
+// invocations. It skips without a clang or the sources.
+func clangCUDA(t *testing.T, src string, ptx bool, extra ...[]string) []byte {
+	t.Helper()
 	clang := ""
 	for _, name := range []string{"clang", "clang-19", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -23,29 +28,40 @@ func TestDeviceCodeCompiles(t *testing.T) {
 		}
 	}
 	if clang == "" {
-		t.Skip("cuda: no clang to compile the device code (apt-get install clang); nvcc builds it with make cuda")
+		t.Skipf("cuda: no clang to compile %s's device code (apt-get install clang); nvcc builds it with make cuda", src)
 	}
-	src := srcDir()
-	if src == "" {
-		t.Skip("cuda: ntt.cu not found (run from the repository root or cuda/)")
+	dir := srcDir()
+	if dir == "" {
+		t.Skipf("cuda: %s not found (run from the repository root or cuda/)", src)
 	}
 	common := []string{"-x", "cuda", "--cuda-gpu-arch=sm_80", "-nocudainc", "-nocudalib", "-std=c++17", "-O2",
-		"-I" + filepath.Join(src, "internal", "clangcheck"), "-D__CUDACC__", "-include", "cuda_runtime.h", "-Wall", "-Werror"}
-	ptx := filepath.Join(t.TempDir(), "ntt.ptx")
-	for _, extra := range [][]string{
-		{"--cuda-host-only", "-fsyntax-only", filepath.Join(src, "ntt.cu")},
-		{"--cuda-device-only", "-S", "-o", ptx, filepath.Join(src, "ntt.cu")},
-		{"--cuda-device-only", "-fsyntax-only", filepath.Join(src, "internal", "clangcheck", "g1_probe.cu")},
-	} {
-		args := append(append([]string(nil), common...), extra...)
-		if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", clang, strings.Join(args, " "), err, out)
+		"-I" + filepath.Join(dir, "internal", "clangcheck"), "-D__CUDACC__", "-include", "cuda_runtime.h", "-Wall", "-Werror"}
+	file := filepath.Join(dir, src)
+	out := filepath.Join(t.TempDir(), src+".ptx")
+	steps := [][]string{{"--cuda-host-only", "-fsyntax-only", file}, {"--cuda-device-only", "-fsyntax-only", file}}
+	if ptx {
+		steps = append(steps, []string{"--cuda-device-only", "-S", "-o", out, file})
+	}
+	for _, s := range append(steps, extra...) {
+		args := append(append([]string(nil), common...), s...)
+		if msg, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", clang, strings.Join(args, " "), err, msg)
 		}
 	}
-	b, err := os.ReadFile(ptx)
+	if !ptx {
+		return nil
+	}
+	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func TestDeviceCodeCompiles(t *testing.T) {
+	src := srcDir()
+	b := clangCUDA(t, "ntt.cu", true,
+		[]string{"--cuda-device-only", "-fsyntax-only", filepath.Join(src, "internal", "clangcheck", "g1_probe.cu")})
 	for _, k := range []string{"k_dit", "k_dif", "k_scale"} {
 		if !strings.Contains(string(b), ".entry _ZN12zgda_kernels"+fmt.Sprint(len(k))+k) {
 			t.Errorf("PTX has no kernel %s", k)

@@ -41,6 +41,8 @@
   } while (0)
 #endif
 
+#include "include/status.cuh"
+
 using namespace zgda;
 
 namespace {
@@ -130,36 +132,12 @@ struct Slot {
   size_t job = 0;     // that batch's index
 };
 
-int say(char* err, size_t errlen, int code, const char* fmt, ...) {
-  if (err != nullptr && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-int cuda_fail(char* err, size_t errlen, const char* what, cudaError_t e) {
-  int code = e == cudaErrorMemoryAllocation ? ZGDA_ENOMEM : ZGDA_ECUDA;
-  return say(err, errlen, code, "msm: %s: %s", what, cudaGetErrorString(e));
-}
+using zgda_status::say;
 
 // MCK returns from the enclosing function with the failed call's message.
-#define MCK(call)                                                     \
-  do {                                                                \
-    cudaError_t e_ = (call);                                          \
-    if (e_ != cudaSuccess) return cuda_fail(err, errlen, #call, e_);  \
-  } while (0)
+#define MCK(call) ZGDA_CHECK("msm: ", call)
 
-int set_device(int device, char* err, size_t errlen) {
-  int n = 0;
-  cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) return say(err, errlen, ZGDA_ENODEV, "%s", cudaGetErrorString(e));
-  if (device < 0 || device >= n) return say(err, errlen, ZGDA_ENODEV, "device %d requested, %d present", device, n);
-  MCK(cudaSetDevice(device));
-  return ZGDA_OK;
-}
+int set_device(int device, char* err, size_t errlen) { return zgda_status::set_device(device, "msm: ", err, errlen); }
 
 template <class T>
 cudaError_t dev_alloc(T** p, size_t n) {

@@ -40,6 +40,8 @@
   } while (0)
 #endif
 
+#include "include/status.cuh"
+
 using namespace zgda;
 
 namespace {
@@ -108,27 +110,10 @@ struct DeviceExec {
   }
 };
 
-int say(char* err, size_t errlen, int code, const char* fmt, ...) {
-  if (err != nullptr && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-int cuda_fail(char* err, size_t errlen, const char* what, cudaError_t e) {
-  int code = e == cudaErrorMemoryAllocation ? ZGDA_ENOMEM : ZGDA_ECUDA;
-  return say(err, errlen, code, "%s: %s", what, cudaGetErrorString(e));
-}
+using zgda_status::say;
 
 // CK returns from the enclosing function with the failed call's message.
-#define CK(call)                                                      \
-  do {                                                                \
-    cudaError_t e_ = (call);                                          \
-    if (e_ != cudaSuccess) return cuda_fail(err, errlen, #call, e_);  \
-  } while (0)
+#define CK(call) ZGDA_CHECK("", call)
 
 }  // namespace
 
@@ -189,14 +174,7 @@ int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatte
   return ZGDA_OK;
 }
 
-int set_device(int device, char* err, size_t errlen) {
-  int n = 0;
-  cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) return say(err, errlen, ZGDA_ENODEV, "%s", cudaGetErrorString(e));
-  if (device < 0 || device >= n) return say(err, errlen, ZGDA_ENODEV, "device %d requested, %d present", device, n);
-  CK(cudaSetDevice(device));
-  return ZGDA_OK;
-}
+int set_device(int device, char* err, size_t errlen) { return zgda_status::set_device(device, "", err, errlen); }
 
 int free_ctx(zgda_cuda_ctx* c) {
   if (c == nullptr) return ZGDA_OK;

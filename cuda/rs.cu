@@ -44,6 +44,8 @@
   } while (0)
 #endif
 
+#include "include/status.cuh"
+
 using zgda::RSShape;
 
 namespace {
@@ -113,36 +115,12 @@ namespace zgda_rs {
 
 using zgda_rs_kernels::k_rs_encode;
 
-int say(char* err, size_t errlen, int code, const char* fmt, ...) {
-  if (err != nullptr && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-int cuda_fail(char* err, size_t errlen, const char* what, cudaError_t e) {
-  int code = e == cudaErrorMemoryAllocation ? ZGDA_ENOMEM : ZGDA_ECUDA;
-  return say(err, errlen, code, "rs: %s: %s", what, cudaGetErrorString(e));
-}
+using zgda_status::say;
 
 // CK returns from the enclosing function with the failed call's message.
-#define CK(call)                                                     \
-  do {                                                               \
-    cudaError_t e_ = (call);                                         \
-    if (e_ != cudaSuccess) return cuda_fail(err, errlen, #call, e_); \
-  } while (0)
+#define CK(call) ZGDA_CHECK("rs: ", call)
 
-int set_device(int device, char* err, size_t errlen) {
-  int n = 0;
-  cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) return say(err, errlen, ZGDA_ENODEV, "%s", cudaGetErrorString(e));
-  if (device < 0 || device >= n) return say(err, errlen, ZGDA_ENODEV, "device %d requested, %d present", device, n);
-  CK(cudaSetDevice(device));
-  return ZGDA_OK;
-}
+int set_device(int device, char* err, size_t errlen) { return zgda_status::set_device(device, "rs: ", err, errlen); }
 
 // launch enqueues the kernel over rows of len bytes at the given stride,
 // in pieces of at most kRSMaxThreads threads, so counts fit 32 bits.

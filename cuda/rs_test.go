@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -372,36 +371,7 @@ int zgda_cuda_extend_rows() { return 0; }
 // PTX for the device) where a clang is installed, as TestDeviceCodeCompiles
 // does for ntt.cu.
 func TestRSDeviceCodeCompiles(t *testing.T) {
-	clang := ""
-	for _, name := range []string{"clang", "clang-19", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14"} {
-		if p, err := exec.LookPath(name); err == nil {
-			clang = p
-			break
-		}
-	}
-	if clang == "" {
-		t.Skip("cuda: no clang to compile rs.cu's device code (apt-get install clang); nvcc builds it with make cuda")
-	}
-	src := srcDir()
-	if src == "" {
-		t.Skip("cuda: sources not found (run from the repository root or cuda/)")
-	}
-	common := []string{"-x", "cuda", "--cuda-gpu-arch=sm_80", "-nocudainc", "-nocudalib", "-std=c++17", "-O2",
-		"-I" + filepath.Join(src, "internal", "clangcheck"), "-D__CUDACC__", "-include", "cuda_runtime.h", "-Wall", "-Werror"}
-	ptx := filepath.Join(t.TempDir(), "rs.ptx")
-	for _, extra := range [][]string{
-		{"--cuda-host-only", "-fsyntax-only", filepath.Join(src, "rs.cu")},
-		{"--cuda-device-only", "-S", "-o", ptx, filepath.Join(src, "rs.cu")},
-	} {
-		args := append(append([]string(nil), common...), extra...)
-		if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", clang, strings.Join(args, " "), err, out)
-		}
-	}
-	b, err := os.ReadFile(ptx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := clangCUDA(t, "rs.cu", true)
 	if !strings.Contains(string(b), ".entry _ZN15zgda_rs_kernels11k_rs_encode") {
 		t.Errorf("PTX has no kernel k_rs_encode")
 	}
