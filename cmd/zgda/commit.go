@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -24,11 +23,7 @@ setup). With --json the output is
   {"blob_key":"0x…","length":L,"rows":K,"commitments":["0x…",…]}`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var dw io.Writer = cmd.ErrOrStderr()
-			if quiet {
-				dw = io.Discard
-			}
-			c, err := chooseCodec(device, workers, dw)
+			c, err := codecFor(cmd, device, workers, quiet)
 			if err != nil {
 				return err
 			}

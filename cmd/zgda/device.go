@@ -70,6 +70,16 @@ func chooseCodec(device string, workers int, w io.Writer) (*codec, error) {
 	return nil, fmt.Errorf("--device %q: want auto, cpu or cuda", device)
 }
 
+// codecFor is chooseCodec for a command: its choice goes to stderr unless
+// quiet.
+func codecFor(cmd *cobra.Command, device string, workers int, quiet bool) (*codec, error) {
+	w := cmd.ErrOrStderr()
+	if quiet {
+		w = io.Discard
+	}
+	return chooseCodec(device, workers, w)
+}
+
 // gpuCodec opens the CUDA extension backend and committer on device 0.
 func gpuCodec(lib *cuda.Lib) (*codec, error) {
 	b, err := cuda.NewBackend(lib, 0)

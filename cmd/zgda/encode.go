@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sort"
 
@@ -29,11 +28,7 @@ files are enough for 'zgda decode' to rebuild FILE.`,
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
 			}
-			var dw io.Writer = cmd.ErrOrStderr()
-			if quiet {
-				dw = io.Discard
-			}
-			c, err := chooseCodec(device, workers, dw)
+			c, err := codecFor(cmd, device, workers, quiet)
 			if err != nil {
 				return err
 			}
@@ -83,11 +78,7 @@ were encoded. If too few good rows remain it says which rows are missing.`,
 			for _, j := range damaged {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s: %v; left out\n", encoder.RowFileName(j), dir.Damaged[j])
 			}
-			var dw io.Writer = cmd.ErrOrStderr()
-			if dQuiet {
-				dw = io.Discard
-			}
-			c, err := chooseCodec(dDevice, dWorkers, dw)
+			c, err := codecFor(cmd, dDevice, dWorkers, dQuiet)
 			if err != nil {
 				return err
 			}
