@@ -21,27 +21,11 @@
 #include "include/msm.cuh"
 #include "zgda_cuda_msm.h"
 
-#if defined(__CUDACC__)
-#include <cuda_runtime.h>
-#define ZGDA_MSM_KERNEL __global__ void
-#define ZGDA_MSM_TID() (blockIdx.x * blockDim.x + threadIdx.x)
+#include "include/runtime.cuh"
+#define ZGDA_MSM_KERNEL ZGDA_GLOBAL
+#define ZGDA_MSM_TID() ZGDA_TID()
 #define ZGDA_MSM_LAUNCH(kernel, threads, stream, ...) \
-  kernel<<<msm_grid(threads), kMsmBlock, 0, stream>>>(__VA_ARGS__)
-#else
-#include "cuda_emu.h"
-#define ZGDA_MSM_KERNEL static void
-#define ZGDA_MSM_TID() zgda_emu::thread_id
-#define ZGDA_MSM_LAUNCH(kernel, threads, stream, ...)                   \
-  do {                                                                  \
-    zgda_emu::check_stream(stream);                                     \
-    for (uint32_t t_ = 0; t_ < msm_grid(threads) * kMsmBlock; t_++) {   \
-      zgda_emu::thread_id = t_;                                         \
-      kernel(__VA_ARGS__);                                              \
-    }                                                                   \
-  } while (0)
-#endif
-
-#include "include/status.cuh"
+  ZGDA_LAUNCH_GRID(kernel, msm_grid(threads), kMsmBlock, stream, __VA_ARGS__)
 
 using namespace zgda;
 

@@ -20,27 +20,11 @@
 #include "include/ntt.cuh"
 #include "zgda_cuda.h"
 
-#if defined(__CUDACC__)
-#include <cuda_runtime.h>
-#define ZGDA_KERNEL __global__ void
-#define ZGDA_THREAD_ID() (blockIdx.x * blockDim.x + threadIdx.x)
+#include "include/runtime.cuh"
+#define ZGDA_KERNEL ZGDA_GLOBAL
+#define ZGDA_THREAD_ID() ZGDA_TID()
 #define ZGDA_LAUNCH(kernel, threads, stream, ...) \
-  kernel<<<grid_for(threads), kBlock, 0, stream>>>(__VA_ARGS__)
-#else
-#include "cuda_emu.h"
-#define ZGDA_KERNEL static void
-#define ZGDA_THREAD_ID() zgda_emu::thread_id
-#define ZGDA_LAUNCH(kernel, threads, stream, ...)                          \
-  do {                                                                     \
-    zgda_emu::check_stream(stream);                                        \
-    for (uint32_t t_ = 0; t_ < grid_for(threads) * kBlock; t_++) {         \
-      zgda_emu::thread_id = t_;                                            \
-      kernel(__VA_ARGS__);                                                 \
-    }                                                                      \
-  } while (0)
-#endif
-
-#include "include/status.cuh"
+  ZGDA_LAUNCH_GRID(kernel, grid_for(threads), kBlock, stream, __VA_ARGS__)
 
 using namespace zgda;
 

@@ -24,27 +24,11 @@
 #include "zgda_cuda.h"
 #include "zgda_cuda_rs.h"
 
-#if defined(__CUDACC__)
-#include <cuda_runtime.h>
-#define ZGDA_RS_KERNEL __global__ void
-#define ZGDA_RS_THREAD_ID() (blockIdx.x * blockDim.x + threadIdx.x)
+#include "include/runtime.cuh"
+#define ZGDA_RS_KERNEL ZGDA_GLOBAL
+#define ZGDA_RS_THREAD_ID() ZGDA_TID()
 #define ZGDA_RS_LAUNCH(kernel, threads, stream, ...) \
-  kernel<<<rs_grid(threads), kRSBlock, 0, stream>>>(__VA_ARGS__)
-#else
-#include "cuda_emu.h"
-#define ZGDA_RS_KERNEL static void
-#define ZGDA_RS_THREAD_ID() zgda_emu::thread_id
-#define ZGDA_RS_LAUNCH(kernel, threads, stream, ...)                    \
-  do {                                                                  \
-    zgda_emu::check_stream(stream);                                     \
-    for (uint32_t t_ = 0; t_ < rs_grid(threads) * kRSBlock; t_++) {     \
-      zgda_emu::thread_id = t_;                                         \
-      kernel(__VA_ARGS__);                                              \
-    }                                                                   \
-  } while (0)
-#endif
-
-#include "include/status.cuh"
+  ZGDA_LAUNCH_GRID(kernel, rs_grid(threads), kRSBlock, stream, __VA_ARGS__)
 
 using zgda::RSShape;
 
