@@ -145,18 +145,6 @@ struct zgda_cuda_msm_ctx {
 
 namespace zgda_msm {
 
-// Drain waits for every stream on the way out of a call, so that an error
-// return never leaves work in flight on buffers the next call reuses.
-struct Drain {
-  zgda_cuda_msm_ctx* c;
-  ~Drain() {
-    for (Slot& s : c->slot) {
-      if (s.stream != nullptr) cudaStreamSynchronize(s.stream);
-      s.busy = false;
-    }
-    cudaGetLastError();  // clear a non-sticky error for the next call
-  }
-};
 
 void free_ctx(zgda_cuda_msm_ctx* c) {
   if (c == nullptr) return;
@@ -260,7 +248,7 @@ int self_test(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t er
   }
   g1_affine w = g1_to_affine(want);
   {
-    Drain drain{c};
+    zgda_status::Drain drain{c};
     if (int rc = enqueue_batch(c, s, 1, err, errlen)) return rc;
     MCK(cudaStreamSynchronize(s.stream));
   }
@@ -323,7 +311,7 @@ int zgda_cuda_commit_rows(zgda_cuda_msm_ctx* c, const void* const* rows, int nro
   const size_t per = c->rows, n = c->n;
   const size_t nb = ((size_t)nrows + per - 1) / per;
   auto count = [&](size_t b) { return (size_t)nrows - b * per < per ? (size_t)nrows - b * per : per; };
-  Drain drain{c};
+  zgda_status::Drain drain{c};
   for (size_t b = 0; b < nb + kMsmSlots; b++) {
     Slot& s = c->slot[b % kMsmSlots];
     if (s.busy) {  // hand back the batch this slot ran kMsmSlots batches ago

@@ -121,18 +121,6 @@ struct zgda_cuda_ctx {
 
 namespace {
 
-// Drain waits for every stream on the way out of a call, so that an error
-// return never leaves work in flight on buffers the next call reuses.
-struct Drain {
-  zgda_cuda_ctx* c;
-  ~Drain() {
-    for (Slot& s : c->slot) {
-      if (s.stream != nullptr) cudaStreamSynchronize(s.stream);
-      s.busy = false;
-    }
-    cudaGetLastError();  // clear a non-sticky error for the next call
-  }
-};
 
 // pipeline runs nb batches over the slots: gather(b, slot) fills slot.h_in on
 // the host, enqueue(b, slot) copies it in, computes and copies out on the
@@ -140,7 +128,7 @@ struct Drain {
 template <class Gather, class Enqueue, class Scatter>
 int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatter scatter, char* err,
              size_t errlen) {
-  Drain drain{c};
+  zgda_status::Drain drain{c};
   for (size_t b = 0; b < nb + kSlots; b++) {
     Slot& s = c->slot[b % kSlots];
     if (s.busy) {

@@ -121,24 +121,12 @@ int launch(zgda_rs_ctx* c, cudaStream_t st, const uint8_t* d_data, uint8_t* d_pa
   return ZGDA_OK;
 }
 
-// Drain waits for every stream on the way out of a call, so that an error
-// return never leaves work in flight on buffers the next call reuses.
-struct Drain {
-  zgda_rs_ctx* c;
-  ~Drain() {
-    for (Slot& s : c->slot) {
-      if (s.stream != nullptr) cudaStreamSynchronize(s.stream);
-      s.busy = false;
-    }
-    cudaGetLastError();  // clear a non-sticky error for the next call
-  }
-};
 
 // encode_host runs the chunk pipeline: chunk b is columns [b·w, b·w + w) of
 // every shard, packed in a slot's pinned buffer at stride round_up(cols, 16).
 int encode_host(zgda_rs_ctx* c, const uint8_t* const* data, uint8_t* const* parity, size_t len, char* err,
                 size_t errlen) {
-  Drain drain{c};
+  zgda_status::Drain drain{c};
   const size_t w = c->width < round_up(len, 16) ? c->width : round_up(len, 16);
   const size_t nb = (len + w - 1) / w;
   auto cols = [&](size_t b) { return len - b * w < w ? len - b * w : w; };
@@ -314,7 +302,7 @@ int zgda_rs_encode_device(zgda_rs_ctx* c, const void* d_data, void* d_parity, si
                len, stride);
   std::lock_guard<std::mutex> lock(c->mu);
   if (int rc = set_device(c->device, err, errlen)) return rc;
-  Drain drain{c};
+  zgda_status::Drain drain{c};
   Slot& s = c->slot[0];
   if (int rc = launch(c, s.stream, static_cast<const uint8_t*>(d_data), static_cast<uint8_t*>(d_parity), len, stride,
                       err, errlen))
@@ -361,7 +349,7 @@ int zgda_rs_dev_upload(zgda_rs_ctx* c, zgda_rs_dev* d, const uint8_t* const* dat
     return say(err, errlen, ZGDA_EINVAL, "null argument, or shards from another context");
   std::lock_guard<std::mutex> lock(c->mu);
   if (int rc = set_device(c->device, err, errlen)) return rc;
-  Drain drain{c};
+  zgda_status::Drain drain{c};
   for (uint32_t i = 0; i < c->k; i++) {
     if (data[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null shard pointer %u", i);
     if (int rc = stage(c, d->d_data + i * d->stride, data[i], d->len, true, err, errlen)) return rc;
@@ -380,7 +368,7 @@ int zgda_rs_dev_download(zgda_rs_ctx* c, zgda_rs_dev* d, uint8_t* const* parity,
     return say(err, errlen, ZGDA_EINVAL, "null argument, or shards from another context");
   std::lock_guard<std::mutex> lock(c->mu);
   if (int rc = set_device(c->device, err, errlen)) return rc;
-  Drain drain{c};
+  zgda_status::Drain drain{c};
   for (uint32_t j = 0; j < c->m; j++) {
     if (parity[j] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null shard pointer %u", c->k + j);
     if (int rc = stage(c, parity[j], d->d_parity + j * d->stride, d->len, false, err, errlen)) return rc;

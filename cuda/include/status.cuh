@@ -39,6 +39,24 @@ inline int set_device(int device, const char* prefix, char* err, size_t errlen) 
   return ZGDA_OK;
 }
 
+// Drain waits for every stream of a context's slots on the way out of a
+// call, so that an error return never leaves work in flight on buffers the
+// next call reuses. Ctx has slot[] entries with a stream and a busy flag.
+template <class Ctx>
+struct Drain {
+  Ctx* c;
+  explicit Drain(Ctx* ctx) : c(ctx) {}
+  Drain(const Drain&) = delete;
+  Drain& operator=(const Drain&) = delete;
+  ~Drain() {
+    for (auto& s : c->slot) {
+      if (s.stream != nullptr) cudaStreamSynchronize(s.stream);
+      s.busy = false;
+    }
+    cudaGetLastError();  // clear a non-sticky error for the next call
+  }
+};
+
 }  // namespace zgda_status
 
 // ZGDA_CHECK returns from the enclosing function (which has err and errlen
