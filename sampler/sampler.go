@@ -233,6 +233,11 @@ type run struct {
 	nodes map[int]*NodeReport
 	hdr   *header
 	todo  []*pending
+
+	// The disperser's header, fetched once per check however many answers
+	// come from it (a failed fetch is tried again by the next request).
+	httpMu  sync.Mutex
+	httpHdr *da.BlobHeader
 }
 
 // pending is a sample still without a verified cell, and the sources left
@@ -369,14 +374,10 @@ func (r *run) askHTTP(ctx context.Context, a *answer, s *Sample, wantHeader bool
 	hctx, cancel := context.WithTimeout(ctx, r.s.cfg.RequestTimeout)
 	defer cancel()
 	if wantHeader {
-		c, err := r.s.http.Commitments(hctx, r.key)
+		h, err := r.disperserHeader(hctx)
 		if err != nil {
 			a.fault, a.err = httpFault(err), fmt.Errorf("commitments: %w", err)
 			return
-		}
-		h := &da.BlobHeader{Key: r.key, Length: uint64(c.Length), Rows: uint32(c.Rows)}
-		for _, cm := range c.Commitments {
-			h.Commitments = append(h.Commitments, da.Commitment(cm))
 		}
 		a.hdr = h
 	}
@@ -386,6 +387,26 @@ func (r *run) askHTTP(ctx context.Context, a *answer, s *Sample, wantHeader bool
 		return
 	}
 	a.parse(c.Cell, c.Proof[:])
+}
+
+// disperserHeader reads the blob's header from the disperser's
+// commitments endpoint once per check (checked like any other header).
+func (r *run) disperserHeader(ctx context.Context) (*da.BlobHeader, error) {
+	r.httpMu.Lock()
+	defer r.httpMu.Unlock()
+	if r.httpHdr != nil {
+		return r.httpHdr, nil
+	}
+	c, err := r.s.http.Commitments(ctx, r.key)
+	if err != nil {
+		return nil, err
+	}
+	h := &da.BlobHeader{Key: r.key, Length: uint64(c.Length), Rows: uint32(c.Rows)}
+	for _, cm := range c.Commitments {
+		h.Commitments = append(h.Commitments, da.Commitment(cm))
+	}
+	r.httpHdr = h
+	return h, nil
 }
 
 // parse reads a cell and proof; bytes that are not field elements or not a
