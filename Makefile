@@ -33,17 +33,19 @@ DEVNET_DIR ?= .run/devnet
 run devnet: build
 	$(BIN) devnet --dir $(DEVNET_DIR)
 
-# The codec alone: encode a random 1 MiB blob, throw away two thirds of
-# its extended rows (and corrupt one more), and rebuild the exact bytes.
+# The codec alone: encode a random 1 MiB blob (R = 9 rows: a batch of one
+# with D = 9, K = 16 and N = 36 dispersed rows), keep 10 rows chosen at
+# random, corrupt one of them, and rebuild the exact bytes from the other
+# D = 9 (the corrupted row is named and left out).
 RUN_DIR ?= .run
 demo: build
 	@mkdir -p $(RUN_DIR) && rm -rf $(RUN_DIR)/enc
 	@head -c 1048576 /dev/urandom > $(RUN_DIR)/blob.bin
 	$(BIN) commit $(RUN_DIR)/blob.bin
 	$(BIN) encode $(RUN_DIR)/blob.bin --out $(RUN_DIR)/enc
-	@cd $(RUN_DIR)/enc && ls row-*.bin | awk 'NR % 3 != 0' | xargs rm -f && \
+	@cd $(RUN_DIR)/enc && ls row-*.bin | shuf | tail -n +11 | xargs rm -f && \
 	  f=$$(ls row-*.bin | head -1) && printf x | dd of=$$f bs=1 seek=77 conv=notrunc 2>/dev/null && \
-	  echo "kept $$(ls row-*.bin | wc -l) of 64 rows and corrupted $$f"
+	  echo "kept $$(ls row-*.bin | wc -l) of 36 rows and corrupted $$f"
 	$(BIN) decode $(RUN_DIR)/enc --out $(RUN_DIR)/back.bin
 	@cmp $(RUN_DIR)/blob.bin $(RUN_DIR)/back.bin && echo "OK: rebuilt bytes are identical"
 

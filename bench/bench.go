@@ -56,11 +56,14 @@ type Report struct {
 
 // Options tune a run.
 type Options struct {
-	MinTime  time.Duration // per measured operation (default 2 s)
-	MinRuns  int           // at least this many runs each (default 2)
-	Sizes    []int         // blob sizes for the encode suite (default 128 KiB, 1 MiB, 8 MiB, 31 MiB)
-	Workers  int           // goroutines (0 = all CPUs)
-	Progress func(msg string)
+	MinTime time.Duration // per measured operation (default 2 s)
+	MinRuns int           // at least this many runs each (default 2)
+	Sizes   []int         // blob sizes for the encode suite (default 1 MiB, 8 MiB, 31 MiB)
+	// BatchBlobs is the number of one-row (126,976-byte) blobs of the
+	// encode suite's batch (default 64; negative: no batch).
+	BatchBlobs int
+	Workers    int // goroutines (0 = all CPUs)
+	Progress   func(msg string)
 	// Backend runs the encode suite's extensions (nil: the CPU). A
 	// backend other than the CPU's is measured beside the CPU's.
 	Backend encoder.Backend
@@ -79,7 +82,10 @@ func (o *Options) defaults() {
 		o.MinRuns = 2
 	}
 	if len(o.Sizes) == 0 {
-		o.Sizes = []int{128 << 10, 1 << 20, 8 << 20, 31 << 20}
+		o.Sizes = []int{1 << 20, 8 << 20, encoder.MaxBlobSize}
+	}
+	if o.BatchBlobs == 0 {
+		o.BatchBlobs = 64
 	}
 }
 

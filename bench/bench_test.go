@@ -27,7 +27,7 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestRunSuites(t *testing.T) {
-	opts := Options{MinTime: time.Millisecond, MinRuns: 1, Sizes: []int{1 << 10, 200 << 10}}
+	opts := Options{MinTime: time.Millisecond, MinRuns: 1, Sizes: []int{1 << 10, 200 << 10}, BatchBlobs: 3}
 	rep, err := Run(context.Background(), "all", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +35,7 @@ func TestRunSuites(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range rep.Results {
 		seen[r.Suite+" "+r.Op+" "+r.Impl] = true
+		seen[r.Suite+" "+r.Op+" "+r.Size] = true
 		if r.Runs < 1 || r.Seconds <= 0 || r.MBps <= 0 {
 			t.Errorf("%+v: not measured", r)
 		}
@@ -43,7 +44,8 @@ func TestRunSuites(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"kzg commit/row zgda/cpu", "kzg commit/row go-eth-kzg", "kzg cells+proofs/row go-eth-kzg",
-		"encode extend+commit zgda/cpu", "rs encode/10+4 klauspost/cpu"} {
+		"encode extend+commit zgda/cpu", "encode extend+derive zgda/cpu", "encode extend+commit 3x124KiB",
+		"encode extend+derive 200KiB", "rs encode/10+4 klauspost/cpu"} {
 		if !seen[want] {
 			t.Errorf("missing result %q", want)
 		}

@@ -107,7 +107,12 @@ func runKZG(ctx context.Context, o *Options) ([]Result, error) {
 	return append(out, results("kzg", "verify/16 samples", "16 cells", samples*kzg.BytesPerCell, "zgda/batch", s, n, "one by one", as, an)...), nil
 }
 
-// runEncode: EncodeBlob (pack, extend ×4, commit K rows, derive 3K) by size.
+// runEncode: the codec's encode of one blob per size and of a batch of
+// BatchBlobs one-row blobs (docs/spec.md §3.3 Batch matrix, §3.4 Column
+// extension). "extend+commit" is the whole encode from bytes: pack, commit
+// every data row (one CommitRows call over all the batch's rows, as the
+// engine commits many posts at once), then EncodeBatch (extend ×4, derive
+// the 3D parity commitments); "extend+derive" is EncodeBatch alone.
 func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 	enc, err := encoder.New(encoder.WithWorkers(o.Workers))
 	if err != nil {
@@ -125,43 +130,106 @@ func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 	if err := c.Warm(); err != nil {
 		return nil, err
 	}
+	var cm encoder.Committer = c
+	if o.Committer != nil {
+		cm = o.Committer
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	var out []Result
+	type job struct {
+		name  string
+		blobs [][]byte
+	}
+	var jobs []job
 	for _, size := range o.Sizes {
 		if size > encoder.MaxBlobSize {
-			return out, fmt.Errorf("bench: size %d is over the maximum blob size %d", size, encoder.MaxBlobSize)
+			return nil, fmt.Errorf("bench: size %d is over the maximum blob size %d", size, encoder.MaxBlobSize)
 		}
-		blob := make([]byte, size)
-		for i := range blob {
-			blob[i] = byte(rng.Uint32())
+		jobs = append(jobs, job{HumanSize(size), [][]byte{randomBytes(rng, size)}})
+	}
+	if o.BatchBlobs > 0 {
+		j := job{name: fmt.Sprintf("%dx%s", o.BatchBlobs, HumanSize(encoder.BytesPerRow))}
+		for range o.BatchBlobs {
+			j.blobs = append(j.blobs, randomBytes(rng, encoder.BytesPerRow))
 		}
-		o.progress("encode: %s", HumanSize(size))
-		cpu := func() error {
-			_, err := enc.EncodeBlob(ctx, c, blob, nil)
-			return err
+		jobs = append(jobs, j)
+	}
+	var out []Result
+	for _, j := range jobs {
+		total := 0
+		for _, b := range j.blobs {
+			total += len(b)
 		}
-		if accel != nil {
-			var cm encoder.Committer = c
-			if o.Committer != nil {
-				cm = o.Committer
-			}
-			s, as, n, an, err := pair(ctx, o, func() error {
-				_, err := accel.EncodeBlob(ctx, cm, blob, nil)
-				return err
-			}, cpu)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, results("encode", "extend+commit", HumanSize(size), int64(size), "zgda/"+o.Backend.Name(), s, n, "zgda/cpu", as, an)...)
-			continue
-		}
-		s, _, n, _, err := pair(ctx, o, cpu, nil)
+		o.progress("encode: %s", j.name)
+		blobs, err := commitBlobs(ctx, c, j.blobs)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, results("encode", "extend+commit", HumanSize(size), int64(size), "zgda/cpu", s, n, "", 0, 0)...)
+		for _, op := range []string{"extend+commit", "extend+derive"} {
+			run := func(e *encoder.Encoder, cm encoder.Committer) func() error {
+				return func() error {
+					bs := blobs
+					if op == "extend+commit" {
+						var err error
+						if bs, err = commitBlobs(ctx, cm, j.blobs); err != nil {
+							return err
+						}
+					}
+					_, err := e.EncodeBatch(ctx, cm, bs, nil)
+					return err
+				}
+			}
+			if accel != nil {
+				s, as, n, an, err := pair(ctx, o, run(accel, cm), run(enc, c))
+				if err != nil {
+					return out, err
+				}
+				out = append(out, results("encode", op, j.name, int64(total), "zgda/"+o.Backend.Name(), s, n, "zgda/cpu", as, an)...)
+				continue
+			}
+			s, _, n, _, err := pair(ctx, o, run(enc, c), nil)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, results("encode", op, j.name, int64(total), "zgda/cpu", s, n, "", 0, 0)...)
+		}
 	}
 	return out, nil
+}
+
+// commitBlobs packs the blobs and commits all their rows in one CommitRows
+// call.
+func commitBlobs(ctx context.Context, c encoder.Committer, raw [][]byte) ([]*encoder.Blob, error) {
+	var rows [][]fr.Element
+	packed := make([][][]fr.Element, len(raw))
+	for i, b := range raw {
+		p, err := encoder.Pack(b)
+		if err != nil {
+			return nil, err
+		}
+		packed[i] = p
+		rows = append(rows, p...)
+	}
+	comms, err := c.CommitRows(ctx, rows, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*encoder.Blob, len(raw))
+	for i, b := range raw {
+		r := len(packed[i])
+		if out[i], err = encoder.NewBlob(len(b), packed[i], comms[:r]); err != nil {
+			return nil, err
+		}
+		comms = comms[r:]
+	}
+	return out, nil
+}
+
+func randomBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
 }
 
 // runRS: the storage layer's byte-level Reed–Solomon (klauspost) for the

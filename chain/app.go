@@ -597,13 +597,6 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 	} else if prev != nil {
 		return nil, fmt.Errorf("%w: a certificate for batch %s was recorded at height %d", ErrDuplicate, c.BatchRoot, prev.Height)
 	}
-	maxK := a.params.MaxBlobRows()
-	for i, b := range c.Blobs {
-		if b.Rows > maxK {
-			return nil, fmt.Errorf("%w: blob %d (%s) has K = %d; quorums of %d slots take K ≤ %d",
-				ErrMalformedTx, i, b.Key, b.Rows, a.params.QuorumSize, maxK)
-		}
-	}
 	cur := a.epochOf(h)
 	if c.Epoch > cur {
 		return nil, fmt.Errorf("%w: certificate for epoch %d, current epoch %d", ErrFutureEpoch, c.Epoch, cur)
@@ -620,6 +613,14 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 		return nil, fmt.Errorf("%w: certificate names quorum %d; epoch %d has %d", ErrUnknownQuorum, c.Quorum, c.Epoch, len(qs))
 	}
 	qi := qs[c.Quorum]
+	win, err := da.NewWindow(c.BatchRoot, c.DispersedRows(), int(a.params.MinBatchSlots), int(a.params.QuorumSize))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedTx, err)
+	}
+	inWindow := make(map[uint32]bool)
+	for i := 0; i < win.S; i++ {
+		inWindow[qi.q[win.Slot(i)]] = true
+	}
 	n, err := r.count()
 	if err != nil {
 		return nil, err
@@ -629,17 +630,13 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 		if i >= n {
 			return nil, fmt.Errorf("%w: the bitmap names signer %d; %d are registered", ErrUnknownSigner, i, n)
 		}
-		if !qi.members[i] {
-			return nil, fmt.Errorf("%w: signer %d holds no slot of quorum %d in epoch %d", ErrNotInQuorum, i, c.Quorum, c.Epoch)
+		if !inWindow[i] {
+			return nil, fmt.Errorf("%w: signer %d holds no slot of batch %s's window (quorum %d, epoch %d)", ErrNotInQuorum, i, c.BatchRoot, c.Quorum, c.Epoch)
 		}
 	}
 	th := a.params.Threshold
-	for i, b := range c.Blobs {
-		signed, s := qi.q.SignedBlobSlots(b.Key, b.Rows, c.Signers.Has)
-		if !da.MeetsThreshold(signed, s, th.Num, th.Den) {
-			need := int((uint64(th.Num)*uint64(s) + uint64(th.Den) - 1) / uint64(th.Den))
-			return nil, &SlotsError{Blob: i, Key: b.Key, Signed: signed, Slots: s, Need: need}
-		}
+	if got, total := qi.q.SignedWeight(win, c.Signers.Has); !da.MeetsThreshold(got, total, th.Num, th.Den) {
+		return nil, &SlotsError{Root: c.BatchRoot, Signed: got, Total: total, Threshold: th}
 	}
 	sum := sha256.Sum256(raw)
 	a.vmu.Lock()
@@ -663,13 +660,10 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 		}
 	}
 	v.set(keyCert(c.BatchRoot), marshalCertRecord(c, h))
+	// A key names its most recent batch (docs/spec.md §6): a repost that
+	// was certified again points readers at the newer copy.
 	for _, b := range c.Blobs {
-		k := keyBlob(b.Key)
-		if prev, err := v.get(k); err != nil {
-			return nil, err
-		} else if prev == nil {
-			v.set(k, c.BatchRoot[:])
-		}
+		v.set(keyBlob(b.Key), c.BatchRoot[:])
 	}
 	return nil, nil
 }

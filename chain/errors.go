@@ -34,7 +34,7 @@ var (
 	ErrNotInQuorum = errors.New("chain: signer not in the quorum")
 	// ErrInsufficientSlots: for some blob, the signers hold less than the
 	// threshold of its slots (see *SlotsError).
-	ErrInsufficientSlots = errors.New("chain: signers hold too few of a blob's slots")
+	ErrInsufficientSlots = errors.New("chain: signers hold too little of the batch window's weight")
 	// ErrStaleEpoch: an epoch that has already started (VRF) or is older than
 	// the certificate window allows.
 	ErrStaleEpoch = errors.New("chain: stale epoch")
@@ -148,18 +148,18 @@ func (e *TxError) Error() string {
 // Unwrap returns the sentinel of the code.
 func (e *TxError) Unwrap() error { return errOfCode(e.Code) }
 
-// SlotsError says which blob of a certificate fell short of the threshold.
+// SlotsError says that a certificate's signers fell short of the weighted
+// threshold of its batch's window (docs/spec.md §4.4).
 type SlotsError struct {
-	Blob   int        // position in the certificate
-	Key    da.BlobKey // its key
-	Signed int        // slots held by signers
-	Slots  int        // S
-	Need   int        // the least number of signed slots that would pass
+	Root      da.Hash  // the batch
+	Signed    uint64   // signed weight, Σ_r c_r·(Q/m_r)
+	Total     uint64   // N·Q
+	Threshold Fraction // the share needed
 }
 
 func (e *SlotsError) Error() string {
-	return fmt.Sprintf("%v: blob %d (%s): signers hold %d of its %d slots, need %d",
-		ErrInsufficientSlots, e.Blob, e.Key, e.Signed, e.Slots, e.Need)
+	return fmt.Sprintf("%v: batch %s: signers hold weight %d of %d, need %d/%d of it",
+		ErrInsufficientSlots, e.Root, e.Signed, e.Total, e.Threshold.Num, e.Threshold.Den)
 }
 
 // Unwrap returns ErrInsufficientSlots.

@@ -19,13 +19,17 @@ type Fraction struct {
 type Params struct {
 	// EpochLength E: a new epoch opens every E blocks.
 	EpochLength uint64 `json:"epoch_length"`
-	// QuorumSize M: slots per quorum, a power of two ≥ 4·Kmax.
+	// QuorumSize M: slots per quorum, a power of two ≥ 4·MaxBatchRows, so
+	// that every batch's N = 4D dispersed rows fit one quorum.
 	QuorumSize uint32 `json:"quorum_size"`
+	// MinBatchSlots W: a batch's window spans S = max(N, W) slots
+	// (docs/spec.md §4.2); only batches with N < W are replicated.
+	MinBatchSlots uint32 `json:"min_batch_slots"`
 	// TokensPerBallot: a signer holds floor(stake / tokens_per_ballot) ballots…
 	TokensPerBallot uint64 `json:"tokens_per_ballot"`
 	// BallotCap: …but at most ballot_cap.
 	BallotCap uint32 `json:"ballot_cap"`
-	// Threshold: the share of each blob's slots the signers must hold.
+	// Threshold: the share of a batch window's weight the signers must hold.
 	Threshold Fraction `json:"threshold"`
 	// CertEpochWindow: a certificate for epoch e is accepted while the
 	// current epoch is at most e + cert_epoch_window (batches in flight at a
@@ -40,6 +44,7 @@ func DefaultParams() Params {
 	return Params{
 		EpochLength:     100,
 		QuorumSize:      1024,
+		MinBatchSlots:   da.DefaultMinBatchSlots,
 		TokensPerBallot: 1,
 		BallotCap:       1024,
 		Threshold:       Fraction{2, 3},
@@ -53,8 +58,11 @@ func (p Params) ValidateBasic() error {
 	switch {
 	case p.EpochLength == 0 || p.EpochLength > 1<<32:
 		return fmt.Errorf("params.epoch_length: %d, want 1 to 2^32 blocks", p.EpochLength)
-	case p.QuorumSize < da.MinBlobSlots || p.QuorumSize > 1<<16 || p.QuorumSize&(p.QuorumSize-1) != 0:
-		return fmt.Errorf("params.quorum_size: %d, want a power of two from %d to 65536", p.QuorumSize, da.MinBlobSlots)
+	case p.QuorumSize < da.MaxDispersedRows || p.QuorumSize > 1<<16 || p.QuorumSize&(p.QuorumSize-1) != 0:
+		return fmt.Errorf("params.quorum_size: %d, want a power of two from %d (4 × the %d rows of the largest batch) to 65536",
+			p.QuorumSize, da.MaxDispersedRows, da.MaxBatchRows)
+	case p.MinBatchSlots == 0 || p.MinBatchSlots > p.QuorumSize:
+		return fmt.Errorf("params.min_batch_slots: %d, want 1 to quorum_size (%d)", p.MinBatchSlots, p.QuorumSize)
 	case p.TokensPerBallot == 0:
 		return fmt.Errorf("params.tokens_per_ballot: must be at least 1")
 	case p.BallotCap == 0 || p.BallotCap > 1<<16:
@@ -68,15 +76,6 @@ func (p Params) ValidateBasic() error {
 		return fmt.Errorf("params.max_signers: %d, want 1 to %d", p.MaxSigners, da.MaxSignerBitmapBytes*8)
 	}
 	return nil
-}
-
-// MaxBlobRows is the largest K a certificate may carry: 4K ≤ M.
-func (p Params) MaxBlobRows() uint32 {
-	k := p.QuorumSize / da.ExtensionFactor
-	if k > da.MaxBlobRows {
-		k = da.MaxBlobRows
-	}
-	return k
 }
 
 // GenesisState is the app_state of genesis.json.

@@ -1,6 +1,7 @@
-// Package client talks to a zgda disperser's HTTP API (DESIGN.md §7): post
-// a blob, follow its status until it is certified, read it back, fetch its
-// commitments and cells, and the OP Stack alt-DA /put and /get.
+// Package client talks to a zgda disperser's HTTP API (docs/spec.md §7):
+// post a blob, follow its status until it is certified (checking the
+// inclusion proof), read it back, fetch its commitments, its batch and the
+// batch's cells, and the OP Stack alt-DA /put and /get.
 //
 // Errors the server answers come back as *Error, which carries the HTTP
 // status, the API's code and message and Retry-After, and matches the
@@ -146,7 +147,7 @@ func (c *Client) Get(ctx context.Context, key da.BlobKey) ([]byte, error) {
 	return b, nil
 }
 
-// Commitments returns L, K and C_0 … C_{K−1} (GET /v1/blobs/{key}/commitments).
+// Commitments returns L, R and C_0 … C_{R−1} (GET /v1/blobs/{key}/commitments).
 func (c *Client) Commitments(ctx context.Context, key da.BlobKey) (*api.Commitments, error) {
 	var r api.Commitments
 	if err := c.do(ctx, http.MethodGet, "/v1/blobs/"+key.String()+"/commitments", nil, http.StatusOK, &r); err != nil {
@@ -155,12 +156,24 @@ func (c *Client) Commitments(ctx context.Context, key da.BlobKey) (*api.Commitme
 	return &r, nil
 }
 
-// Cell returns a cell and its proof (GET /v1/blobs/{key}/cells/{row}/{cell}).
-// Check it with kzg.Context.VerifyCell against C_row (derive C_row for
-// row ≥ K with kzg.Context.DeriveCommitments).
-func (c *Client) Cell(ctx context.Context, key da.BlobKey, row, cell int) (*api.Cell, error) {
+// GetBatch returns a batch's header, counts and certificate (GET
+// /v1/batches/{root}). Check it with api.Batch.Header, which also returns
+// the header.
+func (c *Client) GetBatch(ctx context.Context, root da.Hash) (*api.Batch, error) {
+	var r api.Batch
+	if err := c.do(ctx, http.MethodGet, "/v1/batches/"+root.String(), nil, http.StatusOK, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GetCell returns cell c of dispersed row n of a batch and its EIP-7594
+// proof (GET /v1/batches/{root}/cells/{n}/{c}). Check it with
+// kzg.Context.VerifyCell against row n's commitment: the batch's data
+// commitments for n < D, kzg.Context.ParityCommitments of them for n ≥ D.
+func (c *Client) GetCell(ctx context.Context, root da.Hash, n, cell int) (*api.Cell, error) {
 	var r api.Cell
-	p := fmt.Sprintf("/v1/blobs/%s/cells/%d/%d", key, row, cell)
+	p := fmt.Sprintf("/v1/batches/%s/cells/%d/%d", root, n, cell)
 	if err := c.do(ctx, http.MethodGet, p, nil, http.StatusOK, &r); err != nil {
 		return nil, err
 	}
@@ -168,7 +181,7 @@ func (c *Client) Cell(ctx context.Context, key da.BlobKey, row, cell int) (*api.
 }
 
 // AltDAPut is the OP Stack alt-DA put (POST /put): it returns the generic
-// commitment 0x01 ‖ da_layer_byte ‖ 0x00 ‖ blob_key once the blob is
+// commitment 0x01 ‖ da_layer_byte ‖ 0x02 ‖ blob_key once the blob is
 // certified. A server that cannot certify in time answers 503
 // (api.ErrNotCertified).
 func (c *Client) AltDAPut(ctx context.Context, data []byte) ([]byte, error) {

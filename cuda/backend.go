@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -89,19 +90,42 @@ func (b *Backend) Close() error {
 func (b *Backend) msgPtr() *C.char { return (*C.char)(unsafe.Pointer(&b.msg[0])) }
 
 // ExtendColumns implements encoder.Backend (same contract, same bytes as
-// the CPU backend).
+// the CPU backend). The library computes all 4K rows; an out row the
+// caller does not want (nil) is given the data row's own pointer for j < K
+// (the library skips that copy) and one scratch row for j ≥ K, discarded.
 func (b *Backend) ExtendColumns(ctx context.Context, data, out [][]fr.Element) error {
 	k := len(data)
-	if k < 1 || k > encoder.MaxRows || k&(k-1) != 0 {
-		return fmt.Errorf("%w: K = %d data rows: must be a power of two in [1, %d]", encoder.ErrShape, k, encoder.MaxRows)
+	if k < 1 || k > encoder.MaxBatchRows || k&(k-1) != 0 {
+		return fmt.Errorf("%w: K = %d matrix rows: must be a power of two in [1, %d]", encoder.ErrShape, k, encoder.MaxBatchRows)
 	}
 	if err := checkRows("data", data, k, encoder.ElementsPerRow); err != nil {
 		return err
 	}
-	if err := checkRows("out", out, encoder.ColumnExtension*k, encoder.ElementsPerRow); err != nil {
-		return err
+	if len(out) != encoder.ColumnExtension*k {
+		return fmt.Errorf("%w: out has %d rows, want %d", encoder.ErrShape, len(out), encoder.ColumnExtension*k)
 	}
-	return b.call(ctx, b.lib.cols, data, out, k)
+	var scratch []fr.Element
+	full, copied := out, false
+	for j, r := range out {
+		if r != nil {
+			if len(r) != encoder.ElementsPerRow {
+				return fmt.Errorf("%w: out row %d has %d elements, want %d", encoder.ErrShape, j, len(r), encoder.ElementsPerRow)
+			}
+			continue
+		}
+		if !copied {
+			full, copied = slices.Clone(out), true
+		}
+		if j < k {
+			full[j] = data[j]
+			continue
+		}
+		if scratch == nil {
+			scratch = make([]fr.Element, encoder.ElementsPerRow)
+		}
+		full[j] = scratch
+	}
+	return b.call(ctx, b.lib.cols, data, full, k)
 }
 
 // ExtendRows implements encoder.Backend.

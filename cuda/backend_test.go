@@ -42,6 +42,9 @@ func TestDeviceDifferential(t *testing.T) {
 		t.Run(fmt.Sprintf("rows/n=%d", n), func(t *testing.T) { checkRowsExt(t, be, r, n, false) })
 	}
 	t.Run("rows/n=40/aliased", func(t *testing.T) { checkRowsExt(t, be, r, 40, true) })
+	for _, d := range []int{5, 129, 256} {
+		t.Run(fmt.Sprintf("columns/D=%d/batch", d), func(t *testing.T) { checkBatchColumns(t, be, r, d) })
+	}
 	t.Run("concurrent", func(t *testing.T) { concurrentCalls(t, be) })
 }
 
@@ -69,6 +72,7 @@ func TestEmulatedDifferential(t *testing.T) {
 		t.Run(fmt.Sprintf("rows/n=%d", n), func(t *testing.T) { checkRowsExt(t, be, r, n, false) })
 	}
 	t.Run("rows/n=5/aliased", func(t *testing.T) { checkRowsExt(t, be, r, 5, true) })
+	t.Run("columns/D=5/batch", func(t *testing.T) { checkBatchColumns(t, be, r, 5) })
 	t.Run("concurrent", func(t *testing.T) { concurrentCalls(t, be) })
 }
 
@@ -205,16 +209,21 @@ var benchSizes = []struct {
 	{"31MiB", encoder.MaxBlobSize},
 }
 
-// BenchmarkExtend is both extensions of a packed blob, columns ×4 then every
-// extended row ×2 (payload bytes/s), on each backend.
+// BenchmarkExtend is both extensions of a blob's batch matrix (K rows, the
+// blob's R padded to a power of two), columns ×4 then every extended row ×2
+// (payload bytes/s), on each backend.
 func BenchmarkExtend(b *testing.B) {
 	ctx := context.Background()
 	for _, s := range benchSizes {
 		p, _ := encoder.ParamsFor(s.bytes)
 		r := rand.New(rand.NewPCG(uint64(s.bytes), 7))
-		data := randRows(r, p.K, encoder.ElementsPerRow)
-		ext := garbageRows(4*p.K, encoder.ElementsPerRow)
-		cells := garbageRows(4*p.K, encoder.ElementsPerExtRow)
+		k := 1
+		for k < p.Rows {
+			k <<= 1
+		}
+		data := randRows(r, k, encoder.ElementsPerRow)
+		ext := garbageRows(4*k, encoder.ElementsPerRow)
+		cells := garbageRows(4*k, encoder.ElementsPerExtRow)
 		for _, name := range []string{"cuda", "cpu"} {
 			b.Run(s.name+"/"+name, func(b *testing.B) {
 				var be encoder.Backend = encoder.NewCPUBackend(0)

@@ -56,8 +56,8 @@ func init() {
 
 // Committer computes row commitments (EIP-4844 blob_to_kzg_commitment) on a
 // CUDA device: a batched fixed-base MSM over the trusted setup's Lagrange
-// points, which it uploads once. DeriveCommitments and VerifyExtendedRows
-// run on the CPU kzg.Context it was made with. It is safe for concurrent
+// points, which it uploads once. ParityCommitments and VerifyBatchRows run
+// on the CPU kzg.Context it was made with. It is safe for concurrent
 // use; calls are serialised on its one device context.
 type Committer struct {
 	cpu     *kzg.Context
@@ -226,15 +226,15 @@ func (c *Committer) commitChunk(rows [][]fr.Element, out []kzg.Commitment, first
 	return nil
 }
 
-// DeriveCommitments implements encoder.Committer on the CPU (a few
-// K-point MSMs: not worth a device round trip).
-func (c *Committer) DeriveCommitments(data []kzg.Commitment) ([]kzg.Commitment, error) {
-	return c.cpu.DeriveCommitments(data)
+// ParityCommitments implements encoder.Committer on the CPU (one G1 FFT
+// over at most 1024 points: not worth a device round trip).
+func (c *Committer) ParityCommitments(data []kzg.Commitment, k int) ([]kzg.Commitment, error) {
+	return c.cpu.ParityCommitments(data, k)
 }
 
-// VerifyExtendedRows implements encoder.Committer on the CPU.
-func (c *Committer) VerifyExtendedRows(blobs [][]kzg.Commitment, rows []kzg.ExtendedRow) ([]int, error) {
-	return c.cpu.VerifyExtendedRows(blobs, rows)
+// VerifyBatchRows implements encoder.Committer on the CPU.
+func (c *Committer) VerifyBatchRows(data []kzg.Commitment, k int, rows []kzg.BatchRow) ([]int, int, error) {
+	return c.cpu.VerifyBatchRows(data, k, rows)
 }
 
 // ComputeCellsAndProofs runs FK20 on the CPU (no device kernel yet), so a

@@ -202,6 +202,40 @@ func checkColumns(t *testing.T, be encoder.Backend, r *rand.Rand, k int, alias b
 	equalRows(t, "data after the call", data, orig)
 }
 
+// checkBatchColumns compares be.ExtendColumns with the CPU backend as
+// EncodeBatch calls it: d data rows padded to K with one shared zero row,
+// only the parity rows K … K+3d−1 wanted (the other out rows nil).
+func checkBatchColumns(t *testing.T, be encoder.Backend, r *rand.Rand, d int) {
+	t.Helper()
+	ctx := context.Background()
+	k := 1
+	for k < d {
+		k <<= 1
+	}
+	data := randRows(r, d, encoder.ElementsPerRow)
+	zero := make([]fr.Element, encoder.ElementsPerRow)
+	for len(data) < k {
+		data = append(data, zero)
+	}
+	orig := cloneRows(data)
+	want := garbageRows(4*k, encoder.ElementsPerRow)
+	if err := encoder.NewCPUBackend(0).ExtendColumns(ctx, orig, want); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]fr.Element, 4*k)
+	copy(out[k:], garbageRows(3*d, encoder.ElementsPerRow))
+	if err := be.ExtendColumns(ctx, data, out); err != nil {
+		t.Fatalf("D=%d: %v", d, err)
+	}
+	equalRows(t, "parity rows", out[k:k+3*d], want[k:k+3*d])
+	for j, row := range out {
+		if (row != nil) != (j >= k && j < k+3*d) {
+			t.Fatalf("out row %d changed from nil or to nil", j)
+		}
+	}
+	equalRows(t, "data after the call", data, orig)
+}
+
 // checkRows compares be.ExtendRows with the CPU backend on n rows; with
 // alias, row i is out[i][:4096].
 func checkRowsExt(t *testing.T, be encoder.Backend, r *rand.Rand, n int, alias bool) {

@@ -1,4 +1,4 @@
-// ntt.cu: libzgda_cuda.so, the zgda/v1 extensions on a CUDA device.
+// ntt.cu: libzgda_cuda.so, the codec's extensions (docs/spec.md §3.4 Column extension, §3.5 Cells) on a CUDA device.
 //
 // The arithmetic and the order of NTT steps live in include/ntt.cuh and are
 // tested on the host (cuda/internal/hostcheck); this file adds kernels that

@@ -48,7 +48,7 @@ zgda_cuda_ctx* zgda_cuda_open(int device, int* code, char* err, size_t errlen);
 void zgda_cuda_close(zgda_cuda_ctx* ctx);
 
 /* zgda_cuda_extend_columns: data holds k row pointers (k a power of two
- * ≤ ZGDA_MAX_K), out 4k. Writes every out[j], j < 4k: the zgda/v1 column
+ * ≤ ZGDA_MAX_K), out 4k. Writes every out[j], j < 4k: the column
  * extension (row j holds the column polynomials at ω_4k^brp(j)); out[i] = data[i]
  * for i < k (skipped when the pointers are equal). Calls on one context are
  * serialised; pointers are not kept after the call. */

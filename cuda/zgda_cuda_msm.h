@@ -1,5 +1,5 @@
 /* zgda_cuda_msm.h: the C ABI of libzgda_cuda.so's batched MSM, the KZG row
- * commitments of the zgda/v1 codec (EIP-4844 blob_to_kzg_commitment over a
+ * commitments of the codec (EIP-4844 blob_to_kzg_commitment over a
  * fixed list of G1 points, the trusted setup's Lagrange points).
  *
  * Scalars are BLS12-381 Fr in gnark-crypto's fr.Element layout (4

@@ -6,9 +6,7 @@ import (
 	"strings"
 )
 
-// BlobKey names a blob everywhere (DESIGN.md §3):
-// SHA-256("zgda/v1/blob" ‖ uint64_be(L) ‖ uint32_be(K) ‖ C_0 ‖ … ‖ C_{K−1}).
-// The kzg package computes it; this package only carries it.
+// BlobKey names a blob everywhere (docs/spec.md §3.2): see ComputeBlobKey.
 type BlobKey [32]byte
 
 // String renders the key as 0x-prefixed lowercase hex.

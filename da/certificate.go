@@ -12,13 +12,11 @@ import (
 // by the decoder before anything else reads it.
 const (
 	// CertificateVersion is the first byte of every encoded certificate.
-	CertificateVersion = 1
+	CertificateVersion = 2
 	// MaxCertificateBlobs bounds the blobs in one certificate (one batch).
-	MaxCertificateBlobs = 2048
+	MaxCertificateBlobs = MaxBatchBlobs
 	// MaxSignerBitmapBytes bounds the signer bitmap: 65,536 signers.
 	MaxSignerBitmapBytes = 8192
-	// MaxBlobRows is the largest K of a blob: MaxBlobSize is 256 rows (DESIGN.md §3).
-	MaxBlobRows = 256
 
 	certHeaderSize = 1 + 32 + 8 + 4 + 2
 	certBlobSize   = 32 + 4
@@ -136,15 +134,16 @@ func (b *Bitmap) UnmarshalText(t []byte) error {
 	return nil
 }
 
-// CertifiedBlob is one blob of a certificate: its key and K, its number of
-// original rows (a power of two, 1 ≤ K ≤ MaxBlobRows).
+// CertifiedBlob is one blob of a certificate and one leaf of the batch root:
+// its key and its number of data rows R (1 ≤ R ≤ MaxBlobRows).
 type CertifiedBlob struct {
 	Key  BlobKey `json:"key"`
 	Rows uint32  `json:"rows"`
 }
 
-// Certificate is a quorum's attestation that it stores a batch (DESIGN.md §4):
-// the aggregate of the signers' BLS signatures over AttestationMessage.
+// Certificate is a quorum's attestation that it stores a batch
+// (docs/spec.md §4.4): the aggregate of the signers' BLS signatures over
+// AttestationMessage, with the (key, R) of every blob in batch order.
 type Certificate struct {
 	BatchRoot Hash            `json:"batch_root"`
 	Epoch     uint64          `json:"epoch"`
@@ -154,10 +153,10 @@ type Certificate struct {
 	Signature Signature       `json:"signature"`
 }
 
-// AttestationMessage is what a DA node signs for a batch (DESIGN.md §4):
-// "zgda/v1/attest" ‖ chain_id ‖ uint64_be(epoch) ‖ uint32_be(quorum) ‖ batch_root.
+// AttestationMessage is what a DA node signs for a batch (docs/spec.md §4.3):
+// "zgda/v2/attest" ‖ chain_id ‖ uint64_be(epoch) ‖ uint32_be(quorum) ‖ batch_root.
 func AttestationMessage(chainID string, epoch uint64, quorum uint32, batchRoot Hash) []byte {
-	const prefix = "zgda/v1/attest"
+	const prefix = "zgda/v2/attest"
 	m := make([]byte, 0, len(prefix)+len(chainID)+8+4+32)
 	m = append(m, prefix...)
 	m = append(m, chainID...)
@@ -180,6 +179,18 @@ func (c *Certificate) Keys() []BlobKey {
 	return keys
 }
 
+// DataRows is D = Σ R over the certificate's blobs.
+func (c *Certificate) DataRows() int {
+	d := 0
+	for _, b := range c.Blobs {
+		d += int(b.Rows)
+	}
+	return d
+}
+
+// DispersedRows is N = 4D.
+func (c *Certificate) DispersedRows() int { return ExtensionFactor * c.DataRows() }
+
 // EncodedSize is the length of c's binary encoding.
 func (c *Certificate) EncodedSize() int {
 	return certHeaderSize + len(c.Blobs)*certBlobSize + 2 + len(c.Signers) + SignatureSize
@@ -194,7 +205,7 @@ func (c *Certificate) MarshalBinary() ([]byte, error) {
 // AppendBinary appends c's encoding to b:
 //
 //	u8 version (1) ‖ batch_root[32] ‖ u64 epoch ‖ u32 quorum ‖
-//	u16 n ‖ n × (blob_key[32] ‖ u32 K) ‖ u16 len ‖ bitmap[len] ‖ signature[96]
+//	u16 n ‖ n × (blob_key[32] ‖ u32 R) ‖ u16 len ‖ bitmap[len] ‖ signature[96]
 //
 // integers big-endian.
 func (c *Certificate) AppendBinary(b []byte) ([]byte, error) {
@@ -216,8 +227,8 @@ func (c *Certificate) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // UnmarshalBinary decodes a certificate, refusing anything but the one
-// canonical encoding: wrong version, bad lengths, trailing bytes, K not a
-// power of two, an empty or non-canonical bitmap. It does not check the
+// canonical encoding: wrong version, bad lengths, trailing bytes, an R or
+// D out of range, a zero or repeated key, an empty or non-canonical bitmap. It does not check the
 // batch root or the signature (see Validate and the chain).
 func (c *Certificate) UnmarshalBinary(b []byte) error {
 	if len(b) > MaxCertificateSize {
@@ -263,14 +274,8 @@ func (c *Certificate) UnmarshalBinary(b []byte) error {
 
 // checkShape enforces the codec's limits and canonical forms.
 func (c *Certificate) checkShape() error {
-	if len(c.Blobs) == 0 || len(c.Blobs) > MaxCertificateBlobs {
-		return fmt.Errorf("%w: %d blobs, want 1 to %d", ErrCertificate, len(c.Blobs), MaxCertificateBlobs)
-	}
-	for i, bl := range c.Blobs {
-		if bl.Rows == 0 || bl.Rows > MaxBlobRows || bl.Rows&(bl.Rows-1) != 0 {
-			return fmt.Errorf("%w: blob %d (%s): K = %d, want a power of two from 1 to %d",
-				ErrCertificate, i, bl.Key, bl.Rows, MaxBlobRows)
-		}
+	if err := checkEntries(len(c.Blobs), func(i int) CertifiedBlob { return c.Blobs[i] }); err != nil {
+		return fmt.Errorf("%w: %v", ErrCertificate, err)
 	}
 	if len(c.Signers) == 0 || len(c.Signers) > MaxSignerBitmapBytes {
 		return fmt.Errorf("%w: signer bitmap of %d bytes, want 1 to %d", ErrCertificate, len(c.Signers), MaxSignerBitmapBytes)
@@ -281,25 +286,32 @@ func (c *Certificate) checkShape() error {
 	return nil
 }
 
-// Validate checks what needs no chain state: the codec's limits, that no blob
-// key repeats, and that BatchRoot is the Merkle root of the keys.
+// Validate checks what needs no chain state: the codec's limits (R and D in
+// range, keys non-zero and distinct) and that BatchRoot is the batch root of
+// the (key, R) list.
 func (c *Certificate) Validate() error {
 	if err := c.checkShape(); err != nil {
 		return err
 	}
-	seen := make(map[BlobKey]int, len(c.Blobs))
-	for i, bl := range c.Blobs {
-		if j, dup := seen[bl.Key]; dup {
-			return fmt.Errorf("%w: blob %s appears twice (positions %d and %d)", ErrCertificate, bl.Key, j, i)
-		}
-		seen[bl.Key] = i
-	}
-	root, err := BatchRoot(c.Keys())
+	root, err := BatchRoot(c.Blobs)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCertificate, err)
 	}
 	if root != c.BatchRoot {
-		return fmt.Errorf("%w: batch root %s is not the Merkle root %s of its blob keys", ErrCertificate, c.BatchRoot, root)
+		return fmt.Errorf("%w: batch root %s is not the root %s of its (blob key, rows) list", ErrCertificate, c.BatchRoot, root)
 	}
 	return nil
+}
+
+// Locate finds key in the certificate: its position in the batch and its
+// offset o (first matrix row). ok is false when the certificate does not
+// name key.
+func (c *Certificate) Locate(key BlobKey) (index, offset int, ok bool) {
+	for i, b := range c.Blobs {
+		if b.Key == key {
+			return i, offset, true
+		}
+		offset += int(b.Rows)
+	}
+	return 0, 0, false
 }

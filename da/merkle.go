@@ -2,6 +2,7 @@ package da
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,20 +44,28 @@ func parseFixedHex(what, s string, dst []byte) error {
 	return nil
 }
 
-// MaxMerkleDepth bounds proofs: 2^32 leaves is far beyond any batch.
-const MaxMerkleDepth = 32
+// The batch root (docs/spec.md §3.7) is the RFC 6962 Merkle Tree Hash over
+// the leaf data key_i ‖ uint32_be(R_i), in batch order: leaves
+// SHA-256(0x00 ‖ d), nodes SHA-256(0x01 ‖ left ‖ right), a tree of n > 1
+// leaves split at the largest power of two below n, no padding. R is under
+// the root, so signers vouch for the row counts that the chain counts slots
+// with; without padding no certificate can carry an extra "blob".
 
-// ErrEmptyBatch is returned for a Merkle tree over no blob keys.
-var ErrEmptyBatch = errors.New("da: batch has no blob keys")
+// MaxMerkleDepth bounds audit paths: a batch has at most MaxBatchBlobs leaves.
+const MaxMerkleDepth = 8
 
-// LeafHash is SHA-256(0x00 ‖ key), a leaf of the batch_root tree (DESIGN.md §4).
-func LeafHash(key BlobKey) Hash {
-	var buf [33]byte
-	copy(buf[1:], key[:])
+// ErrEmptyBatch is returned for a Merkle tree over no blobs.
+var ErrEmptyBatch = errors.New("da: batch has no blobs")
+
+// LeafHash is SHA-256(0x00 ‖ key ‖ uint32_be(R)), the leaf of blob e.
+func LeafHash(e CertifiedBlob) Hash {
+	var buf [1 + 32 + 4]byte
+	copy(buf[1:33], e.Key[:])
+	binary.BigEndian.PutUint32(buf[33:], e.Rows)
 	return sha256.Sum256(buf[:])
 }
 
-// NodeHash is SHA-256(0x01 ‖ left ‖ right), an inner node of the batch_root tree.
+// NodeHash is SHA-256(0x01 ‖ left ‖ right), an inner node of the tree.
 func NodeHash(left, right Hash) Hash {
 	var buf [65]byte
 	buf[0] = 1
@@ -65,83 +74,81 @@ func NodeHash(left, right Hash) Hash {
 	return sha256.Sum256(buf[:])
 }
 
-// zeroLeaf is the padding leaf: the hash of the all-zero key.
-var zeroLeaf = LeafHash(BlobKey{})
+// splitPoint is the largest power of two strictly below n (n ≥ 2).
+func splitPoint(n int) int { return 1 << (bits.Len(uint(n-1)) - 1) }
 
-// treeWidth is the number of leaves after padding n keys to a power of two.
-func treeWidth(n int) int {
-	if n <= 1 {
-		return 1
+// mth is the Merkle Tree Hash of the leaf hashes.
+func mth(leaves []Hash) Hash {
+	if len(leaves) == 1 {
+		return leaves[0]
 	}
-	return 1 << bits.Len(uint(n-1))
+	k := splitPoint(len(leaves))
+	return NodeHash(mth(leaves[:k]), mth(leaves[k:]))
 }
 
-// leaves returns the padded leaf level for keys.
-func leaves(keys []BlobKey) []Hash {
-	level := make([]Hash, treeWidth(len(keys)))
-	for i := range level {
-		if i < len(keys) {
-			level[i] = LeafHash(keys[i])
-		} else {
-			level[i] = zeroLeaf
-		}
+func leafHashes(blobs []CertifiedBlob) []Hash {
+	out := make([]Hash, len(blobs))
+	for i := range blobs {
+		out[i] = LeafHash(blobs[i])
 	}
-	return level
+	return out
 }
 
-// BatchRoot is the root of the SHA-256 binary Merkle tree over keys in batch
-// order, padded with zero-key leaves to a power of two (DESIGN.md §4). A
-// single key's root is its leaf hash. keys is not modified.
-func BatchRoot(keys []BlobKey) (Hash, error) {
-	if len(keys) == 0 {
+// BatchRoot is the batch root of the blobs in batch order. blobs is only read.
+func BatchRoot(blobs []CertifiedBlob) (Hash, error) {
+	if len(blobs) == 0 {
 		return Hash{}, ErrEmptyBatch
 	}
-	level := leaves(keys)
-	for len(level) > 1 {
-		for i := 0; i < len(level)/2; i++ {
-			level[i] = NodeHash(level[2*i], level[2*i+1])
-		}
-		level = level[:len(level)/2]
-	}
-	return level[0], nil
+	return mth(leafHashes(blobs)), nil
 }
 
-// MerkleProof returns the sibling hashes from the leaf of keys[index] up to
-// the root, bottom first. Its length is log2 of the padded width.
-func MerkleProof(keys []BlobKey, index int) ([]Hash, error) {
-	if len(keys) == 0 {
+// InclusionProof is the RFC 6962 audit path of blobs[index], bottom-up.
+func InclusionProof(blobs []CertifiedBlob, index int) ([]Hash, error) {
+	if len(blobs) == 0 {
 		return nil, ErrEmptyBatch
 	}
-	if index < 0 || index >= len(keys) {
-		return nil, fmt.Errorf("da: merkle proof index %d out of range [0, %d)", index, len(keys))
+	if index < 0 || index >= len(blobs) {
+		return nil, fmt.Errorf("da: inclusion proof index %d out of range [0, %d)", index, len(blobs))
 	}
-	level := leaves(keys)
-	var proof []Hash
-	for len(level) > 1 {
-		proof = append(proof, level[index^1])
-		for i := 0; i < len(level)/2; i++ {
-			level[i] = NodeHash(level[2*i], level[2*i+1])
-		}
-		level = level[:len(level)/2]
-		index /= 2
-	}
-	return proof, nil
+	return auditPath(leafHashes(blobs), index), nil
 }
 
-// VerifyMerkleProof reports whether proof shows key at position index of a
-// batch whose root is root. The depth is len(proof); index must fit in it.
-func VerifyMerkleProof(root Hash, key BlobKey, index uint64, proof []Hash) bool {
-	if len(proof) > MaxMerkleDepth || index>>uint(len(proof)) != 0 {
+// auditPath is RFC 6962 §2.1.1's PATH(m, D[n]), bottom-up.
+func auditPath(leaves []Hash, m int) []Hash {
+	if len(leaves) <= 1 {
+		return nil
+	}
+	k := splitPoint(len(leaves))
+	if m < k {
+		return append(auditPath(leaves[:k], m), mth(leaves[k:]))
+	}
+	return append(auditPath(leaves[k:], m-k), mth(leaves[:k]))
+}
+
+// VerifyInclusion reports whether proof is the audit path of blob e at
+// position index of a batch of size blobs whose root is root (RFC 9162
+// §2.1.3.2's verification).
+func VerifyInclusion(root Hash, e CertifiedBlob, index, size uint64, proof []Hash) bool {
+	if index >= size || len(proof) > MaxMerkleDepth {
 		return false
 	}
-	h := LeafHash(key)
-	for _, sib := range proof {
-		if index&1 == 0 {
-			h = NodeHash(h, sib)
-		} else {
-			h = NodeHash(sib, h)
+	fn, sn := index, size-1
+	r := LeafHash(e)
+	for _, p := range proof {
+		if sn == 0 {
+			return false
 		}
-		index >>= 1
+		if fn&1 == 1 || fn == sn {
+			r = NodeHash(p, r)
+			for fn&1 == 0 && fn != 0 {
+				fn >>= 1
+				sn >>= 1
+			}
+		} else {
+			r = NodeHash(r, p)
+		}
+		fn >>= 1
+		sn >>= 1
 	}
-	return h == root
+	return sn == 0 && r == root
 }

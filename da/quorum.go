@@ -5,20 +5,18 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
+	"math/bits"
 	"slices"
 )
 
-// The quorum and slot arithmetic of DESIGN.md §4. Everything here is pure and
+// The quorum and window arithmetic of docs/spec.md §4. Everything here is pure and
 // deterministic: the chain runs it on every validator, DA nodes run it to
 // learn their slots, the disperser runs it to route rows and count signatures.
 
-const (
-	// ExtensionFactor is the column extension: a blob of K rows has 4K.
-	ExtensionFactor = 4
-	// MinBlobSlots is the least number of slots a blob spans (small blobs are
-	// replicated up to it).
-	MinBlobSlots = 256
-)
+// DefaultMinBatchSlots is W's default: the least number of window slots of
+// a batch (small batches are replicated up to it).
+const DefaultMinBatchSlots = 256
 
 // EpochSeed is SHA-256(block hash at the boundary ‖ uint64_be(epoch)).
 func EpochSeed(blockHash Hash, epoch uint64) Hash {
@@ -150,70 +148,124 @@ func (q Quorum) Members() []uint32 {
 	return slices.Compact(out)
 }
 
-// BlobSlotCount is S = max(4K, MinBlobSlots) for a blob of K = rows rows.
-func BlobSlotCount(rows uint32) int {
-	s := ExtensionFactor * int(rows)
-	if s < MinBlobSlots {
-		return MinBlobSlots
+// The window of a batch (docs/spec.md §4.2): S = max(N, W) consecutive
+// quorum slots from start = uint64_be(batch_root[0:8]) mod M; window slot i
+// holds dispersed row i mod N. Only a batch with N < W is replicated: row r
+// then has m_r ∈ {q, q+1} window slots, q = floor(S / N).
+
+// Window is the slot window of one batch in a quorum of M slots.
+type Window struct {
+	Start int // quorum slot of window slot 0
+	N     int // dispersed rows
+	S     int // window slots, max(N, W)
+	M     int // quorum size
+}
+
+// NewWindow is the window of a batch with the given root and N dispersed
+// rows, for W = minSlots and a quorum of m slots. It fails unless 1 ≤ N,
+// 1 ≤ W ≤ m and N ≤ m (a quorum's slots must hold every row at least once).
+func NewWindow(root Hash, n, minSlots, m int) (Window, error) {
+	switch {
+	case n < 1 || n > MaxDispersedRows:
+		return Window{}, fmt.Errorf("da: %d dispersed rows, want 1 to %d", n, MaxDispersedRows)
+	case minSlots < 1 || minSlots > m:
+		return Window{}, fmt.Errorf("da: min_batch_slots %d, want 1 to the quorum size %d", minSlots, m)
+	case n > m:
+		return Window{}, fmt.Errorf("da: %d dispersed rows do not fit a quorum of %d slots", n, m)
 	}
-	return s
+	return Window{Start: int(binary.BigEndian.Uint64(root[:8]) % uint64(m)), N: n, S: max(n, minSlots), M: m}, nil
 }
 
-// BlobFirstSlot is uint64_be(blob_key[0:8]) mod m, the quorum slot of the
-// blob's slot 0. m must be positive.
-func BlobFirstSlot(key BlobKey, m int) int {
-	return int(binary.BigEndian.Uint64(key[:8]) % uint64(m))
+// Slot is the quorum slot of window slot i (0 ≤ i < S).
+func (w Window) Slot(i int) int { return (w.Start + i) % w.M }
+
+// Row is the dispersed row of window slot i: i mod N.
+func (w Window) Row(i int) int { return i % w.N }
+
+// Copies is m_r, the window slots that hold dispersed row r.
+func (w Window) Copies(r int) int {
+	q := w.S / w.N
+	if r < w.S%w.N {
+		return q + 1
+	}
+	return q
 }
 
-// BlobSlot is the quorum slot of the blob's i-th slot: (first + i) mod m.
-func BlobSlot(key BlobKey, m, i int) int {
-	return (BlobFirstSlot(key, m) + i) % m
-}
-
-// BlobSlotRow is the extended row that the blob's i-th slot holds: i mod 4K.
-func BlobSlotRow(rows uint32, i int) uint32 {
-	return uint32(i) % (ExtensionFactor * rows)
-}
-
-// SlotAssignment says that quorum slot Slot, held by Signer, stores extended
-// row Row of a blob.
+// SlotAssignment says that quorum slot Slot, held by Signer, stores
+// dispersed row Row of a batch.
 type SlotAssignment struct {
 	Slot   int    `json:"slot"`
 	Row    uint32 `json:"row"`
 	Signer uint32 `json:"signer"`
 }
 
-// BlobAssignments lists the blob's S slots in order (the i-th entry is the
-// blob's slot i). q must be non-empty.
-func (q Quorum) BlobAssignments(key BlobKey, rows uint32) []SlotAssignment {
-	s := BlobSlotCount(rows)
-	first := BlobFirstSlot(key, len(q))
-	out := make([]SlotAssignment, s)
+// Assignments lists the window's S slots in order (the i-th entry is window
+// slot i). len(q) must be w.M.
+func (q Quorum) Assignments(w Window) []SlotAssignment {
+	out := make([]SlotAssignment, w.S)
 	for i := range out {
-		slot := (first + i) % len(q)
-		out[i] = SlotAssignment{Slot: slot, Row: BlobSlotRow(rows, i), Signer: q[slot]}
+		slot := w.Slot(i)
+		out[i] = SlotAssignment{Slot: slot, Row: uint32(w.Row(i)), Signer: q[slot]}
 	}
 	return out
 }
 
-// SignedBlobSlots counts the blob's S slots whose holder signed (per signed)
-// and returns it with S. q must be non-empty.
-func (q Quorum) SignedBlobSlots(key BlobKey, rows uint32, signed func(signer uint32) bool) (n, s int) {
-	s = BlobSlotCount(rows)
-	m := len(q)
-	slot := BlobFirstSlot(key, m)
-	for i := 0; i < s; i++ {
-		if signed(q[slot]) {
-			n++
-		}
-		if slot++; slot == m {
-			slot = 0
+// RowsOf lists, ascending and without repeats, the dispersed rows that
+// signer holds window slots for (nil if none).
+func (q Quorum) RowsOf(w Window, signer uint32) []uint32 {
+	held := make([]bool, w.N)
+	any := false
+	for i := 0; i < w.S; i++ {
+		if q[w.Slot(i)] == signer {
+			held[w.Row(i)] = true
+			any = true
 		}
 	}
-	return n, s
+	if !any {
+		return nil
+	}
+	var out []uint32
+	for r, h := range held {
+		if h {
+			out = append(out, uint32(r))
+		}
+	}
+	return out
 }
 
-// MeetsThreshold reports whether n of s slots reach num/den: n·den ≥ num·s.
-func MeetsThreshold(n, s int, num, den uint32) bool {
-	return uint64(n)*uint64(den) >= uint64(num)*uint64(s)
+// Holders lists the distinct signers that hold a window slot of dispersed
+// row r, in window order.
+func (q Quorum) Holders(w Window, r int) []uint32 {
+	var out []uint32
+	for i := r; i < w.S; i += w.N {
+		s := q[w.Slot(i)]
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SignedWeight is the signed weight of a window (docs/spec.md §4.4), in
+// integers: each signed window slot of row r weighs Q / m_r, Q = q·(q+1), so
+// that every row weighs Q in all and total = N·Q. A certificate needs
+// 3·signed ≥ 2·total (MeetsThreshold with 2/3); for N ≥ W this is
+// 3·(signed slots) ≥ 2·S. len(q) must be w.M.
+func (q Quorum) SignedWeight(w Window, signed func(signer uint32) bool) (got, total uint64) {
+	qq := uint64(w.S / w.N)
+	big := qq * (qq + 1)
+	for i := 0; i < w.S; i++ {
+		if signed(q[w.Slot(i)]) {
+			got += big / uint64(w.Copies(w.Row(i)))
+		}
+	}
+	return got, uint64(w.N) * big
+}
+
+// MeetsThreshold reports whether got of total reaches num/den:
+// got·den ≥ num·total.
+func MeetsThreshold(got, total uint64, num, den uint32) bool {
+	hi1, lo1 := bits.Mul64(got, uint64(den))
+	hi2, lo2 := bits.Mul64(total, uint64(num))
+	return hi1 > hi2 || (hi1 == hi2 && lo1 >= lo2)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// The DA node wire protocol (DESIGN.md §4): what a disperser and a DA node say
+// The DA node wire protocol (docs/spec.md §5): what a disperser and a DA node say
 // to each other over libp2p streams. One request and one answer per stream,
 // each a frame
 //
@@ -24,55 +24,52 @@ import (
 
 // Protocol IDs of the DA node's libp2p stream handlers.
 const (
-	ProtocolDisperse = "/zgda/disperse/1.0.0"
-	ProtocolRow      = "/zgda/row/1.0.0"
-	ProtocolCell     = "/zgda/cell/1.0.0"
+	ProtocolDisperse = "/zgda/disperse/2.0.0"
+	ProtocolRow      = "/zgda/row/2.0.0"
+	ProtocolCell     = "/zgda/cell/2.0.0"
 )
 
 // Sizes and limits of the wire codec.
 const (
 	// WireVersion is the first byte of every message payload.
-	WireVersion = 1
+	WireVersion = 2
 
 	CommitmentSize = 48        // a compressed G1 point (KZG commitment)
 	ProofSize      = 48        // a compressed G1 point (KZG proof)
 	RowSize        = 4096 * 32 // a row: 4096 field elements, 32-byte big-endian each
 	CellSize       = 64 * 32   // an EIP-7594 cell: 64 field elements
 	CellsPerRow    = 128
-	// MaxBlobLength is the codec's MaxBlobSize: MaxBlobRows rows of 126,976 bytes.
-	MaxBlobLength = MaxBlobRows * 126976
-	// MaxExtendedRows is 4·MaxBlobRows, the most extended rows of a blob.
-	MaxExtendedRows = ExtensionFactor * MaxBlobRows
 
 	// FrameHeaderSize is the length prefix of a frame.
 	FrameHeaderSize = 4
-	// MaxDisperseRequestSize bounds a dispersal request (the rows one node is
-	// sent for one batch). A disperser whose batch would exceed it for some
-	// node must split the batch.
-	MaxDisperseRequestSize = 64 << 20
+	// MaxBatchHeaderSize bounds an encoded batch header: 256 blobs of one
+	// row each is the largest.
+	MaxBatchHeaderSize = 2 + MaxBatchBlobs*(32+blobFixed) + MaxBatchRows*CommitmentSize
+	// MaxDisperseRequestSize bounds a dispersal request: the batch header and
+	// every dispersed row of the largest batch once (a node holding more
+	// window slots than rows still gets each row once).
+	MaxDisperseRequestSize = 2 + 1 + MaxChainIDLen + 8 + 4 + MaxBatchHeaderSize + 4 + MaxDispersedRows*(sliceFixed+RowSize)
 	// MaxDisperseResponseSize bounds a dispersal answer (reason and row list).
-	MaxDisperseResponseSize = 1 << 20
+	MaxDisperseResponseSize = 3 + 2 + 2 + MaxReasonLen + 4 + MaxDispersedRows*sliceFixed
 	// MaxQuerySize bounds row and cell requests.
 	MaxQuerySize = 64
 	// MaxRowResponseSize and MaxCellResponseSize bound the answers to them
-	// (with the blob header of the largest blob).
-	MaxRowResponseSize  = 2 + 32 + 4 + 1 + headerFixed + MaxBlobRows*CommitmentSize + RowSize
-	MaxCellResponseSize = 2 + 32 + 4 + 2 + 1 + headerFixed + MaxBlobRows*CommitmentSize + CellSize + ProofSize
+	// (with the largest batch header).
+	MaxRowResponseSize  = 2 + 32 + 4 + 1 + MaxBatchHeaderSize + RowSize
+	MaxCellResponseSize = 2 + 32 + 4 + 2 + 1 + MaxBatchHeaderSize + CellSize + ProofSize
 	// MaxErrorSize bounds an error or busy answer.
 	MaxErrorSize = 2 + 2 + 2 + MaxReasonLen
 	// MaxAnswerSize bounds every answer a client reads (the largest of the
 	// answer limits).
-	MaxAnswerSize = MaxDisperseResponseSize
+	MaxAnswerSize = MaxRowResponseSize
 
 	// MaxChainIDLen bounds the chain id of a request.
 	MaxChainIDLen = 64
 	// MaxReasonLen bounds the reason text of a refusal, in bytes.
 	MaxReasonLen = 1024
-	// MaxSliceRefs bounds the (blob, row) list of a refusal.
-	MaxSliceRefs = 8192
 
-	headerFixed = 8 + 4 // u64 length ‖ u32 K, after the key
-	sliceFixed  = 2 + 4 // u16 blob ‖ u32 row
+	blobFixed  = 8 + 4 // u64 length ‖ u32 R, after the key
+	sliceFixed = 4     // u32 row
 )
 
 // Errors of the wire codec.
@@ -149,7 +146,7 @@ const (
 	CodeWrongChain    ErrorCode = 3  // another chain id
 	CodeUnknownEpoch  ErrorCode = 4  // an epoch not started, unknown or too old
 	CodeUnknownQuorum ErrorCode = 5  // no such quorum in the epoch
-	CodeBadHeader     ErrorCode = 6  // a blob key, length or K that does not check out
+	CodeBadHeader     ErrorCode = 6  // a batch header, blob key, length or R that does not check out
 	CodeNotHeld       ErrorCode = 7  // rows for slots this node does not hold
 	CodeMissingRows   ErrorCode = 8  // rows this node holds that were not sent
 	CodeBadRows       ErrorCode = 9  // rows that do not match their commitments
@@ -275,124 +272,133 @@ func markWire(err error) error {
 	return fmt.Errorf("%w: %v", ErrWire, err)
 }
 
-// --- blob headers and slices ---
+// --- batch headers and slices ---
 
-// BlobHeader describes one blob of a batch: its key, its length L, K and its
-// data-row commitments C_0 … C_{K−1} (DESIGN.md §3).
-type BlobHeader struct {
-	Key         BlobKey
-	Length      uint64
-	Rows        uint32 // K
-	Commitments []Commitment
+// batchHeaderSize is the encoded size of h.
+func batchHeaderSize(h *BatchHeader) int {
+	n := 2
+	for i := range h.Blobs {
+		n += 32 + blobFixed + len(h.Blobs[i].Commitments)*CommitmentSize
+	}
+	return n
 }
 
-// ExtendedRows is 4K.
-func (h *BlobHeader) ExtendedRows() uint32 { return ExtensionFactor * h.Rows }
-
-func (h *BlobHeader) encodedSize() int { return 32 + headerFixed + len(h.Commitments)*CommitmentSize }
-
-// check enforces the structural limits: K a power of two ≤ MaxBlobRows with
-// K commitments, 1 ≤ L ≤ MaxBlobLength. Whether L, K, the commitments and the
-// key agree is for the receiver to check (it needs the codec).
-func (h *BlobHeader) check() error {
-	if h.Rows == 0 || h.Rows > MaxBlobRows || h.Rows&(h.Rows-1) != 0 {
-		return fmt.Errorf("blob %s: K = %d, want a power of two from 1 to %d", h.Key, h.Rows, MaxBlobRows)
-	}
-	if len(h.Commitments) != int(h.Rows) {
-		return fmt.Errorf("blob %s: %d commitments for K = %d", h.Key, len(h.Commitments), h.Rows)
-	}
-	if h.Length == 0 || h.Length > MaxBlobLength {
-		return fmt.Errorf("blob %s: length %d, want 1 to %d", h.Key, h.Length, MaxBlobLength)
-	}
-	return nil
-}
-
-func (h *BlobHeader) appendBody(b []byte) []byte {
-	b = binary.BigEndian.AppendUint64(b, h.Length)
-	b = binary.BigEndian.AppendUint32(b, h.Rows)
-	for _, c := range h.Commitments {
-		b = append(b, c[:]...)
+// appendBatchHeader appends
+//
+//	u16 n ‖ n × (blob_key[32] ‖ u64 L ‖ u32 R ‖ R × commitment[48])
+func appendBatchHeader(b []byte, h *BatchHeader) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(h.Blobs)))
+	for i := range h.Blobs {
+		bh := &h.Blobs[i]
+		b = append(b, bh.Key[:]...)
+		b = binary.BigEndian.AppendUint64(b, bh.Length)
+		b = binary.BigEndian.AppendUint32(b, bh.Rows)
+		for _, c := range bh.Commitments {
+			b = append(b, c[:]...)
+		}
 	}
 	return b
 }
 
-func (h *BlobHeader) decodeBody(r *reader) error {
-	h.Length = r.u64()
-	h.Rows = r.u32()
+// decodeBatchHeader reads a batch header and checks it fully (shape and
+// key hashes): a header that decodes is one a receiver can trust to name its
+// blobs.
+func decodeBatchHeader(r *reader) (*BatchHeader, error) {
+	n := int(r.u16())
 	if r.err != nil {
-		return r.err
+		return nil, r.err
 	}
-	if h.Rows == 0 || h.Rows > MaxBlobRows || h.Rows&(h.Rows-1) != 0 {
-		return fmt.Errorf("blob %s: K = %d, want a power of two from 1 to %d", h.Key, h.Rows, MaxBlobRows)
+	if n == 0 || n > MaxBatchBlobs {
+		return nil, fmt.Errorf("batch header of %d blobs, want 1 to %d", n, MaxBatchBlobs)
 	}
-	raw := r.bytes(int(h.Rows) * CommitmentSize)
-	if r.err != nil {
-		return r.err
+	if r.left() < n*(32+blobFixed+CommitmentSize) {
+		return nil, fmt.Errorf("truncated: %d blob headers in %d bytes", n, r.left())
 	}
-	h.Commitments = make([]Commitment, h.Rows)
-	for i := range h.Commitments {
-		copy(h.Commitments[i][:], raw[i*CommitmentSize:])
+	h := &BatchHeader{Blobs: make([]BlobHeader, n)}
+	d := 0
+	for i := range h.Blobs {
+		bh := &h.Blobs[i]
+		copy(bh.Key[:], r.bytes(32))
+		bh.Length = r.u64()
+		bh.Rows = r.u32()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if bh.Rows == 0 || bh.Rows > MaxBlobRows || d+int(bh.Rows) > MaxBatchRows {
+			return nil, fmt.Errorf("blob header %d: %d rows (after %d), want 1 to %d and at most %d in the batch", i, bh.Rows, d, MaxBlobRows, MaxBatchRows)
+		}
+		d += int(bh.Rows)
+		raw := r.bytes(int(bh.Rows) * CommitmentSize)
+		if r.err != nil {
+			return nil, r.err
+		}
+		bh.Commitments = make([]Commitment, bh.Rows)
+		for j := range bh.Commitments {
+			copy(bh.Commitments[j][:], raw[j*CommitmentSize:])
+		}
 	}
-	return h.check()
+	if err := h.Check(); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
-// SliceRef names a row of a batch: blob Blob (its position in the batch) and
-// extended row Row.
-type SliceRef struct {
-	Blob uint16
-	Row  uint32
+// MarshalBinary encodes the header (the wire form; DA nodes store it so).
+func (b *BatchHeader) MarshalBinary() ([]byte, error) {
+	if err := b.CheckShape(); err != nil {
+		return nil, err
+	}
+	return appendBatchHeader(make([]byte, 0, batchHeaderSize(b)), b), nil
 }
 
-func (s SliceRef) String() string { return fmt.Sprintf("(blob %d, row %d)", s.Blob, s.Row) }
-
-func sliceLess(a, b SliceRef) bool {
-	return a.Blob < b.Blob || (a.Blob == b.Blob && a.Row < b.Row)
+// UnmarshalBinary decodes and fully checks a header (MarshalBinary's form,
+// nothing after it).
+func (b *BatchHeader) UnmarshalBinary(data []byte) error {
+	if len(data) > MaxBatchHeaderSize {
+		return fmt.Errorf("%w: batch header of %d bytes, limit %d", ErrHeader, len(data), MaxBatchHeaderSize)
+	}
+	r := &reader{b: data}
+	h, err := decodeBatchHeader(r)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrHeader, err)
+	}
+	if r.left() != 0 {
+		return fmt.Errorf("%w: %d bytes after the batch header", ErrHeader, r.left())
+	}
+	*b = *h
+	return nil
 }
 
-// Slice is a row sent to a DA node: blob Blob of the request, extended row
-// Row, and the row's 4096 field elements (RowSize bytes, each 32-byte
-// big-endian; the receiver checks they are canonical).
+// Slice is a dispersed row sent to a DA node: row Row (< N) of the batch and
+// its 4096 field elements (RowSize bytes, each 32-byte big-endian; the
+// receiver checks they are canonical).
 type Slice struct {
-	SliceRef
+	Row  uint32
 	Data []byte
 }
 
 // --- dispersal ---
 
 // DisperseRequest asks a DA node to verify, store and sign its rows of a
-// batch. Headers lists every blob of the batch in batch order (the node signs
-// the batch root of their keys); Slices are this node's rows, in ascending
-// (blob, row) order, each distinct row once.
+// batch (docs/spec.md §4.3). Batch is the batch header (the node signs its
+// root); Slices are the dispersed rows this node holds window slots for, in
+// ascending order, each once.
 //
-//	chain_id: u8 len ‖ bytes ‖ u64 epoch ‖ u32 quorum ‖
-//	u16 n ‖ n × (blob_key[32] ‖ u64 L ‖ u32 K ‖ K × commitment[48]) ‖
-//	u32 m ‖ m × (u16 blob ‖ u32 row ‖ row[131072])
+//	u8 len ‖ chain_id ‖ u64 epoch ‖ u32 quorum ‖ batch_header ‖
+//	u32 m ‖ m × (u32 row ‖ row[131072])
 type DisperseRequest struct {
 	ChainID string
 	Epoch   uint64
 	Quorum  uint32
-	Headers []BlobHeader
+	Batch   BatchHeader
 	Slices  []Slice
 }
 
 // Type implements Message.
 func (*DisperseRequest) Type() MsgType { return MsgDisperseRequest }
 
-// Keys lists the batch's blob keys in order.
-func (m *DisperseRequest) Keys() []BlobKey {
-	keys := make([]BlobKey, len(m.Headers))
-	for i := range m.Headers {
-		keys[i] = m.Headers[i].Key
-	}
-	return keys
-}
-
 func (m *DisperseRequest) prefixSize() int {
-	n := 2 + 1 + len(m.ChainID) + 8 + 4 + 2
-	for i := range m.Headers {
-		n += m.Headers[i].encodedSize()
-	}
-	return n + 4
+	return 2 + 1 + len(m.ChainID) + 8 + 4 + batchHeaderSize(&m.Batch) + 4
 }
 
 // EncodedSize implements Message.
@@ -400,35 +406,24 @@ func (m *DisperseRequest) EncodedSize() int {
 	return m.prefixSize() + len(m.Slices)*(sliceFixed+RowSize)
 }
 
+// check enforces the structure; the key hashes are checked on decoding.
 func (m *DisperseRequest) check() error {
 	if len(m.ChainID) == 0 || len(m.ChainID) > MaxChainIDLen {
 		return fmt.Errorf("chain id of %d bytes, want 1 to %d", len(m.ChainID), MaxChainIDLen)
 	}
-	if len(m.Headers) == 0 || len(m.Headers) > MaxCertificateBlobs {
-		return fmt.Errorf("%d blobs, want 1 to %d", len(m.Headers), MaxCertificateBlobs)
+	if err := m.Batch.CheckShape(); err != nil {
+		return err
 	}
-	seen := make(map[BlobKey]int, len(m.Headers))
-	for i := range m.Headers {
-		if err := m.Headers[i].check(); err != nil {
-			return fmt.Errorf("%v", err)
-		}
-		if j, dup := seen[m.Headers[i].Key]; dup {
-			return fmt.Errorf("blob %s appears twice (positions %d and %d)", m.Headers[i].Key, j, i)
-		}
-		seen[m.Headers[i].Key] = i
-	}
+	n := uint32(m.Batch.DispersedRows())
 	for i, s := range m.Slices {
-		if int(s.Blob) >= len(m.Headers) {
-			return fmt.Errorf("slice %d: blob %d of %d", i, s.Blob, len(m.Headers))
-		}
-		if s.Row >= m.Headers[s.Blob].ExtendedRows() {
-			return fmt.Errorf("slice %d: row %d of blob %d, which has %d", i, s.Row, s.Blob, m.Headers[s.Blob].ExtendedRows())
+		if s.Row >= n {
+			return fmt.Errorf("slice %d: row %d of a batch of %d dispersed rows", i, s.Row, n)
 		}
 		if len(s.Data) != RowSize {
 			return fmt.Errorf("slice %d: %d bytes, want %d", i, len(s.Data), RowSize)
 		}
-		if i > 0 && !sliceLess(m.Slices[i-1].SliceRef, s.SliceRef) {
-			return fmt.Errorf("slice %d %v is not after %v (ascending, no repeats)", i, s.SliceRef, m.Slices[i-1].SliceRef)
+		if i > 0 && m.Slices[i-1].Row >= s.Row {
+			return fmt.Errorf("slice %d: row %d is not after row %d (ascending, no repeats)", i, s.Row, m.Slices[i-1].Row)
 		}
 	}
 	if n := m.EncodedSize(); n > MaxDisperseRequestSize {
@@ -442,11 +437,7 @@ func (m *DisperseRequest) appendPrefix(b []byte) []byte {
 	b = append(b, m.ChainID...)
 	b = binary.BigEndian.AppendUint64(b, m.Epoch)
 	b = binary.BigEndian.AppendUint32(b, m.Quorum)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Headers)))
-	for i := range m.Headers {
-		b = append(b, m.Headers[i].Key[:]...)
-		b = m.Headers[i].appendBody(b)
-	}
+	b = appendBatchHeader(b, &m.Batch)
 	return binary.BigEndian.AppendUint32(b, uint32(len(m.Slices)))
 }
 
@@ -457,7 +448,6 @@ func (m *DisperseRequest) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = m.appendPrefix(b)
 	for _, s := range m.Slices {
-		b = binary.BigEndian.AppendUint16(b, s.Blob)
 		b = binary.BigEndian.AppendUint32(b, s.Row)
 		b = append(b, s.Data...)
 	}
@@ -472,8 +462,7 @@ func (m *DisperseRequest) writeBody(w io.Writer) error {
 	}
 	var hdr [sliceFixed]byte
 	for _, s := range m.Slices {
-		binary.BigEndian.PutUint16(hdr[:2], s.Blob)
-		binary.BigEndian.PutUint32(hdr[2:], s.Row)
+		binary.BigEndian.PutUint32(hdr[:], s.Row)
 		if _, err := w.Write(hdr[:]); err != nil {
 			return err
 		}
@@ -489,33 +478,23 @@ func (m *DisperseRequest) decode(r *reader) error {
 	m.ChainID = string(r.bytes(n))
 	m.Epoch = r.u64()
 	m.Quorum = r.u32()
-	nb := int(r.u16())
 	if r.err != nil {
 		return r.err
 	}
-	if nb == 0 || nb > MaxCertificateBlobs {
-		return fmt.Errorf("%d blobs, want 1 to %d", nb, MaxCertificateBlobs)
+	h, err := decodeBatchHeader(r)
+	if err != nil {
+		return fmt.Errorf("batch header: %w", err)
 	}
-	if r.left() < nb*(32+headerFixed+CommitmentSize) {
-		return fmt.Errorf("truncated: %d blob headers in %d bytes", nb, r.left())
-	}
-	m.Headers = make([]BlobHeader, nb)
-	for i := range m.Headers {
-		copy(m.Headers[i].Key[:], r.bytes(32))
-		if err := m.Headers[i].decodeBody(r); err != nil {
-			return fmt.Errorf("blob header %d: %w", i, err)
-		}
-	}
+	m.Batch = *h
 	ns := int(r.u32())
 	if r.err != nil {
 		return r.err
 	}
-	if ns < 0 || r.left() != ns*(sliceFixed+RowSize) {
-		return fmt.Errorf("%d slices in %d bytes, want %d", ns, r.left(), ns*(sliceFixed+RowSize))
+	if ns < 0 || ns > m.Batch.DispersedRows() || r.left() != ns*(sliceFixed+RowSize) {
+		return fmt.Errorf("%d slices in %d bytes (a batch of %d dispersed rows)", ns, r.left(), m.Batch.DispersedRows())
 	}
 	m.Slices = make([]Slice, ns)
 	for i := range m.Slices {
-		m.Slices[i].Blob = r.u16()
 		m.Slices[i].Row = r.u32()
 		m.Slices[i].Data = r.bytes(RowSize)
 	}
@@ -524,16 +503,16 @@ func (m *DisperseRequest) decode(r *reader) error {
 
 // DisperseResponse is a DA node's answer to a DisperseRequest: its BLS
 // signature over the batch's AttestationMessage, or a refusal with a code,
-// a reason and the rows at fault (bad, missing or not held).
+// a reason and the dispersed rows at fault (bad, missing or not held).
 //
 //	ok:      u8 0 ‖ signature[96]
-//	refused: u8 1 ‖ u16 code ‖ u16 len ‖ reason ‖ u32 n ‖ n × (u16 blob ‖ u32 row)
+//	refused: u8 1 ‖ u16 code ‖ u16 len ‖ reason ‖ u32 n ‖ n × u32 row
 type DisperseResponse struct {
 	OK        bool
 	Signature Signature
 	Code      ErrorCode
 	Reason    string
-	Rows      []SliceRef
+	Rows      []uint32
 }
 
 // Type implements Message.
@@ -563,8 +542,8 @@ func (m *DisperseResponse) AppendBinary(b []byte) ([]byte, error) {
 	if len(m.Reason) > MaxReasonLen {
 		return nil, wireErr("reason of %d bytes, limit %d", len(m.Reason), MaxReasonLen)
 	}
-	if len(m.Rows) > MaxSliceRefs {
-		return nil, wireErr("%d rows named, limit %d", len(m.Rows), MaxSliceRefs)
+	if len(m.Rows) > MaxDispersedRows {
+		return nil, wireErr("%d rows named, limit %d", len(m.Rows), MaxDispersedRows)
 	}
 	if m.Signature != (Signature{}) {
 		return nil, wireErr("a refusal carries no signature")
@@ -574,9 +553,8 @@ func (m *DisperseResponse) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Reason)))
 	b = append(b, m.Reason...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Rows)))
-	for _, s := range m.Rows {
-		b = binary.BigEndian.AppendUint16(b, s.Blob)
-		b = binary.BigEndian.AppendUint32(b, s.Row)
+	for _, row := range m.Rows {
+		b = binary.BigEndian.AppendUint32(b, row)
 	}
 	return b, nil
 }
@@ -601,13 +579,13 @@ func (m *DisperseResponse) decode(r *reader) error {
 	if m.Code == 0 {
 		return fmt.Errorf("a refusal with code 0")
 	}
-	if n > MaxSliceRefs || r.left() != n*sliceFixed {
+	if n > MaxDispersedRows || r.left() != n*sliceFixed {
 		return fmt.Errorf("%d rows in %d bytes", n, r.left())
 	}
 	if n > 0 {
-		m.Rows = make([]SliceRef, n)
+		m.Rows = make([]uint32, n)
 		for i := range m.Rows {
-			m.Rows[i] = SliceRef{Blob: r.u16(), Row: r.u32()}
+			m.Rows[i] = r.u32()
 		}
 	}
 	return r.err
@@ -625,7 +603,7 @@ func (m *DisperseResponse) Err() error {
 type RefusalError struct {
 	Code   ErrorCode
 	Reason string
-	Rows   []SliceRef
+	Rows   []uint32 // dispersed rows at fault
 }
 
 func (e *RefusalError) Error() string {
@@ -638,7 +616,7 @@ func (e *RefusalError) Error() string {
 				fmt.Fprintf(&sb, " … (%d in all)", len(e.Rows))
 				break
 			}
-			sb.WriteString(" " + s.String())
+			fmt.Fprintf(&sb, " %d", s)
 		}
 	}
 	return sb.String()
@@ -646,12 +624,13 @@ func (e *RefusalError) Error() string {
 
 // --- retrieval ---
 
-// RowRequest asks for extended row Row of a blob; WantHeader asks for the
-// blob header too (so that the row can be checked against the key).
+// RowRequest asks for dispersed row Row of the batch with root Root;
+// WantHeader asks for the batch header too (so that the row can be checked
+// against the blobs' keys).
 //
-//	blob_key[32] ‖ u32 row ‖ u8 flags (bit 0: want header)
+//	batch_root[32] ‖ u32 row ‖ u8 flags (bit 0: want header)
 type RowRequest struct {
-	Key        BlobKey
+	Root       Hash
 	Row        uint32
 	WantHeader bool
 }
@@ -664,33 +643,34 @@ func (*RowRequest) EncodedSize() int { return 2 + 32 + 4 + 1 }
 
 // AppendBinary implements Message.
 func (m *RowRequest) AppendBinary(b []byte) ([]byte, error) {
-	if m.Row >= MaxExtendedRows {
-		return nil, wireErr("row %d, want below %d", m.Row, MaxExtendedRows)
+	if m.Row >= MaxDispersedRows {
+		return nil, wireErr("row %d, want below %d", m.Row, MaxDispersedRows)
 	}
 	b = append(b, WireVersion, byte(MsgRowRequest))
-	b = append(b, m.Key[:]...)
+	b = append(b, m.Root[:]...)
 	b = binary.BigEndian.AppendUint32(b, m.Row)
 	return append(b, flag(m.WantHeader)), nil
 }
 
 func (m *RowRequest) decode(r *reader) error {
-	copy(m.Key[:], r.bytes(32))
+	copy(m.Root[:], r.bytes(32))
 	m.Row = r.u32()
 	m.WantHeader = r.flag()
-	if r.err == nil && m.Row >= MaxExtendedRows {
-		return fmt.Errorf("row %d, want below %d", m.Row, MaxExtendedRows)
+	if r.err == nil && m.Row >= MaxDispersedRows {
+		return fmt.Errorf("row %d, want below %d", m.Row, MaxDispersedRows)
 	}
 	return r.err
 }
 
-// RowResponse carries a stored row, and the blob header if it was asked for.
+// RowResponse carries a stored dispersed row, and the batch header if it was
+// asked for (a decoded header has been checked against Root).
 //
-//	blob_key[32] ‖ u32 row ‖ u8 has_header ‖ [u64 L ‖ u32 K ‖ K × commitment[48]] ‖ row[131072]
+//	batch_root[32] ‖ u32 row ‖ u8 has_header ‖ [batch_header] ‖ row[131072]
 type RowResponse struct {
-	Key    BlobKey
+	Root   Hash
 	Row    uint32
-	Header *BlobHeader // nil unless asked for; Header.Key = Key
-	Data   []byte      // RowSize bytes
+	Header *BatchHeader // nil unless asked for
+	Data   []byte       // RowSize bytes
 }
 
 // Type implements Message.
@@ -703,23 +683,23 @@ func (m *RowResponse) EncodedSize() int {
 
 // AppendBinary implements Message.
 func (m *RowResponse) AppendBinary(b []byte) ([]byte, error) {
-	if err := checkOptHeader(m.Key, m.Row, m.Header); err != nil {
+	if err := checkOptHeader(m.Root, m.Row, m.Header); err != nil {
 		return nil, markWire(err)
 	}
 	if len(m.Data) != RowSize {
 		return nil, wireErr("row of %d bytes, want %d", len(m.Data), RowSize)
 	}
 	b = append(b, WireVersion, byte(MsgRowResponse))
-	b = append(b, m.Key[:]...)
+	b = append(b, m.Root[:]...)
 	b = binary.BigEndian.AppendUint32(b, m.Row)
 	b = appendOptHeader(b, m.Header)
 	return append(b, m.Data...), nil
 }
 
 func (m *RowResponse) decode(r *reader) error {
-	copy(m.Key[:], r.bytes(32))
+	copy(m.Root[:], r.bytes(32))
 	m.Row = r.u32()
-	h, err := decodeOptHeader(r, m.Key)
+	h, err := decodeOptHeader(r)
 	if err != nil {
 		return err
 	}
@@ -728,15 +708,15 @@ func (m *RowResponse) decode(r *reader) error {
 	if r.err != nil {
 		return r.err
 	}
-	return checkOptHeader(m.Key, m.Row, m.Header)
+	return checkOptHeader(m.Root, m.Row, m.Header)
 }
 
-// CellRequest asks for cell Cell (0 ≤ Cell < 128) of extended row Row of a
-// blob, with its EIP-7594 proof.
+// CellRequest asks for cell Cell (0 ≤ Cell < 128) of dispersed row Row of a
+// batch, with its EIP-7594 proof.
 //
-//	blob_key[32] ‖ u32 row ‖ u16 cell ‖ u8 flags (bit 0: want header)
+//	batch_root[32] ‖ u32 row ‖ u16 cell ‖ u8 flags (bit 0: want header)
 type CellRequest struct {
-	Key        BlobKey
+	Root       Hash
 	Row        uint32
 	Cell       uint16
 	WantHeader bool
@@ -750,37 +730,37 @@ func (*CellRequest) EncodedSize() int { return 2 + 32 + 4 + 2 + 1 }
 
 // AppendBinary implements Message.
 func (m *CellRequest) AppendBinary(b []byte) ([]byte, error) {
-	if m.Row >= MaxExtendedRows || m.Cell >= CellsPerRow {
-		return nil, wireErr("row %d cell %d, want below %d and %d", m.Row, m.Cell, MaxExtendedRows, CellsPerRow)
+	if m.Row >= MaxDispersedRows || m.Cell >= CellsPerRow {
+		return nil, wireErr("row %d cell %d, want below %d and %d", m.Row, m.Cell, MaxDispersedRows, CellsPerRow)
 	}
 	b = append(b, WireVersion, byte(MsgCellRequest))
-	b = append(b, m.Key[:]...)
+	b = append(b, m.Root[:]...)
 	b = binary.BigEndian.AppendUint32(b, m.Row)
 	b = binary.BigEndian.AppendUint16(b, m.Cell)
 	return append(b, flag(m.WantHeader)), nil
 }
 
 func (m *CellRequest) decode(r *reader) error {
-	copy(m.Key[:], r.bytes(32))
+	copy(m.Root[:], r.bytes(32))
 	m.Row = r.u32()
 	m.Cell = r.u16()
 	m.WantHeader = r.flag()
-	if r.err == nil && (m.Row >= MaxExtendedRows || m.Cell >= CellsPerRow) {
-		return fmt.Errorf("row %d cell %d, want below %d and %d", m.Row, m.Cell, MaxExtendedRows, CellsPerRow)
+	if r.err == nil && (m.Row >= MaxDispersedRows || m.Cell >= CellsPerRow) {
+		return fmt.Errorf("row %d cell %d, want below %d and %d", m.Row, m.Cell, MaxDispersedRows, CellsPerRow)
 	}
 	return r.err
 }
 
 // CellResponse carries a cell (64 field elements) and its KZG proof, and the
-// blob header if it was asked for.
+// batch header if it was asked for.
 //
-//	blob_key[32] ‖ u32 row ‖ u16 cell ‖ u8 has_header ‖ [u64 L ‖ u32 K ‖ K × commitment[48]] ‖
+//	batch_root[32] ‖ u32 row ‖ u16 cell ‖ u8 has_header ‖ [batch_header] ‖
 //	cell[2048] ‖ proof[48]
 type CellResponse struct {
-	Key    BlobKey
+	Root   Hash
 	Row    uint32
 	Cell   uint16
-	Header *BlobHeader
+	Header *BatchHeader
 	Data   []byte // CellSize bytes
 	Proof  [ProofSize]byte
 }
@@ -795,7 +775,7 @@ func (m *CellResponse) EncodedSize() int {
 
 // AppendBinary implements Message.
 func (m *CellResponse) AppendBinary(b []byte) ([]byte, error) {
-	if err := checkOptHeader(m.Key, m.Row, m.Header); err != nil {
+	if err := checkOptHeader(m.Root, m.Row, m.Header); err != nil {
 		return nil, markWire(err)
 	}
 	if m.Cell >= CellsPerRow {
@@ -805,7 +785,7 @@ func (m *CellResponse) AppendBinary(b []byte) ([]byte, error) {
 		return nil, wireErr("cell of %d bytes, want %d", len(m.Data), CellSize)
 	}
 	b = append(b, WireVersion, byte(MsgCellResponse))
-	b = append(b, m.Key[:]...)
+	b = append(b, m.Root[:]...)
 	b = binary.BigEndian.AppendUint32(b, m.Row)
 	b = binary.BigEndian.AppendUint16(b, m.Cell)
 	b = appendOptHeader(b, m.Header)
@@ -814,10 +794,10 @@ func (m *CellResponse) AppendBinary(b []byte) ([]byte, error) {
 }
 
 func (m *CellResponse) decode(r *reader) error {
-	copy(m.Key[:], r.bytes(32))
+	copy(m.Root[:], r.bytes(32))
 	m.Row = r.u32()
 	m.Cell = r.u16()
-	h, err := decodeOptHeader(r, m.Key)
+	h, err := decodeOptHeader(r)
 	if err != nil {
 		return err
 	}
@@ -830,43 +810,45 @@ func (m *CellResponse) decode(r *reader) error {
 	if m.Cell >= CellsPerRow {
 		return fmt.Errorf("cell %d, want below %d", m.Cell, CellsPerRow)
 	}
-	return checkOptHeader(m.Key, m.Row, m.Header)
+	return checkOptHeader(m.Root, m.Row, m.Header)
 }
 
-func optHeaderSize(h *BlobHeader) int {
+func optHeaderSize(h *BatchHeader) int {
 	if h == nil {
 		return 1
 	}
-	return 1 + headerFixed + len(h.Commitments)*CommitmentSize
+	return 1 + batchHeaderSize(h)
 }
 
-func checkOptHeader(key BlobKey, row uint32, h *BlobHeader) error {
-	if row >= MaxExtendedRows {
-		return fmt.Errorf("row %d, want below %d", row, MaxExtendedRows)
+// checkOptHeader checks an answer's row against the limits and, with a
+// header, that the header is the batch's (its root is root) and has the row.
+func checkOptHeader(root Hash, row uint32, h *BatchHeader) error {
+	if row >= MaxDispersedRows {
+		return fmt.Errorf("row %d, want below %d", row, MaxDispersedRows)
 	}
 	if h == nil {
 		return nil
 	}
-	if h.Key != key {
-		return fmt.Errorf("header of blob %s in an answer about %s", h.Key, key)
-	}
-	if err := h.check(); err != nil {
+	if err := h.CheckShape(); err != nil {
 		return err
 	}
-	if row >= h.ExtendedRows() {
-		return fmt.Errorf("row %d of a blob with %d", row, h.ExtendedRows())
+	if got := h.Root(); got != root {
+		return fmt.Errorf("a batch header with root %s in an answer about batch %s", got, root)
+	}
+	if n := h.DispersedRows(); row >= uint32(n) {
+		return fmt.Errorf("row %d of a batch with %d dispersed rows", row, n)
 	}
 	return nil
 }
 
-func appendOptHeader(b []byte, h *BlobHeader) []byte {
+func appendOptHeader(b []byte, h *BatchHeader) []byte {
 	if h == nil {
 		return append(b, 0)
 	}
-	return h.appendBody(append(b, 1))
+	return appendBatchHeader(append(b, 1), h)
 }
 
-func decodeOptHeader(r *reader, key BlobKey) (*BlobHeader, error) {
+func decodeOptHeader(r *reader) (*BatchHeader, error) {
 	has := r.u8()
 	if r.err != nil || has == 0 {
 		return nil, r.err
@@ -874,11 +856,7 @@ func decodeOptHeader(r *reader, key BlobKey) (*BlobHeader, error) {
 	if has != 1 {
 		return nil, fmt.Errorf("header flag %d, want 0 or 1", has)
 	}
-	h := &BlobHeader{Key: key}
-	if err := h.decodeBody(r); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return decodeBatchHeader(r)
 }
 
 // --- errors and back-pressure ---

@@ -12,7 +12,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/zgda/zgda/client"
+	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 	"github.com/zgda/zgda/kzg"
@@ -27,7 +32,7 @@ type BenchOptions struct {
 	// Blobs is how many blobs are posted in all.
 	Blobs int
 	// EncodeBlobs is how many blobs the encode-only anchor encodes
-	// (default min(Blobs, 8)).
+	// (default min(Blobs, 64)).
 	EncodeBlobs int
 }
 
@@ -44,14 +49,25 @@ type BenchReport struct {
 	AcceptP99      time.Duration `json:"accept_p99_ns"`    //
 	P50            time.Duration `json:"certified_p50_ns"` // post to certified
 	P99            time.Duration `json:"certified_p99_ns"` //
-	EncodeOnlyMBps float64       `json:"encode_only_mbps"` // EncodeBlob on the same machine in the same run
+	EncodeOnlyMBps float64       `json:"encode_only_mbps"` // commit + EncodeBatch on the same machine in the same run
 	Ratio          float64       `json:"e2e_over_encode"`  // CertifiedMBps / EncodeOnlyMBps
+	// Batches and MeanBatchRows describe the batches the disperser cut;
+	// RowBytesPerByte is the bytes of dispersed rows sent to DA nodes per
+	// blob byte posted (≈ 4 when batches fill their window, docs/spec.md
+	// §3.4, §4.2), HeaderBytesPerByte the same for batch headers. They are
+	// read from the disperser's /metrics before and after, so other traffic
+	// at the same time counts too.
+	Batches            int     `json:"batches"`
+	MeanBatchRows      float64 `json:"mean_batch_rows"`
+	RowBytesPerByte    float64 `json:"row_bytes_per_byte"`
+	HeaderBytesPerByte float64 `json:"header_bytes_per_byte"`
 }
 
 // BenchE2E measures a running disperser at baseURL end to end: Posters
 // post Blobs blobs of Size random bytes, every blob is followed until it is
 // certified, and the rates and latencies are set beside the encode-only rate
-// of the same blobs (encoder.EncodeBlob with kzg.Default(), before the
+// of the same blobs (their rows committed, then encoder.EncodeBatch over
+// batches cut as a loaded disperser cuts them, with kzg.Default(), before the
 // posting starts, in this process).
 func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport, error) {
 	if o.Posters < 1 || o.Size < 1 || o.Size > encoder.MaxBlobSize || o.Blobs < 1 {
@@ -59,7 +75,7 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 			ErrConfig, o.Posters, o.Size, o.Blobs, encoder.MaxBlobSize)
 	}
 	if o.EncodeBlobs == 0 {
-		o.EncodeBlobs = min(o.Blobs, 8)
+		o.EncodeBlobs = min(o.Blobs, 64)
 	}
 	blobs := make([][]byte, o.Blobs)
 	for i := range blobs {
@@ -70,23 +86,21 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	}
 	r := &BenchReport{Posters: o.Posters, Size: o.Size, Blobs: o.Blobs}
 
-	enc, err := encoder.New()
-	if err != nil {
-		return nil, err
-	}
 	if err := kzg.Default().Warm(); err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	for i := 0; i < o.EncodeBlobs; i++ {
-		if _, err := enc.EncodeBlob(ctx, kzg.Default(), blobs[i%len(blobs)], nil); err != nil {
-			return nil, err
-		}
+	mbps, err := encodeOnly(ctx, blobs[:min(o.EncodeBlobs, len(blobs))])
+	if err != nil {
+		return nil, err
 	}
-	r.EncodeOnlyMBps = float64(o.EncodeBlobs*o.Size) / time.Since(t0).Seconds() / 1e6
+	r.EncodeOnlyMBps = mbps
 
-	cl := client.New(baseURL, client.WithPollInterval(10*time.Millisecond),
-		client.WithHTTPClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * o.Posters}}))
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * o.Posters}}
+	before, err := scrape(ctx, hc, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	cl := client.New(baseURL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(hc))
 	accept := make([]time.Duration, o.Blobs)
 	certify := make([]time.Duration, o.Blobs)
 	var acceptedAt time.Time
@@ -147,7 +161,145 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	r.AcceptP50, r.AcceptP99 = percentiles(accept)
 	r.P50, r.P99 = percentiles(certify)
 	r.Ratio = r.CertifiedMBps / r.EncodeOnlyMBps
+	after, err := scrape(ctx, hc, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	r.Batches = int(after.batches - before.batches)
+	if r.Batches > 0 {
+		r.MeanBatchRows = (after.batchRows - before.batchRows) / float64(r.Batches)
+	}
+	r.RowBytesPerByte = (after.rowBytes - before.rowBytes) / total
+	r.HeaderBytesPerByte = (after.headerBytes - before.headerBytes) / total
 	return r, nil
+}
+
+// encodeOnly is the anchor rate: the blobs' rows committed in calls of up
+// to MaxBatchRows rows (as intake commits posts that arrive together), then
+// one EncodeBatch per batch, cut as a loaded disperser cuts them (at
+// ceil(W/4) rows for the default window, never past MaxBatchRows).
+func encodeOnly(ctx context.Context, blobs [][]byte) (float64, error) {
+	enc, err := encoder.New()
+	if err != nil {
+		return 0, err
+	}
+	kc := kzg.Default()
+	minRows := (da.DefaultMinBatchSlots + da.ExtensionFactor - 1) / da.ExtensionFactor
+	start := time.Now()
+	var batch []*encoder.Blob
+	var pending [][]byte
+	rows := 0
+	flush := func() error {
+		if len(batch) > 0 {
+			if _, err := enc.EncodeBatch(ctx, kc, batch, nil); err != nil {
+				return err
+			}
+		}
+		batch, rows = batch[:0], 0
+		return nil
+	}
+	commit := func() error {
+		var all [][]fr.Element
+		packed := make([][][]fr.Element, len(pending))
+		for i, b := range pending {
+			p, err := encoder.Pack(b)
+			if err != nil {
+				return err
+			}
+			packed[i] = p
+			all = append(all, p...)
+		}
+		comms, err := kc.CommitRows(ctx, all, nil)
+		if err != nil {
+			return err
+		}
+		for i, b := range pending {
+			eb, err := encoder.NewBlob(len(b), packed[i], comms[:len(packed[i])])
+			if err != nil {
+				return err
+			}
+			comms = comms[len(packed[i]):]
+			r := len(eb.Rows)
+			if rows > 0 && rows+r > encoder.MaxBatchRows {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			batch, rows = append(batch, eb), rows+r
+			if rows >= minRows {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
+	pendingRows := 0
+	for _, b := range blobs {
+		r := int(da.RowsFor(uint64(len(b))))
+		if pendingRows > 0 && pendingRows+r > encoder.MaxBatchRows {
+			if err := commit(); err != nil {
+				return 0, err
+			}
+			pendingRows = 0
+		}
+		pending, pendingRows = append(pending, b), pendingRows+r
+	}
+	if err := commit(); err != nil {
+		return 0, err
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return float64(len(blobs)*len(blobs[0])) / time.Since(start).Seconds() / 1e6, nil
+}
+
+// counters are the disperser metrics the benchmark reads.
+type counters struct{ batches, batchRows, rowBytes, headerBytes float64 }
+
+// scrape reads the disperser's /metrics (Prometheus text format).
+func scrape(ctx context.Context, hc *http.Client, baseURL string) (counters, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
+	if err != nil {
+		return counters{}, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return counters{}, fmt.Errorf("devnet: reading %s/metrics: %w", baseURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return counters{}, fmt.Errorf("devnet: %s/metrics answered %s", baseURL, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return counters{}, fmt.Errorf("devnet: %s/metrics: %w", baseURL, err)
+	}
+	var c counters
+	if mf := mfs["zgda_engine_batch_rows"]; mf != nil && len(mf.GetMetric()) > 0 {
+		h := mf.GetMetric()[0].GetHistogram()
+		c.batches, c.batchRows = float64(h.GetSampleCount()), h.GetSampleSum()
+	}
+	mf := mfs["zgda_engine_dispersal_sent_bytes_total"]
+	if mf == nil {
+		return counters{}, fmt.Errorf("devnet: %s/metrics has no zgda_engine_dispersal_sent_bytes_total: not a zgda disperser?", baseURL)
+	}
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() != "kind" {
+				continue
+			}
+			switch l.GetValue() {
+			case "rows":
+				c.rowBytes = m.GetCounter().GetValue()
+			case "headers":
+				c.headerBytes = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return c, nil
 }
 
 func putRetry(ctx context.Context, cl *client.Client, b []byte) (*api.PutResponse, error) {
@@ -175,10 +327,11 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // WriteTable prints the report.
 func (r *BenchReport) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "posters\tblob size\tblobs\taccepted MB/s\tcertified MB/s\tencode-only MB/s\te2e/encode\t202 p50/p99\tcertified p50/p99\n")
-	fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f%%\t%v / %v\t%v / %v\n",
+	fmt.Fprintf(tw, "posters\tblob size\tblobs\taccepted MB/s\tcertified MB/s\tencode-only MB/s\te2e/encode\t202 p50/p99\tcertified p50/p99\tbatches\trows/batch\trow B/B\theader B/B\n")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f%%\t%v / %v\t%v / %v\t%d\t%.1f\t%.2f\t%.4f\n",
 		r.Posters, r.Size, r.Blobs, r.AcceptedMBps, r.CertifiedMBps, r.EncodeOnlyMBps, 100*r.Ratio,
 		r.AcceptP50.Round(time.Millisecond), r.AcceptP99.Round(time.Millisecond),
-		r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond))
+		r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond),
+		r.Batches, r.MeanBatchRows, r.RowBytesPerByte, r.HeaderBytesPerByte)
 	return tw.Flush()
 }

@@ -253,7 +253,10 @@ func (n *Network) prepare() (*state, []byte, error) {
 	st := &state{Version: 1, ChainID: c.ChainID, Nodes: c.Nodes, Created: time.Now().UTC()}
 
 	// Genesis: the DA nodes are the signers, with equal stake adding up to
-	// about one quorum's worth of ballots; the registrar may add more.
+	// about one quorum's worth of ballots; the registrar may add more. The
+	// quorum size M stays the default (1024 ≥ da.MaxDispersedRows, so every
+	// batch fits one quorum) and so does min_batch_slots W (docs/spec.md
+	// §4.2): the disperser cuts batches at ceil(W/4) rows.
 	p := chain.DefaultParams()
 	p.EpochLength = c.EpochLength
 	g := &chain.GenesisState{Params: p}
@@ -412,7 +415,7 @@ func (n *Network) startEngine(ctx context.Context) error {
 	if n.cfg.Committer != nil {
 		opts = append(opts, engine.WithCommitter(n.cfg.Committer))
 	}
-	e, err := engine.New(n.engineConfig(), engine.FromDispatcher(d), n.chain.Client(), opts...)
+	e, err := engine.New(n.engineConfig(), d, n.chain.Client(), opts...)
 	if err != nil {
 		return fmt.Errorf("devnet: disperser: %w", err)
 	}

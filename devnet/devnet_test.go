@@ -20,6 +20,7 @@ import (
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/devnet"
+	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine"
 	"github.com/zgda/zgda/engine/api"
@@ -77,14 +78,46 @@ func putRetry(ctx context.Context, cl *client.Client, blob []byte) (*api.PutResp
 	}
 }
 
+// verifyCell checks a cell against dispersed row n's commitment, derived
+// from the batch object's data commitments (docs/spec.md §3.4).
+func verifyCell(t testing.TB, b *api.Batch, n, c int, cell *api.Cell) {
+	t.Helper()
+	hdr, err := b.Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := kzg.Default()
+	data := make([]kzg.Commitment, 0, hdr.DataRows())
+	for _, c := range hdr.Commitments() {
+		data = append(data, kzg.Commitment(c))
+	}
+	parity, err := kc.ParityCommitments(data, hdr.MatrixRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(data, parity...)
+	x, err := kzg.ParseCell(cell.Cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.VerifyCell(all[n], uint64(c), x, kzg.Proof(cell.Proof)); err != nil {
+		t.Fatalf("cell (%d, %d) of batch %s does not verify: %v", n, c, b.BatchRoot, err)
+	}
+}
+
 // TestEndToEnd runs the rollup's whole path over HTTP against a real
-// devnet: post, certified on chain, read back identical, commitments and
-// cells verify with kzg, the alt-DA round trip, bad input, 100 concurrent
-// clients; then a restart on the same directory with the local copies
-// pruned, so that reads reconstruct from the DA nodes.
+// devnet: posts certified on chain and read back identical; a burst of
+// blobs of 1 to 3 rows dispersed as one mixed batch, read back exactly, its
+// batch object checked and cells of a data and a parity row verified; the
+// alt-DA round trip; bad input; 100 concurrent clients; a second disperser
+// that never saw the blobs reading them from the DA nodes; then a restart
+// on the same directory with the local copies pruned, so that reads
+// reconstruct from the DA nodes.
 func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	n := startDevnet(t, devnet.TestConfig(dir))
+	cfg := devnet.TestConfig(dir)
+	cfg.Engine = func(c *engine.Config) { c.Batcher.MaxWait = engine.Duration(30 * time.Second) }
+	n := startDevnet(t, cfg)
 	cl := client.New(n.URL(), client.WithPollInterval(20*time.Millisecond))
 	ctx := ctxT(t, 4*time.Minute)
 
@@ -98,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 		keys[i] = r.BlobKey
 	}
 	for i, k := range keys {
-		s, err := cl.WaitCertified(ctx, k)
+		s, err := cl.WaitCertified(ctx, k) // checks the status's inclusion proof
 		if err != nil {
 			t.Fatalf("blob %d: %v", i, err)
 		}
@@ -112,37 +145,69 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("blob %d: read back %d bytes, %v", i, len(back), err)
 		}
 	}
-
-	// Commitments hash to the key; cells verify against C_row (derived for
-	// rows ≥ K) with kzg.
-	kc := kzg.Default()
-	k := keys[2]
-	cm, err := cl.Commitments(ctx, k)
-	if err != nil || encoder.BlobKey(cm.Length, cm.Commitments) != k || cm.Rows != 4 {
+	cm, err := cl.Commitments(ctx, keys[2])
+	if err != nil || encoder.BlobKey(cm.Length, cm.Commitments) != keys[2] || cm.Rows != 3 {
 		t.Fatalf("commitments %+v, %v", cm, err)
 	}
-	all, err := kc.DeriveCommitments(cm.Commitments)
-	if err != nil {
+
+	// A burst of blobs of 1, 2, 3 and 1 rows: one mixed batch.
+	mixed := [][]byte{randBlob(t, 5000), randBlob(t, encoder.BytesPerRow+1), randBlob(t, 3*encoder.BytesPerRow), randBlob(t, 77)}
+	mkeys := make([]da.BlobKey, len(mixed))
+	sts := make([]*api.BlobStatus, len(mixed))
+	var wg sync.WaitGroup
+	merr := make([]error, len(mixed))
+	for i, b := range mixed {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := cl.Put(ctx, b)
+			if err == nil {
+				mkeys[i] = r.BlobKey
+				sts[i], err = cl.WaitCertified(ctx, r.BlobKey)
+			}
+			merr[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range merr {
+		if err != nil {
+			t.Fatalf("mixed blob %d: %v", i, err)
+		}
+	}
+	big := sts[0]
+	for i, s := range sts {
+		back, err := cl.Get(ctx, mkeys[i])
+		if err != nil || !bytes.Equal(back, mixed[i]) {
+			t.Fatalf("mixed blob %d: read back %d bytes, %v", i, len(back), err)
+		}
+		if s.BatchSize > big.BatchSize {
+			big = s
+		}
+	}
+	if big.BatchSize < 2 {
+		t.Fatalf("a burst of 4 concurrent posts was dispersed as 4 batches (statuses %+v)", sts)
+	}
+	b, err := cl.GetBatch(ctx, *big.BatchRoot)
+	if err != nil || b.Certificate == nil || b.DispersedRows != 4*b.DataRows || len(b.Blobs) != big.BatchSize {
+		t.Fatalf("batch %+v, %v", b, err)
+	}
+	if _, err := b.Header(); err != nil {
 		t.Fatal(err)
 	}
-	for _, rc := range [][2]int{{0, 0}, {15, 127}} {
-		c, err := cl.Cell(ctx, k, rc[0], rc[1])
+	t.Logf("mixed burst: a batch of %d blobs, D=%d K=%d N=%d", len(b.Blobs), b.DataRows, b.K, b.DispersedRows)
+	cellRows := []int{int(*big.Offset), b.DispersedRows - 1} // a data row of the blob, the last parity row
+	for _, row := range cellRows {
+		c, err := cl.GetCell(ctx, b.BatchRoot, row, 63)
 		if err != nil {
-			t.Fatalf("cell %v: %v", rc, err)
+			t.Fatalf("cell (%d, 63): %v", row, err)
 		}
-		cell, err := kzg.ParseCell(c.Cell)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := kc.VerifyCell(all[rc[0]], uint64(rc[1]), cell, kzg.Proof(c.Proof)); err != nil {
-			t.Fatalf("cell %v does not verify: %v", rc, err)
-		}
+		verifyCell(t, b, row, 63, c)
 	}
 
 	// Alt-DA: /put answers once certified, /get returns the bytes.
 	alt := randBlob(t, 5000)
 	comm, err := cl.AltDAPut(ctx, alt)
-	if err != nil || len(comm) != 35 || comm[0] != 1 || comm[2] != 0 {
+	if err != nil || len(comm) != 35 || comm[0] != 1 || comm[1] != 0x7a || comm[2] != 2 {
 		t.Fatalf("alt-DA put: %x, %v", comm, err)
 	}
 	if back, err := cl.AltDAGet(ctx, comm); err != nil || !bytes.Equal(back, alt) {
@@ -154,7 +219,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("alt-DA blob not on chain: %v", err)
 	}
 
-	// Bad input: the right 4xx, JSON, nothing stored.
+	// Bad input: the right 4xx, JSON.
 	if _, err := cl.Put(ctx, []byte{}); !errors.Is(err, api.ErrEmptyBlob) {
 		t.Fatalf("empty: %v", err)
 	}
@@ -163,14 +228,16 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := cl.Status(ctx, unknown); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
-	if _, err := cl.Cell(ctx, k, 16, 0); !errors.Is(err, api.ErrInvalidRow) {
-		t.Fatalf("row 16 of 16: %v", err)
+	if _, err := cl.Get(ctx, unknown); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("unknown get: %v", err)
+	}
+	if _, err := cl.GetCell(ctx, b.BatchRoot, b.DispersedRows, 0); !errors.Is(err, api.ErrInvalidRow) {
+		t.Fatalf("row N of N: %v", err)
 	}
 
 	// 100 concurrent clients on loopback.
 	const clients = 100
 	start := time.Now()
-	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	lat := make([]time.Duration, clients)
 	var extra []da.BlobKey
@@ -212,12 +279,56 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("%d concurrent clients: all certified in %v; latency to certified p50 %v p99 %v",
 		clients, time.Since(start).Round(time.Millisecond), lat[clients/2].Round(time.Millisecond), lat[clients*99/100].Round(time.Millisecond))
 
+	// A second disperser with its own empty store reads the blobs from the
+	// DA nodes: the chain locates them, the nodes serve header and rows.
+	d2, err := dispersal.New(n.Chain().Client(), dispersal.TestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	ecfg := engine.TestConfig(filepath.Join(t.TempDir(), "second"))
+	for _, v := range ecfg.Storage.Volumes {
+		if err := os.MkdirAll(v, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e2, err := engine.New(ecfg, d2, n.Chain().Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	cl2 := client.New("http://" + e2.APIAddr())
+	for i, k := range mkeys {
+		back, err := cl2.Get(ctx, k)
+		if err != nil || !bytes.Equal(back, mixed[i]) {
+			t.Fatalf("second disperser, mixed blob %d: %d bytes, %v", i, len(back), err)
+		}
+	}
+	if cm2, err := cl2.Commitments(ctx, mkeys[2]); err != nil || encoder.BlobKey(cm2.Length, cm2.Commitments) != mkeys[2] {
+		t.Fatalf("second disperser, commitments: %+v, %v", cm2, err)
+	}
+	b2, err := cl2.GetBatch(ctx, b.BatchRoot)
+	if err != nil || b2.Certificate == nil || b2.DataRows != b.DataRows {
+		t.Fatalf("second disperser, batch: %+v, %v", b2, err)
+	}
+	c, err := cl2.GetCell(ctx, b.BatchRoot, b.DispersedRows-2, 5) // from a DA node
+	if err != nil {
+		t.Fatalf("second disperser, cell: %v", err)
+	}
+	verifyCell(t, b, b.DispersedRows-2, 5, c)
+	if !strings.Contains(metrics(t, "http://"+e2.APIAddr()), fmt.Sprintf(`zgda_engine_reconstructions_total{result="ok"} %d`, len(mkeys))) {
+		t.Fatal("the second disperser's reads were not served from the DA nodes")
+	}
+
 	// Restart on the same directory with every local copy pruned at once:
 	// reads now reconstruct from the DA nodes.
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := devnet.TestConfig(dir)
+	cfg = devnet.TestConfig(dir)
 	cfg.Engine = func(c *engine.Config) {
 		c.Retention.BlobMaxAge = engine.Duration(time.Nanosecond)
 		c.Retention.Interval = engine.Duration(10 * time.Millisecond)
@@ -226,10 +337,10 @@ func TestEndToEnd(t *testing.T) {
 	if !n2.Resumed() {
 		t.Fatal("second start did not resume")
 	}
-	cl2 := client.New(n2.URL())
+	cl3 := client.New(n2.URL())
 	time.Sleep(200 * time.Millisecond) // a few pruning rounds
 	for i, k := range keys {
-		back, err := cl2.Get(ctx, k)
+		back, err := cl3.Get(ctx, k)
 		if err != nil || !bytes.Equal(back, blobs[i]) {
 			t.Fatalf("blob %d after pruning: %d bytes, %v", i, len(back), err)
 		}
@@ -237,20 +348,13 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(metrics(t, n2.URL()), `zgda_engine_reconstructions_total{result="ok"} 3`) {
 		t.Fatal("the reads were not served by reconstruction")
 	}
-	// A cell of a row the disperser no longer holds: the row comes from a
-	// DA node, checked against its commitment.
-	c, err := cl2.Cell(ctx, k, 9, 64)
+	// A cell of a row the disperser no longer holds comes from a DA node.
+	c, err = cl3.GetCell(ctx, b.BatchRoot, 1, 64)
 	if err != nil {
 		t.Fatalf("cell after pruning: %v", err)
 	}
-	cell, err := kzg.ParseCell(c.Cell)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kc.VerifyCell(all[9], 64, cell, kzg.Proof(c.Proof)); err != nil {
-		t.Fatalf("cell (9, 64) after pruning does not verify: %v", err)
-	}
-	if s, err := cl2.Status(ctx, extra[0]); err != nil || s.Status != api.StatusCertified {
+	verifyCell(t, b, 1, 64, c)
+	if s, err := cl3.Status(ctx, extra[0]); err != nil || s.Status != api.StatusCertified || s.VerifyInclusion() != nil {
 		t.Fatalf("status after restart: %+v, %v", s, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "devnet.json")); err != nil {

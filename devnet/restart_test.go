@@ -41,7 +41,7 @@ func TestDevnetChild(t *testing.T) {
 	cfg.API = os.Getenv(childAPIEnv)
 	cfg.Engine = func(c *engine.Config) {
 		// Small batches, one at a time: blobs queue up behind dispersal.
-		c.Batcher.MaxBlobs = 2
+		c.Batcher.MinRows, c.Batcher.MaxRows = 2, 2
 		c.Dispersal.Concurrency = 1
 	}
 	n, err := devnet.Start(context.Background(), cfg)

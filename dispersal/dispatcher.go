@@ -17,6 +17,7 @@ import (
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/internal/par"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 )
@@ -33,9 +34,11 @@ type Dispatcher struct {
 	rr       atomic.Uint32 // round-robin quorum choice
 
 	mu      sync.Mutex
+	params  *chain.Params                      // genesis parameters, read once
 	keys    map[da.PublicKey]*signer.PublicKey // parsed registered keys
-	headers map[da.BlobKey]*blobMeta           // verified headers
+	batches map[da.Hash]*batchMeta             // verified batch headers
 	locs    map[da.BlobKey]*Location           // certified blobs' places
+	roots   map[da.Hash]*Location              // certified batches' places
 	signers []chain.SignerInfo                 // registry snapshot for fetches
 	signAt  time.Time
 }
@@ -62,8 +65,9 @@ func New(client chain.Client, cfg Config, opts ...Option) (*Dispatcher, error) {
 		cfg:     cfg,
 		client:  client,
 		keys:    make(map[da.PublicKey]*signer.PublicKey),
-		headers: make(map[da.BlobKey]*blobMeta),
+		batches: make(map[da.Hash]*batchMeta),
 		locs:    make(map[da.BlobKey]*Location),
+		roots:   make(map[da.Hash]*Location),
 	}
 	for _, o := range opts {
 		o(d)
@@ -95,29 +99,55 @@ func (d *Dispatcher) Close() error {
 // Host is the libp2p host the Dispatcher dials with.
 func (d *Dispatcher) Host() host.Host { return d.host }
 
-// nodeJob is one signer's request in a dispersal.
-type nodeJob struct {
-	info chain.SignerInfo
-	req  *da.DisperseRequest
-	res  NodeResult
-	sig  *signer.Signature
-}
-
-// Disperse sends every blob's rows to the current epoch's quorum and returns
-// the certificate once every blob has the threshold of its slots signed.
-// The Report says what each node did, with or without a certificate; on
-// failure the error is a *ShortError naming the short blobs and the failed
-// nodes. blobs are only read; the certificate lists them in this order.
-func (d *Dispatcher) Disperse(ctx context.Context, blobs []*encoder.Encoded) (*da.Certificate, *Report, error) {
-	start := time.Now()
-	if err := checkBlobs(blobs); err != nil {
-		return nil, nil, err
+// chainParams are the chain's parameters (fixed at genesis), read once.
+func (d *Dispatcher) chainParams(ctx context.Context) (chain.Params, error) {
+	d.mu.Lock()
+	p := d.params
+	d.mu.Unlock()
+	if p != nil {
+		return *p, nil
 	}
 	st, err := d.client.Status(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dispersal: chain status: %w", err)
+		return chain.Params{}, fmt.Errorf("dispersal: chain status: %w", err)
 	}
-	params := st.Params
+	d.mu.Lock()
+	d.params = &st.Params
+	d.mu.Unlock()
+	return st.Params, nil
+}
+
+// nodeJob is one signer's request in a dispersal.
+type nodeJob struct {
+	info     chain.SignerInfo
+	req      *da.DisperseRequest
+	rowBytes int64 // of the request's rows
+	res      NodeResult
+	sig      *signer.Signature
+}
+
+// sentCounters add up what the attempts that completed their write sent.
+type sentCounters struct{ all, rows, headers atomic.Int64 }
+
+// Disperse sends a batch to the current epoch's next quorum (round robin)
+// and returns its certificate once the signed weight of the batch's window
+// reaches the chain's threshold (docs/spec.md §4.4). Each signer holding a
+// window slot gets one request with the batch header and each dispersed row
+// of its slots once (docs/spec.md §4.2, §5); the rows are serialized once and
+// the requests share the bytes. The Report says what each node did, with or
+// without a certificate; on failure the error is a *ShortError. Disperse
+// reads b.Header, b.Root, b.D, b.K, b.N, b.Rows and b.Commitments and
+// modifies nothing; input that is inconsistent or too large for a quorum
+// fails with ErrBadInput before anything is sent.
+func (d *Dispatcher) Disperse(ctx context.Context, b *encoder.Batch) (*da.Certificate, *Report, error) {
+	start := time.Now()
+	if err := checkBatch(b); err != nil {
+		return nil, nil, err
+	}
+	params, err := d.chainParams(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	ep, err := d.client.CurrentEpoch(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dispersal: current epoch: %w", err)
@@ -125,49 +155,44 @@ func (d *Dispatcher) Disperse(ctx context.Context, blobs []*encoder.Encoded) (*d
 	if !ep.Started || len(ep.Quorums) == 0 {
 		return nil, nil, fmt.Errorf("%w: epoch %d has no quorums (no VRF outputs with ballots were submitted for it)", ErrNoQuorum, ep.Epoch)
 	}
-	qi := uint32((d.rr.Add(1) - 1) % uint32(len(ep.Quorums)))
+	qi := (d.rr.Add(1) - 1) % uint32(len(ep.Quorums))
 	q := ep.Quorums[qi]
-	for i, b := range blobs {
-		if uint32(b.Params.K) > params.MaxBlobRows() {
-			return nil, nil, fmt.Errorf("%w: blob %d (%s) has K = %d, more than quorums of %d slots take (%d)",
-				ErrBadInput, i, b.Key, b.Params.K, params.QuorumSize, params.MaxBlobRows())
-		}
+	if b.N > len(q) {
+		return nil, nil, fmt.Errorf("%w: the batch has %d dispersed rows, more than the %d slots of a quorum", ErrBadInput, b.N, len(q))
+	}
+	w, err := da.NewWindow(b.Root, b.N, int(params.MinBatchSlots), len(q))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dispersal: the window of batch %s: %w", b.Root, err)
 	}
 	reg, err := d.client.Signers(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dispersal: signer registry: %w", err)
 	}
+	hdr, err := b.Header.MarshalBinary()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: batch header: %v", ErrBadInput, err)
+	}
+	rep := &Report{ChainID: d.client.ChainID(), Epoch: ep.Epoch, Quorum: qi, BatchRoot: b.Root, Blobs: b.Header.Entries()}
 
-	headers := make([]da.BlobHeader, len(blobs))
-	for i, b := range blobs {
-		headers[i] = da.BlobHeader{Key: b.Key, Length: uint64(b.Params.Length), Rows: uint32(b.Params.K)}
-		for _, c := range b.DataCommitments() {
-			headers[i].Commitments = append(headers[i].Commitments, da.Commitment(c))
+	// Route: each signer gets every dispersed row of its window slots, once.
+	type share struct {
+		slots int
+		rows  []bool
+	}
+	plan := make(map[uint32]*share)
+	for _, a := range q.Assignments(w) {
+		s := plan[a.Signer]
+		if s == nil {
+			s = &share{rows: make([]bool, w.N)}
+			plan[a.Signer] = s
 		}
+		s.slots++
+		s.rows[a.Row] = true
 	}
-	rep := &Report{ChainID: d.client.ChainID(), Epoch: ep.Epoch, Quorum: qi}
-	keys := make([]da.BlobKey, len(blobs))
-	for i, b := range blobs {
-		keys[i] = b.Key
-	}
-	if rep.BatchRoot, err = da.BatchRoot(keys); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrBadInput, err)
-	}
-
-	// Route: every distinct row of each signer's slots, once.
-	plan := make(map[uint32]map[da.SliceRef]bool)
-	for b, blob := range blobs {
-		for _, a := range q.BlobAssignments(blob.Key, uint32(blob.Params.K)) {
-			if plan[a.Signer] == nil {
-				plan[a.Signer] = make(map[da.SliceRef]bool)
-			}
-			plan[a.Signer][da.SliceRef{Blob: uint16(b), Row: a.Row}] = true
-		}
-	}
-	rowBytes := serializeRows(blobs, plan)
+	rowData := serializeRows(b.Rows)
 	jobs := make([]*nodeJob, 0, len(plan))
-	for sg, refs := range plan {
-		j := &nodeJob{res: NodeResult{Signer: sg}}
+	for sg, s := range plan {
+		j := &nodeJob{res: NodeResult{Signer: sg, Slots: s.slots}}
 		jobs = append(jobs, j)
 		if int(sg) >= len(reg) || reg[sg].Index != sg {
 			j.res.Outcome, j.res.Err = Failed, fmt.Errorf("signer %d is not in the registry", sg)
@@ -175,69 +200,65 @@ func (d *Dispatcher) Disperse(ctx context.Context, blobs []*encoder.Encoded) (*d
 		}
 		j.info = reg[sg]
 		j.res.PubKey, j.res.Addrs = j.info.PubKey, j.info.Addrs
-		sorted := make([]da.SliceRef, 0, len(refs))
-		for r := range refs {
-			sorted = append(sorted, r)
+		j.req = &da.DisperseRequest{ChainID: rep.ChainID, Epoch: ep.Epoch, Quorum: qi, Batch: b.Header}
+		for n, held := range s.rows {
+			if held {
+				j.req.Slices = append(j.req.Slices, da.Slice{Row: uint32(n), Data: rowData[n]})
+			}
 		}
-		slices.SortFunc(sorted, func(a, b da.SliceRef) int {
-			return cmp.Or(cmp.Compare(a.Blob, b.Blob), cmp.Compare(a.Row, b.Row))
-		})
-		j.req = &da.DisperseRequest{ChainID: rep.ChainID, Epoch: ep.Epoch, Quorum: qi, Headers: headers,
-			Slices: make([]da.Slice, len(sorted))}
-		for k, r := range sorted {
-			j.req.Slices[k] = da.Slice{SliceRef: r, Data: rowBytes[r]}
-		}
-		j.res.Rows, j.res.Bytes = len(sorted), j.req.EncodedSize()
-		if j.res.Bytes > da.MaxDisperseRequestSize {
-			return nil, nil, fmt.Errorf("%w: signer %d's share of the batch is %d bytes (%d rows), over the %d-byte limit of one request: disperse fewer or smaller blobs per batch",
-				ErrBadInput, sg, j.res.Bytes, len(sorted), da.MaxDisperseRequestSize)
+		j.rowBytes = int64(len(j.req.Slices)) * da.RowSize
+		j.res.Rows, j.res.Bytes = len(j.req.Slices), j.req.EncodedSize()
+		if j.res.Bytes > da.MaxDisperseRequestSize { // cannot happen with each row once; kept as a guard
+			return nil, nil, fmt.Errorf("%w: signer %d's share of the batch is %d bytes (%d rows), over the %d-byte limit of one request",
+				ErrBadInput, sg, j.res.Bytes, len(j.req.Slices), da.MaxDisperseRequestSize)
 		}
 	}
 	slices.SortFunc(jobs, func(a, b *nodeJob) int { return cmp.Compare(a.res.Signer, b.res.Signer) })
-	msg := da.AttestationMessage(rep.ChainID, ep.Epoch, qi, rep.BatchRoot)
+	msg := da.AttestationMessage(rep.ChainID, ep.Epoch, qi, b.Root)
+	th := params.Threshold
+	met := func(signed map[uint32]*signer.Signature) bool {
+		got, total := q.SignedWeight(w, func(sg uint32) bool { return signed[sg] != nil })
+		return da.MeetsThreshold(got, total, th.Num, th.Den)
+	}
 
-	signed := d.run(ctx, jobs, msg, func(signed map[uint32]*signer.Signature) bool {
-		return blobsMet(q, blobs, params, signed)
-	}, rep)
+	var sent sentCounters
+	signed := d.run(ctx, jobs, msg, int64(len(hdr)), met, &sent)
+	rep.BytesSent, rep.RowBytesSent, rep.HeaderBytesSent = sent.all.Load(), sent.rows.Load(), sent.headers.Load()
 
 	// Results, whatever happened.
-	met := true
-	for i, b := range blobs {
-		n, s := q.SignedBlobSlots(b.Key, uint32(b.Params.K), func(sg uint32) bool { return signed[sg] != nil })
-		ok := da.MeetsThreshold(n, s, params.Threshold.Num, params.Threshold.Den)
-		met = met && ok
-		rep.Blobs = append(rep.Blobs, BlobResult{Index: i, Key: b.Key, Rows: uint32(b.Params.K), Slots: s, Signed: n,
-			Need: need(s, params.Threshold.Num, params.Threshold.Den), OK: ok})
+	isSigned := func(sg uint32) bool { return signed[sg] != nil }
+	got, total := q.SignedWeight(w, isSigned)
+	rep.Window = WindowResult{Window: w, Weight: got, Total: total, Need: need(total, th.Num, th.Den),
+		OK: da.MeetsThreshold(got, total, th.Num, th.Den)}
+	for i := 0; i < w.S; i++ {
+		if isSigned(q[w.Slot(i)]) {
+			rep.Window.SignedSlots++
+		}
 	}
 	for _, j := range jobs {
 		rep.Nodes = append(rep.Nodes, j.res)
 	}
 	rep.Duration = time.Since(start)
-	if !met {
-		e := &ShortError{Failed: rep.Failed()}
-		for _, b := range rep.Blobs {
-			if !b.OK {
-				e.Short = append(e.Short, b)
-			}
-		}
+	if !rep.Window.OK {
+		e := &ShortError{Root: b.Root, Window: rep.Window, Failed: rep.Failed()}
 		if ctx.Err() != nil {
 			return nil, rep, fmt.Errorf("%w (%v)", e, ctx.Err())
 		}
 		return nil, rep, e
 	}
-	cert, err := d.certificate(ep.Epoch, qi, rep.BatchRoot, blobs, jobs, signed, msg)
+	cert, err := d.certificate(ep.Epoch, qi, b.Root, rep.Blobs, jobs, signed, msg)
 	if err != nil {
 		return nil, rep, err
 	}
-	d.log.Info("batch certified", "epoch", ep.Epoch, "quorum", qi, "root", rep.BatchRoot, "blobs", len(blobs),
-		"signers", cert.Signers.Count(), "failed", len(rep.Failed()), "took", rep.Duration)
+	d.log.Info("batch certified", "epoch", ep.Epoch, "quorum", qi, "root", b.Root, "blobs", len(rep.Blobs),
+		"dispersed_rows", b.N, "window_slots", w.S, "signers", cert.Signers.Count(), "failed", len(rep.Failed()), "took", rep.Duration)
 	return cert, rep, nil
 }
 
 // run sends the jobs concurrently and collects valid signatures until all
-// answered, or every blob met the threshold and Config.Linger passed, or ctx
-// ended. Jobs not awaited are cancelled.
-func (d *Dispatcher) run(ctx context.Context, jobs []*nodeJob, msg []byte, met func(map[uint32]*signer.Signature) bool, rep *Report) map[uint32]*signer.Signature {
+// answered, or the threshold is met and Config.Linger passed, or ctx ended.
+// Jobs not awaited are cancelled.
+func (d *Dispatcher) run(ctx context.Context, jobs []*nodeJob, msg []byte, hdrBytes int64, met func(map[uint32]*signer.Signature) bool, sent *sentCounters) map[uint32]*signer.Signature {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	conc := d.cfg.Concurrency
@@ -247,7 +268,6 @@ func (d *Dispatcher) run(ctx context.Context, jobs []*nodeJob, msg []byte, met f
 	sem := make(chan struct{}, conc)
 	done := make(chan *nodeJob, len(jobs))
 	var wg sync.WaitGroup
-	var sent atomic.Int64
 	pending := 0
 	for _, j := range jobs {
 		if j.req == nil { // already failed while planning
@@ -260,7 +280,7 @@ func (d *Dispatcher) run(ctx context.Context, jobs []*nodeJob, msg []byte, met f
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
-				d.send(runCtx, j, msg, &sent)
+				d.send(runCtx, j, msg, hdrBytes, sent)
 			case <-runCtx.Done():
 				j.res.Outcome, j.res.Err = Cancelled, runCtx.Err()
 			}
@@ -296,13 +316,12 @@ collect:
 			signed[j.res.Signer] = j.sig
 		}
 	}
-	rep.BytesSent = sent.Load()
 	return signed
 }
 
 // send runs one node's attempts: retries with backoff after transient
 // failures, none after a refusal or a bad signature.
-func (d *Dispatcher) send(ctx context.Context, j *nodeJob, msg []byte, sent *atomic.Int64) {
+func (d *Dispatcher) send(ctx context.Context, j *nodeJob, msg []byte, hdrBytes int64, sent *sentCounters) {
 	pk, err := d.pubKey(j.info.PubKey)
 	if err != nil {
 		j.res.Outcome, j.res.Err = Failed, fmt.Errorf("registered key: %w", err)
@@ -322,7 +341,9 @@ func (d *Dispatcher) send(ctx context.Context, j *nodeJob, msg []byte, sent *ato
 		cancel()
 		j.res.Latency = time.Since(t0)
 		if wrote {
-			sent.Add(int64(j.res.Bytes))
+			sent.all.Add(int64(j.res.Bytes))
+			sent.rows.Add(j.rowBytes)
+			sent.headers.Add(hdrBytes)
 		}
 		retryAfter := time.Duration(0)
 		if err == nil {
@@ -383,12 +404,9 @@ func (d *Dispatcher) send(ctx context.Context, j *nodeJob, msg []byte, sent *ato
 }
 
 // certificate aggregates the valid signatures and checks the result the way
-// the chain will.
-func (d *Dispatcher) certificate(epoch uint64, qi uint32, root da.Hash, blobs []*encoder.Encoded, jobs []*nodeJob, signed map[uint32]*signer.Signature, msg []byte) (*da.Certificate, error) {
-	cert := &da.Certificate{BatchRoot: root, Epoch: epoch, Quorum: qi}
-	for _, b := range blobs {
-		cert.Blobs = append(cert.Blobs, da.CertifiedBlob{Key: b.Key, Rows: uint32(b.Params.K)})
-	}
+// the chain will (shape, root, aggregate signature).
+func (d *Dispatcher) certificate(epoch uint64, qi uint32, root da.Hash, blobs []da.CertifiedBlob, jobs []*nodeJob, signed map[uint32]*signer.Signature, msg []byte) (*da.Certificate, error) {
+	cert := &da.Certificate{BatchRoot: root, Epoch: epoch, Quorum: qi, Blobs: blobs}
 	var sigs []*signer.Signature
 	var pks []*signer.PublicKey
 	for _, j := range jobs { // ascending signer index
@@ -436,49 +454,51 @@ func (d *Dispatcher) pubKey(b da.PublicKey) (*signer.PublicKey, error) {
 	return pk, nil
 }
 
-func blobsMet(q da.Quorum, blobs []*encoder.Encoded, p chain.Params, signed map[uint32]*signer.Signature) bool {
-	for _, b := range blobs {
-		n, s := q.SignedBlobSlots(b.Key, uint32(b.Params.K), func(sg uint32) bool { return signed[sg] != nil })
-		if !da.MeetsThreshold(n, s, p.Threshold.Num, p.Threshold.Den) {
-			return false
+// checkBatch refuses a batch whose parts disagree: the header must be
+// canonical and hash to its keys (docs/spec.md §3.2, §3.3), D, K, N and the
+// root must be the header's, and there must be N rows of 4096 elements and N
+// commitments, the first D of them the header's data commitments in matrix
+// order.
+func checkBatch(b *encoder.Batch) error {
+	if b == nil {
+		return fmt.Errorf("%w: no batch", ErrBadInput)
+	}
+	if err := b.Header.Check(); err != nil {
+		return fmt.Errorf("%w: batch header: %v", ErrBadInput, err)
+	}
+	dd := b.Header.DataRows()
+	if b.D != dd || b.K != da.MatrixRows(dd) || b.N != da.ExtensionFactor*dd {
+		return fmt.Errorf("%w: D = %d, K = %d, N = %d for a header of %d data rows (want D = %d, K = %d, N = %d)",
+			ErrBadInput, b.D, b.K, b.N, dd, dd, da.MatrixRows(dd), da.ExtensionFactor*dd)
+	}
+	if root := b.Header.Root(); b.Root != root {
+		return fmt.Errorf("%w: batch root %s is not its header's root %s", ErrBadInput, b.Root, root)
+	}
+	if len(b.Rows) != b.N || len(b.Commitments) != b.N {
+		return fmt.Errorf("%w: %d rows and %d commitments for a batch of %d dispersed rows", ErrBadInput, len(b.Rows), len(b.Commitments), b.N)
+	}
+	for n, r := range b.Rows {
+		if len(r) != kzg.ScalarsPerRow {
+			return fmt.Errorf("%w: dispersed row %d has %d elements, want %d", ErrBadInput, n, len(r), kzg.ScalarsPerRow)
 		}
 	}
-	return true
-}
-
-func checkBlobs(blobs []*encoder.Encoded) error {
-	if len(blobs) == 0 || len(blobs) > da.MaxCertificateBlobs {
-		return fmt.Errorf("%w: %d blobs, want 1 to %d", ErrBadInput, len(blobs), da.MaxCertificateBlobs)
-	}
-	seen := make(map[da.BlobKey]int, len(blobs))
-	for i, b := range blobs {
-		if b == nil {
-			return fmt.Errorf("%w: blob %d is nil", ErrBadInput, i)
+	for i, c := range b.Header.Commitments() {
+		if kzg.Commitment(c) != b.Commitments[i] {
+			return fmt.Errorf("%w: data row %d's commitment %s is not the header's %s", ErrBadInput, i, b.Commitments[i], c)
 		}
-		ext := b.Params.ExtendedRows()
-		if b.Params.K < 1 || len(b.Rows) != ext || len(b.Commitments) != ext {
-			return fmt.Errorf("%w: blob %d (%s): K = %d with %d rows and %d commitments, want %d of each",
-				ErrBadInput, i, b.Key, b.Params.K, len(b.Rows), len(b.Commitments), ext)
-		}
-		if j, dup := seen[b.Key]; dup {
-			return fmt.Errorf("%w: blob %s appears twice (positions %d and %d)", ErrBadInput, b.Key, j, i)
-		}
-		seen[b.Key] = i
 	}
 	return nil
 }
 
-// serializeRows encodes each row any signer needs once (32-byte big-endian
-// elements); requests share these buffers.
-func serializeRows(blobs []*encoder.Encoded, plan map[uint32]map[da.SliceRef]bool) map[da.SliceRef][]byte {
-	out := make(map[da.SliceRef][]byte)
-	for _, refs := range plan {
-		for r := range refs {
-			if _, ok := out[r]; !ok {
-				out[r] = rowBytes(blobs[r.Blob].Rows[r.Row])
-			}
+// serializeRows encodes every dispersed row once (32-byte big-endian
+// elements, in parallel); the requests share these buffers.
+func serializeRows(rows [][]fr.Element) [][]byte {
+	out := make([][]byte, len(rows))
+	par.Range(len(rows), 0, 4, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			out[n] = rowBytes(rows[n])
 		}
-	}
+	})
 	return out
 }
 

@@ -86,11 +86,10 @@ type fakeNode struct {
 }
 
 func (n *fakeNode) sign(req *da.DisperseRequest) *da.DisperseResponse {
-	root, _ := da.BatchRoot(req.Keys())
-	return &da.DisperseResponse{OK: true, Signature: n.key.Sign(da.AttestationMessage(req.ChainID, req.Epoch, req.Quorum, root)).Bytes()}
+	return &da.DisperseResponse{OK: true, Signature: n.key.Sign(da.AttestationMessage(req.ChainID, req.Epoch, req.Quorum, req.Batch.Root())).Bytes()}
 }
 
-// fixture is a fake chain whose one quorum of 256 slots is shared by
+// fixture is a fake chain whose one quorum of m slots is shared by
 // len(acts) nodes with equal ballots.
 type fixture struct {
 	chain *fakeChain
@@ -98,10 +97,11 @@ type fixture struct {
 	d     *Dispatcher
 }
 
-func newFixture(t *testing.T, cfg Config, acts ...behaviour) *fixture {
+func newFixture(t *testing.T, m int, cfg Config, acts ...behaviour) *fixture {
 	t.Helper()
 	f := &fixture{chain: &fakeChain{params: chain.DefaultParams()}}
-	f.chain.params.QuorumSize = 256
+	f.chain.params.QuorumSize = uint32(m)
+	f.chain.params.MinBatchSlots = da.DefaultMinBatchSlots
 	var ps []da.Participant
 	for i, act := range acts {
 		seed := make([]byte, 32)
@@ -143,9 +143,9 @@ func newFixture(t *testing.T, cfg Config, acts ...behaviour) *fixture {
 			addrs = append(addrs, a.String()+"/p2p/"+h.ID().String())
 		}
 		f.chain.signers = append(f.chain.signers, chain.SignerInfo{Index: uint32(i), PubKey: k.PublicKey().Bytes(), Stake: 64, Addrs: addrs})
-		ps = append(ps, da.Participant{Signer: uint32(i), VRF: sha256.Sum256([]byte{byte(i)}), Ballots: uint32(256 / len(acts))})
+		ps = append(ps, da.Participant{Signer: uint32(i), VRF: sha256.Sum256([]byte{byte(i)}), Ballots: uint32(m / len(acts))})
 	}
-	f.chain.epoch = chain.EpochInfo{Epoch: 3, Started: true, Quorums: da.AssignQuorums(ps, 256)}
+	f.chain.epoch = chain.EpochInfo{Epoch: 3, Started: true, Quorums: da.AssignQuorums(ps, m)}
 	var err error
 	f.d, err = New(f.chain, cfg)
 	if err != nil {
@@ -155,24 +155,37 @@ func newFixture(t *testing.T, cfg Config, acts ...behaviour) *fixture {
 	return f
 }
 
-// fakeBlobs are encoded blobs with made-up rows and commitments: the
-// Dispatcher routes and frames them without checking.
-func fakeBlobs(ks ...int) []*encoder.Encoded {
-	var out []*encoder.Encoded
-	for b, k := range ks {
-		e := &encoder.Encoded{Params: encoder.Params{Length: k * encoder.BytesPerRow, K: k}}
-		e.Key = da.BlobKey(sha256.Sum256([]byte{byte(b), byte(k)}))
-		for r := 0; r < 4*k; r++ {
-			row := make([]fr.Element, kzg.ScalarsPerRow)
-			row[0].SetUint64(uint64(b<<16 | r))
-			e.Rows = append(e.Rows, row)
-			var c kzg.Commitment
-			c[0], c[1], c[2] = 0xc0, byte(b), byte(r)
-			e.Commitments = append(e.Commitments, c)
+// fakeBatch is a batch of blobs of the given R with made-up commitments and
+// rows (the Dispatcher routes and frames them without checking them against
+// each other): dispersed row n carries n in its first element.
+func fakeBatch(rs ...int) *encoder.Batch {
+	var h da.BatchHeader
+	for b, r := range rs {
+		bh := da.BlobHeader{Length: uint64(r) * da.BytesPerRow, Rows: uint32(r)}
+		for i := 0; i < r; i++ {
+			var c da.Commitment
+			c[0], c[1], c[2] = 0xc0, byte(b), byte(i)
+			bh.Commitments = append(bh.Commitments, c)
 		}
-		out = append(out, e)
+		bh.Key = da.ComputeBlobKey(bh.Length, bh.Commitments)
+		h.Blobs = append(h.Blobs, bh)
 	}
-	return out
+	d := h.DataRows()
+	bt := &encoder.Batch{Header: h, Root: h.Root(), D: d, K: da.MatrixRows(d), N: 4 * d}
+	data := h.Commitments()
+	for n := 0; n < bt.N; n++ {
+		row := make([]fr.Element, kzg.ScalarsPerRow)
+		row[0].SetUint64(uint64(n))
+		bt.Rows = append(bt.Rows, row)
+		var c kzg.Commitment
+		if n < d {
+			c = kzg.Commitment(data[n])
+		} else {
+			c[0], c[1], c[2] = 0xc1, byte(n>>8), byte(n)
+		}
+		bt.Commitments = append(bt.Commitments, c)
+	}
+	return bt
 }
 
 func signs(n *fakeNode, req *da.DisperseRequest, _ int) []byte {
@@ -187,65 +200,80 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// Each node gets the headers of every blob in batch order and each distinct
-// row of its slots exactly once; the certificate verifies.
+// Each node gets the batch header and each distinct dispersed row of its
+// window slots exactly once, in ascending order; the certificate verifies;
+// the row and header bytes sent are counted apart.
 func TestDisperseRoutesAndCertifies(t *testing.T) {
-	f := newFixture(t, TestConfig(), signs, signs, signs, signs)
-	blobs := fakeBlobs(1, 4, 2)
-	cert, rep, err := f.d.Disperse(ctxT(t, 30*time.Second), blobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := f.chain.epoch.Quorums[0]
-	for i, n := range f.nodes {
-		if len(n.reqs) != 1 {
-			t.Fatalf("node %d got %d requests", i, len(n.reqs))
-		}
-		req := n.reqs[0]
-		if req.ChainID != chainID || req.Epoch != 3 || req.Quorum != 0 || len(req.Headers) != 3 {
-			t.Fatalf("node %d request %+v", i, req)
-		}
-		var want []da.SliceRef
-		for b, e := range blobs {
-			if req.Headers[b].Key != e.Key || req.Headers[b].Rows != uint32(e.Params.K) || len(req.Headers[b].Commitments) != e.Params.K {
-				t.Fatalf("node %d header %d", i, b)
+	for _, tc := range []struct {
+		name string
+		rs   []int
+	}{
+		{"replicated (N < W)", []int{1, 4, 2}},      // D = 7, N = 28, S = 256
+		{"one slot per row (N > W)", []int{60, 10}}, // D = 70, N = 280 = S
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 1024, TestConfig(), signs, signs, signs, signs)
+			b := fakeBatch(tc.rs...)
+			cert, rep, err := f.d.Disperse(ctxT(t, 60*time.Second), b)
+			if err != nil {
+				t.Fatal(err)
 			}
-			rows := map[uint32]bool{}
-			for _, a := range q.BlobAssignments(e.Key, uint32(e.Params.K)) {
-				if a.Signer == uint32(i) {
-					rows[a.Row] = true
+			q := f.chain.epoch.Quorums[0]
+			w, err := da.NewWindow(b.Root, b.N, da.DefaultMinBatchSlots, 1024)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hdr, _ := b.Header.MarshalBinary()
+			rows := 0
+			for i, n := range f.nodes {
+				if len(n.reqs) != 1 {
+					t.Fatalf("node %d got %d requests", i, len(n.reqs))
 				}
-			}
-			for r := uint32(0); r < uint32(4*e.Params.K); r++ {
-				if rows[r] {
-					want = append(want, da.SliceRef{Blob: uint16(b), Row: r})
+				req := n.reqs[0]
+				if req.ChainID != chainID || req.Epoch != 3 || req.Quorum != 0 || req.Batch.Root() != b.Root {
+					t.Fatalf("node %d request %+v", i, req)
 				}
+				if got, _ := req.Batch.MarshalBinary(); !bytes.Equal(got, hdr) {
+					t.Fatalf("node %d got another batch header", i)
+				}
+				want := q.RowsOf(w, uint32(i))
+				if len(req.Slices) != len(want) {
+					t.Fatalf("node %d got %d rows, its window slots hold %d", i, len(req.Slices), len(want))
+				}
+				for k, s := range req.Slices {
+					var e fr.Element
+					e.SetBytes(s.Data[:32])
+					if s.Row != want[k] || e.Uint64() != uint64(s.Row) {
+						t.Fatalf("node %d slice %d is row %d carrying row %d, want row %d", i, k, s.Row, e.Uint64(), want[k])
+					}
+				}
+				r, _ := rep.Node(uint32(i))
+				if r.Rows != len(want) || r.Outcome != Signed {
+					t.Fatalf("node %d report %+v", i, r)
+				}
+				rows += len(want)
 			}
-		}
-		if len(req.Slices) != len(want) {
-			t.Fatalf("node %d got %d rows, its slots hold %d", i, len(req.Slices), len(want))
-		}
-		for k, s := range req.Slices {
-			if s.SliceRef != want[k] {
-				t.Fatalf("node %d slice %d is %v, want %v", i, k, s.SliceRef, want[k])
+			if b.N >= da.DefaultMinBatchSlots && rows != b.N {
+				t.Fatalf("%d rows sent for a window of one slot per row (N = %d)", rows, b.N)
 			}
-			var e fr.Element
-			e.SetBytes(s.Data[:32])
-			if e.Uint64() != uint64(int(s.Blob)<<16|int(s.Row)) {
-				t.Fatalf("node %d slice %v carries another row", i, s.SliceRef)
+			if rep.RowBytesSent != int64(rows)*da.RowSize || rep.HeaderBytesSent != int64(len(f.nodes)*len(hdr)) || rep.BytesSent <= rep.RowBytesSent+rep.HeaderBytesSent {
+				t.Fatalf("sent %d bytes, %d of rows and %d of headers; want %d and %d", rep.BytesSent, rep.RowBytesSent, rep.HeaderBytesSent, rows*da.RowSize, len(f.nodes)*len(hdr))
 			}
-		}
-	}
-	if cert.Signers.Count() != 4 || len(rep.Failed()) != 0 || rep.BytesSent == 0 {
-		t.Fatalf("certificate signers %v, failed %v, sent %d", cert.Signers.Indices(), rep.Failed(), rep.BytesSent)
-	}
-	var pks []*signer.PublicKey
-	for _, n := range f.nodes {
-		pks = append(pks, n.key.PublicKey())
-	}
-	sig, _ := signer.ParseSignature(cert.Signature[:])
-	if !signer.FastAggregateVerify(pks, cert.Message(chainID), sig) || cert.Validate() != nil {
-		t.Fatal("the certificate does not verify")
+			if cert.Signers.Count() != 4 || len(rep.Failed()) != 0 || !rep.Window.OK || rep.Window.Weight != rep.Window.Total || rep.Window.Window != w {
+				t.Fatalf("certificate signers %v, failed %v, window %+v", cert.Signers.Indices(), rep.Failed(), rep.Window)
+			}
+			if cert.BatchRoot != b.Root || len(cert.Blobs) != len(tc.rs) || cert.Blobs[0] != b.Header.Blobs[0].Entry() {
+				t.Fatalf("certificate %+v", cert)
+			}
+			var pks []*signer.PublicKey
+			for _, n := range f.nodes {
+				pks = append(pks, n.key.PublicKey())
+			}
+			sig, _ := signer.ParseSignature(cert.Signature[:])
+			if !signer.FastAggregateVerify(pks, cert.Message(chainID), sig) || cert.Validate() != nil {
+				t.Fatal("the certificate does not verify")
+			}
+		})
 	}
 }
 
@@ -262,7 +290,7 @@ func TestDisperseFailuresReported(t *testing.T) {
 	}
 	refuses := func(_ *fakeNode, _ *da.DisperseRequest, _ int) []byte {
 		var b bytes.Buffer
-		da.WriteFrame(&b, &da.DisperseResponse{Code: da.CodeBadRows, Reason: "1 of 4 rows do not match", Rows: []da.SliceRef{{Blob: 0, Row: 2}}})
+		da.WriteFrame(&b, &da.DisperseResponse{Code: da.CodeBadRows, Reason: "1 of 4 rows do not match", Rows: []uint32{2}})
 		return b.Bytes()
 	}
 	silent := func(*fakeNode, *da.DisperseRequest, int) []byte { time.Sleep(4 * time.Second); return nil }
@@ -271,13 +299,14 @@ func TestDisperseFailuresReported(t *testing.T) {
 		da.WriteFrame(&b, &da.DisperseResponse{OK: true, Signature: n.key.Sign([]byte("something else")).Bytes()})
 		return b.Bytes()
 	}
-	garbage := func(*fakeNode, *da.DisperseRequest, int) []byte { return []byte{0, 0, 0, 3, 1, 99, 0} }
+	garbage := func(*fakeNode, *da.DisperseRequest, int) []byte { return []byte{0, 0, 0, 3, 2, 99, 0} }
 
 	cfg := TestConfig()
 	cfg.RequestTimeout = 1500 * time.Millisecond // ample for the others, even under -race
 	cfg.Retries = 1
-	f := newFixture(t, cfg, busyOnce, refuses, silent, wrongSig, garbage, signs)
-	_, rep, err := f.d.Disperse(ctxT(t, 30*time.Second), fakeBlobs(1))
+	f := newFixture(t, 1024, cfg, busyOnce, refuses, silent, wrongSig, garbage, signs)
+	b := fakeBatch(1)
+	_, rep, err := f.d.Disperse(ctxT(t, 30*time.Second), b)
 	var se *ShortError
 	if !errors.As(err, &se) || !errors.Is(err, ErrInsufficientSignatures) {
 		t.Fatalf("%v", err)
@@ -300,13 +329,17 @@ func TestDisperseFailuresReported(t *testing.T) {
 			t.Fatalf("node %d: %v (attempts %d), want %v after %d saying %q", i, r, r.Attempts, w.outcome, w.attempts, w.says)
 		}
 	}
-	if r, _ := rep.Node(1); r.Refusal == nil || len(r.Refusal.Rows) != 1 || r.Refusal.Rows[0] != (da.SliceRef{Blob: 0, Row: 2}) {
+	if r, _ := rep.Node(1); r.Refusal == nil || len(r.Refusal.Rows) != 1 || r.Refusal.Rows[0] != 2 {
 		t.Fatalf("refusal %+v", r.Refusal)
 	}
-	if len(se.Failed) != 4 || len(se.Short) != 1 || se.Short[0].Signed*3 >= se.Short[0].Slots*2 {
-		t.Fatalf("short error %+v", se)
+	q := f.chain.epoch.Quorums[0]
+	w, _ := da.NewWindow(b.Root, b.N, da.DefaultMinBatchSlots, 1024)
+	got, total := q.SignedWeight(w, func(s uint32) bool { return s == 0 || s == 5 })
+	if len(se.Failed) != 4 || se.Root != b.Root || se.Window.Weight != got || se.Window.Total != total || se.Window.OK ||
+		se.Window.Need != (2*total+2)/3 || se.Window.SignedSlots == 0 {
+		t.Fatalf("short error %+v, want weight %d of %d", se, got, total)
 	}
-	for _, s := range []string{"signer 1", "bad-rows", "signer 2", "timed out", "signer 3", "bad signature", "signer 4", "malformed"} {
+	for _, s := range []string{"signer 1", "bad-rows", "signer 2", "timed out", "signer 3", "bad signature", "signer 4", "malformed", "signed weight"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Fatalf("error does not say %q: %v", s, err)
 		}
@@ -320,55 +353,83 @@ func TestDisperseDoesNotWaitForStragglers(t *testing.T) {
 	cfg := TestConfig()
 	cfg.RequestTimeout = 10 * time.Second
 	cfg.Concurrency = 2
-	f := newFixture(t, cfg, signs, signs, signs, signs, signs, silent)
+	f := newFixture(t, 1024, cfg, signs, signs, signs, signs, signs, signs, signs, silent)
 	start := time.Now()
-	cert, rep, err := f.d.Disperse(ctxT(t, 30*time.Second), fakeBlobs(2))
+	cert, rep, err := f.d.Disperse(ctxT(t, 30*time.Second), fakeBatch(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("took %v: waited for the silent node", took)
 	}
-	if r, _ := rep.Node(5); r.Outcome != Cancelled || cert.Signers.Has(5) || cert.Signers.Count() != 5 {
+	if r, _ := rep.Node(7); r.Outcome != Cancelled || cert.Signers.Has(7) || cert.Signers.Count() != 7 {
 		t.Fatalf("silent node %v; signers %v", r, cert.Signers.Indices())
 	}
 }
 
 func TestDisperseBadInput(t *testing.T) {
-	f := newFixture(t, TestConfig(), signs, signs)
+	f := newFixture(t, 1024, TestConfig(), signs, signs)
 	ctx := ctxT(t, 10*time.Second)
-	dup := fakeBlobs(1)
-	dup = append(dup, dup[0])
-	short := fakeBlobs(2)
-	short[0].Rows = short[0].Rows[:3]
+	mut := func(m func(b *encoder.Batch)) *encoder.Batch { b := fakeBatch(1, 2); m(b); return b }
 	cases := []struct {
-		name  string
-		blobs []*encoder.Encoded
-		says  string
+		name string
+		b    *encoder.Batch
+		says string
 	}{
-		{"none", nil, "0 blobs"},
-		{"nil", []*encoder.Encoded{nil}, "nil"},
-		{"duplicate", dup, "appears twice"},
-		{"rows missing", short, "3 rows"},
-		{"K over M/4", fakeBlobs(128), "K = 128"},
+		{"none", nil, "no batch"},
+		{"key not of header", mut(func(b *encoder.Batch) { b.Header.Blobs[1].Key[3] ^= 1 }), "hashes to"},
+		{"duplicate blob", mut(func(b *encoder.Batch) { b.Header.Blobs[1] = b.Header.Blobs[0] }), "appears twice"},
+		{"R not of length", mut(func(b *encoder.Batch) { b.Header.Blobs[0].Length = 2 * da.BytesPerRow }), "rows for"},
+		{"D not of header", mut(func(b *encoder.Batch) { b.D = 4 }), "D = 4"},
+		{"N not 4D", mut(func(b *encoder.Batch) { b.N = 13 }), "N = 13"},
+		{"root not of header", mut(func(b *encoder.Batch) { b.Root[0] ^= 1 }), "is not its header's root"},
+		{"rows missing", mut(func(b *encoder.Batch) { b.Rows = b.Rows[:11] }), "11 rows"},
+		{"short row", mut(func(b *encoder.Batch) { b.Rows[5] = b.Rows[5][:100] }), "dispersed row 5 has 100"},
+		{"commitments missing", mut(func(b *encoder.Batch) { b.Commitments = b.Commitments[:3] }), "3 commitments"},
+		{"data commitment not of header", mut(func(b *encoder.Batch) { b.Commitments[2][7] ^= 1 }), "data row 2's commitment"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := f.d.Disperse(ctx, c.blobs)
+			_, _, err := f.d.Disperse(ctx, c.b)
 			if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), c.says) {
 				t.Fatalf("%v", err)
 			}
 		})
 	}
-	for _, n := range f.nodes {
+	// A batch of more dispersed rows than a quorum has slots.
+	small := newFixture(t, 256, TestConfig(), signs, signs)
+	big := fakeBatch(65) // N = 260 > 256
+	if _, _, err := small.d.Disperse(ctx, big); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "260 dispersed rows") {
+		t.Fatalf("N over M: %v", err)
+	}
+	for _, n := range append(f.nodes, small.nodes...) {
 		if len(n.reqs) != 0 {
 			t.Fatal("bad input was sent")
 		}
 	}
 	// No quorum in the epoch.
 	f.chain.epoch.Quorums = nil
-	if _, _, err := f.d.Disperse(ctx, fakeBlobs(1)); !errors.Is(err, ErrNoQuorum) {
+	if _, _, err := f.d.Disperse(ctx, fakeBatch(1)); !errors.Is(err, ErrNoQuorum) {
 		t.Fatalf("%v", err)
+	}
+}
+
+func TestVerifyBatchHeader(t *testing.T) {
+	b := fakeBatch(1, 3)
+	if err := VerifyBatchHeader(b.Root, &b.Header); err != nil {
+		t.Fatal(err)
+	}
+	other := fakeBatch(2)
+	if err := VerifyBatchHeader(b.Root, &other.Header); !errors.Is(err, da.ErrHeader) || !strings.Contains(err.Error(), "not to") {
+		t.Fatalf("another batch's header: %v", err)
+	}
+	bad := fakeBatch(1, 3)
+	bad.Header.Blobs[1].Commitments[0][5] ^= 1
+	if err := VerifyBatchHeader(b.Root, &bad.Header); !errors.Is(err, da.ErrHeader) {
+		t.Fatalf("a header not of its keys: %v", err)
+	}
+	if err := VerifyBatchHeader(b.Root, nil); !errors.Is(err, da.ErrHeader) {
+		t.Fatalf("no header: %v", err)
 	}
 }
 
@@ -395,9 +456,9 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestNeed(t *testing.T) {
-	for _, c := range []struct{ s, want int }{{256, 171}, {255, 170}, {3, 2}, {1024, 683}} {
-		if got := need(c.s, 2, 3); got != c.want || !da.MeetsThreshold(got, c.s, 2, 3) || da.MeetsThreshold(got-1, c.s, 2, 3) {
-			t.Fatalf("need(%d) = %d, want %d", c.s, got, c.want)
+	for _, c := range []struct{ total, want uint64 }{{256, 171}, {255, 170}, {3, 2}, {1024, 683}, {0, 0}, {1 << 62, (1<<63 + 2) / 3}} {
+		if got := need(c.total, 2, 3); got != c.want || !da.MeetsThreshold(got, c.total, 2, 3) || (got > 0 && da.MeetsThreshold(got-1, c.total, 2, 3)) {
+			t.Fatalf("need(%d) = %d, want %d", c.total, got, c.want)
 		}
 	}
 }

@@ -1,37 +1,41 @@
 // Package dispersal is the disperser's side of the DA node protocol
-// (DESIGN.md §4): it sends encoded blobs to the DA nodes of a quorum,
-// collects and checks their BLS attestations, aggregates them into a
-// da.Certificate, and fetches rows and cells back.
+// (docs/spec.md §4, §5): it sends an encoded batch to the DA nodes of a
+// quorum, collects and checks their BLS attestations, aggregates them into a
+// da.Certificate, and fetches headers, rows and cells back.
 //
 // # Model
 //
 // A Dispatcher reads the current epoch, its quorums and the signer registry
-// from the chain, and picks a quorum (round robin). Each blob spans
-// S = max(4K, 256) consecutive slots of the quorum; the holder of a blob's
-// i-th slot stores extended row i mod 4K. Every signer holding a slot of
-// the batch gets one request with the headers of every blob (it signs the
-// batch root over all of them) and each distinct row of its slots once.
-// Requests go out concurrently (Config.Concurrency), each with a timeout
-// and retries with exponential backoff for transient failures (unreachable,
-// timed out, busy). Every signature is checked against the signer's
-// registered key; a bad one excludes the signer. Once every blob has
-// Params.Threshold of its slots signed, the Dispatcher waits Config.Linger
-// for stragglers, then aggregates the signatures (blst), builds the bitmap and
-// returns the certificate, which it has checked the way the chain will.
+// from the chain, and picks a quorum (round robin). A batch of N dispersed
+// rows spans a window of S = max(N, W) consecutive slots of the quorum
+// (W = the chain's min_batch_slots; docs/spec.md §4.2); window slot i holds
+// dispersed row i mod N. Every signer holding a window slot gets one request
+// with the batch header and each distinct row of its slots once; each row is
+// serialized once and its bytes are shared by the requests. Requests go out
+// concurrently (Config.Concurrency), each with a timeout and retries with
+// exponential backoff for transient failures (unreachable, timed out, busy).
+// Every signature is checked against the signer's registered key; a bad one
+// excludes the signer. Once the window's signed weight reaches the chain's
+// threshold (da.Quorum.SignedWeight, docs/spec.md §4.4), the Dispatcher waits
+// Config.Linger for stragglers, then aggregates the signatures (blst), builds
+// the bitmap and returns the certificate, which it has checked the way the
+// chain will. The Report counts the row and header bytes sent apart.
 //
-// Retrieval (FetchRow, FetchCell) finds a certified blob's certificate on the
-// chain, asks the holders of the row's slots in random order, and verifies
-// what they send against the blob key: the header (length, K, commitments)
-// must hash to the key, the row must match its derived commitment, and a
-// cell must verify with its EIP-7594 proof. A node that sends bad data is
-// skipped.
+// Retrieval finds a certified blob's batch (Locate) or a batch (LocateBatch)
+// on the chain, asks the holders of a row's window slots in random order,
+// and verifies what they send: the batch header must hash to the batch root
+// (VerifyBatchHeader), a row must match its commitment (a data row's from
+// the header, a parity row's derived from them, cached per batch), a cell
+// must verify with its EIP-7594 proof. A holder that sends bad data is
+// skipped and named in the error.
 //
 // # Errors
 //
 // Disperse fails with a *ShortError (matching ErrInsufficientSignatures)
-// naming the blobs that fell short and every node that failed and why; its
-// Report is returned either way. Input that cannot be dispersed (no blobs, a
-// blob too large for the quorum, a node's share over the wire limit) fails
-// with ErrBadInput before anything is sent. Fetches fail with ErrNotFound when
-// no holder has the data, and ErrUnavailable when none could be reached.
+// saying how far the window fell short and naming every node that failed and
+// why; its Report is returned either way. Input that cannot be dispersed
+// (an inconsistent batch, more dispersed rows than a quorum has slots) fails
+// with ErrBadInput before anything is sent. Fetches fail with ErrNotFound
+// when the chain has no certificate or no holder has the data, and
+// ErrUnavailable when none could be reached or every answer was bad.
 package dispersal

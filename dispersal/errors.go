@@ -10,15 +10,17 @@ import (
 
 // Sentinel errors.
 var (
-	// ErrBadInput: blobs that cannot be dispersed as given.
+	// ErrBadInput: a batch that cannot be dispersed as given (inconsistent
+	// header, rows or commitments; more dispersed rows than a quorum has
+	// slots), or a fetch for a row or cell the batch does not have.
 	ErrBadInput = errors.New("dispersal: bad input")
 	// ErrNoQuorum: the current epoch has no quorum to disperse to.
 	ErrNoQuorum = errors.New("dispersal: no quorum")
-	// ErrInsufficientSignatures: some blob did not get the threshold of its
-	// slots signed (see *ShortError).
+	// ErrInsufficientSignatures: the batch's window did not get the
+	// threshold of its weight signed (see *ShortError).
 	ErrInsufficientSignatures = errors.New("dispersal: too few signatures")
-	// ErrNotFound: no holder stores the requested row, cell or blob, or the
-	// chain has no certificate for the blob.
+	// ErrNotFound: no holder stores the requested row, cell or header, or
+	// the chain has no certificate for the blob or batch.
 	ErrNotFound = errors.New("dispersal: not found")
 	// ErrUnavailable: no holder could be reached or gave valid data.
 	ErrUnavailable = errors.New("dispersal: unavailable")
@@ -29,23 +31,19 @@ var (
 	ErrMalformedAnswer = errors.New("malformed answer")
 )
 
-// ShortError says which blobs of a batch fell short of the threshold and
-// which nodes failed.
+// ShortError says that a batch's window fell short of the threshold, by how
+// much, and which nodes failed.
 type ShortError struct {
-	Short  []BlobResult // the blobs under the threshold
+	Root   da.Hash
+	Window WindowResult
 	Failed []NodeResult // every node that did not contribute a valid signature
 }
 
 func (e *ShortError) Error() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "dispersal: %d blob(s) short of the signature threshold:", len(e.Short))
-	for i, b := range e.Short {
-		if i == 8 {
-			fmt.Fprintf(&sb, " … (%d in all)", len(e.Short))
-			break
-		}
-		fmt.Fprintf(&sb, " blob %d (%s) has %d of %d slots signed, needs %d;", b.Index, b.Key, b.Signed, b.Slots, b.Need)
-	}
+	w := e.Window
+	fmt.Fprintf(&sb, "dispersal: batch %s is short of the signature threshold: signed weight %d of %d, needs %d (%d of %d window slots signed);",
+		e.Root, w.Weight, w.Total, w.Need, w.SignedSlots, w.Window.S)
 	fmt.Fprintf(&sb, " %d node(s) failed:", len(e.Failed))
 	for i, n := range e.Failed {
 		if i == 16 {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
@@ -13,44 +15,81 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
-	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
-// Location is where a certified blob lives: a quorum of an epoch.
+// Location is where a certified batch lives: its certificate's epoch,
+// quorum and blobs, the batch's window in that quorum (docs/spec.md §4.2)
+// and the block that recorded it. From Locate it also names one blob: its
+// position Index in the batch, its first matrix row Offset and its rows R.
 type Location struct {
+	Root   da.Hash
 	Epoch  uint64
 	Quorum uint32
-	Rows   uint32    // K
+	Blobs  []da.CertifiedBlob
+	Window da.Window
 	Slots  da.Quorum // the quorum's slot → signer map
 	Height int64     // the block that recorded the certificate
+	Index  int       // the located blob's position in the batch
+	Offset int       // its first matrix row o_i
+	Rows   uint32    // its R; zero from LocateBatch
 }
 
-// Holders lists the distinct signers whose slots hold extended row row.
-func (l *Location) Holders(key da.BlobKey, row uint32) []uint32 {
-	var out []uint32
-	seen := make(map[uint32]bool)
-	for _, a := range l.Slots.BlobAssignments(key, l.Rows) {
-		if a.Row == row && !seen[a.Signer] {
-			seen[a.Signer] = true
-			out = append(out, a.Signer)
-		}
+// Holders lists the distinct signers that hold a window slot of dispersed
+// row row, in window order (nil for a row the batch does not have).
+func (l *Location) Holders(row uint32) []uint32 {
+	if int(row) >= l.Window.N {
+		return nil
 	}
-	return out
+	return l.Slots.Holders(l.Window, int(row))
 }
 
-// blobMeta is a header that hashed to its key, with the derived
-// commitments of all 4K rows.
-type blobMeta struct {
-	hdr     *da.BlobHeader
-	derived []kzg.Commitment
+// batchMeta is a batch header that checked against its root, with its
+// data commitments and, once asked for, the commitments of all N dispersed
+// rows.
+type batchMeta struct {
+	hdr  *da.BatchHeader
+	data []kzg.Commitment // D, in matrix order
+
+	once sync.Once
+	all  []kzg.Commitment // N: data, then the derived parity rows
+	err  error
 }
 
-// cacheLimit bounds the Dispatcher's per-blob caches.
+// commitments are the N dispersed rows' commitments: the header's D data
+// commitments and the 3D parity commitments derived from them in G1
+// (docs/spec.md §3.4), derived on the first call.
+func (m *batchMeta) commitments(c *kzg.Context) ([]kzg.Commitment, error) {
+	m.once.Do(func() {
+		parity, err := c.ParityCommitments(m.data, m.hdr.MatrixRows())
+		if err != nil {
+			m.err = fmt.Errorf("deriving the parity rows' commitments: %w", err)
+			return
+		}
+		m.all = append(slices.Clip(m.data), parity...)
+	})
+	return m.all, m.err
+}
+
+// commitment is dispersed row n's commitment (a data row's needs nothing
+// derived).
+func (m *batchMeta) commitment(c *kzg.Context, n uint32) (kzg.Commitment, error) {
+	if int(n) < len(m.data) {
+		return m.data[n], nil
+	}
+	all, err := m.commitments(c)
+	if err != nil {
+		return kzg.Commitment{}, err
+	}
+	return all[n], nil
+}
+
+// cacheLimit bounds the Dispatcher's per-blob and per-batch caches.
 const cacheLimit = 4096
 
-// Locate finds a certified blob's epoch and quorum through its certificate on
-// the chain.
+// Locate finds a certified blob: the most recent batch the chain recorded
+// it in (within the availability window), that batch's certificate, epoch
+// and quorum.
 func (d *Dispatcher) Locate(ctx context.Context, key da.BlobKey) (*Location, error) {
 	d.mu.Lock()
 	loc, ok := d.locs[key]
@@ -58,65 +97,236 @@ func (d *Dispatcher) Locate(ctx context.Context, key da.BlobKey) (*Location, err
 	if ok {
 		return loc, nil
 	}
-	rec, err := d.client.CertificateForBlob(ctx, key)
+	bl, err := d.blobBatch(ctx, key)
 	if chain.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: the chain has no certificate naming blob %s", ErrNotFound, key)
+		return nil, fmt.Errorf("%w: the chain has no certified batch holding blob %s", ErrNotFound, key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dispersal: looking up blob %s: %w", key, err)
 	}
-	c := &rec.Certificate
-	loc = &Location{Epoch: c.Epoch, Quorum: c.Quorum, Height: rec.Height}
-	for _, b := range c.Blobs {
-		if b.Key == key {
-			loc.Rows = b.Rows
-		}
-	}
-	ep, err := d.client.Epoch(ctx, c.Epoch)
+	batch, err := d.LocateBatch(ctx, bl.BatchRoot)
 	if err != nil {
-		return nil, fmt.Errorf("dispersal: epoch %d of blob %s: %w", c.Epoch, key, err)
+		return nil, fmt.Errorf("dispersal: blob %s: %w", key, err)
 	}
-	if int(c.Quorum) >= len(ep.Quorums) || loc.Rows == 0 {
-		return nil, fmt.Errorf("dispersal: the certificate of blob %s names quorum %d of epoch %d, which has %d", key, c.Quorum, c.Epoch, len(ep.Quorums))
+	if bl.Index < 0 || bl.Index >= len(batch.Blobs) || batch.Blobs[bl.Index].Key != key || batch.Blobs[bl.Index].Rows != bl.Rows {
+		return nil, fmt.Errorf("dispersal: the chain places blob %s at position %d of batch %s, whose certificate does not list it there", key, bl.Index, bl.BatchRoot)
 	}
-	loc.Slots = ep.Quorums[c.Quorum]
+	l := *batch
+	l.Index, l.Offset, l.Rows = bl.Index, 0, bl.Rows
+	for _, b := range batch.Blobs[:bl.Index] {
+		l.Offset += int(b.Rows)
+	}
 	d.mu.Lock()
 	if len(d.locs) >= cacheLimit {
 		clear(d.locs)
 	}
-	d.locs[key] = loc
+	d.locs[key] = &l
+	d.mu.Unlock()
+	return &l, nil
+}
+
+// LocateBatch finds a certified batch by its root: its certificate on the
+// chain, the certificate's epoch and quorum, and the batch's window.
+func (d *Dispatcher) LocateBatch(ctx context.Context, root da.Hash) (*Location, error) {
+	d.mu.Lock()
+	loc, ok := d.roots[root]
+	d.mu.Unlock()
+	if ok {
+		return loc, nil
+	}
+	rec, err := d.client.Certificate(ctx, root)
+	if chain.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: the chain has no certificate for batch %s", ErrNotFound, root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dispersal: looking up batch %s: %w", root, err)
+	}
+	c := &rec.Certificate
+	ep, err := d.client.Epoch(ctx, c.Epoch)
+	if err != nil {
+		return nil, fmt.Errorf("dispersal: epoch %d of batch %s: %w", c.Epoch, root, err)
+	}
+	if int(c.Quorum) >= len(ep.Quorums) {
+		return nil, fmt.Errorf("dispersal: the certificate of batch %s names quorum %d of epoch %d, which has %d", root, c.Quorum, c.Epoch, len(ep.Quorums))
+	}
+	params, err := d.chainParams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := ep.Quorums[c.Quorum]
+	w, err := da.NewWindow(root, c.DispersedRows(), int(params.MinBatchSlots), len(q))
+	if err != nil {
+		return nil, fmt.Errorf("dispersal: the window of batch %s: %w", root, err)
+	}
+	loc = &Location{Root: root, Epoch: c.Epoch, Quorum: c.Quorum, Blobs: c.Blobs, Window: w, Slots: q, Height: rec.Height}
+	d.mu.Lock()
+	if len(d.roots) >= cacheLimit {
+		clear(d.roots)
+	}
+	d.roots[root] = loc
 	d.mu.Unlock()
 	return loc, nil
 }
 
-// FetchRow returns extended row row of a certified blob (4096 field
-// elements), from the first holder whose row matches the blob's commitment.
-// The header that the check needs is fetched with the first row and
-// accepted only if it hashes to the key.
-func (d *Dispatcher) FetchRow(ctx context.Context, key da.BlobKey, row uint32) ([]fr.Element, error) {
+// VerifyBatchHeader checks that a batch header someone sent is canonical,
+// that every blob header hashes to its key (docs/spec.md §3.2) and that the
+// blobs' (key, R) hash to root (docs/spec.md §3.7). A header that passes is
+// the batch's: the root commits to it. Whether its commitments are curve
+// points is checked where they are used.
+func VerifyBatchHeader(root da.Hash, h *da.BatchHeader) error {
+	if h == nil {
+		return fmt.Errorf("%w: no batch header", da.ErrHeader)
+	}
+	if err := h.Check(); err != nil {
+		return err
+	}
+	if got := h.Root(); got != root {
+		return fmt.Errorf("%w: the batch header hashes to root %s, not to %s", da.ErrHeader, got, root)
+	}
+	return nil
+}
+
+func (d *Dispatcher) meta(root da.Hash) *batchMeta {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.batches[root]
+}
+
+// acceptHeader checks a header against its root and caches it.
+func (d *Dispatcher) acceptHeader(root da.Hash, h *da.BatchHeader) (*batchMeta, error) {
+	if err := VerifyBatchHeader(root, h); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m := d.batches[root]; m != nil {
+		return m, nil
+	}
+	m := &batchMeta{hdr: h}
+	for _, c := range h.Commitments() {
+		m.data = append(m.data, kzg.Commitment(c))
+	}
+	if len(d.batches) >= cacheLimit {
+		clear(d.batches)
+	}
+	d.batches[root] = m
+	return m, nil
+}
+
+// BatchHeader returns a certified batch's header, from the cache or from a
+// holder of the batch's window, checked against the root
+// (VerifyBatchHeader). The result is shared: do not modify it.
+func (d *Dispatcher) BatchHeader(ctx context.Context, root da.Hash) (*da.BatchHeader, error) {
+	m, err := d.batchMeta(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	return m.hdr, nil
+}
+
+// RowCommitments returns the commitments of a certified batch's N dispersed
+// rows (docs/spec.md §3.4): the header's data commitments and the parity
+// ones derived from them, cached per batch. The result is shared: do not
+// modify it.
+func (d *Dispatcher) RowCommitments(ctx context.Context, root da.Hash) ([]kzg.Commitment, error) {
+	m, err := d.batchMeta(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	all, err := m.commitments(d.kzg)
+	if err != nil {
+		return nil, fmt.Errorf("dispersal: batch %s: %w", root, err)
+	}
+	return all, nil
+}
+
+// batchMeta returns the batch's cached header, or asks the window's members
+// for it in random order (a row request that wants the header: the rows are
+// on disk at every holder, cells may not be).
+func (d *Dispatcher) batchMeta(ctx context.Context, root da.Hash) (*batchMeta, error) {
+	if m := d.meta(root); m != nil {
+		return m, nil
+	}
+	loc, err := d.LocateBatch(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	type ask struct{ signer, row uint32 }
+	var asks []ask
+	seen := make(map[uint32]bool)
+	for i := 0; i < loc.Window.S; i++ {
+		if s := loc.Slots[loc.Window.Slot(i)]; !seen[s] {
+			seen[s] = true
+			asks = append(asks, ask{s, uint32(loc.Window.Row(i))})
+		}
+	}
+	rand.Shuffle(len(asks), func(i, j int) { asks[i], asks[j] = asks[j], asks[i] })
+	reg, err := d.Signers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var fails []string
+	for _, a := range asks {
+		if int(a.signer) >= len(reg) {
+			fails = append(fails, fmt.Sprintf("signer %d: not in the registry", a.signer))
+			continue
+		}
+		ans, err := d.Ask(ctx, reg[a.signer], da.ProtocolRow, &da.RowRequest{Root: root, Row: a.row, WantHeader: true}, da.MaxAnswerSize)
+		if err == nil {
+			r, ok := ans.(*da.RowResponse)
+			switch {
+			case !ok || r.Root != root || r.Row != a.row:
+				err = fmt.Errorf("answered a row request with another message (%s)", ans.Type())
+			case r.Header == nil:
+				err = errors.New("the answer lacks the batch header that was asked for")
+			default:
+				var m *batchMeta
+				if m, err = d.acceptHeader(root, r.Header); err == nil {
+					return m, nil
+				}
+			}
+		}
+		fails = append(fails, fmt.Sprintf("signer %d: %v", a.signer, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("%w: the header of batch %s from %d members of its window: %s", ErrUnavailable, root, len(asks), strings.Join(fails, "; "))
+}
+
+// FetchRow returns dispersed row n of a certified batch (4096 field
+// elements), from the first holder whose row matches the row's commitment
+// (docs/spec.md §3.4). The batch header that the check needs is asked for
+// with the first row and accepted only if it checks against the root;
+// holders that send bad data are skipped and named in the error.
+func (d *Dispatcher) FetchRow(ctx context.Context, root da.Hash, n uint32) ([]fr.Element, error) {
 	var out []fr.Element
-	err := d.fetch(ctx, key, row, da.ProtocolRow, func(meta *blobMeta) da.Message {
-		return &da.RowRequest{Key: key, Row: row, WantHeader: meta == nil}
-	}, func(ans da.Message) (*da.BlobHeader, func(*blobMeta) error, error) {
+	err := d.fetch(ctx, root, n, da.ProtocolRow, func(m *batchMeta) da.Message {
+		return &da.RowRequest{Root: root, Row: n, WantHeader: m == nil}
+	}, func(ans da.Message) (*da.BatchHeader, func(*batchMeta) error, error) {
 		r, ok := ans.(*da.RowResponse)
-		if !ok || r.Key != key || r.Row != row {
+		if !ok || r.Root != root || r.Row != n {
 			return nil, nil, fmt.Errorf("answered a row request with another message (%s)", ans.Type())
 		}
-		return r.Header, func(meta *blobMeta) error {
-			elems := make([]fr.Element, kzg.ScalarsPerRow)
-			for i := range elems {
-				e, err := kzg.ParseScalar(r.Data[i*32 : (i+1)*32])
-				if err != nil {
-					return fmt.Errorf("row element %d: %v", i, err)
-				}
-				elems[i] = e
-			}
-			bad, err := d.kzg.VerifyRows([][]fr.Element{elems}, []kzg.Commitment{meta.derived[row]})
+		return r.Header, func(m *batchMeta) error {
+			c, err := m.commitment(d.kzg, n)
 			if err != nil {
 				return err
 			}
-			if len(bad) > 0 {
-				return errors.New("the row does not match its commitment")
+			elems := make([]fr.Element, kzg.ScalarsPerRow)
+			for i := range elems {
+				e, err := kzg.ParseScalar(r.Data[i*kzg.BytesPerScalar : (i+1)*kzg.BytesPerScalar])
+				if err != nil {
+					return fmt.Errorf("bad row: element %d: %v", i, err)
+				}
+				elems[i] = e
+			}
+			got, err := d.kzg.Commit(elems)
+			if err != nil {
+				return err
+			}
+			if got != c {
+				return errors.New("bad row: it does not match its commitment")
 			}
 			out = elems
 			return nil
@@ -125,33 +335,37 @@ func (d *Dispatcher) FetchRow(ctx context.Context, key da.BlobKey, row uint32) (
 	return out, err
 }
 
-// FetchCell returns cell cell (64 field elements) of extended row row of a
-// certified blob with its EIP-7594 proof, verified against the row's
-// commitment.
-func (d *Dispatcher) FetchCell(ctx context.Context, key da.BlobKey, row uint32, cell uint16) ([]fr.Element, kzg.Proof, error) {
-	if cell >= da.CellsPerRow {
-		return nil, kzg.Proof{}, fmt.Errorf("%w: cell %d, want below %d", ErrBadInput, cell, da.CellsPerRow)
+// FetchCell returns cell c (64 field elements) of dispersed row n of a
+// certified batch with its EIP-7594 proof, verified against the row's
+// commitment (docs/spec.md §3.5).
+func (d *Dispatcher) FetchCell(ctx context.Context, root da.Hash, n uint32, c uint16) ([]fr.Element, kzg.Proof, error) {
+	if c >= da.CellsPerRow {
+		return nil, kzg.Proof{}, fmt.Errorf("%w: cell %d, want below %d", ErrBadInput, c, da.CellsPerRow)
 	}
 	var out []fr.Element
 	var proof kzg.Proof
-	err := d.fetch(ctx, key, row, da.ProtocolCell, func(meta *blobMeta) da.Message {
-		return &da.CellRequest{Key: key, Row: row, Cell: cell, WantHeader: meta == nil}
-	}, func(ans da.Message) (*da.BlobHeader, func(*blobMeta) error, error) {
+	err := d.fetch(ctx, root, n, da.ProtocolCell, func(m *batchMeta) da.Message {
+		return &da.CellRequest{Root: root, Row: n, Cell: c, WantHeader: m == nil}
+	}, func(ans da.Message) (*da.BatchHeader, func(*batchMeta) error, error) {
 		r, ok := ans.(*da.CellResponse)
-		if !ok || r.Key != key || r.Row != row || r.Cell != cell {
+		if !ok || r.Root != root || r.Row != n || r.Cell != c {
 			return nil, nil, fmt.Errorf("answered a cell request with another message (%s)", ans.Type())
 		}
-		return r.Header, func(meta *blobMeta) error {
-			elems, err := kzg.ParseCell(r.Data)
+		return r.Header, func(m *batchMeta) error {
+			comm, err := m.commitment(d.kzg, n)
 			if err != nil {
 				return err
+			}
+			elems, err := kzg.ParseCell(r.Data)
+			if err != nil {
+				return fmt.Errorf("bad cell: %w", err)
 			}
 			p, err := kzg.ParseProof(r.Proof[:])
 			if err != nil {
-				return err
+				return fmt.Errorf("bad cell proof: %w", err)
 			}
-			if err := d.kzg.VerifyCell(meta.derived[row], uint64(cell), elems, p); err != nil {
-				return err
+			if err := d.kzg.VerifyCell(comm, uint64(c), elems, p); err != nil {
+				return fmt.Errorf("bad cell: %w", err)
 			}
 			out, proof = elems, p
 			return nil
@@ -160,49 +374,61 @@ func (d *Dispatcher) FetchCell(ctx context.Context, key da.BlobKey, row uint32, 
 	return out, proof, err
 }
 
-// fetch asks the row's holders in random order, Config.Retries+1 rounds,
-// until one answer passes check. build makes the request (asking for the
+// fetch asks row n's holders in random order, Config.Retries+1 rounds, until
+// one answer passes its check. build makes the request (asking for the
 // header while none is known); parse reads the answer's header and returns
-// the check of its payload.
-func (d *Dispatcher) fetch(ctx context.Context, key da.BlobKey, row uint32, p protocol.ID,
-	build func(*blobMeta) da.Message,
-	parse func(da.Message) (*da.BlobHeader, func(*blobMeta) error, error)) error {
-	loc, err := d.Locate(ctx, key)
+// the check of its payload. A holder whose answer fails its check is not
+// asked again.
+func (d *Dispatcher) fetch(ctx context.Context, root da.Hash, n uint32, p protocol.ID,
+	build func(*batchMeta) da.Message,
+	parse func(da.Message) (*da.BatchHeader, func(*batchMeta) error, error)) error {
+	loc, err := d.LocateBatch(ctx, root)
 	if err != nil {
 		return err
 	}
-	if row >= da.ExtensionFactor*loc.Rows {
-		return fmt.Errorf("%w: row %d of blob %s, which has %d", ErrBadInput, row, key, da.ExtensionFactor*loc.Rows)
+	if int(n) >= loc.Window.N {
+		return fmt.Errorf("%w: row %d of batch %s, which has %d dispersed rows", ErrBadInput, n, root, loc.Window.N)
 	}
-	holders := loc.Holders(key, row)
+	holders := loc.Holders(n)
 	rand.Shuffle(len(holders), func(i, j int) { holders[i], holders[j] = holders[j], holders[i] })
 	reg, err := d.Signers(ctx)
 	if err != nil {
 		return err
 	}
-	var fails []string
+	var fails, liars []string
+	lied := make(map[uint32]bool)
 	notFound := 0
 	backoff := d.cfg.Backoff
 	for round := 0; round <= d.cfg.Retries; round++ {
 		fails, notFound = fails[:0], 0
+		asked := 0
 		for _, h := range holders {
+			if lied[h] {
+				continue
+			}
+			asked++
 			if int(h) >= len(reg) {
 				fails = append(fails, fmt.Sprintf("signer %d: not in the registry", h))
 				continue
 			}
-			err := d.fetchFrom(ctx, key, reg[h], p, build, parse)
+			bad, err := d.fetchFrom(ctx, root, reg[h], p, build, parse)
 			if err == nil {
 				return nil
+			}
+			if bad {
+				lied[h] = true
+				liars = append(liars, fmt.Sprintf("signer %d: %v", h, err))
+				continue
 			}
 			if r := refusal(err); r != nil && r.Code == da.CodeNotFound {
 				notFound++
 			}
 			fails = append(fails, fmt.Sprintf("signer %d: %v", h, err))
 			if ctx.Err() != nil {
-				return fmt.Errorf("%w: row %d of blob %s: %v (%s)", ErrUnavailable, row, key, ctx.Err(), strings.Join(fails, "; "))
+				return fmt.Errorf("%w: row %d of batch %s: %v (%s)", ErrUnavailable, n, root, ctx.Err(), strings.Join(append(liars, fails...), "; "))
 			}
 		}
-		if notFound == len(holders) {
+		if asked == 0 || notFound == asked {
 			break
 		}
 		select {
@@ -211,78 +437,38 @@ func (d *Dispatcher) fetch(ctx context.Context, key da.BlobKey, row uint32, p pr
 		}
 		backoff = min(2*backoff, d.cfg.MaxBackoff)
 	}
-	if notFound == len(holders) && len(holders) > 0 {
-		return fmt.Errorf("%w: none of the %d holders of row %d of blob %s stores it", ErrNotFound, len(holders), row, key)
+	if len(liars) == 0 && notFound == len(holders) && len(holders) > 0 {
+		return fmt.Errorf("%w: none of the %d holders of row %d of batch %s stores it", ErrNotFound, len(holders), n, root)
 	}
-	return fmt.Errorf("%w: row %d of blob %s from %d holders: %s", ErrUnavailable, row, key, len(holders), strings.Join(fails, "; "))
+	return fmt.Errorf("%w: row %d of batch %s from %d holders: %s", ErrUnavailable, n, root, len(holders), strings.Join(append(liars, fails...), "; "))
 }
 
-func (d *Dispatcher) fetchFrom(ctx context.Context, key da.BlobKey, info chain.SignerInfo, p protocol.ID,
-	build func(*blobMeta) da.Message,
-	parse func(da.Message) (*da.BlobHeader, func(*blobMeta) error, error)) error {
-	meta := d.header(key)
-	ans, err := d.Ask(ctx, info, p, build(meta), da.MaxAnswerSize)
+// fetchFrom asks one holder; bad reports an answer that arrived and failed
+// its check (a wrong header or payload), as opposed to a failure to get one.
+func (d *Dispatcher) fetchFrom(ctx context.Context, root da.Hash, info chain.SignerInfo, p protocol.ID,
+	build func(*batchMeta) da.Message,
+	parse func(da.Message) (*da.BatchHeader, func(*batchMeta) error, error)) (bad bool, err error) {
+	m := d.meta(root)
+	ans, err := d.Ask(ctx, info, p, build(m), da.MaxAnswerSize)
 	if err != nil {
-		return err
+		return errors.Is(err, ErrMalformedAnswer), err
 	}
 	hdr, check, err := parse(ans)
 	if err != nil {
-		return err
+		return true, err
 	}
-	if meta == nil {
+	if m == nil {
 		if hdr == nil {
-			return errors.New("the answer lacks the blob header that was asked for")
+			return true, errors.New("the answer lacks the batch header that was asked for")
 		}
-		if meta, err = d.acceptHeader(key, hdr); err != nil {
-			return err
+		if m, err = d.acceptHeader(root, hdr); err != nil {
+			return true, err
 		}
 	}
-	return check(meta)
-}
-
-func (d *Dispatcher) header(key da.BlobKey) *blobMeta {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.headers[key]
-}
-
-// acceptHeader checks a header (VerifyHeader), derives the 4K commitments
-// and caches them.
-func (d *Dispatcher) acceptHeader(key da.BlobKey, h *da.BlobHeader) (*blobMeta, error) {
-	data, err := VerifyHeader(key, h)
-	if err != nil {
-		return nil, err
+	if err := check(m); err != nil {
+		return true, err
 	}
-	derived, err := d.kzg.DeriveCommitments(data)
-	if err != nil {
-		return nil, err
-	}
-	meta := &blobMeta{hdr: h, derived: derived}
-	d.mu.Lock()
-	if len(d.headers) >= cacheLimit {
-		clear(d.headers)
-	}
-	d.headers[key] = meta
-	d.mu.Unlock()
-	return meta, nil
-}
-
-// VerifyHeader checks that a blob header someone sent agrees with the codec
-// and hashes to key, and returns its data commitments C_0 … C_{K−1}. A header
-// that passes is the blob's: the key commits to it.
-func VerifyHeader(key da.BlobKey, h *da.BlobHeader) ([]kzg.Commitment, error) {
-	p, err := encoder.ParamsFor(int(h.Length))
-	if err != nil || uint32(p.K) != h.Rows || len(h.Commitments) != p.K {
-		return nil, fmt.Errorf("the header's K = %d (%d commitments) does not fit its length %d", h.Rows, len(h.Commitments), h.Length)
-	}
-	data := make([]kzg.Commitment, len(h.Commitments))
-	for i, c := range h.Commitments {
-		data[i] = kzg.Commitment(c)
-	}
-	if got := encoder.BlobKey(int(h.Length), data); got != key {
-		return nil, fmt.Errorf("the header hashes to %s, not to the blob key", got)
-	}
-	return data, nil
+	return false, nil
 }
 
 // Signers is the signer registry (by index), re-read from the chain at most
@@ -304,14 +490,24 @@ func (d *Dispatcher) Signers(ctx context.Context) ([]chain.SignerInfo, error) {
 	return reg, nil
 }
 
-// Header returns a blob's verified header, fetching it with row 0 if it is
-// not cached.
-func (d *Dispatcher) Header(ctx context.Context, key da.BlobKey) (*da.BlobHeader, error) {
-	if m := d.header(key); m != nil {
-		return m.hdr, nil
-	}
-	if _, err := d.FetchRow(ctx, key, 0); err != nil {
+// blobLocation is the part of the chain's answer for a blob key that Locate
+// uses. (Interim, until chain.Client.BlobBatch lands: found through the
+// certificate that CertificateForBlob returns.)
+type blobLocation struct {
+	BatchRoot da.Hash
+	Index     int
+	Rows      uint32
+}
+
+func (d *Dispatcher) blobBatch(ctx context.Context, key da.BlobKey) (*blobLocation, error) {
+	rec, err := d.client.CertificateForBlob(ctx, key)
+	if err != nil {
 		return nil, err
 	}
-	return d.header(key).hdr, nil
+	for i, b := range rec.Certificate.Blobs {
+		if b.Key == key {
+			return &blobLocation{BatchRoot: rec.Certificate.BatchRoot, Index: i, Rows: b.Rows}, nil
+		}
+	}
+	return nil, fmt.Errorf("the certificate the chain returns for blob %s does not list it", key)
 }

@@ -2,6 +2,8 @@ package dispersal
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"time"
 
 	"github.com/zgda/zgda/da"
@@ -49,7 +51,8 @@ type NodeResult struct {
 	Signer   uint32
 	PubKey   da.PublicKey
 	Addrs    []string
-	Rows     int // rows sent
+	Slots    int // window slots the node holds
+	Rows     int // dispersed rows sent (each once, however many of its slots hold it)
 	Bytes    int // request size
 	Attempts int
 	Outcome  Outcome
@@ -72,15 +75,16 @@ func (r NodeResult) String() string {
 	return fmt.Sprintf("%s: %s", s, r.Outcome)
 }
 
-// BlobResult is one blob's signed share.
-type BlobResult struct {
-	Index  int
-	Key    da.BlobKey
-	Rows   uint32 // K
-	Slots  int    // S
-	Signed int    // slots whose holder signed
-	Need   int    // the least that meets the threshold
-	OK     bool
+// WindowResult is the signed share of a batch's window (docs/spec.md §4.2,
+// §4.4): Weight of Total in the integer weights of da.Quorum.SignedWeight,
+// and the least weight Need that meets the chain's threshold.
+type WindowResult struct {
+	Window      da.Window
+	SignedSlots int // window slots whose holder signed (of Window.S)
+	Weight      uint64
+	Total       uint64
+	Need        uint64
+	OK          bool
 }
 
 // Report describes a dispersal, whether or not it produced a certificate.
@@ -89,10 +93,17 @@ type Report struct {
 	Epoch     uint64
 	Quorum    uint32
 	BatchRoot da.Hash
-	Blobs     []BlobResult
+	Blobs     []da.CertifiedBlob // the batch's (key, R), in batch order
+	Window    WindowResult
 	Nodes     []NodeResult // by signer index
-	BytesSent int64        // request bytes of the attempts that completed the write
-	Duration  time.Duration
+	// BytesSent counts the request bytes of the attempts that completed
+	// the write; RowBytesSent and HeaderBytesSent are the dispersed rows'
+	// bytes (da.RowSize each) and the batch headers' bytes within it, so
+	// that row bytes per posted byte can be reported apart from headers.
+	BytesSent       int64
+	RowBytesSent    int64
+	HeaderBytesSent int64
+	Duration        time.Duration
 }
 
 // Failed lists the nodes that did not contribute a valid signature (the
@@ -117,7 +128,18 @@ func (r *Report) Node(i uint32) (NodeResult, bool) {
 	return NodeResult{}, false
 }
 
-// need is the least n with n·den ≥ num·s.
-func need(s int, num, den uint32) int {
-	return int((uint64(num)*uint64(s) + uint64(den) - 1) / uint64(den))
+// need is the least n with n·den ≥ num·total: ceil(num·total / den), in
+// 128-bit arithmetic (the result fits 64 bits for any window).
+func need(total uint64, num, den uint32) uint64 {
+	if den == 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(total, uint64(num))
+	lo, carry := bits.Add64(lo, uint64(den)-1, 0)
+	hi += carry
+	if hi >= uint64(den) {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, uint64(den))
+	return q
 }

@@ -9,18 +9,22 @@ import (
 	"github.com/zgda/zgda/encoder/internal/rs"
 )
 
-// Backend computes the two extensions of the zgda/v1 codec. It is deliberately
-// narrow (like EigenDA's ExtendPolyEval) so that a GPU implementation can sit
-// beside the pure-Go one; both must produce identical elements. All slices are
-// caller-owned; a Backend writes only into out and never retains either argument.
+// Backend computes the two extensions of the codec (docs/spec.md §3.4 Column
+// extension, §3.5 Cells). It is deliberately narrow (like EigenDA's
+// ExtendPolyEval) so that a GPU implementation can sit beside the pure-Go
+// one; both must produce identical elements. All slices are caller-owned; a
+// Backend writes only into out and never retains either argument.
 type Backend interface {
 	// Name identifies the implementation ("cpu", "cuda").
 	Name() string
-	// ExtendColumns writes the 4K extended rows of the K = len(data) data rows
-	// (a power of two ≤ MaxRows, each ElementsPerRow long): out[j] for j in
-	// [0, 4K) holds, at every position t, the column polynomial q_t evaluated at
-	// ω_{4K}^{brp(j)}. out rows are caller-allocated, ElementsPerRow each; out[0:K]
-	// equal data (the code is systematic; out[i] may be data[i] itself).
+	// ExtendColumns writes extended rows of the K = len(data) matrix rows (a
+	// power of two ≤ MaxBatchRows, each ElementsPerRow long; rows may be
+	// the same slice, as the padding rows of a batch are): out has 4K
+	// entries, and each non-nil out[j] receives, at every position t, the
+	// column polynomial q_t evaluated at ω_{4K}^{brp(j)}. A nil out[j] is not
+	// wanted and need not be computed (a batch keeps only its parity rows).
+	// out[0:K] equal data (the code is systematic; out[i] may be data[i]
+	// itself).
 	ExtendColumns(ctx context.Context, data, out [][]fr.Element) error
 	// ExtendRows writes, for each row (ElementsPerRow evaluations in bit-reversed
 	// order), its ElementsPerExtRow EIP-7594 evaluations into out[i]: the 128 cells
@@ -55,8 +59,18 @@ func (b *cpuBackend) ExtendColumns(ctx context.Context, data, out [][]fr.Element
 	if err := checkRows("data", data, k, ElementsPerRow); err != nil {
 		return err
 	}
-	if err := checkRows("out", out, ColumnExtension*k, ElementsPerRow); err != nil {
+	if err := checkOutRows(out, ColumnExtension*k, ElementsPerRow); err != nil {
 		return err
+	}
+	// Blocks 1..3 (cosets of H_K) with no wanted row are skipped whole.
+	var blocks []int
+	for blk := 1; blk < ColumnExtension; blk++ {
+		for _, r := range out[blk*k : (blk+1)*k] {
+			if r != nil {
+				blocks = append(blocks, blk)
+				break
+			}
+		}
 	}
 	x := rs.GetExtender(k, ColumnExtension)
 	type scratch struct{ col, tmp []fr.Element }
@@ -64,18 +78,24 @@ func (b *cpuBackend) ExtendColumns(ctx context.Context, data, out [][]fr.Element
 		func() *scratch { return &scratch{make([]fr.Element, k), make([]fr.Element, k)} },
 		func(s *scratch, lo, hi int) error {
 			for i := 0; i < k; i++ {
-				copy(out[i][lo:hi], data[i][lo:hi])
+				if out[i] != nil {
+					copy(out[i][lo:hi], data[i][lo:hi])
+				}
+			}
+			if len(blocks) == 0 {
+				return nil
 			}
 			for t := lo; t < hi; t++ {
 				for i := 0; i < k; i++ {
 					s.col[i] = data[i][t]
 				}
 				x.Dom.IFFT(s.col)
-				for blk := 1; blk < ColumnExtension; blk++ {
+				for _, blk := range blocks {
 					x.Block(s.tmp, s.col, blk)
-					rowsOut := out[blk*k : (blk+1)*k]
-					for j := range rowsOut {
-						rowsOut[j][t] = s.tmp[j]
+					for j, r := range out[blk*k : (blk+1)*k] {
+						if r != nil {
+							r[t] = s.tmp[j]
+						}
 					}
 				}
 			}
@@ -117,6 +137,19 @@ func checkRows(name string, v [][]fr.Element, n, width int) error {
 	for i, r := range v {
 		if len(r) != width {
 			return shapeErr("%s row %d has %d elements, want %d", name, i, len(r), width)
+		}
+	}
+	return nil
+}
+
+// checkOutRows checks that v has n entries, each nil or of width elements.
+func checkOutRows(v [][]fr.Element, n, width int) error {
+	if len(v) != n {
+		return shapeErr("out has %d rows, want %d", len(v), n)
+	}
+	for i, r := range v {
+		if r != nil && len(r) != width {
+			return shapeErr("out row %d has %d elements, want %d", i, len(r), width)
 		}
 	}
 	return nil

@@ -2,10 +2,7 @@ package encoder
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"sort"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
@@ -13,53 +10,95 @@ import (
 	"github.com/zgda/zgda/kzg"
 )
 
-// Committer is what blob encoding needs from KZG; *kzg.Context provides it
-// (and a CUDA committer will too).
+// Committer is what the codec needs from KZG; *kzg.Context provides it, and
+// so does the CUDA committer.
 type Committer interface {
+	// CommitRows returns EIP-4844 blob_to_kzg_commitment of every row.
 	CommitRows(ctx context.Context, rows [][]fr.Element, progress func(done int)) ([]kzg.Commitment, error)
-	DeriveCommitments(data []kzg.Commitment) ([]kzg.Commitment, error)
-	VerifyExtendedRows(blobs [][]kzg.Commitment, rows []kzg.ExtendedRow) ([]int, error)
+	// ParityCommitments derives the 3D parity rows' commitments from the D
+	// data rows' (docs/spec.md §3.4 Column extension).
+	ParityCommitments(data []kzg.Commitment, k int) ([]kzg.Commitment, error)
+	// VerifyBatchRows checks extended rows against the data commitments and
+	// names the bad ones.
+	VerifyBatchRows(data []kzg.Commitment, k int, rows []kzg.BatchRow) (bad []int, checks int, err error)
 }
 
 var _ Committer = (*kzg.Context)(nil)
 
-// Encoded is a blob encoded with the zgda/v1 codec.
-type Encoded struct {
-	Params      Params
+// BlobKey computes the key that names a blob (docs/spec.md §3.2 Blob key):
+// SHA-256("zgda/v2/blob" ‖ uint64_be(L) ‖ uint32_be(R) ‖ C_0 ‖ … ‖ C_{R−1}),
+// with R = len(comms). The hash is da.ComputeBlobKey's.
+func BlobKey(length int, comms []kzg.Commitment) da.BlobKey {
+	return da.ComputeBlobKey(uint64(length), daCommitments(comms))
+}
+
+// Blob is a packed and committed blob (docs/spec.md §3.1 Packing, §3.2 Blob
+// key): its R data rows and their commitments, ready to be placed in a
+// batch. Rows are read, never modified, by everything in this package.
+type Blob struct {
 	Key         da.BlobKey
-	Rows        [][]fr.Element   // the 4K extended rows, 4096 elements each
-	Commitments []kzg.Commitment // C_0 … C_{4K−1}; the first K name the blob
+	Length      int
+	Rows        [][]fr.Element   // the R data rows, ElementsPerRow each
+	Commitments []kzg.Commitment // C_0 … C_{R−1}
 }
 
-// DataCommitments returns C_0 … C_{K−1}, the commitments that the blob key
-// and the certificate carry.
-func (e *Encoded) DataCommitments() []kzg.Commitment { return e.Commitments[:e.Params.K] }
+// Header returns the blob's header (L, R, C_0 … C_{R−1} and the key). The
+// commitments are copied.
+func (b *Blob) Header() da.BlobHeader {
+	return da.BlobHeader{Key: b.Key, Length: uint64(b.Length), Rows: uint32(len(b.Rows)), Commitments: daCommitments(b.Commitments)}
+}
 
-// BlobKey computes the key that names a blob (DESIGN.md §3):
-// SHA-256("zgda/v1/blob" ‖ uint64_be(L) ‖ uint32_be(K) ‖ C_0 ‖ … ‖ C_{K−1}).
-func BlobKey(length int, data []kzg.Commitment) da.BlobKey {
-	h := sha256.New()
-	h.Write([]byte("zgda/v1/blob"))
-	var n [12]byte
-	binary.BigEndian.PutUint64(n[:8], uint64(length))
-	binary.BigEndian.PutUint32(n[8:], uint32(len(data)))
-	h.Write(n[:])
-	for i := range data {
-		h.Write(data[i][:])
+// NewBlob makes a Blob of rows that the caller packed (Pack, PackInto) and
+// committed itself, e.g. many posts' rows in one CommitRows call: it checks
+// the shape (R rows of ElementsPerRow for length bytes, R commitments) and
+// the canonical packing of every row (CheckCanonicalRow), and computes the
+// key. It does not recompute the commitments: they must be the rows'. The
+// Blob keeps rows and comms (no copy).
+func NewBlob(length int, rows [][]fr.Element, comms []kzg.Commitment) (*Blob, error) {
+	p, err := ParamsFor(length)
+	if err != nil {
+		return nil, err
 	}
-	var k da.BlobKey
-	h.Sum(k[:0])
-	return k
+	if len(rows) != p.Rows || len(comms) != p.Rows {
+		return nil, shapeErr("a %d-byte blob has %d rows, got %d rows and %d commitments", length, p.Rows, len(rows), len(comms))
+	}
+	for r := range rows {
+		if err := unpackRow(rows[r], length, r, nil); err != nil {
+			return nil, err
+		}
+	}
+	return &Blob{Key: BlobKey(length, comms), Length: length, Rows: rows, Commitments: comms}, nil
 }
 
-// Stage names a step of EncodeBlob or DecodeBlob for progress reports.
+// CommitBlob packs blob into its R rows and commits to them (R 4096-point
+// MSMs): a Blob ready for EncodeBatch. blob is only read; the result owns
+// fresh memory.
+func (e *Encoder) CommitBlob(ctx context.Context, c Committer, blob []byte, progress Progress) (*Blob, error) {
+	progress.report(StagePack, 0, 1)
+	rows, err := Pack(blob)
+	if err != nil {
+		return nil, err
+	}
+	progress.report(StagePack, 1, 1)
+	progress.report(StageCommit, 0, len(rows))
+	comms, err := c.CommitRows(ctx, rows, func(done int) { progress.report(StageCommit, done, len(rows)) })
+	if err != nil {
+		return nil, err
+	}
+	if len(comms) != len(rows) {
+		return nil, fmt.Errorf("encoder: the committer returned %d commitments for %d rows", len(comms), len(rows))
+	}
+	return &Blob{Key: BlobKey(len(blob), comms), Length: len(blob), Rows: rows, Commitments: comms}, nil
+}
+
+// Stage names a step of encoding or decoding for progress reports.
 type Stage string
 
 // The stages, in order.
 const (
 	StagePack    Stage = "pack"
-	StageExtend  Stage = "extend"
 	StageCommit  Stage = "commit"
+	StageExtend  Stage = "extend"
 	StageDerive  Stage = "derive"
 	StageVerify  Stage = "verify"
 	StageRecover Stage = "recover"
@@ -75,116 +114,20 @@ func (p Progress) report(s Stage, done, total int) {
 	}
 }
 
-// EncodeBlob packs, extends and commits a blob: the K data rows are
-// committed (4096-point MSMs) and the other 3K commitments derived in G1.
-// blob is only read; the result owns fresh memory.
-func (e *Encoder) EncodeBlob(ctx context.Context, c Committer, blob []byte, progress Progress) (*Encoded, error) {
-	params, err := ParamsFor(len(blob))
-	if err != nil {
-		return nil, err
+// daCommitments converts commitments to da's type (the same 48 bytes).
+func daCommitments(c []kzg.Commitment) []da.Commitment {
+	out := make([]da.Commitment, len(c))
+	for i := range c {
+		out[i] = da.Commitment(c[i])
 	}
-	progress.report(StagePack, 0, 1)
-	data, err := Pack(blob)
-	if err != nil {
-		return nil, err
-	}
-	progress.report(StagePack, 1, 1)
-	progress.report(StageExtend, 0, 1)
-	rows, err := e.Extend(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	progress.report(StageExtend, 1, 1)
-	progress.report(StageCommit, 0, params.K)
-	comms, err := c.CommitRows(ctx, rows[:params.K], func(done int) { progress.report(StageCommit, done, params.K) })
-	if err != nil {
-		return nil, err
-	}
-	progress.report(StageDerive, 0, 1)
-	all, err := c.DeriveCommitments(comms)
-	if err != nil {
-		return nil, err
-	}
-	progress.report(StageDerive, 1, 1)
-	return &Encoded{Params: params, Key: BlobKey(len(blob), comms), Rows: rows, Commitments: all}, nil
+	return out
 }
 
-// RowsRejectedError lists present rows that did not match their
-// commitments and were left out of decoding.
-type RowsRejectedError struct {
-	Rows []int
-	Err  error // the recovery error once they were left out
-}
-
-func (e *RowsRejectedError) Error() string {
-	return fmt.Sprintf("encoder: rows %s do not match their commitments: %v", fmtInts(e.Rows), e.Err)
-}
-
-func (e *RowsRejectedError) Unwrap() error { return e.Err }
-
-// DecodeBlob reconstructs a blob of the given length from any K of its 4K
-// extended rows. data are the K data-row commitments C_0 … C_{K−1} (what the
-// blob key commits to); every supplied row is checked against them first
-// (one random-linear-combination check with no derived commitment, see
-// kzg.Context.VerifyExtendedRows), and rows that fail are left out and reported, so
-// the bytes returned are always the committed ones. rows is only read.
-//
-// It returns the bytes and the indices of rejected rows (nil if none). When
-// too few good rows remain, the error is a *RecoveryError (wrapped in a
-// *RowsRejectedError when rows were rejected).
-func (e *Encoder) DecodeBlob(ctx context.Context, c Committer, length int, data []kzg.Commitment, rows map[int][]fr.Element, progress Progress) ([]byte, []int, error) {
-	params, err := ParamsFor(length)
-	if err != nil {
-		return nil, nil, err
+// kzgCommitments converts commitments from da's type.
+func kzgCommitments(c []da.Commitment) []kzg.Commitment {
+	out := make([]kzg.Commitment, len(c))
+	for i := range c {
+		out[i] = kzg.Commitment(c[i])
 	}
-	if len(data) != params.K {
-		return nil, nil, fmt.Errorf("encoder: a blob of %d bytes has %d data rows, got %d commitments", length, params.K, len(data))
-	}
-	idx := make([]int, 0, len(rows))
-	for j, r := range rows {
-		if j < 0 || j >= params.ExtendedRows() {
-			return nil, nil, fmt.Errorf("encoder: row index %d outside [0, %d)", j, params.ExtendedRows())
-		}
-		if len(r) != ElementsPerRow {
-			return nil, nil, fmt.Errorf("encoder: row %d has %d elements, want %d", j, len(r), ElementsPerRow)
-		}
-		idx = append(idx, j)
-	}
-	sort.Ints(idx)
-	list := make([]kzg.ExtendedRow, len(idx))
-	for i, j := range idx {
-		list[i] = kzg.ExtendedRow{Blob: 0, Index: j, Row: rows[j]}
-	}
-	progress.report(StageVerify, 0, 1)
-	badPos, err := c.VerifyExtendedRows([][]kzg.Commitment{data}, list)
-	if err != nil {
-		return nil, nil, err
-	}
-	progress.report(StageVerify, 1, 1)
-	good := rows
-	var rejected []int
-	if len(badPos) > 0 {
-		good = make(map[int][]fr.Element, len(rows))
-		for j, r := range rows {
-			good[j] = r
-		}
-		for _, p := range badPos {
-			rejected = append(rejected, idx[p])
-			delete(good, idx[p])
-		}
-	}
-	progress.report(StageRecover, 0, 1)
-	ext, err := e.RecoverRows(ctx, params.K, good)
-	if err != nil {
-		if rejected != nil {
-			err = &RowsRejectedError{Rows: rejected, Err: err}
-		}
-		return nil, rejected, err
-	}
-	progress.report(StageRecover, 1, 1)
-	out, err := Unpack(ext[:params.K], length)
-	if err != nil {
-		return nil, rejected, err
-	}
-	return out, rejected, nil
+	return out
 }

@@ -1,6 +1,7 @@
 package encoder_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,112 +39,141 @@ func blobBytes(rng *rand.Rand, n int) []byte {
 	return b
 }
 
-// TestBlobKeyIndependent recomputes a blob key with nothing of ours: bytes
-// packed by hand into an EIP-4844 blob, committed by go-eth-kzg, hashed as
-// DESIGN.md §3 says.
-func TestBlobKeyIndependent(t *testing.T) {
-	rng := rand.New(rand.NewPCG(31, 32))
-	blob := blobBytes(rng, 1000)
-	enc, err := blobEncoder(t).EncodeBlob(context.Background(), kzg.Default(), blob, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var eb goethkzg.Blob
+// handPack packs blob into EIP-4844 blobs as docs/spec.md §3.1 Packing says,
+// written out here with nothing of ours.
+func handPack(blob []byte) []goethkzg.Blob {
+	var out []goethkzg.Blob
 	for p := 0; p*31 < len(blob); p++ {
-		copy(eb[p*32+1:p*32+32], blob[p*31:min(len(blob), p*31+31)])
-	}
-	ctx, err := goethkzg.NewContext4096Secure()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c0, err := ctx.BlobToKZGCommitment(&eb, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.New()
-	h.Write([]byte("zgda/v1/blob"))
-	h.Write(binary.BigEndian.AppendUint64(nil, 1000))
-	h.Write(binary.BigEndian.AppendUint32(nil, 1))
-	h.Write(c0[:])
-	want := "0x" + hex.EncodeToString(h.Sum(nil))
-	if enc.Key.String() != want {
-		t.Fatalf("blob key %s, independent computation %s", enc.Key, want)
-	}
-	if enc.Params.K != 1 || len(enc.Rows) != 4 || len(enc.Commitments) != 4 {
-		t.Fatalf("K=%d, %d rows, %d commitments", enc.Params.K, len(enc.Rows), len(enc.Commitments))
-	}
-	for j := range enc.Rows {
-		c, err := kzg.Default().Commit(enc.Rows[j])
-		if err != nil || c != enc.Commitments[j] {
-			t.Fatalf("row %d: commitment %s, listed %s (%v)", j, c, enc.Commitments[j], err)
+		if p%4096 == 0 {
+			out = append(out, goethkzg.Blob{})
 		}
+		e := p % 4096
+		copy(out[len(out)-1][e*32+1:e*32+32], blob[p*31:min(len(blob), p*31+31)])
 	}
+	return out
 }
 
-func TestDecodeBlobRoundTrip(t *testing.T) {
-	rng := rand.New(rand.NewPCG(33, 34))
+// TestBlobKeyIndependent recomputes blob keys with nothing of ours: bytes
+// packed by hand into EIP-4844 blobs, committed by go-eth-kzg, hashed as
+// docs/spec.md §3.2 Blob key says. R is exact: 126,977 bytes are 2 rows.
+func TestBlobKeyIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	eth := ethKZG(t)
 	e := blobEncoder(t)
-	sizes := []int{1, 126976, 126977, 3 * 126976}
-	for _, n := range sizes {
+	for _, n := range []int{1000, 126977, 3*126976 - 7} {
 		blob := blobBytes(rng, n)
-		enc, err := e.EncodeBlob(context.Background(), kzg.Default(), blob, nil)
+		got, err := e.CommitBlob(context.Background(), kzg.Default(), blob, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, ext := enc.Params.K, enc.Params.ExtendedRows()
-		// Any K rows, chosen at random.
-		rows := map[int][]fr.Element{}
-		for _, j := range rng.Perm(ext)[:k] {
-			rows[j] = enc.Rows[j]
+		rows := handPack(blob)
+		h := sha256.New()
+		h.Write([]byte("zgda/v2/blob"))
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(rows))))
+		for i := range rows {
+			c, err := eth.BlobToKZGCommitment(&rows[i], 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Commitments[i] != kzg.Commitment(c) {
+				t.Fatalf("%d bytes: C_%d %s, go-eth-kzg %x", n, i, got.Commitments[i], c)
+			}
+			h.Write(c[:])
 		}
-		got, rejected, err := e.DecodeBlob(context.Background(), kzg.Default(), n, enc.DataCommitments(), rows, nil)
-		if err != nil || rejected != nil {
-			t.Fatalf("%d bytes: %v (rejected %v)", n, err, rejected)
+		want := "0x" + hex.EncodeToString(h.Sum(nil))
+		if got.Key.String() != want || len(got.Rows) != len(rows) || got.Length != n {
+			t.Fatalf("%d bytes: key %s, R %d; independent computation %s, R %d", n, got.Key, len(got.Rows), want, len(rows))
 		}
-		if string(got) != string(blob) {
-			t.Fatalf("%d bytes: decoded bytes differ", n)
+		hdr := got.Header()
+		if err := hdr.Check(); err != nil || hdr.Key != got.Key || int(hdr.Rows) != len(rows) {
+			t.Fatalf("%d bytes: header %+v: %v", n, hdr, err)
+		}
+		if encoder.BlobKey(n, got.Commitments) != got.Key {
+			t.Fatal("BlobKey disagrees with CommitBlob")
 		}
 	}
 }
 
-func TestDecodeBlobRejectsCorruptRows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(35, 36))
+func TestNewBlob(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	blob := blobBytes(rng, 126976+100)
 	e := blobEncoder(t)
-	blob := blobBytes(rng, 2*126976) // K = 2, 8 rows
-	enc, err := e.EncodeBlob(context.Background(), kzg.Default(), blob, nil)
+	want, err := e.CommitBlob(context.Background(), kzg.Default(), blob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	corrupt := func(j int) []fr.Element {
-		r := append([]fr.Element{}, enc.Rows[j]...)
-		r[100].SetUint64(42)
-		return r
-	}
-	// Three rows, one corrupted: the other two suffice, the bad one is named.
-	rows := map[int][]fr.Element{1: enc.Rows[1], 5: corrupt(5), 6: enc.Rows[6]}
-	got, rejected, err := e.DecodeBlob(context.Background(), kzg.Default(), len(blob), enc.DataCommitments(), rows, nil)
+	rows, err := encoder.Pack(blob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(blob) || len(rejected) != 1 || rejected[0] != 5 {
-		t.Fatalf("rejected %v, bytes equal %v", rejected, string(got) == string(blob))
+	got, err := encoder.NewBlob(len(blob), rows, want.Commitments)
+	if err != nil || got.Key != want.Key || &got.Rows[0][0] != &rows[0][0] {
+		t.Fatalf("NewBlob: %v (key %s, want %s)", err, got.Key, want.Key)
 	}
-	// Two rows, one corrupted: not enough left, and the error says which.
-	rows = map[int][]fr.Element{2: corrupt(2), 7: enc.Rows[7]}
-	_, _, err = e.DecodeBlob(context.Background(), kzg.Default(), len(blob), enc.DataCommitments(), rows, nil)
-	var rr *encoder.RowsRejectedError
-	if !errors.As(err, &rr) || len(rr.Rows) != 1 || rr.Rows[0] != 2 || !errors.Is(err, encoder.ErrNotEnoughRows) {
-		t.Fatalf("got %v", err)
+	bad := [][]fr.Element{rows[0], slices.Clone(rows[1])}
+	bad[1][4000].SetUint64(1) // after the blob's end
+	var ce *encoder.CorruptError
+	if _, err := encoder.NewBlob(len(blob), bad, want.Commitments); !errors.As(err, &ce) || ce.Row != 1 || ce.Element != 4000 {
+		t.Fatalf("non-canonical row: %v", err)
 	}
-	// Bad arguments.
-	if _, _, err := e.DecodeBlob(context.Background(), kzg.Default(), len(blob), enc.DataCommitments()[:1], rows, nil); err == nil {
-		t.Fatal("wrong number of commitments accepted")
+	if _, err := encoder.NewBlob(len(blob), rows[:1], want.Commitments[:1]); !errors.Is(err, encoder.ErrShape) {
+		t.Fatalf("one row for two: %v", err)
 	}
-	if _, _, err := e.DecodeBlob(context.Background(), kzg.Default(), len(blob), enc.DataCommitments(), map[int][]fr.Element{8: enc.Rows[0]}, nil); err == nil {
-		t.Fatal("row index 8 of 8 accepted")
+	if _, err := encoder.NewBlob(0, nil, nil); !errors.Is(err, encoder.ErrEmptyBlob) {
+		t.Fatalf("empty: %v", err)
 	}
-	if _, _, err := e.DecodeBlob(context.Background(), kzg.Default(), len(blob), enc.DataCommitments(), map[int][]fr.Element{0: enc.Rows[0][:5]}, nil); err == nil {
-		t.Fatal("short row accepted")
+}
+
+func TestCheckCanonicalRow(t *testing.T) {
+	const l = 126976 + 40 // row 1 holds 2 pieces: 31 bytes and 9
+	rows, err := encoder.Pack(bytes.Repeat([]byte{0xff}, l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := func() fr.Element { // 2^248
+		var b [32]byte
+		b[0] = 1
+		v, _ := fr.BigEndian.Element(&b)
+		return v
+	}()
+	for _, tc := range []struct {
+		name   string
+		row    int
+		mutate func(r []fr.Element)
+		elt    int // −2: no error
+	}{
+		{"full row", 0, func([]fr.Element) {}, -2},
+		{"last row", 1, func([]fr.Element) {}, -2},
+		{"element ≥ 2^248", 0, func(r []fr.Element) { r[17] = big }, 17},
+		{"padding of the last piece", 1, func(r []fr.Element) { r[1].SetUint64(1) }, 1},
+		{"element after the end", 1, func(r []fr.Element) { r[2].SetUint64(1) }, 2},
+		{"last element", 1, func(r []fr.Element) { r[4095].SetUint64(5) }, 4095},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := slices.Clone(rows[tc.row])
+			tc.mutate(r)
+			err := encoder.CheckCanonicalRow(r, l, tc.row)
+			if tc.elt == -2 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ce *encoder.CorruptError
+			if !errors.Is(err, encoder.ErrCorruptData) || !errors.As(err, &ce) || ce.Row != tc.row || ce.Element != tc.elt {
+				t.Fatalf("got %v, want row %d element %d", err, tc.row, tc.elt)
+			}
+		})
+	}
+	if err := encoder.CheckCanonicalRow(rows[0], l, 2); !errors.Is(err, encoder.ErrShape) {
+		t.Errorf("row 2 of 2: %v", err)
+	}
+	if err := encoder.CheckCanonicalRow(rows[0][:5], l, 0); !errors.Is(err, encoder.ErrCorruptData) {
+		t.Errorf("short row: %v", err)
+	}
+	if err := encoder.CheckCanonicalRow(rows[0], 0, 0); !errors.Is(err, encoder.ErrEmptyBlob) {
+		t.Errorf("length 0: %v", err)
 	}
 }
 

@@ -27,8 +27,10 @@ type columnCode struct {
 	need    []int // blocks holding missing or extra positions
 }
 
-// newColumnCode needs at least k present positions among present (length 4k).
-func newColumnCode(k int, present []bool) (*columnCode, error) {
+// newColumnCode needs at least k present positions among present (length
+// 4k). want (nil: every position) says which absent positions to fill in;
+// the others stay absent.
+func newColumnCode(k int, present, want []bool) (*columnCode, error) {
 	n := ColumnExtension * k
 	cc := &columnCode{k: k, n: n, ext: rs.GetExtender(k, ColumnExtension), block: -1}
 	var notChosen []int
@@ -40,11 +42,12 @@ func newColumnCode(k int, present []bool) (*columnCode, error) {
 			continue
 		case present[j]:
 			cc.extras = append(cc.extras, j)
-		default:
+			needed[j/k] = true
+		case want == nil || want[j]:
 			cc.missing = append(cc.missing, j)
+			needed[j/k] = true
 		}
 		notChosen = append(notChosen, j)
-		needed[j/k] = true
 	}
 	for b, nd := range needed {
 		if nd {

@@ -12,55 +12,68 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/kzg"
 )
 
-// An encoded directory (what `zgda encode` writes and `zgda decode` reads):
+// An encoded directory (what `zgda encode` writes and `zgda decode` reads)
+// holds one batch (docs/spec.md §3.3 Batch matrix, §3.7 Batch root):
 //
-//	manifest.json   {"codec":"zgda/v1","blob_key","length","rows":K,"extended_rows":4K,"commitments":[C_0 … C_{4K−1}]}
-//	row-NNNN.bin    extended row NNNN: 4096 field elements, 32-byte big-endian each
+//	manifest.json   {"codec":"zgda/v2","batch_root","d":D,"k":K,"n":N,
+//	                 "blobs":[{"blob_key","length","rows":R,"commitments":[C_0 … C_{R−1}]},…]}
+//	row-NNNN.bin    dispersed row NNNN < N: 4096 field elements, 32-byte big-endian each
 //
 // Row files may be deleted (that is what decoding tolerates); a damaged one
 // is reported and left out, never trusted.
 
 const (
 	manifestName = "manifest.json"
-	codecName    = "zgda/v1"
+	codecName    = "zgda/v2"
 	rowFileBytes = ElementsPerRow * 32
 )
 
-// Manifest describes an encoded directory.
+// Manifest describes an encoded directory: the batch header and its counts.
 type Manifest struct {
-	Codec        string           `json:"codec"`
-	BlobKey      string           `json:"blob_key"`
-	Length       int              `json:"length"`
-	Rows         int              `json:"rows"`
-	ExtendedRows int              `json:"extended_rows"`
-	Commitments  []kzg.Commitment `json:"commitments"`
+	Codec     string         `json:"codec"`
+	BatchRoot string         `json:"batch_root"`
+	D         int            `json:"d"`
+	K         int            `json:"k"`
+	N         int            `json:"n"`
+	Blobs     []ManifestBlob `json:"blobs"`
 }
 
-// RowFileName is the file name of extended row j.
-func RowFileName(j int) string { return fmt.Sprintf("row-%04d.bin", j) }
+// ManifestBlob is one blob's header in a manifest.
+type ManifestBlob struct {
+	BlobKey     string           `json:"blob_key"`
+	Length      int              `json:"length"`
+	Rows        int              `json:"rows"`
+	Commitments []kzg.Commitment `json:"commitments"`
+}
 
-// WriteDir writes an encoded blob into dir (created if needed), each file
+// RowFileName is the file name of dispersed row n.
+func RowFileName(n int) string { return fmt.Sprintf("row-%04d.bin", n) }
+
+// WriteDir writes an encoded batch into dir (created if needed), each file
 // written to a temporary name, synced and renamed, so that an interrupted
 // write leaves no half file under a real name.
-func WriteDir(dir string, e *Encoded) error {
+func WriteDir(dir string, b *Batch) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("encoder: %w", err)
 	}
 	buf := make([]byte, rowFileBytes)
-	for j, row := range e.Rows {
+	for n, row := range b.Rows {
 		for i := range row {
-			b := row[i].Bytes()
-			copy(buf[i*32:], b[:])
+			v := row[i].Bytes()
+			copy(buf[i*32:], v[:])
 		}
-		if err := writeFileAtomic(filepath.Join(dir, RowFileName(j)), buf); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, RowFileName(n)), buf); err != nil {
 			return err
 		}
 	}
-	m := Manifest{Codec: codecName, BlobKey: e.Key.String(), Length: e.Params.Length,
-		Rows: e.Params.K, ExtendedRows: e.Params.ExtendedRows(), Commitments: e.Commitments}
+	m := Manifest{Codec: codecName, BatchRoot: b.Root.String(), D: b.D, K: b.K, N: b.N}
+	for _, bl := range b.Blobs {
+		m.Blobs = append(m.Blobs, ManifestBlob{BlobKey: bl.Key.String(), Length: bl.Length, Rows: len(bl.Rows), Commitments: bl.Commitments})
+	}
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -91,15 +104,16 @@ func writeFileAtomic(path string, data []byte) error {
 // DirContents is what ReadDir found.
 type DirContents struct {
 	Manifest Manifest
-	Data     []kzg.Commitment     // C_0 … C_{K−1}, checked against the blob key
-	Rows     map[int][]fr.Element // rows whose files read cleanly
+	Header   da.BatchHeader       // checked: keys hash right, counts and root match
+	Rows     map[int][]fr.Element // dispersed rows whose files read cleanly
 	Damaged  map[int]error        // rows whose files exist but cannot be used, and why
 }
 
-// ReadDir reads an encoded directory. The manifest must be intact: its
-// commitments are parsed with every check and must hash to its blob key.
-// Row files that are missing are simply absent; a row file of the wrong size
-// or holding a non-canonical field element is listed in Damaged.
+// ReadDir reads an encoded directory. The manifest must be intact: every
+// blob header must be canonical and hash to its key (da.BatchHeader.Check),
+// every commitment a valid point, and d, k, n and batch_root must be the
+// header's. Row files that are missing are simply absent; a row file of the
+// wrong size or holding a non-canonical field element is listed in Damaged.
 func ReadDir(dir string) (*DirContents, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if err != nil {
@@ -114,39 +128,51 @@ func ReadDir(dir string) (*DirContents, error) {
 	if m.Codec != codecName {
 		return nil, fmt.Errorf("encoder: %s: codec %q, want %q", manifestName, m.Codec, codecName)
 	}
-	p, err := ParamsFor(m.Length)
-	if err != nil {
-		return nil, fmt.Errorf("encoder: %s: length: %w", manifestName, err)
+	if len(m.Blobs) == 0 || len(m.Blobs) > da.MaxBatchBlobs {
+		return nil, fmt.Errorf("encoder: %s: %d blobs, want 1 to %d", manifestName, len(m.Blobs), da.MaxBatchBlobs)
 	}
-	if m.Rows != p.K || m.ExtendedRows != p.ExtendedRows() || len(m.Commitments) != p.ExtendedRows() {
-		return nil, fmt.Errorf("encoder: %s: a %d-byte blob has %d rows and %d extended rows, manifest says %d, %d with %d commitments",
-			manifestName, m.Length, p.K, p.ExtendedRows(), m.Rows, m.ExtendedRows, len(m.Commitments))
-	}
-	data := make([]kzg.Commitment, p.K)
-	for i := range data {
-		if data[i], err = kzg.ParseCommitment(m.Commitments[i][:]); err != nil {
-			return nil, fmt.Errorf("encoder: %s: %w", manifestName, err)
+	hdr := da.BatchHeader{Blobs: make([]da.BlobHeader, len(m.Blobs))}
+	for i, b := range m.Blobs {
+		key, err := da.ParseBlobKey(b.BlobKey)
+		if err != nil {
+			return nil, fmt.Errorf("encoder: %s: blob %d: %w", manifestName, i, err)
 		}
+		if b.Length <= 0 || b.Length > MaxBlobSize || b.Rows <= 0 || b.Rows > MaxBlobRows {
+			return nil, fmt.Errorf("encoder: %s: blob %d: length %d and %d rows are out of range", manifestName, i, b.Length, b.Rows)
+		}
+		for j := range b.Commitments {
+			if _, err := kzg.ParseCommitment(b.Commitments[j][:]); err != nil {
+				return nil, fmt.Errorf("encoder: %s: blob %d: commitment %d: %w", manifestName, i, j, err)
+			}
+		}
+		hdr.Blobs[i] = da.BlobHeader{Key: key, Length: uint64(b.Length), Rows: uint32(b.Rows), Commitments: daCommitments(b.Commitments)}
 	}
-	if key := BlobKey(m.Length, data).String(); key != m.BlobKey {
-		return nil, fmt.Errorf("encoder: %s: blob_key %s does not match its length and commitments (they hash to %s)", manifestName, m.BlobKey, key)
+	if err := hdr.Check(); err != nil {
+		return nil, fmt.Errorf("encoder: %s: %w", manifestName, err)
 	}
-	out := &DirContents{Manifest: m, Data: data, Rows: map[int][]fr.Element{}, Damaged: map[int]error{}}
-	for j := 0; j < p.ExtendedRows(); j++ {
-		b, err := os.ReadFile(filepath.Join(dir, RowFileName(j)))
+	if m.D != hdr.DataRows() || m.K != hdr.MatrixRows() || m.N != hdr.DispersedRows() {
+		return nil, fmt.Errorf("encoder: %s: the blobs make d=%d, k=%d, n=%d; the manifest says %d, %d, %d",
+			manifestName, hdr.DataRows(), hdr.MatrixRows(), hdr.DispersedRows(), m.D, m.K, m.N)
+	}
+	if root := hdr.Root().String(); root != m.BatchRoot {
+		return nil, fmt.Errorf("encoder: %s: batch_root %s, but the blobs hash to %s", manifestName, m.BatchRoot, root)
+	}
+	out := &DirContents{Manifest: m, Header: hdr, Rows: map[int][]fr.Element{}, Damaged: map[int]error{}}
+	for n := 0; n < m.N; n++ {
+		b, err := os.ReadFile(filepath.Join(dir, RowFileName(n)))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			out.Damaged[j] = err
+			out.Damaged[n] = err
 			continue
 		}
 		row, err := parseRowFile(b)
 		if err != nil {
-			out.Damaged[j] = err
+			out.Damaged[n] = err
 			continue
 		}
-		out.Rows[j] = row
+		out.Rows[n] = row
 	}
 	return out, nil
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 )
 
-// Encoder runs the zgda/v1 codec's field arithmetic: column extension, cells,
-// and reconstruction. Extensions go through its Backend; decoding runs in Go on
+// Encoder runs the zgda/v2 codec (docs/spec.md §3.3 Batch matrix … §3.6
+// Reconstruction): batch encoding, column extension, cells and
+// reconstruction. Extensions go through its Backend; decoding runs in Go on
 // the configured number of workers. An Encoder is safe for concurrent use.
 type Encoder struct {
 	backend Backend
@@ -64,8 +65,8 @@ func New(opts ...Option) (*Encoder, error) {
 // Backend returns the backend in use.
 func (e *Encoder) Backend() Backend { return e.backend }
 
-// Extend returns the 4K extended rows of the K data rows (K a power of two ≤
-// MaxRows, rows of ElementsPerRow). Rows 0..K−1 are copies of data; the result
+// Extend returns the 4K extended rows of K matrix rows (K a power of two ≤
+// MaxBatchRows, rows of ElementsPerRow; docs/spec.md §3.4 Column extension). Rows 0..K−1 are copies of data; the result
 // is freshly allocated and data is not modified.
 func (e *Encoder) Extend(ctx context.Context, data [][]fr.Element) ([][]fr.Element, error) {
 	if err := checkK(len(data)); err != nil {

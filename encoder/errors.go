@@ -16,7 +16,8 @@ var (
 	// ErrCorruptData: rows that packing cannot have produced (an element ≥ 2^248,
 	// non-zero padding) or of the wrong shape.
 	ErrCorruptData = errors.New("encoder: corrupt data")
-	// ErrNotEnoughRows: fewer than K of the 4K extended rows were supplied.
+	// ErrNotEnoughRows: fewer than K of the 4K extended rows (fewer than D of
+	// a batch's N dispersed rows) were supplied.
 	ErrNotEnoughRows = errors.New("encoder: not enough rows to recover")
 	// ErrNotEnoughCells: fewer than 64 of a row's 128 cells were supplied.
 	ErrNotEnoughCells = errors.New("encoder: not enough cells to recover the row")
@@ -26,6 +27,15 @@ var (
 	ErrByzantineData = errors.New("encoder: byzantine data")
 	// ErrShape: an argument has the wrong length or an index is out of range.
 	ErrShape = errors.New("encoder: bad shape")
+	// ErrEmptyBatch: a batch must hold at least one blob.
+	ErrEmptyBatch = errors.New("encoder: empty batch")
+	// ErrBatchTooLarge: the blobs of a batch hold more than MaxBatchRows data rows.
+	ErrBatchTooLarge = errors.New("encoder: batch too large")
+	// ErrDuplicateBlob: a batch holds the same blob key twice.
+	ErrDuplicateBlob = errors.New("encoder: blob appears twice in the batch")
+	// ErrBadBlob: a Blob whose key does not match its length and commitments
+	// (or is zero).
+	ErrBadBlob = errors.New("encoder: inconsistent blob")
 )
 
 // Axis names the direction of a decoding step.

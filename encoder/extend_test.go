@@ -157,6 +157,50 @@ func TestExtendErrors(t *testing.T) {
 	}
 }
 
+// ExtendColumns computes exactly the wanted (non-nil) rows, as EncodeBatch
+// asks for them: a D = 5 matrix with its three padding rows one shared zero
+// row, only the parity rows K … K+3D−1 and one data row wanted.
+func TestExtendColumnsWantedRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const d, k = 5, 8
+	matrix := randRows(rng, d, encoder.ElementsPerRow)
+	zero := make([]fr.Element, encoder.ElementsPerRow)
+	for len(matrix) < k {
+		matrix = append(matrix, zero)
+	}
+	full, err := newEncoder(t).Extend(context.Background(), matrix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		out := make([][]fr.Element, 4*k)
+		out[2] = make([]fr.Element, encoder.ElementsPerRow)
+		for j := k; j < k+3*d; j++ {
+			out[j] = make([]fr.Element, encoder.ElementsPerRow)
+		}
+		if err := encoder.NewCPUBackend(workers).ExtendColumns(context.Background(), matrix, out); err != nil {
+			t.Fatal(err)
+		}
+		requireRows(t, out[k:k+3*d], full[k:k+3*d])
+		requireRows(t, out[2:3], full[2:3])
+		for j, r := range out {
+			if r == nil && (j == 2 || (j >= k && j < k+3*d)) || r != nil && j != 2 && (j < k || j >= k+3*d) {
+				t.Fatalf("row %d: wanted-ness changed", j)
+			}
+		}
+		for i := range zero {
+			if !zero[i].IsZero() {
+				t.Fatal("the shared padding row was written")
+			}
+		}
+	}
+	out := make([][]fr.Element, 4*k)
+	out[9] = make([]fr.Element, 17)
+	if err := encoder.NewCPUBackend(1).ExtendColumns(context.Background(), matrix, out); !errors.Is(err, encoder.ErrShape) {
+		t.Fatalf("short wanted row: %v", err)
+	}
+}
+
 // The worker count must not change the result.
 func TestExtendWorkersAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -219,7 +263,7 @@ func TestCellsMatchGoEthKZG(t *testing.T) {
 	e := newEncoder(t)
 	rng := rand.New(rand.NewPCG(9, 10))
 	ext := codeword(t, e, rng, 2)
-	packed, err := encoder.Pack(bytes.Repeat([]byte("zgda/v1 "), 9000))
+	packed, err := encoder.Pack(bytes.Repeat([]byte("zgda/v2 "), 9000))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,31 +26,32 @@ func (e *CorruptError) Error() string {
 // Unwrap returns ErrCorruptData.
 func (e *CorruptError) Unwrap() error { return ErrCorruptData }
 
-// Pack cuts blob into 31-byte pieces (the last zero-padded) and returns its K
-// rows of ElementsPerRow field elements: piece p is element p%4096 of row p/4096,
-// the big-endian integer of its 31 bytes; unused elements are zero (zgda/v1
-// packing, DESIGN.md §3). The rows share one fresh allocation; blob is not retained.
+// Pack cuts blob into 31-byte pieces (the last zero-padded) and returns its R
+// rows of ElementsPerRow field elements (docs/spec.md §3.1 Packing): piece p is
+// element p%4096 of row p/4096, the big-endian integer of its 31 bytes;
+// unused elements are zero. The rows share one fresh allocation; blob is not
+// retained.
 func Pack(blob []byte) ([][]fr.Element, error) {
 	p, err := ParamsFor(len(blob))
 	if err != nil {
 		return nil, err
 	}
-	rows := newRows(p.K, ElementsPerRow)
+	rows := newRows(p.Rows, ElementsPerRow)
 	if err := PackInto(blob, rows); err != nil {
 		return nil, err
 	}
 	return rows, nil
 }
 
-// PackInto is Pack into caller-owned rows (for pooling): rows must be exactly K
+// PackInto is Pack into caller-owned rows (for pooling): rows must be exactly R
 // rows of ElementsPerRow elements for len(blob). Every element is written.
 func PackInto(blob []byte, rows [][]fr.Element) error {
 	p, err := ParamsFor(len(blob))
 	if err != nil {
 		return err
 	}
-	if len(rows) != p.K {
-		return shapeErr("a %d-byte blob packs into %d rows, got %d", len(blob), p.K, len(rows))
+	if len(rows) != p.Rows {
+		return shapeErr("a %d-byte blob packs into %d rows, got %d", len(blob), p.Rows, len(rows))
 	}
 	for i, r := range rows {
 		if len(r) != ElementsPerRow {
@@ -68,57 +69,87 @@ func PackInto(blob []byte, rows [][]fr.Element) error {
 		rows[piece/ElementsPerRow][piece%ElementsPerRow] = e
 		piece++
 	}
-	for ; piece < p.K*ElementsPerRow; piece++ {
+	for ; piece < p.Rows*ElementsPerRow; piece++ {
 		rows[piece/ElementsPerRow][piece%ElementsPerRow].SetZero()
 	}
 	return nil
 }
 
 // Unpack inverts Pack: it returns the length bytes carried by rows, which must be
-// the K rows of a length-byte blob. An element ≥ 2^248, non-zero padding after
-// the last byte, or rows of the wrong shape give a *CorruptError (ErrCorruptData).
-// rows are not modified.
+// the R rows of a length-byte blob. Rows that packing cannot have produced
+// (see CheckCanonicalRow) or of the wrong shape give a *CorruptError
+// (ErrCorruptData). rows are not modified.
 func Unpack(rows [][]fr.Element, length int) ([]byte, error) {
 	p, err := ParamsFor(length)
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) != p.K {
+	if len(rows) != p.Rows {
 		return nil, &CorruptError{Row: -1, Element: -1,
-			Reason: fmt.Sprintf("a %d-byte blob has %d rows, got %d", length, p.K, len(rows))}
-	}
-	for i, r := range rows {
-		if len(r) != ElementsPerRow {
-			return nil, &CorruptError{Row: i, Element: -1,
-				Reason: fmt.Sprintf("%d elements, want %d", len(r), ElementsPerRow)}
-		}
+			Reason: fmt.Sprintf("a %d-byte blob has %d rows, got %d", length, p.Rows, len(rows))}
 	}
 	out := make([]byte, length)
-	var buf [fr.Bytes]byte
-	pieces := (length + BytesPerElement - 1) / BytesPerElement
-	for piece := 0; piece < pieces; piece++ {
-		i, t := piece/ElementsPerRow, piece%ElementsPerRow
-		fr.BigEndian.PutElement(&buf, rows[i][t])
-		if buf[0] != 0 {
-			return nil, &CorruptError{Row: i, Element: t, Reason: "value ≥ 2^248 cannot come from packing"}
+	for r := range rows {
+		if err := unpackRow(rows[r], length, r, out[r*BytesPerRow:min((r+1)*BytesPerRow, length)]); err != nil {
+			return nil, err
 		}
-		off := piece * BytesPerElement
-		n := copy(out[off:], buf[1:])
+	}
+	return out, nil
+}
+
+// CheckCanonicalRow checks that row is row r of a canonically packed blob of
+// length bytes (docs/spec.md §3.1 Packing), as DA nodes check the data rows
+// they hold and decoding checks every data row: every element's top byte is
+// zero and every byte after the blob's end is zero. Otherwise it returns a
+// *CorruptError (ErrCorruptData) naming row r and the element. A length
+// outside [1, MaxBlobSize] gives ErrEmptyBlob / ErrBlobTooLarge, an r outside
+// [0, R) or a row of the wrong length an ErrShape error. row is only read.
+func CheckCanonicalRow(row []fr.Element, length, r int) error {
+	p, err := ParamsFor(length)
+	if err != nil {
+		return err
+	}
+	if r < 0 || r >= p.Rows {
+		return shapeErr("row %d of a %d-byte blob, which has %d rows", r, length, p.Rows)
+	}
+	return unpackRow(row, length, r, nil)
+}
+
+// unpackRow checks row r of a length-byte blob (r < R) and, when dst is
+// not nil, writes its payload (the blob's bytes [r·BytesPerRow, min((r+1)·
+// BytesPerRow, length))) into dst.
+func unpackRow(row []fr.Element, length, r int, dst []byte) error {
+	if len(row) != ElementsPerRow {
+		return &CorruptError{Row: r, Element: -1, Reason: fmt.Sprintf("%d elements, want %d", len(row), ElementsPerRow)}
+	}
+	pieces := (length + BytesPerElement - 1) / BytesPerElement
+	first := r * ElementsPerRow
+	used := min(ElementsPerRow, pieces-first) // pieces that carry bytes
+	var buf [fr.Bytes]byte
+	for t := 0; t < used; t++ {
+		fr.BigEndian.PutElement(&buf, row[t])
+		if buf[0] != 0 {
+			return &CorruptError{Row: r, Element: t, Reason: "value ≥ 2^248 cannot come from packing"}
+		}
+		off := (first + t) * BytesPerElement
+		n := min(BytesPerElement, length-off)
+		if dst != nil {
+			copy(dst[t*BytesPerElement:], buf[1:1+n])
+		}
 		for _, b := range buf[1+n:] {
 			if b != 0 {
-				return nil, &CorruptError{Row: i, Element: t,
+				return &CorruptError{Row: r, Element: t,
 					Reason: fmt.Sprintf("non-zero padding after byte %d of the blob", length)}
 			}
 		}
 	}
-	for piece := pieces; piece < p.K*ElementsPerRow; piece++ {
-		i, t := piece/ElementsPerRow, piece%ElementsPerRow
-		if !rows[i][t].IsZero() {
-			return nil, &CorruptError{Row: i, Element: t,
+	for t := used; t < ElementsPerRow; t++ {
+		if !row[t].IsZero() {
+			return &CorruptError{Row: r, Element: t,
 				Reason: fmt.Sprintf("non-zero element after the end of a %d-byte blob", length)}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // newRows returns n rows of width elements backed by one allocation.

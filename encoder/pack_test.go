@@ -14,15 +14,15 @@ import (
 
 func TestParamsFor(t *testing.T) {
 	for _, tc := range []struct {
-		length, k int
+		length, rows int
 	}{
 		{1, 1}, {31, 1}, {32, 1}, {encoder.BytesPerRow, 1}, {encoder.BytesPerRow + 1, 2},
-		{2 * encoder.BytesPerRow, 2}, {2*encoder.BytesPerRow + 1, 4}, {131072, 2}, {1 << 20, 16},
-		{8 << 20, 128}, {encoder.MaxBlobSize - 1, 256}, {encoder.MaxBlobSize, 256},
+		{2 * encoder.BytesPerRow, 2}, {2*encoder.BytesPerRow + 1, 3}, {131072, 2}, {1 << 20, 9},
+		{8 << 20, 67}, {encoder.MaxBlobSize - 1, 256}, {encoder.MaxBlobSize, 256},
 	} {
 		p, err := encoder.ParamsFor(tc.length)
-		if err != nil || p.K != tc.k || p.Length != tc.length || p.ExtendedRows() != 4*tc.k {
-			t.Errorf("ParamsFor(%d) = %+v, %v; want K = %d", tc.length, p, err, tc.k)
+		if err != nil || p.Rows != tc.rows || p.Length != tc.length {
+			t.Errorf("ParamsFor(%d) = %+v, %v; want R = %d", tc.length, p, err, tc.rows)
 		}
 	}
 	if _, err := encoder.ParamsFor(0); !errors.Is(err, encoder.ErrEmptyBlob) {
@@ -32,8 +32,11 @@ func TestParamsFor(t *testing.T) {
 	if !errors.Is(err, encoder.ErrBlobTooLarge) || !strings.Contains(err.Error(), "32505856") {
 		t.Errorf("ParamsFor(max+1): %v (should name the limit)", err)
 	}
-	if encoder.MaxBlobSize != 32505856 || encoder.BytesPerRow != 126976 || encoder.ElementsPerCell != 64 {
-		t.Fatal("constants drifted from DESIGN.md §3")
+	if encoder.MaxBlobSize != 32505856 || encoder.BytesPerRow != 126976 || encoder.ElementsPerCell != 64 || encoder.MaxBatchRows != 256 {
+		t.Fatal("constants drifted from docs/spec.md §3.1 Packing")
+	}
+	if got := encoder.BytesPerElement * encoder.ElementsPerRow; got != encoder.BytesPerRow {
+		t.Fatalf("31 × 4096 = %d, BytesPerRow %d", got, encoder.BytesPerRow)
 	}
 }
 

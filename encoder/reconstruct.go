@@ -183,7 +183,7 @@ func (e *Encoder) completeCellColumns(ctx context.Context, g *grid2D) (int, erro
 					}
 				}
 				// One worker: the column is small (4k × 64) and columns run in parallel.
-				bad, err := (&Encoder{workers: 1}).decodeColumns(ctx, g.k, s.present, s.col)
+				bad, err := (&Encoder{workers: 1}).decodeColumns(ctx, g.k, s.present, nil, s.col)
 				if err != nil {
 					return err
 				}
@@ -235,7 +235,7 @@ func (e *Encoder) finishGrid(ctx context.Context, g *grid2D, grid [][][]fr.Eleme
 			copy(out[j], g.ext[j][:ElementsPerRow])
 		}
 	}
-	bad, err := e.decodeColumns(ctx, g.k, present, out)
+	bad, err := e.decodeColumns(ctx, g.k, present, nil, out)
 	if err != nil {
 		return nil, err
 	}

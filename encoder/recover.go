@@ -41,7 +41,7 @@ func (e *Encoder) RecoverRows(ctx context.Context, k int, rows map[int][]fr.Elem
 			copy(out[j], r)
 		}
 	}
-	bad, err := e.decodeColumns(ctx, k, present, out)
+	bad, err := e.decodeColumns(ctx, k, present, nil, out)
 	if err != nil {
 		return nil, err
 	}
@@ -67,15 +67,16 @@ func enoughRows(k int, present []bool, line int) error {
 	return nil
 }
 
-// decodeColumns completes rows (4k rows of equal width; present ones filled) in
-// place, column by column, and returns the lowest present row that disagrees
-// with the decoded columns, or −1.
-func (e *Encoder) decodeColumns(ctx context.Context, k int, present []bool, rows [][]fr.Element) (int, error) {
-	cc, err := newColumnCode(k, present)
+// decodeColumns completes rows (4k rows of equal width; present ones filled,
+// and only read) in place, column by column, and returns the lowest present
+// row that disagrees with the decoded columns, or −1. want (nil: all) says
+// which absent rows to fill in; rows[j] may be nil for the others.
+func (e *Encoder) decodeColumns(ctx context.Context, k int, present, want []bool, rows [][]fr.Element) (int, error) {
+	cc, err := newColumnCode(k, present, want)
 	if err != nil {
 		return -1, err
 	}
-	n, width := cc.n, len(rows[0])
+	n, width := cc.n, len(rows[cc.chosen[0]])
 	if len(cc.missing) == 0 && len(cc.extras) == 0 {
 		return -1, nil
 	}

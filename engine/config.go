@@ -79,10 +79,6 @@ func (c *Config) ValidateBasic() error {
 			return fmt.Errorf("%w: %s.%v", ErrConfig, s.name, s.err)
 		}
 	}
-	if c.Batcher.MaxBlobs > c.Queue.MaxPendingBlobs {
-		return fmt.Errorf("%w: batcher.max_blobs (%d) exceeds queue.max_pending_blobs (%d): a batch could never fill",
-			ErrConfig, c.Batcher.MaxBlobs, c.Queue.MaxPendingBlobs)
-	}
 	return nil
 }
 
@@ -105,7 +101,7 @@ func LoadConfig(path, home string) (Config, error) {
 	return c, nil
 }
 
-// APIConfig is the HTTP server (DESIGN.md §7).
+// APIConfig is the HTTP server (docs/spec.md §7).
 type APIConfig struct {
 	// Listen is host:port; port 0 picks a free one (Engine.APIAddr says
 	// which). Empty: no HTTP server (the engine is driven through its
@@ -191,37 +187,40 @@ func (c APIConfig) ValidateBasic() error {
 	return nil
 }
 
-// BatcherConfig decides when accepted blobs become a batch: as soon as the
-// pending blobs reach MaxBytes (bytes as posted) or MaxBlobs, or MaxWait
-// after the first of them arrived.
+// BatcherConfig decides when accepted blobs become a batch (see cutRule):
+// at MinRows data rows, when the next blob would pass MaxRows, when nothing
+// is in intake and the encoder is idle, or MaxWait after the oldest blob was
+// queued while posts are still in intake.
 type BatcherConfig struct {
-	MaxBytes int      `json:"max_bytes"`
-	MaxBlobs int      `json:"max_blobs"`
-	MaxWait  Duration `json:"max_wait"`
+	// MinRows: a batch of this many data rows is cut at once. 0 takes it
+	// from the chain: ceil(min_batch_slots / 4), the smallest D whose 4D
+	// dispersed rows fill the batch's window (docs/spec.md §4.2).
+	MinRows int `json:"min_rows"`
+	// MaxRows bounds D (at most MaxBatchRows, 256); a blob of more rows
+	// goes alone.
+	MaxRows int      `json:"max_rows"`
+	MaxWait Duration `json:"max_wait"`
 }
 
-// DefaultBatcherConfig: 32 MiB, 64 blobs or 250 ms.
+// DefaultBatcherConfig: D from the chain's window up to 256 rows, or 250 ms.
 func DefaultBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxBytes: 32 << 20, MaxBlobs: 64, MaxWait: Duration(250 * time.Millisecond)}
+	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(250 * time.Millisecond)}
 }
 
-// TestBatcherConfig flushes after 20 ms.
+// TestBatcherConfig waits at most 100 ms.
 func TestBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxBytes: 8 << 20, MaxBlobs: 32, MaxWait: Duration(20 * time.Millisecond)}
+	c := DefaultBatcherConfig()
+	c.MaxWait = Duration(100 * time.Millisecond)
+	return c
 }
-
-// maxCertBlobs bounds a batch: a certificate lists its blobs with a u16 count
-// and the certificate transaction must fit chain.MaxTxSize (128 KiB) at 36
-// bytes a blob.
-const maxCertBlobs = 2048
 
 // ValidateBasic names a bad field.
 func (c BatcherConfig) ValidateBasic() error {
 	switch {
-	case c.MaxBytes < 1:
-		return fmt.Errorf("max_bytes %d: must be positive", c.MaxBytes)
-	case c.MaxBlobs < 1 || c.MaxBlobs > maxCertBlobs:
-		return fmt.Errorf("max_blobs %d: must be in [1, %d] (a certificate's limit)", c.MaxBlobs, maxCertBlobs)
+	case c.MaxRows < 1 || c.MaxRows > encoder.MaxBatchRows:
+		return fmt.Errorf("max_rows %d: must be in [1, %d] (a batch's limit)", c.MaxRows, encoder.MaxBatchRows)
+	case c.MinRows < 0 || c.MinRows > c.MaxRows:
+		return fmt.Errorf("min_rows %d: must be in [0, max_rows] (0: from the chain's min_batch_slots)", c.MinRows)
 	case c.MaxWait <= 0:
 		return fmt.Errorf("max_wait must be positive")
 	}
@@ -234,8 +233,9 @@ type QueueConfig struct {
 	// MaxPendingBlobs bounds the accepted blobs not yet certified or failed.
 	MaxPendingBlobs int `json:"max_pending_blobs"`
 	// MaxPendingBytes bounds the memory those blobs hold in encoder form:
-	// a blob of K data rows counts 4K·128 KiB (its 4K extended rows of
-	// 4096 field elements of 32 bytes) from intake on.
+	// a blob of R data rows counts 4R·128 KiB (its R rows and its share of
+	// its batch's 3D parity rows, 4096 field elements of 32 bytes each)
+	// from intake on.
 	MaxPendingBytes int64 `json:"max_pending_bytes"`
 	// Batches is how many batches may wait between two stages (encode →
 	// disperse → submit); a full stage holds the batcher back.
@@ -260,7 +260,7 @@ func TestQueueConfig() QueueConfig {
 // maxBlobMem what the largest blob holds extended.
 const (
 	rowMem     = 4096 * 32
-	maxBlobMem = encoder.ColumnExtension * encoder.MaxRows * rowMem
+	maxBlobMem = encoder.ColumnExtension * encoder.MaxBlobRows * rowMem
 )
 
 // ValidateBasic names a bad field.
@@ -273,8 +273,8 @@ func (c QueueConfig) ValidateBasic() error {
 			c.MaxPendingBytes, maxBlobMem)
 	case c.Batches < 1:
 		return fmt.Errorf("batches %d: must be positive", c.Batches)
-	case c.CommitRows < encoder.MaxRows:
-		return fmt.Errorf("commit_rows %d: must be at least %d (the largest blob's rows)", c.CommitRows, encoder.MaxRows)
+	case c.CommitRows < encoder.MaxBlobRows:
+		return fmt.Errorf("commit_rows %d: must be at least %d (the largest blob's rows)", c.CommitRows, encoder.MaxBlobRows)
 	}
 	return nil
 }
@@ -283,24 +283,18 @@ func (c QueueConfig) ValidateBasic() error {
 type EncoderConfig struct {
 	// Workers for extension and decoding (0 = number of CPUs).
 	Workers int `json:"workers"`
-	// Concurrency is how many blobs of a batch are extended at once.
-	Concurrency int `json:"concurrency"`
 }
 
-// DefaultEncoderConfig uses every CPU, one blob at a time (the backend is
-// parallel inside a blob).
-func DefaultEncoderConfig() EncoderConfig { return EncoderConfig{Workers: 0, Concurrency: 1} }
+// DefaultEncoderConfig uses every CPU.
+func DefaultEncoderConfig() EncoderConfig { return EncoderConfig{Workers: 0} }
 
 // TestEncoderConfig is the default.
 func TestEncoderConfig() EncoderConfig { return DefaultEncoderConfig() }
 
 // ValidateBasic names a bad field.
 func (c EncoderConfig) ValidateBasic() error {
-	switch {
-	case c.Workers < 0:
+	if c.Workers < 0 {
 		return fmt.Errorf("workers %d: must not be negative (0 = number of CPUs)", c.Workers)
-	case c.Concurrency < 1:
-		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
 	}
 	return nil
 }
@@ -364,7 +358,7 @@ type RetrievalConfig struct {
 	Timeout Duration `json:"timeout"`
 	// Concurrency is how many rows are fetched at once.
 	Concurrency int `json:"concurrency"`
-	// CellCacheRows is how many extended rows' cells and proofs are kept
+	// CellCacheRows is how many dispersed rows' cells and proofs are kept
 	// (about 300 KiB each); computing them costs an FK20 run per row.
 	CellCacheRows int `json:"cell_cache_rows"`
 }
@@ -397,7 +391,7 @@ func (c RetrievalConfig) ValidateBasic() error {
 // AltDAConfig is the OP Stack alt-DA server protocol (/put, /get).
 type AltDAConfig struct {
 	// DALayerByte is the second byte of the generic commitments /put returns:
-	// 0x01 ‖ da_layer_byte ‖ 0x00 ‖ blob_key.
+	// 0x01 ‖ da_layer_byte ‖ 0x02 ‖ blob_key (docs/spec.md §7).
 	DALayerByte uint8 `json:"da_layer_byte"`
 	// PutTimeout is how long /put waits for the blob to be certified before
 	// answering 503 (the rollup's signal to fail over).
@@ -484,9 +478,9 @@ func (c StorageConfig) store(r RetentionConfig) storage.Config {
 	return sc
 }
 
-// RetentionConfig prunes the disperser's copies of blob bytes after a while
-// (DESIGN.md §6); reads then reconstruct from the DA nodes. Statuses,
-// commitments and certificates are kept.
+// RetentionConfig prunes the disperser's copies of blob bytes after a while;
+// reads then reconstruct from the DA nodes (docs/spec.md §3.6). Statuses,
+// commitments, batch headers and certificates are kept.
 type RetentionConfig struct {
 	// BlobMaxAge: local copies older than this are pruned (0: kept forever).
 	BlobMaxAge Duration `json:"blob_max_age"`

@@ -14,29 +14,37 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/storage"
 )
 
-// Disperser is what the engine needs from dispersal (package dispersal
-// provides it through a small adapter).
+// Disperser is what the engine needs from dispersal; *dispersal.Dispatcher
+// provides it.
 type Disperser interface {
-	// Disperse sends the blobs' extended rows to the DA nodes of a quorum,
-	// collects their signatures and returns the aggregated certificate,
-	// naming the blobs in the given order. The engine never modifies the
-	// blobs after handing them over, so Disperse may keep reading them
-	// after it returns (stragglers to slow nodes).
-	Disperse(ctx context.Context, blobs []*encoder.Encoded) (*da.Certificate, error)
-	// FetchRow returns extended row `row` (4096 elements) of a blob that
-	// cert certifies, from the DA nodes holding it. The engine checks the
-	// row against its commitment, so FetchRow need not.
-	FetchRow(ctx context.Context, cert *da.Certificate, key da.BlobKey, row int) ([]fr.Element, error)
+	// Disperse sends a batch's dispersed rows to the DA nodes of a quorum,
+	// collects their signatures and returns the aggregated certificate and
+	// a report of what was sent (the report may be nil when nothing was).
+	// The engine never modifies the batch after handing it over, so
+	// Disperse may keep reading it after it returns (stragglers).
+	Disperse(ctx context.Context, b *encoder.Batch) (*da.Certificate, *dispersal.Report, error)
+	// Locate finds the most recent certified batch of a blob on the chain.
+	Locate(ctx context.Context, key da.BlobKey) (*dispersal.Location, error)
+	// BatchHeader returns a certified batch's header from a holder, checked
+	// against the root.
+	BatchHeader(ctx context.Context, root da.Hash) (*da.BatchHeader, error)
+	// FetchRow returns dispersed row n of a certified batch, verified
+	// against its commitment.
+	FetchRow(ctx context.Context, root da.Hash, n uint32) ([]fr.Element, error)
+	// FetchCell returns cell c of dispersed row n with its EIP-7594 proof.
+	FetchCell(ctx context.Context, root da.Hash, n uint32, c uint16) ([]fr.Element, kzg.Proof, error)
 }
 
 // Chain is what the engine needs from the chain; chain.Client provides it.
 type Chain interface {
+	Status(ctx context.Context) (*chain.AppStatus, error)
 	Submit(ctx context.Context, tx []byte) (*chain.TxResult, error)
 	Certificate(ctx context.Context, batchRoot da.Hash) (*chain.CertificateRecord, error)
 	CertificateForBlob(ctx context.Context, key da.BlobKey) (*chain.CertificateRecord, error)
@@ -51,6 +59,7 @@ type Committer interface {
 var (
 	_ Committer = (*kzg.Context)(nil)
 	_ Chain     = (chain.Client)(nil)
+	_ Disperser = (*dispersal.Dispatcher)(nil)
 )
 
 // Option adjusts New (things that are not configuration).
@@ -98,12 +107,19 @@ type Engine struct {
 	encodeCh   chan *batch
 	disperseCh chan *batch
 
+	rule cutRule // the batcher's, fixed at Start
+
 	mu         sync.Mutex
 	started    bool
 	closed     bool
 	blobs      map[da.BlobKey]*blob // every accepted blob not yet certified or failed
+	batches    map[da.Hash]*batch   // encoded batches not yet final, by root
 	queue      []*blob              // accepted, waiting for the batcher
+	queueRows  int
 	queueBytes int
+	queueScr   []int         // scratch for the cut rule
+	intake     int           // accepted posts (and recovered blobs) not yet queued
+	encoding   int           // batches cut and not yet handed to dispersal
 	wake       chan struct{} // pokes the batcher (capacity 1)
 	pendBlobs  int           // admission: blobs holding a place
 	pendMem    int64         // admission: their memory in encoder form
@@ -118,10 +134,9 @@ type Engine struct {
 type blob struct {
 	key      da.BlobKey
 	params   encoder.Params
-	data     []kzg.Commitment // C_0 … C_{K−1}
-	rows     [][]fr.Element   // the K packed rows; the extension is added at encode
-	enc      *encoder.Encoded
-	mem      int64 // admission reservation
+	data     []kzg.Commitment // C_0 … C_{R−1}
+	eb       *encoder.Blob    // the R packed rows and their commitments, until final
+	mem      int64            // admission reservation
 	accepted time.Time
 	queued   time.Time // when it entered the batcher's queue
 	attempts int       // dispersal attempts so far (persisted)
@@ -164,6 +179,7 @@ func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
 		encodeCh:   make(chan *batch, cfg.Queue.Batches),
 		disperseCh: make(chan *batch, cfg.Queue.Batches),
 		blobs:      make(map[da.BlobKey]*blob),
+		batches:    make(map[da.Hash]*batch),
 		wake:       make(chan struct{}, 1),
 		freed:      make(chan struct{}),
 		cells:      newCellCache(cfg.Retrieval.CellCacheRows),
@@ -203,6 +219,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.started = true
 	e.mu.Unlock()
 
+	e.rule = e.cutRule(ctx)
 	pending, err := e.loadPending(ctx)
 	if err != nil {
 		return err
@@ -225,7 +242,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.goRun("http", e.http.serve)
 	}
 	e.log.Info("engine started", "recovered", len(pending), "api", e.APIAddr(),
-		"encoder_backend", e.enc.Backend().Name())
+		"encoder_backend", e.enc.Backend().Name(), "batch_min_rows", e.rule.MinRows, "batch_max_rows", e.rule.MaxRows)
 	return nil
 }
 
@@ -328,16 +345,18 @@ func (e *Engine) release(mem int64) {
 	e.mu.Unlock()
 }
 
-// memFor is the memory a blob of K data rows holds at its peak, extended.
-func memFor(p encoder.Params) int64 { return int64(p.ExtendedRows()) * rowMem }
+// memFor is the memory a blob of R data rows holds at its peak: its rows
+// and its share of its batch's 3D parity rows.
+func memFor(p encoder.Params) int64 { return int64(encoder.ColumnExtension*p.Rows) * rowMem }
 
-// Status returns a blob's status; certified ones carry the certificate,
-// batch root, Merkle proof and height. Unknown keys give ErrNotFound.
+// Status returns a blob's status; certified ones carry the batch root, the
+// blob's index, offset and inclusion proof, the certificate and its height
+// (docs/spec.md §7). Unknown keys give ErrNotFound.
 func (e *Engine) Status(ctx context.Context, key da.BlobKey) (*api.BlobStatus, error) {
 	e.mu.Lock()
 	if b, ok := e.blobs[key]; ok {
 		s := &api.BlobStatus{
-			BlobKey: key, Status: b.status, Reason: b.reason, Length: b.params.Length, Rows: b.params.K,
+			BlobKey: key, Status: b.status, Reason: b.reason, Length: b.params.Length, Rows: b.params.Rows,
 			AcceptedAt: b.accepted, UpdatedAt: b.updated,
 		}
 		e.mu.Unlock()
@@ -415,36 +434,46 @@ func (e *Engine) setStatus(bs []*blob, s api.Status) error {
 
 func (b *blob) record(s api.Status, now time.Time) *statusRecord {
 	return &statusRecord{
-		Status: s, Length: b.params.Length, Rows: b.params.K, Commitments: b.data,
+		Status: s, Length: b.params.Length, Rows: b.params.Rows, Commitments: b.data,
 		AcceptedAt: b.accepted, UpdatedAt: now, Attempts: b.attempts,
 	}
 }
 
 // finish records blobs as certified (rec non-nil) or failed (reason), in
-// one durable batch, then wakes their waiters and frees their places.
-func (e *Engine) finish(bs []*blob, rec *chain.CertificateRecord, reason string) error {
+// one durable batch, then wakes their waiters and frees their places. A
+// certified batch's header hdr, when known, is stored beside its
+// certificate (docs/spec.md §3.3: the disperser serves it).
+func (e *Engine) finish(bs []*blob, rec *chain.CertificateRecord, hdr *da.BatchHeader, reason string) error {
 	now := e.now()
 	var wb storage.Batch
 	index := map[da.BlobKey]int{}
 	if rec != nil {
-		for i, k := range rec.Certificate.Keys() {
-			index[k] = i
+		for i, b := range rec.Certificate.Blobs {
+			index[b.Key] = i
 		}
 		raw, err := jsonMarshal(rec)
 		if err != nil {
 			return err
 		}
 		wb.Put(storeKey(prefixCert, rec.Certificate.BatchRoot), raw)
+		if hdr != nil {
+			hb, err := hdr.MarshalBinary()
+			if err != nil {
+				return fmt.Errorf("%w: batch header %s: %v", ErrInternal, rec.Certificate.BatchRoot, err)
+			}
+			wb.Put(storeKey(prefixHeader, rec.Certificate.BatchRoot), hb)
+		}
 	}
 	for _, b := range bs {
 		r := b.record(api.StatusFailed, now)
 		if rec != nil {
 			i, ok := index[b.key]
-			if !ok {
-				return fmt.Errorf("%w: certificate %s does not name blob %s", ErrInternal, rec.Certificate.BatchRoot, b.key)
+			if !ok || int(rec.Certificate.Blobs[i].Rows) != b.params.Rows {
+				return fmt.Errorf("%w: certificate %s does not name blob %s with %d rows", ErrInternal,
+					rec.Certificate.BatchRoot, b.key, b.params.Rows)
 			}
 			root := rec.Certificate.BatchRoot
-			r.Status, r.BatchRoot, r.Index = api.StatusCertified, &root, uint64(i)
+			r.Status, r.BatchRoot, r.Index = api.StatusCertified, &root, uint32(i)
 		} else {
 			r.Reason = reason
 		}
@@ -471,7 +500,7 @@ func (e *Engine) finish(bs []*blob, rec *chain.CertificateRecord, reason string)
 			e.releaseLocked(b.mem)
 			b.mem = 0
 		}
-		b.rows, b.enc = nil, nil
+		b.eb = nil
 		close(b.done)
 	}
 	e.mu.Unlock()
@@ -524,7 +553,7 @@ func (e *Engine) loadPending(ctx context.Context) ([]*blob, error) {
 			continue
 		}
 		p, err := encoder.ParamsFor(r.Length)
-		if err != nil || p.K != r.Rows {
+		if err != nil || p.Rows != r.Rows {
 			return nil, fmt.Errorf("%w: status record of %s has length %d and %d rows", ErrInternal, k, r.Length, r.Rows)
 		}
 		b := &blob{
@@ -538,6 +567,7 @@ func (e *Engine) loadPending(ctx context.Context) ([]*blob, error) {
 	for _, b := range out {
 		e.blobs[b.key] = b
 	}
+	e.intake += len(out) // recovery queues them one by one
 	e.mu.Unlock()
 	return out, nil
 }
@@ -548,66 +578,125 @@ func (e *Engine) loadPending(ctx context.Context) ([]*blob, error) {
 func (e *Engine) recover(bs []*blob) {
 	for _, b := range bs {
 		if e.ctx.Err() != nil {
-			return
+			return // closing: the intake count no longer matters
 		}
-		if b.status == api.StatusDispersing && e.chain != nil {
-			rec, err := e.chain.CertificateForBlob(e.ctx, b.key)
-			if err == nil {
-				if err := e.finish([]*blob{b}, rec, ""); err != nil {
-					e.log.Error("recovering certified blob", "blob_key", b.key, "err", err)
-				} else {
-					e.log.Info("recovered blob was certified before the restart", "blob_key", b.key, "height", rec.Height)
-				}
-				continue
-			}
-			if !chain.IsNotFound(err) && e.ctx.Err() == nil {
-				e.log.Warn("asking the chain about a recovered blob", "blob_key", b.key, "err", err)
-			}
+		if !e.recoverOne(b) {
+			e.intakeEnd(nil)
 		}
-		mem := memFor(b.params)
-		if err := e.reserve(e.ctx, mem, true); err != nil {
-			return
-		}
-		data, err := e.store.Get(e.ctx, storeKey(prefixBlob, b.key))
-		if err != nil {
-			e.release(mem)
-			if e.ctx.Err() != nil {
-				return
-			}
-			reason := fmt.Sprintf("local copy unreadable after restart: %v", err)
-			if errors.Is(err, storage.ErrNotFound) {
-				reason = "local copy pruned before the blob was certified"
-			}
-			if err := e.finish([]*blob{b}, nil, reason); err != nil {
-				e.log.Error("failing recovered blob", "blob_key", b.key, "err", err)
-			}
-			continue
-		}
-		b.rows = newRows(b.params.K, b.params.ExtendedRows())[:b.params.K]
-		if err := encoder.PackInto(data, b.rows); err != nil {
-			e.release(mem)
-			_ = e.finish([]*blob{b}, nil, fmt.Sprintf("local copy does not pack: %v", err))
-			continue
-		}
-		b.mem = mem
-		e.mu.Lock()
-		b.status, b.updated = api.StatusQueued, e.now()
-		e.mu.Unlock()
-		e.enqueue(b)
-		e.m.blobs.WithLabelValues("recovered").Inc()
 	}
 }
 
-// newRows allocates n rows of 4096 elements in one slab, of which the
-// caller uses the first k now and the rest later (the extension): one
-// allocation per blob.
-func newRows(k, n int) [][]fr.Element {
+// recoverOne finishes or re-queues one recovered blob; it reports whether
+// the blob was queued (intakeEnd done).
+func (e *Engine) recoverOne(b *blob) bool {
+	if b.status == api.StatusDispersing && e.chain != nil {
+		rec, err := e.chain.CertificateForBlob(e.ctx, b.key)
+		if err == nil {
+			if err := e.finish([]*blob{b}, rec, e.headerFromRecords(e.ctx, &rec.Certificate), ""); err != nil {
+				e.log.Error("recovering certified blob", "blob_key", b.key, "err", err)
+			} else {
+				e.log.Info("recovered blob was certified before the restart", "blob_key", b.key, "height", rec.Height)
+			}
+			return false
+		}
+		if !chain.IsNotFound(err) && e.ctx.Err() == nil {
+			e.log.Warn("asking the chain about a recovered blob", "blob_key", b.key, "err", err)
+		}
+	}
+	mem := memFor(b.params)
+	if err := e.reserve(e.ctx, mem, true); err != nil {
+		return false
+	}
+	data, err := e.store.Get(e.ctx, storeKey(prefixBlob, b.key))
+	if err != nil {
+		e.release(mem)
+		if e.ctx.Err() != nil {
+			return false
+		}
+		reason := fmt.Sprintf("local copy unreadable after restart: %v", err)
+		if errors.Is(err, storage.ErrNotFound) {
+			reason = "local copy pruned before the blob was certified"
+		}
+		if err := e.finish([]*blob{b}, nil, nil, reason); err != nil {
+			e.log.Error("failing recovered blob", "blob_key", b.key, "err", err)
+		}
+		return false
+	}
+	eb, err := packBlob(data, b.data)
+	if err == nil && eb.Key != b.key {
+		err = fmt.Errorf("it hashes to %s", eb.Key)
+	}
+	if err != nil {
+		e.release(mem)
+		_ = e.finish([]*blob{b}, nil, nil, fmt.Sprintf("local copy does not match its record: %v", err))
+		return false
+	}
+	b.eb, b.mem = eb, mem
+	e.mu.Lock()
+	b.status, b.updated = api.StatusQueued, e.now()
+	e.mu.Unlock()
+	e.intakeEnd(b)
+	e.m.blobs.WithLabelValues("recovered").Inc()
+	return true
+}
+
+// headerFromRecords rebuilds the header of a certified batch whose blobs
+// this engine holds records of (a batch certified before a restart); nil if
+// it does not hold them all.
+func (e *Engine) headerFromRecords(ctx context.Context, c *da.Certificate) *da.BatchHeader {
+	h := &da.BatchHeader{Blobs: make([]da.BlobHeader, len(c.Blobs))}
+	for i, cb := range c.Blobs {
+		r, err := e.readStatus(ctx, cb.Key)
+		if err != nil || r == nil || r.Rows != int(cb.Rows) {
+			return nil
+		}
+		h.Blobs[i] = da.BlobHeader{Key: cb.Key, Length: uint64(r.Length), Rows: uint32(r.Rows), Commitments: daCommitments(r.Commitments)}
+	}
+	if h.Check() != nil || h.Root() != c.BatchRoot {
+		return nil
+	}
+	return h
+}
+
+// packBlob packs a blob's bytes into its R rows and makes the encoder.Blob
+// with the given commitments (checked against nothing but the shape: they
+// come from the engine's own record of these bytes).
+func packBlob(data []byte, comms []kzg.Commitment) (*encoder.Blob, error) {
+	p, err := encoder.ParamsFor(len(data))
+	if err != nil {
+		return nil, err
+	}
+	rows := newRows(p.Rows)
+	if err := encoder.PackInto(data, rows); err != nil {
+		return nil, err
+	}
+	return encoder.NewBlob(p.Length, rows, comms)
+}
+
+// newRows allocates n rows of 4096 elements in one slab.
+func newRows(n int) [][]fr.Element {
 	slab := make([]fr.Element, n*encoder.ElementsPerRow)
 	rows := make([][]fr.Element, n)
 	for i := range rows {
 		rows[i] = slab[i*encoder.ElementsPerRow : (i+1)*encoder.ElementsPerRow : (i+1)*encoder.ElementsPerRow]
 	}
-	return rows[:k:n]
+	return rows
+}
+
+func daCommitments(c []kzg.Commitment) []da.Commitment {
+	out := make([]da.Commitment, len(c))
+	for i := range c {
+		out[i] = da.Commitment(c[i])
+	}
+	return out
+}
+
+func kzgCommitments(c []da.Commitment) []kzg.Commitment {
+	out := make([]kzg.Commitment, len(c))
+	for i := range c {
+		out[i] = kzg.Commitment(c[i])
+	}
+	return out
 }
 
 func closedChan() chan struct{} {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,7 @@ import (
 	"github.com/zgda/zgda/kzg"
 )
 
-// putAll posts blobs through the engine and returns their keys.
+// putAll posts blobs one after the other and returns their keys.
 func putAll(t *testing.T, e *Engine, blobs [][]byte) []da.BlobKey {
 	t.Helper()
 	keys := make([]da.BlobKey, len(blobs))
@@ -29,6 +30,43 @@ func putAll(t *testing.T, e *Engine, blobs [][]byte) []da.BlobKey {
 			t.Fatalf("put %d: %v", i, err)
 		}
 		keys[i] = r.BlobKey
+	}
+	return keys
+}
+
+// gatedEngine starts an engine whose first commitment call waits for
+// burst's gate, so that a burst of posts is in intake all at once.
+func gatedEngine(t *testing.T, cfg Config, d Disperser, c Chain) (*Engine, *gatedCommitter) {
+	g := &gatedCommitter{Committer: kzg.Default(), open: make(chan struct{})}
+	return startEngine(t, cfg, d, c, WithCommitter(g)), g
+}
+
+// burst posts blobs concurrently through a gated engine: every post is in
+// intake before the gate opens. It returns the keys in the blobs' order.
+func burst(t *testing.T, e *Engine, g *gatedCommitter, blobs [][]byte) []da.BlobKey {
+	t.Helper()
+	keys := make([]da.BlobKey, len(blobs))
+	errs := make([]error, len(blobs))
+	var wg sync.WaitGroup
+	for i, b := range blobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.Put(ctxT(t, 60*time.Second), b)
+			keys[i], errs[i] = r.BlobKey, err
+		}()
+	}
+	waitFor(t, "every post in intake", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.intake == len(blobs)
+	})
+	close(g.open)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
 	}
 	return keys
 }
@@ -49,53 +87,116 @@ func waitAll(t *testing.T, e *Engine, keys []da.BlobKey) []*api.BlobStatus {
 	return out
 }
 
-func TestPipelineCertifiesAndReadsBack(t *testing.T) {
-	d, c := newFakeDisperser(), newFakeChain()
-	e := startEngine(t, testConfig(t, tempDir(t)), d, c)
-	sizes := []int{1, 31, 1000, encoder.BytesPerRow, encoder.BytesPerRow + 1, 3*encoder.BytesPerRow + 17}
+func mixedBlobs(t *testing.T) [][]byte {
+	sizes := []int{1, 31, 1000, encoder.BytesPerRow, encoder.BytesPerRow + 1, 3*encoder.BytesPerRow + 17} // R = 1 1 1 1 2 4
 	blobs := make([][]byte, len(sizes))
 	for i, n := range sizes {
 		blobs[i] = randBlob(t, n)
 	}
-	keys := putAll(t, e, blobs)
+	return blobs
+}
+
+// TestMixedBatchRoundTrip posts blobs of 1 to 4 rows together: they travel
+// as one batch, dispersed exactly as encoder.EncodeBatch encodes them, every
+// status proves its blob's place under the batch root, and the bytes read
+// back.
+func TestMixedBatchRoundTrip(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MaxWait = Duration(time.Hour)
+	e, g := gatedEngine(t, cfg, d, c)
+	blobs := mixedBlobs(t)
+	keys := burst(t, e, g, blobs)
 	sts := waitAll(t, e, keys)
+	if got := d.batchSizes(); !slices.Equal(got, []int{len(blobs)}) {
+		t.Fatalf("batches %v, want one of %d blobs", got, len(blobs))
+	}
+	root := *sts[0].BatchRoot
+	got := d.encoded[root]
+
+	// The batch re-encoded independently, in the order the engine chose.
 	enc, _ := encoder.New()
+	byKey := map[da.BlobKey][]byte{}
 	for i, k := range keys {
-		want, err := enc.EncodeBlob(context.Background(), kzg.Default(), blobs[i], nil)
+		byKey[k] = blobs[i]
+	}
+	var want []*encoder.Blob
+	for _, h := range got.Header.Blobs {
+		b, err := enc.CommitBlob(context.Background(), kzg.Default(), byKey[h.Key], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want.Key != k {
-			t.Fatalf("blob %d: key %s, EncodeBlob says %s", i, k, want.Key)
+		want = append(want, b)
+	}
+	wb, err := enc.EncodeBatch(context.Background(), kzg.Default(), want, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wb.Root != root || wb.D != 10 || wb.N != 40 || len(got.Rows) != wb.N || !slices.Equal(got.Commitments, wb.Commitments) {
+		t.Fatalf("dispersed batch root %s D=%d N=%d, EncodeBatch gives %s D=%d N=%d (commitments equal: %v)",
+			root, got.D, got.N, wb.Root, wb.D, wb.N, slices.Equal(got.Commitments, wb.Commitments))
+	}
+	for n := range wb.Rows {
+		if !slices.Equal(got.Rows[n], wb.Rows[n]) {
+			t.Fatalf("dispersed row %d differs from EncodeBatch's", n)
 		}
-		got := d.encoded[k]
-		if len(got.Rows) != len(want.Rows) || len(got.Commitments) != len(want.Commitments) {
-			t.Fatalf("blob %d: dispersed %d rows/%d commitments, want %d/%d", i, len(got.Rows), len(got.Commitments), len(want.Rows), len(want.Commitments))
+	}
+
+	offs := got.Header.Offsets()
+	for i, k := range keys {
+		s := sts[i]
+		idx := got.Header.Index(k)
+		if *s.BatchRoot != root || int(*s.Index) != idx || int(*s.Offset) != offs[idx] || s.BatchSize != len(blobs) ||
+			s.Rows != int(da.RowsFor(uint64(len(blobs[i])))) || s.Height == 0 || s.Length != len(blobs[i]) {
+			t.Fatalf("blob %d: status %+v, header places it at %d (offset %d)", i, s, idx, offs[idx])
 		}
-		for j := range want.Rows {
-			for x := range want.Rows[j] {
-				if !got.Rows[j][x].Equal(&want.Rows[j][x]) {
-					t.Fatalf("blob %d: row %d element %d differs from EncodeBlob", i, j, x)
-				}
-			}
-			if got.Commitments[j] != want.Commitments[j] {
-				t.Fatalf("blob %d: commitment %d differs", i, j)
-			}
+		if !da.VerifyInclusion(root, da.CertifiedBlob{Key: k, Rows: uint32(s.Rows)}, uint64(*s.Index), uint64(s.BatchSize), s.Proof) {
+			t.Fatalf("blob %d: the status's proof does not verify", i)
 		}
 		back, err := e.Blob(context.Background(), k)
 		if err != nil || !bytes.Equal(back, blobs[i]) {
 			t.Fatalf("blob %d: read back %d bytes (%v), want the %d posted", i, len(back), err, len(blobs[i]))
 		}
 		cm, err := e.Commitments(context.Background(), k)
-		if err != nil || cm.Length != len(blobs[i]) || cm.Rows != want.Params.K || len(cm.Commitments) != want.Params.K {
+		if err != nil || cm.Length != len(blobs[i]) || cm.Rows != s.Rows || encoder.BlobKey(cm.Length, cm.Commitments) != k {
 			t.Fatalf("blob %d: commitments %+v, %v", i, cm, err)
-		}
-		if sts[i].Height == 0 || sts[i].Length != len(blobs[i]) {
-			t.Fatalf("blob %d: status %+v", i, sts[i])
 		}
 	}
 	if v := counterValue(t, e.m.blobs, "certified"); int(v) != len(blobs) {
 		t.Fatalf("certified counter %v, want %d", v, len(blobs))
+	}
+	if v := counterValue(t, e.m.sent, "rows"); int64(v) != d.rowBytes {
+		t.Fatalf("row bytes counted %v, the disperser reported %d", v, d.rowBytes)
+	}
+}
+
+func TestStatusProofRejectsTampering(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MaxWait = Duration(time.Hour)
+	e, g := gatedEngine(t, cfg, d, c)
+	keys := burst(t, e, g, mixedBlobs(t)[:5])
+	s := waitAll(t, e, keys)[3]
+	for _, tc := range []struct {
+		name string
+		mod  func(s *api.BlobStatus)
+	}{
+		{"proof", func(s *api.BlobStatus) { s.Proof[0][0] ^= 1 }},
+		{"short proof", func(s *api.BlobStatus) { s.Proof = s.Proof[1:] }},
+		{"index", func(s *api.BlobStatus) { i := (*s.Index + 1) % 5; s.Index = &i }},
+		{"offset", func(s *api.BlobStatus) { o := *s.Offset + 1; s.Offset = &o }},
+		{"rows", func(s *api.BlobStatus) { s.Rows++ }},
+		{"batch size", func(s *api.BlobStatus) { s.BatchSize++ }},
+		{"root", func(s *api.BlobStatus) { r := *s.BatchRoot; r[0] ^= 1; s.BatchRoot = &r }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := *s
+			x.Proof = slices.Clone(s.Proof)
+			tc.mod(&x)
+			if err := x.VerifyInclusion(); err == nil {
+				t.Fatal("a tampered status verified")
+			}
+		})
 	}
 }
 
@@ -120,56 +221,95 @@ func TestRepostIsIdempotent(t *testing.T) {
 	}
 	n := 0
 	for _, bt := range d.batches {
-		for _, k := range bt {
-			if k == r1.BlobKey {
-				n++
-			}
-		}
+		n += strings.Count(fmt.Sprint(bt), r1.BlobKey.String())
 	}
 	if n != 1 {
 		t.Fatalf("blob dispersed %d times, want once", n)
 	}
 }
 
-func TestBatcherFlushRules(t *testing.T) {
+func TestCutRule(t *testing.T) {
+	r := cutRule{MinRows: 64, MaxRows: 256, MaxWait: 100 * time.Millisecond}
+	ones := func(n int) []int { return slices.Repeat([]int{1}, n) }
 	for _, tc := range []struct {
-		name  string
-		cfg   func(*BatcherConfig)
-		blobs int
-		size  int
-		want  []int // batch sizes
+		name string
+		s    queueState
+		n    int
+		wait time.Duration
 	}{
-		{"max_blobs", func(c *BatcherConfig) { c.MaxBlobs, c.MaxWait = 3, Duration(time.Hour) }, 6, 100, []int{3, 3}},
-		{"max_bytes", func(c *BatcherConfig) { c.MaxBytes, c.MaxWait = 200, Duration(time.Hour) }, 4, 100, []int{2, 2}},
-		{"max_wait", func(c *BatcherConfig) { c.MaxBlobs, c.MaxWait = 100, Duration(300*time.Millisecond) }, 1, 100, []int{1}},
+		{"empty", queueState{EncoderIdle: true}, 0, 0},
+		{"lone blob, idle", queueState{Rows: []int{1}, EncoderIdle: true}, 1, 0},
+		{"lone blob, posts in intake", queueState{Rows: []int{1}, InIntake: 3, EncoderIdle: true, Waited: 30 * time.Millisecond}, 0, 70 * time.Millisecond},
+		{"lone blob, encoder busy", queueState{Rows: []int{1}, Waited: time.Hour}, 0, 0},
+		{"max wait with posts in intake", queueState{Rows: []int{1, 2}, InIntake: 1, Waited: 100 * time.Millisecond}, 2, 0},
+		{"min rows reached", queueState{Rows: ones(64), InIntake: 5}, 64, 0},
+		{"min rows by a large blob", queueState{Rows: []int{1, 63}, InIntake: 5}, 2, 0},
+		{"just under min rows", queueState{Rows: ones(63), InIntake: 5, Waited: 10 * time.Millisecond}, 0, 90 * time.Millisecond},
+		{"next would pass max rows", queueState{Rows: []int{200, 57}, InIntake: 5}, 1, 0},
+		{"exactly max rows", queueState{Rows: []int{200, 56, 1}, InIntake: 5}, 2, 0},
+		{"blob over max rows goes alone", queueState{Rows: []int{256, 1}}, 1, 0},
+		{"many small blobs", queueState{Rows: ones(300), InIntake: 5}, 256, 0},
+		{"nothing in intake, idle, few rows", queueState{Rows: []int{3, 2}, EncoderIdle: true}, 2, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, c := newFakeDisperser(), newFakeChain()
-			cfg := testConfig(t, tempDir(t))
-			tc.cfg(&cfg.Batcher)
-			e := startEngine(t, cfg, d, c)
-			blobs := make([][]byte, tc.blobs)
-			for i := range blobs {
-				blobs[i] = randBlob(t, tc.size)
-			}
-			start := time.Now()
-			waitAll(t, e, putAll(t, e, blobs))
-			if tc.name == "max_wait" && time.Since(start) < time.Duration(cfg.Batcher.MaxWait) {
-				t.Fatalf("a lone blob was certified after %v, before max_wait", time.Since(start))
-			}
-			var got []int
-			for _, b := range d.batches {
-				got = append(got, len(b))
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("batches %v, want %v", got, tc.want)
-			}
-			for i := range got {
-				if got[i] != tc.want[i] {
-					t.Fatalf("batches %v, want %v", got, tc.want)
-				}
+			n, wait := r.cut(tc.s)
+			if n != tc.n || wait != tc.wait {
+				t.Fatalf("cut(%+v) = %d, %v; want %d, %v", tc.s, n, wait, tc.n, tc.wait)
 			}
 		})
+	}
+	small := cutRule{MinRows: 4, MaxRows: 4, MaxWait: time.Second}
+	if n, _ := small.cut(queueState{Rows: []int{5, 1}, InIntake: 1}); n != 1 {
+		t.Fatalf("a blob larger than max_rows: cut %d, want it alone", n)
+	}
+	for w, want := range map[int]int{1: 1, 4: 1, 5: 2, 256: 64, 1024: 256} {
+		if got := minRowsFor(w); got != want {
+			t.Errorf("minRowsFor(%d) = %d, want %d", w, got, want)
+		}
+	}
+}
+
+// TestBatcherCutsBurst: a burst of one-row posts all in intake at once is
+// cut at MinRows = MaxRows = 4 rows, the rest once intake is empty.
+func TestBatcherCutsBurst(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MinRows, cfg.Batcher.MaxRows, cfg.Batcher.MaxWait = 4, 4, Duration(time.Hour)
+	e, g := gatedEngine(t, cfg, d, c)
+	blobs := make([][]byte, 10)
+	for i := range blobs {
+		blobs[i] = randBlob(t, 100+i)
+	}
+	waitAll(t, e, burst(t, e, g, blobs))
+	if got := d.batchSizes(); !slices.Equal(got, []int{4, 4, 2}) {
+		t.Fatalf("batches %v, want [4 4 2]", got)
+	}
+	if e.rule.MinRows != 4 {
+		t.Fatalf("min rows %d", e.rule.MinRows)
+	}
+}
+
+// TestBatcherMinRowsFromChain: MinRows 0 takes ceil(min_batch_slots / 4).
+func TestBatcherMinRowsFromChain(t *testing.T) {
+	e := startEngine(t, testConfig(t, tempDir(t)), newFakeDisperser(), newFakeChain())
+	if want := minRowsFor(da.DefaultMinBatchSlots); e.rule.MinRows != want || e.rule.MaxRows != encoder.MaxBatchRows {
+		t.Fatalf("rule %+v, want min rows %d", e.rule, want)
+	}
+}
+
+// TestBatcherMaxWait: a blob waits at most MaxWait while another post is
+// still in intake.
+func TestBatcherMaxWait(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MaxWait = Duration(300 * time.Millisecond)
+	e := startEngine(t, cfg, d, c)
+	e.intakeBegin() // a post that never finishes its intake
+	defer e.intakeEnd(nil)
+	start := time.Now()
+	waitAll(t, e, putAll(t, e, [][]byte{randBlob(t, 100)}))
+	if el := time.Since(start); el < time.Duration(cfg.Batcher.MaxWait) {
+		t.Fatalf("certified after %v, before max_wait", el)
 	}
 }
 
@@ -190,25 +330,9 @@ func TestDispersalRetriesThenCertifies(t *testing.T) {
 	if d.callCount() != 4 { // 2 failed, 1 refused on chain, 1 good
 		t.Fatalf("Disperse called %d times, want 4", d.callCount())
 	}
-}
-
-func TestBatchTooLargeIsSplit(t *testing.T) {
-	d, c := newFakeDisperser(), newFakeChain()
-	d.maxBatch = 2
-	cfg := testConfig(t, tempDir(t))
-	cfg.Batcher.MaxBlobs, cfg.Batcher.MaxWait = 7, Duration(time.Hour)
-	e := startEngine(t, cfg, d, c)
-	blobs := make([][]byte, 7)
-	for i := range blobs {
-		blobs[i] = randBlob(t, 100+i)
-	}
-	waitAll(t, e, putAll(t, e, blobs))
-	var sizes []int
-	for _, b := range d.batches {
-		sizes = append(sizes, len(b))
-	}
-	if fmt.Sprint(sizes) != "[1 2 2 2]" {
-		t.Fatalf("dispersed batches %v, want 7 split into [1 2 2 2]", sizes)
+	// Every attempt's rows count, the failed ones too.
+	if v := counterValue(t, e.m.sent, "rows"); int64(v) != d.rowBytes || d.rowBytes != 4*da.DefaultMinBatchSlots*da.RowSize {
+		t.Fatalf("row bytes counted %v, the disperser reported %d", v, d.rowBytes)
 	}
 }
 
@@ -239,8 +363,11 @@ func TestDispersalGivesUp(t *testing.T) {
 	if got := counterValue(t, e.m.certFailures, "gave_up"); got != 1 {
 		t.Fatalf("gave_up %v", got)
 	}
-	if e.pendBlobs != 0 {
-		t.Fatalf("%d places still held", e.pendBlobs)
+	e.mu.Lock()
+	held, inFlight := e.pendBlobs, len(e.batches)
+	e.mu.Unlock()
+	if held != 0 || inFlight != 0 {
+		t.Fatalf("%d places and %d batches still held", held, inFlight)
 	}
 	// The bytes stay readable, and posting again queues it again.
 	if back, err := e.Blob(context.Background(), keys[0]); err != nil || !bytes.Equal(back, b) {
@@ -258,7 +385,7 @@ func TestQueueFull(t *testing.T) {
 	d, c := newFakeDisperser(), newFakeChain()
 	d.block = make(chan struct{})
 	cfg := testConfig(t, tempDir(t))
-	cfg.Queue.MaxPendingBlobs, cfg.Batcher.MaxBlobs = 3, 1
+	cfg.Queue.MaxPendingBlobs = 3
 	e := startEngine(t, cfg, d, c)
 	var keys []da.BlobKey
 	for i := 0; i < 3; i++ {
@@ -292,32 +419,41 @@ func TestBadPuts(t *testing.T) {
 	if _, err := e.Blob(context.Background(), k); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("blob of unknown: %v", err)
 	}
+	if _, err := e.Batch(context.Background(), da.Hash(k)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("batch of unknown: %v", err)
+	}
 	assertNothingStored(t, e)
 }
 
-// assertNothingStored checks that the store holds no blob, status or marker.
+// assertNothingStored checks that the store holds no blob, status, marker,
+// certificate or header.
 func assertNothingStored(t *testing.T, e *Engine) {
 	t.Helper()
-	for _, p := range []string{prefixBlob, prefixStat, prefixPend, prefixCert} {
-		it, err := e.store.NewIter(context.Background(), []byte(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for it.Next() {
-			n++
-		}
-		it.Close()
-		if n != 0 {
+	for _, p := range []string{prefixBlob, prefixStat, prefixPend, prefixCert, prefixHeader} {
+		if n := countStored(t, e, p); n != 0 {
 			t.Fatalf("%d records under %s after bad requests", n, p)
 		}
 	}
 }
 
+func countStored(t *testing.T, e *Engine, prefix string) int {
+	t.Helper()
+	it, err := e.store.NewIter(context.Background(), []byte(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	n := 0
+	for it.Next() {
+		n++
+	}
+	return n
+}
+
 func TestRestartRequeuesEverything(t *testing.T) {
 	dir := tempDir(t)
 	cfg := testConfig(t, dir)
-	cfg.Batcher.MaxBlobs = 2
+	cfg.Batcher.MinRows, cfg.Batcher.MaxRows = 2, 2
 	c := newFakeChain()
 	d1 := newFakeDisperser()
 	d1.block = make(chan struct{}) // nothing gets past dispersal
@@ -333,10 +469,8 @@ func TestRestartRequeuesEverything(t *testing.T) {
 		blobs[i] = randBlob(t, 2000*(i+1))
 	}
 	keys := putAll(t, e1, blobs)
-	// Wait until a batch is in Disperse, then stop mid-dispersal.
-	for d1.callCount() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	// Stop once a batch is in Disperse.
+	waitFor(t, "a dispersal", func() bool { return d1.callCount() > 0 })
 	if err := e1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -353,31 +487,34 @@ func TestRestartRequeuesEverything(t *testing.T) {
 	if got := counterValue(t, e2.m.blobs, "recovered"); got != float64(len(keys)) {
 		t.Fatalf("recovered %v, want %d", got, len(keys))
 	}
+	for _, n := range d2.batchSizes() {
+		if n > 2 {
+			t.Fatalf("batches %v after restart: max_rows 2 not kept", d2.batchSizes())
+		}
+	}
 }
 
 func TestRestartAfterCertificateLanded(t *testing.T) {
 	dir := tempDir(t)
 	cfg := testConfig(t, dir)
+	cfg.Batcher.MaxWait = Duration(time.Hour)
 	c := newFakeChain()
 	c.hang = make(chan struct{}) // the certificate lands, the answer never comes
 	d := newFakeDisperser()
-	e1, err := New(cfg, d, c, WithLogger(testLogger(t)))
+	g := &gatedCommitter{Committer: kzg.Default(), open: make(chan struct{})}
+	e1, err := New(cfg, d, c, WithLogger(testLogger(t)), WithCommitter(g))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e1.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	keys := putAll(t, e1, [][]byte{randBlob(t, 3000), randBlob(t, 4000)})
-	for {
+	keys := burst(t, e1, g, [][]byte{randBlob(t, 3000), randBlob(t, 4000)})
+	waitFor(t, "the certificate on the chain", func() bool {
 		c.mu.Lock()
-		n := len(c.byKey)
-		c.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer c.mu.Unlock()
+		return len(c.byKey) == 2
+	})
 	e1.Close()
 	c.set(func(c *fakeChain) { c.hang = nil })
 	d2 := newFakeDisperser()
@@ -386,40 +523,178 @@ func TestRestartAfterCertificateLanded(t *testing.T) {
 	if d2.callCount() != 0 {
 		t.Fatalf("re-dispersed %d times a batch the chain already holds", d2.callCount())
 	}
-	if sts[0].Height != 1 {
-		t.Fatalf("height %d, want the recorded 1", sts[0].Height)
+	if sts[0].Height != 1 || *sts[0].BatchRoot != *sts[1].BatchRoot {
+		t.Fatalf("statuses %+v, %+v: want the one batch recorded at height 1", sts[0], sts[1])
+	}
+	// The batch header is rebuilt from the blobs' records.
+	b, err := e2.Batch(context.Background(), *sts[0].BatchRoot)
+	if err != nil || len(b.Blobs) != 2 || b.Certificate == nil {
+		t.Fatalf("batch after recovery: %+v, %v", b, err)
+	}
+	if countStored(t, e2, prefixHeader) != 1 {
+		t.Fatal("the recovered batch's header was not stored")
 	}
 }
 
+// TestReconstructFromNodes reads a blob of a mixed batch back from the DA
+// nodes once its local copy is gone: its own rows when they are all there,
+// any D rows when some are withheld or corrupt, and a clear error with too
+// few.
 func TestReconstructFromNodes(t *testing.T) {
 	d, c := newFakeDisperser(), newFakeChain()
-	e := startEngine(t, testConfig(t, tempDir(t)), d, c)
-	b := randBlob(t, 2*encoder.BytesPerRow+5) // K = 4, 16 rows
-	keys := putAll(t, e, [][]byte{b})
-	waitAll(t, e, keys)
-	if err := e.store.Delete(context.Background(), storeKey(prefixBlob, keys[0])); err != nil {
-		t.Fatal(err)
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MaxWait = Duration(time.Hour)
+	e, g := gatedEngine(t, cfg, d, c)
+	blobs := [][]byte{randBlob(t, 1000), randBlob(t, 2*encoder.BytesPerRow+5), randBlob(t, 70_000)} // R = 1, 3, 1: D = 5, N = 20
+	keys := burst(t, e, g, blobs)
+	sts := waitAll(t, e, keys)
+	for _, k := range keys {
+		if err := e.store.Delete(context.Background(), storeKey(prefixBlob, k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 1
+	o, r := int(*sts[i].Offset), sts[i].Rows
+	back, err := e.Blob(ctxT(t, 30*time.Second), keys[i])
+	if err != nil || !bytes.Equal(back, blobs[i]) {
+		t.Fatalf("read back with every row there: %d bytes, %v", len(back), err)
+	}
+	if d.fetches != r {
+		t.Fatalf("fetched %d rows, want only the blob's own %d", d.fetches, r)
 	}
 	d.set(func(f *fakeDisperser) {
-		f.withhold[0], f.withhold[2], f.withhold[5] = true, true, true
-		f.corrupt[1], f.corrupt[4] = true, true
+		f.fetches = 0
+		f.withhold[o], f.withhold[0], f.withhold[7] = true, true, true
+		f.corrupt[o+1], f.corrupt[12] = true, true
 	})
-	back, err := e.Blob(ctxT(t, 30*time.Second), keys[0])
-	if err != nil || !bytes.Equal(back, b) {
+	back, err = e.Blob(ctxT(t, 30*time.Second), keys[i])
+	if err != nil || !bytes.Equal(back, blobs[i]) {
 		t.Fatalf("reconstructed %d bytes, %v", len(back), err)
 	}
-	if got := counterValue(t, e.m.reconstructs, "ok"); got != 1 {
+	if got := counterValue(t, e.m.reconstructs, "ok"); got != 2 {
 		t.Fatalf("reconstructions %v", got)
 	}
 	// Too few rows left: a clear unavailable error, never wrong bytes.
 	d.set(func(f *fakeDisperser) {
-		for j := 0; j < 16; j++ {
-			f.withhold[j] = j != 3 && j != 9
+		for n := 0; n < 20; n++ {
+			f.withhold[n] = n%5 != 0 // 4 of the 5 needed
 		}
 	})
-	_, err = e.Blob(ctxT(t, 30*time.Second), keys[0])
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "only 2 of the 4 rows") {
-		t.Fatalf("with 2 rows left: %v", err)
+	_, err = e.Blob(ctxT(t, 30*time.Second), keys[i])
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "only 4 of the 5 rows") {
+		t.Fatalf("with 4 rows left: %v", err)
+	}
+}
+
+// TestSecondEngineReadsFromNodes: an engine that never saw a blob reads it,
+// its commitments, its batch and a cell from the DA nodes once the chain has
+// certified it.
+func TestSecondEngineReadsFromNodes(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	e1 := startEngine(t, testConfig(t, tempDir(t)), d, c)
+	blob := randBlob(t, encoder.BytesPerRow+10)
+	keys := putAll(t, e1, [][]byte{blob})
+	st := waitAll(t, e1, keys)[0]
+
+	e2 := startEngine(t, testConfig(t, tempDir(t)), d, c)
+	back, err := e2.Blob(ctxT(t, 30*time.Second), keys[0])
+	if err != nil || !bytes.Equal(back, blob) {
+		t.Fatalf("second engine read %d bytes, %v", len(back), err)
+	}
+	cm, err := e2.Commitments(context.Background(), keys[0])
+	if err != nil || cm.Rows != 2 || encoder.BlobKey(cm.Length, cm.Commitments) != keys[0] {
+		t.Fatalf("commitments %+v, %v", cm, err)
+	}
+	b, err := e2.Batch(context.Background(), *st.BatchRoot)
+	if err != nil || b.Certificate == nil || b.Certificate.BatchRoot != *st.BatchRoot || b.DispersedRows != 8 {
+		t.Fatalf("batch %+v, %v", b, err)
+	}
+	if !testing.Short() { // an FK20 run
+		cell, err := e2.Cell(ctxT(t, 60*time.Second), *st.BatchRoot, 5, 17)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.cells != 1 {
+			t.Fatalf("%d cells fetched from the DA nodes, want 1", d.cells)
+		}
+		verifyCell(t, b, 5, 17, cell)
+	}
+	if counterValue(t, e2.m.blobs, "accepted") != 0 || countStored(t, e2, prefixBlob) != 0 {
+		t.Fatal("the second engine stored the blob")
+	}
+}
+
+// verifyCell checks a cell against dispersed row n's commitment, derived
+// from the batch object's data commitments (docs/spec.md §3.4).
+func verifyCell(t *testing.T, b *api.Batch, n, c int, cell *api.Cell) {
+	t.Helper()
+	hdr, err := b.Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := kzgCommitments(hdr.Commitments())
+	parity, err := kzg.Default().ParityCommitments(data, hdr.MatrixRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(data, parity...)
+	x, err := kzg.ParseCell(cell.Cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kzg.Default().VerifyCell(all[n], uint64(c), x, kzg.Proof(cell.Proof)); err != nil {
+		t.Fatalf("cell (%d, %d) does not verify: %v", n, c, err)
+	}
+}
+
+// TestBatchAndCells: the batch object of a certified batch, and cells of a
+// data row and a parity row computed from the local copies, which verify
+// against the derived commitments; out-of-range indices name the range.
+func TestBatchAndCells(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two FK20 runs")
+	}
+	d, c := newFakeDisperser(), newFakeChain()
+	cfg := testConfig(t, tempDir(t))
+	cfg.Batcher.MaxWait = Duration(time.Hour)
+	e, g := gatedEngine(t, cfg, d, c)
+	blobs := [][]byte{randBlob(t, 500), randBlob(t, encoder.BytesPerRow+1), randBlob(t, 9)} // D = 4, K = 4, N = 16
+	keys := burst(t, e, g, blobs)
+	st := waitAll(t, e, keys)[0]
+	root := *st.BatchRoot
+	b, err := e.Batch(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.BatchRoot != root || b.DataRows != 4 || b.K != 4 || b.DispersedRows != 16 || len(b.Blobs) != 3 || b.Certificate == nil {
+		t.Fatalf("batch %+v", b)
+	}
+	hdr, err := b.Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		j := hdr.Index(k)
+		if j < 0 || hdr.Blobs[j].Length != uint64(len(blobs[i])) {
+			t.Fatalf("blob %d not in the batch object as posted", i)
+		}
+	}
+	for _, n := range []int{2, 13} { // a data row, a parity row
+		cell, err := e.Cell(ctxT(t, 60*time.Second), root, n, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifyCell(t, b, n, 100, cell)
+	}
+	if d.cells != 0 {
+		t.Fatalf("%d cells fetched from the nodes; the engine holds the batch", d.cells)
+	}
+	var ie *IndexError
+	if _, err := e.Cell(context.Background(), root, 16, 0); !errors.As(err, &ie) || !errors.Is(err, ErrInvalidRow) || ie.Limit != 16 {
+		t.Fatalf("row 16 of 16: %v", err)
+	}
+	if _, err := e.Cell(context.Background(), root, 0, 128); !errors.Is(err, ErrInvalidCell) {
+		t.Fatalf("cell 128: %v", err)
 	}
 }
 
@@ -452,8 +727,7 @@ func TestConcurrentPutsShareCommitCalls(t *testing.T) {
 	if h[0] != n {
 		t.Fatalf("commit calls covered %v blobs, want %d", h[0], n)
 	}
-	count := h[1]
-	t.Logf("%d concurrent posts: %v CommitRows calls", n, count)
+	t.Logf("%d concurrent posts: %v CommitRows calls, batches %v", n, h[1], d.batchSizes())
 }
 
 // collectHistogram returns a histogram's sample sum and count.
@@ -481,12 +755,13 @@ func TestConfigValidation(t *testing.T) {
 		{"ok", func(*Config) {}, ""},
 		{"listen", func(c *Config) { c.API.Listen = "nope" }, "api.listen"},
 		{"body", func(c *Config) { c.API.MaxBodyBytes = encoder.MaxBlobSize + 1 }, "api.max_body_bytes"},
-		{"batcher", func(c *Config) { c.Batcher.MaxWait = 0 }, "batcher.max_wait"},
+		{"batcher wait", func(c *Config) { c.Batcher.MaxWait = 0 }, "batcher.max_wait"},
+		{"batcher max rows", func(c *Config) { c.Batcher.MaxRows = 257 }, "batcher.max_rows"},
+		{"batcher min rows", func(c *Config) { c.Batcher.MinRows, c.Batcher.MaxRows = 9, 8 }, "batcher.min_rows"},
 		{"queue", func(c *Config) { c.Queue.MaxPendingBytes = 10 }, "queue.max_pending_bytes"},
 		{"dispersal", func(c *Config) { c.Dispersal.Attempts = 0 }, "dispersal.attempts"},
 		{"storage", func(c *Config) { c.Storage.Volumes = nil }, "storage.volumes"},
 		{"retention", func(c *Config) { c.Retention.BlobMaxAge = 0; c.Retention.Interval = Duration(time.Minute) }, "retention.interval"},
-		{"cross", func(c *Config) { c.Queue.MaxPendingBlobs = 2 }, "batcher.max_blobs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig("/tmp/x")

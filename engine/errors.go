@@ -27,6 +27,7 @@ var (
 	ErrInvalidRow     = api.ErrInvalidRow     // 400 invalid_row
 	ErrInvalidCell    = api.ErrInvalidCell    // 400 invalid_cell
 	ErrInvalidBlobKey = api.ErrInvalidBlobKey // 400 invalid_blob_key
+	ErrInvalidRoot    = api.ErrInvalidRoot    // 400 invalid_batch_root
 	ErrInvalidCommit  = api.ErrInvalidCommit  // 400 invalid_commitment
 	ErrInternal       = api.ErrInternal       // 500 internal: storage or a broken invariant
 )
@@ -45,7 +46,8 @@ func (e *FailedError) Error() string {
 // Unwrap returns ErrNotCertified.
 func (e *FailedError) Unwrap() error { return ErrNotCertified }
 
-// IndexError names a row or cell index outside the blob's range. It matches
+// IndexError names a dispersed row or cell index outside the batch's range
+// (rows [0, N), cells [0, 128)). It matches
 // ErrInvalidRow or ErrInvalidCell under errors.Is.
 type IndexError struct {
 	What  string // "row" or "cell"
@@ -54,7 +56,7 @@ type IndexError struct {
 }
 
 func (e *IndexError) Error() string {
-	return fmt.Sprintf("%s %d out of range: this blob has %ss [0, %d)", e.What, e.Index, e.What, e.Limit)
+	return fmt.Sprintf("%s %d out of range: this batch has %ss [0, %d)", e.What, e.Index, e.What, e.Limit)
 }
 
 // Unwrap returns ErrInvalidRow or ErrInvalidCell.

@@ -16,7 +16,9 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/kzg"
 )
 
 // The fakes below exist for fault injection (failures, slowness, lost
@@ -33,23 +35,27 @@ type fakeDisperser struct {
 	block    chan struct{} // if set, Disperse waits for it to close
 	started  chan struct{} // if set, gets a value when Disperse starts (non-blocking)
 	delay    time.Duration
-	maxBatch int // if set, larger batches fail with ErrBatchTooLarge
 	batches  [][]da.BlobKey
-	rows     map[da.BlobKey][][]fr.Element
-	encoded  map[da.BlobKey]*encoder.Encoded
-	withhold map[int]bool // FetchRow fails for these rows
-	corrupt  map[int]bool // FetchRow returns these rows altered
+	encoded  map[da.Hash]*encoder.Batch
+	latest   map[da.BlobKey]da.Hash // the last batch of each key
+	withhold map[int]bool           // FetchRow fails for these dispersed rows
+	corrupt  map[int]bool           // FetchRow returns these rows altered
 	fetches  int
+	cells    int // FetchCell calls
+	rowBytes int64
+	hdrBytes int64
 }
 
 func newFakeDisperser() *fakeDisperser {
-	return &fakeDisperser{rows: map[da.BlobKey][][]fr.Element{}, encoded: map[da.BlobKey]*encoder.Encoded{},
+	return &fakeDisperser{encoded: map[da.Hash]*encoder.Batch{}, latest: map[da.BlobKey]da.Hash{},
 		withhold: map[int]bool{}, corrupt: map[int]bool{}}
 }
 
 var errInjected = errors.New("injected failure")
 
-func (f *fakeDisperser) Disperse(ctx context.Context, blobs []*encoder.Encoded) (*da.Certificate, error) {
+var _ Disperser = (*fakeDisperser)(nil)
+
+func (f *fakeDisperser) Disperse(ctx context.Context, b *encoder.Batch) (*da.Certificate, *dispersal.Report, error) {
 	f.mu.Lock()
 	f.calls++
 	block, delay, started := f.block, f.delay, f.started
@@ -57,11 +63,7 @@ func (f *fakeDisperser) Disperse(ctx context.Context, blobs []*encoder.Encoded) 
 	if f.failNext > 0 {
 		f.failNext--
 	}
-	tooLarge := f.maxBatch > 0 && len(blobs) > f.maxBatch
 	f.mu.Unlock()
-	if tooLarge {
-		return nil, fmt.Errorf("%w: %d blobs, this fake takes %d", ErrBatchTooLarge, len(blobs), f.maxBatch)
-	}
 	if started != nil {
 		select {
 		case started <- struct{}{}:
@@ -72,59 +74,109 @@ func (f *fakeDisperser) Disperse(ctx context.Context, blobs []*encoder.Encoded) 
 		select {
 		case <-block:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
-	if fail {
-		return nil, errInjected
+	hb, err := b.Header.MarshalBinary()
+	if err != nil {
+		return nil, nil, err
 	}
-	cert := fakeCert(blobs)
+	// What a dispersal to a window of max(N, W) slots sends: each row once
+	// per holder; here, as if each slot had its own holder.
+	rep := &dispersal.Report{BatchRoot: b.Root, RowBytesSent: int64(max(b.N, da.DefaultMinBatchSlots)) * da.RowSize,
+		HeaderBytesSent: int64(len(hb))}
 	f.mu.Lock()
-	keys := cert.Keys()
-	f.batches = append(f.batches, keys)
-	for _, b := range blobs {
-		f.rows[b.Key] = b.Rows
-		f.encoded[b.Key] = b
+	f.rowBytes += rep.RowBytesSent
+	f.hdrBytes += rep.HeaderBytesSent
+	f.mu.Unlock()
+	if fail {
+		return nil, rep, errInjected
+	}
+	cert := fakeCert(b)
+	f.mu.Lock()
+	f.batches = append(f.batches, cert.Keys())
+	f.encoded[b.Root] = b
+	for _, k := range cert.Keys() {
+		f.latest[k] = b.Root
 	}
 	f.mu.Unlock()
-	return cert, nil
+	return cert, rep, nil
 }
 
-func fakeCert(blobs []*encoder.Encoded) *da.Certificate {
-	c := &da.Certificate{Signers: da.NewBitmap(0)}
-	keys := make([]da.BlobKey, len(blobs))
-	for i, b := range blobs {
-		keys[i] = b.Key
-		c.Blobs = append(c.Blobs, da.CertifiedBlob{Key: b.Key, Rows: uint32(b.Params.K)})
+func fakeCert(b *encoder.Batch) *da.Certificate {
+	return &da.Certificate{BatchRoot: b.Root, Blobs: b.Header.Entries(), Signers: da.NewBitmap(0)}
+}
+
+func (f *fakeDisperser) batch(root da.Hash) (*encoder.Batch, error) {
+	b, ok := f.encoded[root]
+	if !ok {
+		return nil, fmt.Errorf("%w: batch %s", dispersal.ErrNotFound, root)
 	}
-	root, err := da.BatchRoot(keys)
+	return b, nil
+}
+
+func (f *fakeDisperser) Locate(ctx context.Context, key da.BlobKey) (*dispersal.Location, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	root, ok := f.latest[key]
+	if !ok {
+		return nil, fmt.Errorf("%w: blob %s", dispersal.ErrNotFound, key)
+	}
+	b := f.encoded[root]
+	i := b.Header.Index(key)
+	return &dispersal.Location{Root: root, Blobs: b.Header.Entries(), Index: i, Offset: b.Header.Offsets()[i],
+		Rows: b.Header.Blobs[i].Rows}, nil
+}
+
+func (f *fakeDisperser) BatchHeader(ctx context.Context, root da.Hash) (*da.BatchHeader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.batch(root)
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
-	c.BatchRoot = root
-	return c
+	h := b.Header
+	return &h, nil
 }
 
-func (f *fakeDisperser) FetchRow(ctx context.Context, cert *da.Certificate, key da.BlobKey, row int) ([]fr.Element, error) {
+func (f *fakeDisperser) FetchRow(ctx context.Context, root da.Hash, n uint32) ([]fr.Element, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fetches++
-	rows, ok := f.rows[key]
-	if !ok || row >= len(rows) || f.withhold[row] {
-		return nil, fmt.Errorf("row %d of %s: %w", row, key, errInjected)
+	b, err := f.batch(root)
+	if err != nil {
+		return nil, err
 	}
-	out := append([]fr.Element(nil), rows[row]...)
-	if f.corrupt[row] {
+	if int(n) >= b.N || f.withhold[int(n)] {
+		return nil, fmt.Errorf("row %d of %s: %w", n, root, errInjected)
+	}
+	out := append([]fr.Element(nil), b.Rows[n]...)
+	if f.corrupt[int(n)] {
 		out[7].SetUint64(12345)
 	}
 	return out, nil
+}
+
+func (f *fakeDisperser) FetchCell(ctx context.Context, root da.Hash, n uint32, c uint16) ([]fr.Element, kzg.Proof, error) {
+	f.mu.Lock()
+	f.cells++
+	b, err := f.batch(root)
+	f.mu.Unlock()
+	if err != nil {
+		return nil, kzg.Proof{}, err
+	}
+	cells, proofs, err := kzg.Default().ComputeCellsAndProofs(b.Rows[n])
+	if err != nil {
+		return nil, kzg.Proof{}, err
+	}
+	return cells[c], proofs[c], nil
 }
 
 func (f *fakeDisperser) set(fn func(f *fakeDisperser)) {
@@ -137,6 +189,17 @@ func (f *fakeDisperser) callCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls
+}
+
+// batchSizes lists the blobs of each certified batch, in order.
+func (f *fakeDisperser) batchSizes() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []int
+	for _, b := range f.batches {
+		out = append(out, len(b))
+	}
+	return out
 }
 
 // fakeChain records certificates by batch root and blob key.
@@ -154,6 +217,10 @@ type fakeChain struct {
 
 func newFakeChain() *fakeChain {
 	return &fakeChain{byRoot: map[da.Hash]*chain.CertificateRecord{}, byKey: map[da.BlobKey]*chain.CertificateRecord{}}
+}
+
+func (c *fakeChain) Status(ctx context.Context) (*chain.AppStatus, error) {
+	return &chain.AppStatus{ChainID: "fake", Params: chain.DefaultParams()}, nil
 }
 
 func (c *fakeChain) Submit(ctx context.Context, raw []byte) (*chain.TxResult, error) {
@@ -185,9 +252,7 @@ func (c *fakeChain) Submit(ctx context.Context, raw []byte) (*chain.TxResult, er
 	rec := &chain.CertificateRecord{Certificate: ct.Cert, Height: c.height}
 	c.byRoot[ct.Cert.BatchRoot] = rec
 	for _, k := range ct.Cert.Keys() {
-		if _, ok := c.byKey[k]; !ok {
-			c.byKey[k] = rec
-		}
+		c.byKey[k] = rec // the most recent batch of a key
 	}
 	lose := c.loseNext > 0
 	if lose {
@@ -261,9 +326,9 @@ func testConfig(t testing.TB, dir string) Config {
 }
 
 // startEngine starts an engine on cfg and closes it when the test ends.
-func startEngine(t testing.TB, cfg Config, d Disperser, c Chain) *Engine {
+func startEngine(t testing.TB, cfg Config, d Disperser, c Chain, opts ...Option) *Engine {
 	t.Helper()
-	e, err := New(cfg, d, c, WithLogger(testLogger(t)))
+	e, err := New(cfg, d, c, append([]Option{WithLogger(testLogger(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,4 +357,34 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 func tempDir(t testing.TB) string {
 	d := t.TempDir()
 	return filepath.Join(d, "engine")
+}
+
+// waitFor polls cond until it holds (a state the engine reaches on its own
+// goroutines, with no event to wait on), failing the test after 30 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// gatedCommitter holds the first CommitRows call until open is closed.
+type gatedCommitter struct {
+	Committer
+	open chan struct{}
+	once sync.Once
+}
+
+func (g *gatedCommitter) CommitRows(ctx context.Context, rows [][]fr.Element, progress func(int)) ([]kzg.Commitment, error) {
+	g.once.Do(func() {
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+		}
+	})
+	return g.Committer.CommitRows(ctx, rows, progress)
 }

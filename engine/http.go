@@ -20,7 +20,7 @@ import (
 	"github.com/zgda/zgda/engine/api"
 )
 
-// httpServer serves DESIGN.md §7 on fasthttp.
+// httpServer serves docs/spec.md §7 on fasthttp.
 type httpServer struct {
 	e       *Engine
 	ln      *trackingListener
@@ -247,8 +247,11 @@ func (s *httpServer) handle(ctx *fasthttp.RequestCtx) {
 	case routeCommitments:
 		c, err := s.e.Commitments(rctx, r.key)
 		s.reply(ctx, c, err)
-	case routeCell:
-		c, err := s.e.Cell(rctx, r.key, r.row, r.cell)
+	case routeBatch:
+		b, err := s.e.Batch(rctx, r.root)
+		s.reply(ctx, b, err)
+	case routeBatchCell:
+		c, err := s.e.Cell(rctx, r.root, r.row, r.cell)
 		s.reply(ctx, c, err)
 	case routeGetBlob:
 		s.bytes(ctx, r)
@@ -296,7 +299,7 @@ func (s *httpServer) altPut(ctx *fasthttp.RequestCtx, bodyRead *bool) {
 
 // PutAltDA accepts a blob and waits until it is certified (at most
 // AltDA.PutTimeout); it returns the OP Stack generic commitment
-// 0x01 ‖ da_layer_byte ‖ 0x00 ‖ blob_key. Not certified in time (or failed)
+// 0x01 ‖ da_layer_byte ‖ 0x02 ‖ blob_key (docs/spec.md §7). Not certified in time (or failed)
 // is an error wrapping ErrNotCertified; the blob stays accepted either way.
 //
 // If done is not nil it is called once data is no longer needed (after

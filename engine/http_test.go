@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/zgda/zgda/client"
-	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 )
@@ -59,6 +58,7 @@ func call(t *testing.T, method, url string, body []byte) (int, http.Header, []by
 func TestHTTPBadInput(t *testing.T) {
 	e, _, _, base := httpEngine(t, func(c *Config) { c.API.MaxBodyBytes = 4096 })
 	key := strings.Repeat("ab", 32)
+	root := "/v1/batches/0x" + key
 	commit := func(b0, b1, b2 byte) string {
 		return fmt.Sprintf("0x%02x%02x%02x%s", b0, b1, b2, key)
 	}
@@ -75,16 +75,22 @@ func TestHTTPBadInput(t *testing.T) {
 		{"key without 0x", "GET", "/v1/blobs/" + key, nil, 400, api.CodeInvalidBlobKey, "0x"},
 		{"key short", "GET", "/v1/blobs/0x" + key[:60] + "/status", nil, 400, api.CodeInvalidBlobKey, "60 hex digits"},
 		{"key not hex", "GET", "/v1/blobs/0x" + strings.Repeat("zz", 32) + "/commitments", nil, 400, api.CodeInvalidBlobKey, "invalid byte"},
-		{"row not a number", "GET", "/v1/blobs/0x" + key + "/cells/x/0", nil, 400, api.CodeInvalidRow, "not a decimal"},
-		{"row negative", "GET", "/v1/blobs/0x" + key + "/cells/-1/0", nil, 400, api.CodeInvalidRow, "not a decimal"},
-		{"row leading zero", "GET", "/v1/blobs/0x" + key + "/cells/01/0", nil, 400, api.CodeInvalidRow, "leading zero"},
-		{"row huge", "GET", "/v1/blobs/0x" + key + "/cells/99999999999999999999/0", nil, 400, api.CodeInvalidRow, "too large"},
-		{"cell empty", "GET", "/v1/blobs/0x" + key + "/cells/0/", nil, 400, api.CodeInvalidCell, "empty"},
+		{"root short", "GET", "/v1/batches/0x" + key[:62], nil, 400, api.CodeInvalidRoot, "62 hex digits"},
+		{"root not hex", "GET", "/v1/batches/0x" + strings.Repeat("zz", 32) + "/cells/0/0", nil, 400, api.CodeInvalidRoot, "invalid byte"},
+		{"row not a number", "GET", root + "/cells/x/0", nil, 400, api.CodeInvalidRow, "not a decimal"},
+		{"row negative", "GET", root + "/cells/-1/0", nil, 400, api.CodeInvalidRow, "not a decimal"},
+		{"row leading zero", "GET", root + "/cells/01/0", nil, 400, api.CodeInvalidRow, "leading zero"},
+		{"row huge", "GET", root + "/cells/99999999999999999999/0", nil, 400, api.CodeInvalidRow, "too large"},
+		{"cell empty", "GET", root + "/cells/0/", nil, 400, api.CodeInvalidCell, "empty"},
 		{"unknown key", "GET", "/v1/blobs/0x" + key, nil, 404, api.CodeNotFound, "no blob"},
 		{"unknown key status", "GET", "/v1/blobs/0x" + key + "/status", nil, 404, api.CodeNotFound, "no blob"},
-		{"unknown key cell", "GET", "/v1/blobs/0x" + key + "/cells/0/0", nil, 404, api.CodeNotFound, "no blob"},
+		{"unknown key commitments", "GET", "/v1/blobs/0x" + key + "/commitments", nil, 404, api.CodeNotFound, "no blob"},
+		{"unknown batch", "GET", root, nil, 404, api.CodeNotFound, "batch"},
+		{"unknown batch cell", "GET", root + "/cells/0/0", nil, 404, api.CodeNotFound, "batch"},
 		{"unknown path", "GET", "/v2/blobs", nil, 404, api.CodeNotFound, "no endpoint"},
 		{"unknown blob subpath", "GET", "/v1/blobs/0x" + key + "/rows", nil, 404, api.CodeNotFound, "no endpoint"},
+		{"blob cells are batch cells", "GET", "/v1/blobs/0x" + key + "/cells/0/0", nil, 404, api.CodeNotFound, "no endpoint"},
+		{"unknown batch subpath", "GET", root + "/rows/0", nil, 404, api.CodeNotFound, "no endpoint"},
 		{"get on post", "GET", "/v1/blobs", nil, 405, api.CodeMethodNotAllowed, "POST"},
 		{"post on get", "POST", "/v1/blobs/0x" + key, []byte("x"), 405, api.CodeMethodNotAllowed, "GET"},
 		{"delete", "DELETE", "/v1/blobs/0x" + key + "/status", nil, 405, api.CodeMethodNotAllowed, "GET"},
@@ -92,10 +98,11 @@ func TestHTTPBadInput(t *testing.T) {
 		{"put keccak", "POST", "/put/0x" + key, []byte("x"), 400, api.CodeInvalidCommit, "keccak"},
 		{"altda get short", "GET", "/get/0x01", nil, 400, api.CodeInvalidCommit, "hex digits"},
 		{"altda get no 0x", "GET", "/get/" + key, nil, 400, api.CodeInvalidCommit, "0x"},
-		{"altda get keccak type", "GET", "/get/" + commit(0, 0x7a, 0), nil, 400, api.CodeInvalidCommit, "type 0x00"},
-		{"altda get version", "GET", "/get/" + commit(1, 0x7a, 1), nil, 400, api.CodeInvalidCommit, "version"},
-		{"altda get other layer", "GET", "/get/" + commit(1, 0x00, 0), nil, 400, api.CodeInvalidCommit, "da_layer_byte"},
-		{"altda get unknown", "GET", "/get/" + commit(1, 0x7a, 0), nil, 404, api.CodeNotFound, "no blob"},
+		{"altda get keccak type", "GET", "/get/" + commit(0, 0x7a, 2), nil, 400, api.CodeInvalidCommit, "type 0x00"},
+		{"altda get v1 version", "GET", "/get/" + commit(1, 0x7a, 0), nil, 400, api.CodeInvalidCommit, "version"},
+		{"altda get other version", "GET", "/get/" + commit(1, 0x7a, 1), nil, 400, api.CodeInvalidCommit, "version"},
+		{"altda get other layer", "GET", "/get/" + commit(1, 0x00, 2), nil, 400, api.CodeInvalidCommit, "da_layer_byte"},
+		{"altda get unknown", "GET", "/get/" + commit(1, 0x7a, 2), nil, 404, api.CodeNotFound, "no blob"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, hdr, body := call(t, tc.method, base+tc.path, tc.body)
@@ -154,7 +161,7 @@ func TestHTTPReadTimeout(t *testing.T) {
 
 func TestHTTPQueueFullAndConcurrencyCap(t *testing.T) {
 	e, d, _, base := httpEngine(t, func(c *Config) {
-		c.Queue.MaxPendingBlobs, c.Batcher.MaxBlobs = 1, 1
+		c.Queue.MaxPendingBlobs = 1
 		c.API.RetryAfter = Duration(2 * time.Second)
 	})
 	d.set(func(f *fakeDisperser) { f.block = make(chan struct{}) })
@@ -196,7 +203,7 @@ func TestHTTPQueueFullAndConcurrencyCap(t *testing.T) {
 }
 
 func TestHTTPRoundTrip(t *testing.T) {
-	e, _, _, base := httpEngine(t, nil)
+	_, _, _, base := httpEngine(t, nil)
 	cl := client.New(base, client.WithPollInterval(10*time.Millisecond))
 	ctx := ctxT(t, 60*time.Second)
 	blob := randBlob(t, encoder.BytesPerRow+99)
@@ -204,11 +211,11 @@ func TestHTTPRoundTrip(t *testing.T) {
 	if err != nil || r.Status != api.StatusQueued {
 		t.Fatalf("put: %+v %v", r, err)
 	}
-	s, err := cl.WaitCertified(ctx, r.BlobKey)
+	s, err := cl.WaitCertified(ctx, r.BlobKey) // checks the inclusion proof
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Height == 0 || s.Certificate == nil || len(s.MerkleProof) != 0 && s.BlobIndex == nil {
+	if s.Height == 0 || s.Certificate == nil || s.BatchSize != 1 || *s.Index != 0 || *s.Offset != 0 || s.Rows != 2 {
 		t.Fatalf("status %+v", s)
 	}
 	back, err := cl.Get(ctx, r.BlobKey)
@@ -222,12 +229,19 @@ func TestHTTPRoundTrip(t *testing.T) {
 	if encoder.BlobKey(cm.Length, cm.Commitments) != r.BlobKey {
 		t.Fatal("commitments do not hash to the key")
 	}
+	b, err := cl.GetBatch(ctx, *s.BatchRoot)
+	if err != nil || b.DataRows != 2 || b.K != 2 || b.DispersedRows != 8 || len(b.Blobs) != 1 || b.Certificate == nil {
+		t.Fatalf("batch %+v %v", b, err)
+	}
+	if h, err := b.Header(); err != nil || h.Blobs[0].Key != r.BlobKey {
+		t.Fatalf("batch header: %v", err)
+	}
 	// Out-of-range row and cell name the range.
-	_, err = cl.Cell(ctx, r.BlobKey, 8, 0)
+	_, err = cl.GetCell(ctx, *s.BatchRoot, 8, 0)
 	if !errors.Is(err, api.ErrInvalidRow) || !strings.Contains(err.Error(), "[0, 8)") {
 		t.Fatalf("row 8 of 8: %v", err)
 	}
-	_, err = cl.Cell(ctx, r.BlobKey, 0, 128)
+	_, err = cl.GetCell(ctx, *s.BatchRoot, 0, 128)
 	if !errors.Is(err, api.ErrInvalidCell) || !strings.Contains(err.Error(), "[0, 128)") {
 		t.Fatalf("cell 128: %v", err)
 	}
@@ -238,14 +252,42 @@ func TestHTTPRoundTrip(t *testing.T) {
 	if st, _, b := call(t, "GET", base+"/healthz", nil); st != 200 || !strings.Contains(string(b), "ok") {
 		t.Fatalf("healthz %d %s", st, b)
 	}
-	st, _, b := call(t, "GET", base+"/metrics", nil)
+	st, _, mb := call(t, "GET", base+"/metrics", nil)
 	for _, m := range []string{"zgda_engine_blobs_total", "zgda_engine_queue_depth", "zgda_engine_stage_seconds",
-		"zgda_engine_certification_failures_total", `zgda_engine_encoder_backend_info{backend="cpu"} 1`, "zgda_storage_"} {
-		if st != 200 || !strings.Contains(string(b), m) {
+		"zgda_engine_certification_failures_total", `zgda_engine_encoder_backend_info{backend="cpu"} 1`, "zgda_storage_",
+		`zgda_engine_dispersal_sent_bytes_total{kind="rows"}`, "zgda_engine_batch_rows"} {
+		if st != 200 || !strings.Contains(string(mb), m) {
 			t.Fatalf("metrics (%d) lack %s", st, m)
 		}
 	}
-	_ = e
+}
+
+// TestHTTPBatchCell serves a cell of a parity row over HTTP; it verifies
+// against the commitment derived from the batch object.
+func TestHTTPBatchCell(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an FK20 run")
+	}
+	_, _, _, base := httpEngine(t, nil)
+	cl := client.New(base, client.WithPollInterval(10*time.Millisecond))
+	ctx := ctxT(t, 60*time.Second)
+	r, err := cl.Put(ctx, randBlob(t, 3000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cl.WaitCertified(ctx, r.BlobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cl.GetBatch(ctx, *s.BatchRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cl.GetCell(ctx, *s.BatchRoot, 3, 127)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyCell(t, b, 3, 127, c)
 }
 
 func TestHTTPAltDA(t *testing.T) {
@@ -258,7 +300,7 @@ func TestHTTPAltDA(t *testing.T) {
 		if st != 200 || hdr.Get("Content-Type") != "application/octet-stream" {
 			t.Fatalf("%s: %d %s", path, st, comm)
 		}
-		if len(comm) != 35 || comm[0] != 0x01 || comm[1] != 0x42 || comm[2] != 0x00 {
+		if len(comm) != 35 || comm[0] != 0x01 || comm[1] != 0x42 || comm[2] != 0x02 {
 			t.Fatalf("%s: commitment %x", path, comm)
 		}
 		back, err := cl.AltDAGet(ctx, comm)
@@ -352,8 +394,6 @@ func putRetry(ctx context.Context, cl *client.Client, blob []byte) (*api.PutResp
 		return r, err
 	}
 }
-
-var _ = da.BlobKey{}
 
 func TestHTTPStreamedBodies(t *testing.T) {
 	e, _, _, base := httpEngine(t, func(c *Config) {

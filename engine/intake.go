@@ -15,11 +15,12 @@ import (
 	"github.com/zgda/zgda/storage"
 )
 
-// Put accepts a blob: it packs data into field elements (the one copy
-// between the request body and the encoder), commits to the data rows —
-// the blob key is a hash of those commitments, so this cannot wait for the
-// batcher — and stores the bytes and the queued status durably before
-// returning the key. data is only read, and not retained after Put returns.
+// Put accepts a blob: it packs data into its R rows (the one copy between
+// the request body and the encoder), commits to them — the blob key is a
+// hash of those commitments (docs/spec.md §3.2), so this cannot wait for the
+// batcher; posts arriving together share one CommitRows call — and stores
+// the bytes and the queued status durably before returning the key. data is
+// only read, and not retained after Put returns.
 //
 // Posting a blob the engine already holds returns its current status
 // (a failed one is queued again). A full queue gives ErrQueueFull at once.
@@ -38,14 +39,16 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 		e.m.rejected.WithLabelValues("queue_full").Inc()
 		return api.PutResponse{}, err
 	}
-	kept := false
+	e.intakeBegin()
+	var kept *blob
 	defer func() {
-		if !kept {
+		if kept == nil {
 			e.release(mem)
 		}
+		e.intakeEnd(kept)
 	}()
 	start := e.now()
-	rows := newRows(p.K, p.ExtendedRows())
+	rows := newRows(p.Rows)
 	if err := encoder.PackInto(data, rows); err != nil {
 		return api.PutResponse{}, fmt.Errorf("%w: packing: %v", ErrInternal, err)
 	}
@@ -53,7 +56,11 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 	if err != nil {
 		return api.PutResponse{}, err
 	}
-	key := encoder.BlobKey(p.Length, commits)
+	eb, err := encoder.NewBlob(p.Length, rows, commits)
+	if err != nil {
+		return api.PutResponse{}, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	key := eb.Key
 
 	// Already in flight? Then this post is a repeat.
 	if r, ok, err := e.existing(ctx, key); ok || err != nil {
@@ -67,7 +74,7 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 		return api.PutResponse{BlobKey: key, Status: r.Status}, nil
 	}
 	b := &blob{
-		key: key, params: p, data: commits, rows: rows, mem: mem, accepted: start,
+		key: key, params: p, data: commits, eb: eb, mem: mem, accepted: start,
 		persisted: make(chan struct{}), done: make(chan struct{}),
 		status: api.StatusQueued, updated: start,
 	}
@@ -88,8 +95,8 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 	wb.Put(storeKey(prefixBlob, key), data)
 	wb.Put(storeKey(prefixStat, key), b.record(api.StatusQueued, start).marshal())
 	wb.Put(storeKey(prefixPend, key), nil)
-	// Once queued for the committer a write cannot be withdrawn, so it must
-	// not depend on the caller's context beyond the wait for a place.
+	// Once registered a write cannot be withdrawn, so it must not depend on
+	// the caller's context beyond the wait for a place.
 	if err := e.store.Write(e.ctx, &wb); err != nil {
 		e.mu.Lock()
 		delete(e.blobs, key)
@@ -103,12 +110,11 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 		return api.PutResponse{}, b.persistErr
 	}
 	close(b.persisted)
-	kept = true
+	kept = b
 	e.m.blobs.WithLabelValues("accepted").Inc()
 	e.m.bytes.WithLabelValues("accepted").Add(float64(p.Length))
 	e.m.stage.WithLabelValues("intake").Observe(e.now().Sub(start).Seconds())
-	e.log.Debug("blob accepted", "blob_key", key, "length", p.Length, "rows", p.K)
-	e.enqueue(b)
+	e.log.Debug("blob accepted", "blob_key", key, "length", p.Length, "rows", p.Rows)
 	return api.PutResponse{BlobKey: key, Status: api.StatusQueued}, nil
 }
 
@@ -135,20 +141,38 @@ func (e *Engine) existing(ctx context.Context, key da.BlobKey) (api.PutResponse,
 	return api.PutResponse{BlobKey: key, Status: s}, true, nil
 }
 
-// enqueue hands an accepted blob to the batcher.
-func (e *Engine) enqueue(b *blob) {
+// intakeBegin counts a post (or a recovered blob) in intake: the batcher
+// waits for it rather than cut a batch without it (see cutRule).
+func (e *Engine) intakeBegin() {
 	e.mu.Lock()
-	b.queued = e.now()
-	e.queue = append(e.queue, b)
-	e.queueBytes += b.params.Length
+	e.intake++
 	e.mu.Unlock()
+}
+
+// intakeEnd ends intake: b, if not nil, joins the batcher's queue in the
+// same step, so that the batcher never sees it neither in intake nor queued.
+func (e *Engine) intakeEnd(b *blob) {
+	e.mu.Lock()
+	e.intake--
+	if b != nil {
+		b.queued = e.now()
+		e.queue = append(e.queue, b)
+		e.queueRows += b.params.Rows
+		e.queueBytes += b.params.Length
+	}
+	e.mu.Unlock()
+	e.poke()
+}
+
+// poke wakes the batcher.
+func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
 }
 
-// commitReq asks the committer for the commitments of one blob's data rows.
+// commitReq asks the committer for the commitments of one blob's rows.
 type commitReq struct {
 	rows []([]fr.Element)
 	res  chan commitRes // capacity 1
@@ -159,7 +183,7 @@ type commitRes struct {
 	err     error
 }
 
-// commit returns C_0 … C_{K−1} of rows through the committer goroutine,
+// commit returns C_0 … C_{R−1} of rows through the committer goroutine,
 // which commits the rows of posts arriving together in one call.
 func (e *Engine) commit(ctx context.Context, rows [][]fr.Element) ([]kzg.Commitment, error) {
 	req := &commitReq{rows: rows, res: make(chan commitRes, 1)}

@@ -15,8 +15,9 @@ type metrics struct {
 	certFailures *prometheus.CounterVec   // failed dispersal/submit attempts, batches given up
 	rejected     *prometheus.CounterVec   // posts refused, by reason
 	batchBlobs   prometheus.Histogram
-	batchBytes   prometheus.Histogram
-	commitCalls  prometheus.Histogram // blobs per CommitRows call
+	batchRows    prometheus.Histogram
+	sent         *prometheus.CounterVec // bytes sent to DA nodes: rows, headers
+	commitCalls  prometheus.Histogram   // blobs per CommitRows call
 	http         *prometheus.CounterVec
 	httpSeconds  *prometheus.HistogramVec
 	reconstructs *prometheus.CounterVec
@@ -39,8 +40,10 @@ func newMetrics(e *Engine) *metrics {
 			Help: "Posts refused, by reason: empty, too_large, queue_full, too_many_requests."}, []string{"reason"}),
 		batchBlobs: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_blobs",
 			Help: "Blobs per batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
-		batchBytes: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_bytes",
-			Help: "Bytes per batch.", Buckets: prometheus.ExponentialBuckets(1024, 4, 10)}),
+		batchRows: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_rows",
+			Help: "Data rows D per batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 9)}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "dispersal_sent_bytes_total",
+			Help: "Bytes sent to DA nodes by every dispersal attempt: dispersed rows (rows) and batch headers (headers)."}, []string{"kind"}),
 		commitCalls: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "commit_call_blobs",
 			Help: "Blobs whose rows one intake CommitRows call committed.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
 		http: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "http_requests_total",
@@ -61,7 +64,7 @@ func newMetrics(e *Engine) *metrics {
 	locked := func(f func() float64) func() float64 {
 		return func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return f() }
 	}
-	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchBytes,
+	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchRows, m.sent,
 		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, backend,
 		depth("commit", func() float64 { return float64(len(e.commitCh)) }),
 		depth("batcher", locked(func() float64 { return float64(len(e.queue)) })),
@@ -69,6 +72,10 @@ func newMetrics(e *Engine) *metrics {
 		depth("disperse", func() float64 { return float64(len(e.disperseCh)) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "queue_bytes",
 			Help: "Bytes (as posted) waiting for the batcher."}, locked(func() float64 { return float64(e.queueBytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "queue_rows",
+			Help: "Data rows waiting for the batcher."}, locked(func() float64 { return float64(e.queueRows) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "intake_blobs",
+			Help: "Accepted posts still being packed, committed or stored."}, locked(func() float64 { return float64(e.intake) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "pending_blobs",
 			Help: "Accepted blobs holding a place (not yet certified or failed)."}, locked(func() float64 { return float64(e.pendBlobs) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "pending_memory_bytes",
@@ -77,6 +84,9 @@ func newMetrics(e *Engine) *metrics {
 	for _, s := range []string{"accepted", "recovered", "encoded", "dispersed", "certified", "failed"} {
 		m.blobs.WithLabelValues(s)
 		m.bytes.WithLabelValues(s)
+	}
+	for _, s := range []string{"rows", "headers"} {
+		m.sent.WithLabelValues(s)
 	}
 	for _, s := range []string{"disperse", "submit", "gave_up"} {
 		m.certFailures.WithLabelValues(s)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/zgda/zgda/chain"
@@ -13,17 +12,18 @@ import (
 	"github.com/zgda/zgda/engine/api"
 )
 
-// batch is a group of blobs that travels the pipeline together and ends in
-// one certificate.
+// batch is a group of blobs that travels the pipeline together: one
+// matrix (docs/spec.md §3.3), one dispersal, one certificate.
 type batch struct {
 	blobs []*blob
+	rows  int // D
 	bytes int
+	enc   *encoder.Batch // set by the encoder
 }
 
-// runBatcher forms batches from the queue: as soon as it holds
-// Batcher.MaxBytes or Batcher.MaxBlobs, or Batcher.MaxWait after its oldest
-// blob arrived. A full encode stage holds it back (the queue then grows up
-// to the admission limits, and posts beyond them get 429).
+// runBatcher forms batches from the queue by cutRule. A full encode stage
+// holds it back (the queue then grows up to the admission limits, and posts
+// beyond them get 429).
 func (e *Engine) runBatcher() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -33,7 +33,7 @@ func (e *Engine) runBatcher() {
 		e.mu.Unlock()
 		if bt != nil {
 			e.m.batchBlobs.Observe(float64(len(bt.blobs)))
-			e.m.batchBytes.Observe(float64(bt.bytes))
+			e.m.batchRows.Observe(float64(bt.rows))
 			select {
 			case e.encodeCh <- bt:
 			case <-e.ctx.Done():
@@ -62,37 +62,38 @@ func (e *Engine) runBatcher() {
 	}
 }
 
-// takeBatchLocked takes a batch off the queue if one is due; otherwise it
-// returns how long until the oldest blob's wait is over (0: queue empty).
+// takeBatchLocked takes a batch off the queue if cutRule says one is due;
+// otherwise it returns how long until one may be (0: until poked).
 func (e *Engine) takeBatchLocked(now time.Time) (*batch, time.Duration) {
 	if len(e.queue) == 0 {
 		return nil, 0
 	}
-	c := e.cfg.Batcher
-	age := now.Sub(e.queue[0].queued)
-	if e.queueBytes < c.MaxBytes && len(e.queue) < c.MaxBlobs && age < time.Duration(c.MaxWait) {
-		return nil, time.Duration(c.MaxWait) - age
+	rows := e.queueScr[:0]
+	for _, b := range e.queue {
+		rows = append(rows, b.params.Rows)
 	}
-	bt := &batch{}
-	n := 0
-	for n < len(e.queue) && n < c.MaxBlobs {
-		l := e.queue[n].params.Length
-		if n > 0 && bt.bytes+l > c.MaxBytes {
-			break
-		}
-		bt.bytes += l
-		n++
+	e.queueScr = rows
+	n, wait := e.rule.cut(queueState{Rows: rows, Waited: now.Sub(e.queue[0].queued), InIntake: e.intake, EncoderIdle: e.encoding == 0})
+	if n == 0 {
+		return nil, wait
 	}
-	bt.blobs = append([]*blob(nil), e.queue[:n]...)
+	bt := &batch{blobs: append([]*blob(nil), e.queue[:n]...)}
+	for _, b := range bt.blobs {
+		bt.rows += b.params.Rows
+		bt.bytes += b.params.Length
+	}
 	clear(e.queue[:n])
 	e.queue = e.queue[n:]
+	e.queueRows -= bt.rows
 	e.queueBytes -= bt.bytes
+	e.encoding++
 	return bt, 0
 }
 
-// runEncoder extends the blobs of each batch (column extension into the
-// slab allocated at intake, commitments of the extended rows derived in G1)
-// and passes the batch on to dispersal.
+// runEncoder encodes each batch — one column extension of its matrix and
+// one derivation of its 3D parity commitments in G1 (encoder.EncodeBatch) —
+// and passes it on to dispersal. The encoder counts as busy until the batch
+// is handed over, so that the batcher keeps gathering blobs meanwhile.
 func (e *Engine) runEncoder() {
 	for {
 		var bt *batch
@@ -101,58 +102,50 @@ func (e *Engine) runEncoder() {
 		case <-e.ctx.Done():
 			return
 		}
-		if err := e.setStatus(bt.blobs, api.StatusEncoding); err != nil {
-			if e.ctx.Err() != nil {
-				return
-			}
-		}
-		start := time.Now()
-		errs := make([]error, len(bt.blobs))
-		parallel(len(bt.blobs), e.cfg.Encoder.Concurrency, func(i int) { errs[i] = e.extend(bt.blobs[i]) })
-		if e.ctx.Err() != nil {
+		if !e.encode(bt) {
 			return
 		}
-		kept := bt.blobs[:0]
-		for i, b := range bt.blobs {
-			if err := errs[i]; err != nil {
-				e.log.Error("encoding failed", "blob_key", b.key, "err", err)
-				if ferr := e.finish([]*blob{b}, nil, fmt.Sprintf("encoding: %v", err)); ferr != nil {
-					e.log.Error("recording failure", "blob_key", b.key, "err", ferr)
-				}
-				continue
-			}
-			kept = append(kept, b)
-			e.m.blobs.WithLabelValues("encoded").Inc()
-			e.m.bytes.WithLabelValues("encoded").Add(float64(b.params.Length))
-		}
-		e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
-		bt.blobs = kept
-		if len(bt.blobs) == 0 {
-			continue
-		}
-		select {
-		case e.disperseCh <- bt:
-		case <-e.ctx.Done():
-			return
-		}
+		e.mu.Lock()
+		e.encoding--
+		e.mu.Unlock()
+		e.poke()
 	}
 }
 
-// extend computes b's 4K extended rows and their commitments.
-func (e *Engine) extend(b *blob) error {
-	rows := b.rows[:cap(b.rows)]
-	if len(rows) != b.params.ExtendedRows() {
-		return fmt.Errorf("%w: blob %s holds %d row buffers, want %d", ErrInternal, b.key, len(rows), b.params.ExtendedRows())
+// encode encodes one batch and hands it to dispersal; false when closing.
+func (e *Engine) encode(bt *batch) bool {
+	if err := e.setStatus(bt.blobs, api.StatusEncoding); err != nil && e.ctx.Err() != nil {
+		return false
 	}
-	if err := e.enc.Backend().ExtendColumns(e.ctx, b.rows, rows); err != nil {
-		return err
+	start := time.Now()
+	blobs := make([]*encoder.Blob, len(bt.blobs))
+	for i, b := range bt.blobs {
+		blobs[i] = b.eb
 	}
-	all, err := e.kzg.DeriveCommitments(b.data)
+	enc, err := e.enc.EncodeBatch(e.ctx, e.kzg, blobs, nil)
+	if e.ctx.Err() != nil {
+		return false
+	}
 	if err != nil {
-		return err
+		e.log.Error("encoding failed", "blobs", len(bt.blobs), "rows", bt.rows, "err", err)
+		if ferr := e.finish(bt.blobs, nil, nil, fmt.Sprintf("encoding: %v", err)); ferr != nil {
+			e.log.Error("recording failure", "err", ferr)
+		}
+		return true
 	}
-	b.enc = &encoder.Encoded{Params: b.params, Key: b.key, Rows: rows, Commitments: all}
-	return nil
+	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
+	e.m.blobs.WithLabelValues("encoded").Add(float64(len(bt.blobs)))
+	e.m.bytes.WithLabelValues("encoded").Add(float64(bt.bytes))
+	bt.enc = enc
+	e.mu.Lock()
+	e.batches[enc.Root] = bt
+	e.mu.Unlock()
+	select {
+	case e.disperseCh <- bt:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
 }
 
 // runCertifier disperses batches and submits their certificates, retrying
@@ -171,39 +164,33 @@ func (e *Engine) runCertifier() {
 }
 
 func (e *Engine) certify(bt *batch) {
+	defer func() {
+		e.mu.Lock()
+		if e.batches[bt.enc.Root] == bt {
+			delete(e.batches, bt.enc.Root)
+		}
+		e.mu.Unlock()
+	}()
 	if err := e.setStatus(bt.blobs, api.StatusDispersing); err != nil && e.ctx.Err() != nil {
 		return
 	}
 	c := e.cfg.Dispersal
-	encs := make([]*encoder.Encoded, len(bt.blobs))
-	keys := make([]da.BlobKey, len(bt.blobs))
-	for i, b := range bt.blobs {
-		encs[i], keys[i] = b.enc, b.key
-	}
 	backoff := time.Duration(c.Backoff)
 	var cert *da.Certificate
 	for attempt := 1; ; attempt++ {
 		var reason string
 		if cert == nil {
-			var err error
-			cert, reason, err = e.disperse(encs, bt)
-			if errors.Is(err, ErrBatchTooLarge) && len(bt.blobs) > 1 {
-				h := len(bt.blobs) / 2
-				e.log.Info("splitting a batch the disperser cannot take at once", "blobs", len(bt.blobs), "err", err)
-				e.certify(&batch{blobs: bt.blobs[:h:h], bytes: sumBytes(bt.blobs[:h])})
-				e.certify(&batch{blobs: bt.blobs[h:], bytes: sumBytes(bt.blobs[h:])})
-				return
-			}
+			cert, reason = e.disperse(bt)
 		}
 		if cert != nil {
 			rec, err := e.submit(cert)
 			if err == nil {
-				if err := e.finish(bt.blobs, rec, ""); err != nil {
+				if err := e.finish(bt.blobs, rec, &bt.enc.Header, ""); err != nil {
 					e.log.Error("recording certified batch", "batch_root", rec.Certificate.BatchRoot, "err", err)
 					return
 				}
 				e.log.Info("batch certified", "batch_root", rec.Certificate.BatchRoot, "blobs", len(bt.blobs),
-					"bytes", bt.bytes, "height", rec.Height, "attempt", attempt)
+					"rows", bt.rows, "bytes", bt.bytes, "height", rec.Height, "attempt", attempt)
 				return
 			}
 			if e.ctx.Err() != nil {
@@ -226,7 +213,7 @@ func (e *Engine) certify(bt *batch) {
 		if attempt >= c.Attempts {
 			e.m.certFailures.WithLabelValues("gave_up").Inc()
 			reason = fmt.Sprintf("gave up after %d attempts: %s", attempt, reason)
-			if err := e.finish(bt.blobs, nil, reason); err != nil {
+			if err := e.finish(bt.blobs, nil, nil, reason); err != nil {
 				e.log.Error("recording failed batch", "err", err)
 			}
 			return
@@ -241,16 +228,20 @@ func (e *Engine) certify(bt *batch) {
 }
 
 // disperse runs one Disperse call and checks that the certificate is for
-// this batch. It returns the certificate, or nil, why not and the error.
-func (e *Engine) disperse(encs []*encoder.Encoded, bt *batch) (*da.Certificate, string, error) {
+// this batch. It returns the certificate, or nil and why not.
+func (e *Engine) disperse(bt *batch) (*da.Certificate, string) {
 	if e.disp == nil {
-		return nil, "no disperser configured", nil
+		return nil, "no disperser configured"
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, time.Duration(e.cfg.Dispersal.Timeout))
 	defer cancel()
 	start := time.Now()
-	cert, err := e.disp.Disperse(ctx, encs)
+	cert, rep, err := e.disp.Disperse(ctx, bt.enc)
 	e.m.stage.WithLabelValues("disperse").Observe(time.Since(start).Seconds())
+	if rep != nil {
+		e.m.sent.WithLabelValues("rows").Add(float64(rep.RowBytesSent))
+		e.m.sent.WithLabelValues("headers").Add(float64(rep.HeaderBytesSent))
+	}
 	if err == nil {
 		err = checkCert(cert, bt)
 	}
@@ -258,36 +249,29 @@ func (e *Engine) disperse(encs []*encoder.Encoded, bt *batch) (*da.Certificate, 
 		if e.ctx.Err() == nil {
 			e.m.certFailures.WithLabelValues("disperse").Inc()
 		}
-		return nil, fmt.Sprintf("dispersal: %v", err), err
+		return nil, fmt.Sprintf("dispersal: %v", err)
 	}
-	for _, b := range bt.blobs {
-		e.m.blobs.WithLabelValues("dispersed").Inc()
-		e.m.bytes.WithLabelValues("dispersed").Add(float64(b.params.Length))
-	}
-	return cert, "", nil
+	e.m.blobs.WithLabelValues("dispersed").Add(float64(len(bt.blobs)))
+	e.m.bytes.WithLabelValues("dispersed").Add(float64(bt.bytes))
+	return cert, ""
 }
 
-func sumBytes(bs []*blob) int {
-	n := 0
-	for _, b := range bs {
-		n += b.params.Length
-	}
-	return n
-}
-
-// checkCert makes sure a certificate names exactly the batch's blobs, in
-// order, with their K, under the right batch root.
+// checkCert makes sure a certificate is for the batch: its root, and its
+// blobs in order with their R (docs/spec.md §4.4).
 func checkCert(c *da.Certificate, bt *batch) error {
 	if c == nil {
 		return fmt.Errorf("no certificate returned")
+	}
+	if c.BatchRoot != bt.enc.Root {
+		return fmt.Errorf("certificate is for batch %s, not %s", c.BatchRoot, bt.enc.Root)
 	}
 	if len(c.Blobs) != len(bt.blobs) {
 		return fmt.Errorf("certificate names %d blobs, the batch has %d", len(c.Blobs), len(bt.blobs))
 	}
 	for i, b := range bt.blobs {
-		if c.Blobs[i].Key != b.key || int(c.Blobs[i].Rows) != b.params.K {
-			return fmt.Errorf("certificate blob %d is %s with K=%d, want %s with K=%d",
-				i, c.Blobs[i].Key, c.Blobs[i].Rows, b.key, b.params.K)
+		if c.Blobs[i].Key != b.key || int(c.Blobs[i].Rows) != b.params.Rows {
+			return fmt.Errorf("certificate blob %d is %s with R=%d, want %s with R=%d",
+				i, c.Blobs[i].Key, c.Blobs[i].Rows, b.key, b.params.Rows)
 		}
 	}
 	return c.Validate()
@@ -319,30 +303,4 @@ func (e *Engine) submit(cert *da.Certificate) (*chain.CertificateRecord, error) 
 		}
 	}
 	return nil, err
-}
-
-// parallel runs f(i) for i in [0, n) on up to k goroutines.
-func parallel(n, k int, f func(i int)) {
-	if k <= 1 || n <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < min(k, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

@@ -16,19 +16,24 @@ import (
 
 // Storage layout. Keys are a prefix and 32 raw bytes.
 //
-//	blob/<key>  the bytes as posted (pruned by age: Retention.BlobMaxAge)
-//	stat/<key>  statusRecord (JSON): status, L, K, C_0 … C_{K−1}, batch root, index
+//	blob/<key>  the bytes as posted (pruned by age: Retention.BlobMaxAge);
+//	            packed rows, parity rows and padding rows are never stored
+//	stat/<key>  statusRecord (JSON): status, L, R, C_0 … C_{R−1}, and once
+//	            certified the batch root and the blob's index in the batch
 //	pend/<key>  empty; present while the blob is not certified or failed,
 //	            so that a restart re-queues exactly these
 //	cert/<root> chain.CertificateRecord (JSON): the certificate and its height
+//	bhdr/<root> the batch header (da.BatchHeader binary form, docs/spec.md §5)
 //
 // Intake writes blob/, stat/ and pend/ in one atomic batch before it answers;
-// certification writes stat/, deletes pend/ and writes cert/ in one batch.
+// certification writes stat/, deletes pend/ and writes cert/ and bhdr/ in
+// one batch.
 const (
-	prefixBlob = "blob/"
-	prefixStat = "stat/"
-	prefixPend = "pend/"
-	prefixCert = "cert/"
+	prefixBlob   = "blob/"
+	prefixStat   = "stat/"
+	prefixPend   = "pend/"
+	prefixCert   = "cert/"
+	prefixHeader = "bhdr/"
 )
 
 func storeKey(prefix string, k [32]byte) []byte {
@@ -47,7 +52,7 @@ type statusRecord struct {
 	UpdatedAt   time.Time        `json:"updated_at"`
 	Attempts    int              `json:"attempts,omitempty"`
 	BatchRoot   *da.Hash         `json:"batch_root,omitempty"`
-	Index       uint64           `json:"index,omitempty"`
+	Index       uint32           `json:"index,omitempty"`
 }
 
 func (r *statusRecord) marshal() []byte {
@@ -74,20 +79,42 @@ func (e *Engine) readStatus(ctx context.Context, key da.BlobKey) (*statusRecord,
 	return &r, nil
 }
 
-// readCert returns the stored certificate record for a batch root.
+// readCert returns the stored certificate record for a batch root, or nil
+// if there is none.
 func (e *Engine) readCert(ctx context.Context, root da.Hash) (*chain.CertificateRecord, error) {
 	raw, err := e.store.Get(ctx, storeKey(prefixCert, root))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading certificate %s: %v", ErrInternal, root, err)
 	}
 	var c chain.CertificateRecord
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := json.Unmarshal(raw, &c); err != nil || c.Certificate.BatchRoot != root {
 		return nil, fmt.Errorf("%w: certificate record %s is corrupt: %v", ErrInternal, root, err)
 	}
 	return &c, nil
 }
 
-// apiStatus renders a stored record (and, once certified, its certificate).
+// readHeader returns the stored header of a batch root, or nil if there is
+// none.
+func (e *Engine) readHeader(ctx context.Context, root da.Hash) (*da.BatchHeader, error) {
+	raw, err := e.store.Get(ctx, storeKey(prefixHeader, root))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading batch header %s: %v", ErrInternal, root, err)
+	}
+	var h da.BatchHeader
+	if err := h.UnmarshalBinary(raw); err != nil || h.Root() != root {
+		return nil, fmt.Errorf("%w: batch header %s is corrupt: %v", ErrInternal, root, err)
+	}
+	return &h, nil
+}
+
+// apiStatus renders a stored record (and, once certified, where its
+// certificate places the blob: docs/spec.md §7, Status object).
 func (e *Engine) apiStatus(ctx context.Context, key da.BlobKey, r *statusRecord) (*api.BlobStatus, error) {
 	s := &api.BlobStatus{
 		BlobKey: key, Status: r.Status, Reason: r.Reason, Length: r.Length, Rows: r.Rows,
@@ -103,11 +130,23 @@ func (e *Engine) apiStatus(ctx context.Context, key da.BlobKey, r *statusRecord)
 	if err != nil {
 		return nil, err
 	}
-	proof, err := da.MerkleProof(c.Certificate.Keys(), int(r.Index))
+	if c == nil {
+		return nil, fmt.Errorf("%w: certified record of %s names batch %s, whose certificate is missing", ErrInternal, key, *r.BatchRoot)
+	}
+	blobs, i := c.Certificate.Blobs, int(r.Index)
+	if i >= len(blobs) || blobs[i].Key != key || int(blobs[i].Rows) != r.Rows {
+		return nil, fmt.Errorf("%w: certificate %s does not hold blob %s at index %d", ErrInternal, *r.BatchRoot, key, i)
+	}
+	proof, err := da.InclusionProof(blobs, i)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Merkle proof of %s: %v", ErrInternal, key, err)
+		return nil, fmt.Errorf("%w: inclusion proof of %s: %v", ErrInternal, key, err)
+	}
+	var off uint32
+	for _, b := range blobs[:i] {
+		off += b.Rows
 	}
 	root, idx := *r.BatchRoot, r.Index
-	s.Certificate, s.BatchRoot, s.BlobIndex, s.MerkleProof, s.Height = &c.Certificate, &root, &idx, proof, c.Height
+	s.BatchRoot, s.Index, s.BatchSize, s.Offset, s.Proof = &root, &idx, len(blobs), &off, proof
+	s.Certificate, s.Height = &c.Certificate, c.Height
 	return s, nil
 }

@@ -5,22 +5,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/storage"
 )
 
-// Blob returns the exact bytes posted under key: the local copy, or, once
-// retention has pruned it, the blob reconstructed from any K rows fetched
-// from the DA nodes (each checked against its commitment, so the bytes are
-// always the committed ones). The result belongs to the caller.
+// Blob returns the exact bytes posted under key (docs/spec.md §7): the
+// local copy, or, once retention has pruned it or for a blob this engine
+// never held, the blob read back from the DA nodes of the batch the chain
+// last certified it in — its own data rows when they all come back and
+// verify, any D dispersed rows otherwise (docs/spec.md §3.6) — so the bytes
+// are always the committed ones. The result belongs to the caller.
 func (e *Engine) Blob(ctx context.Context, key da.BlobKey) ([]byte, error) {
 	data, err := e.store.Get(ctx, storeKey(prefixBlob, key))
 	if err == nil {
@@ -33,52 +38,151 @@ func (e *Engine) Blob(ctx context.Context, key da.BlobKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: no blob %s", ErrNotFound, key)
-	}
-	if r.Status != api.StatusCertified {
+	if r != nil && r.Status != api.StatusCertified {
 		return nil, fmt.Errorf("%w: blob %s is %s and its local copy is gone", ErrUnavailable, key, r.Status)
 	}
-	return e.reconstruct(ctx, key, r)
-}
-
-// Commitments returns the blob's length, K and C_0 … C_{K−1}.
-func (e *Engine) Commitments(ctx context.Context, key da.BlobKey) (*api.Commitments, error) {
-	r, err := e.record(ctx, key)
+	root, hdr, err := e.locate(ctx, key, r)
 	if err != nil {
 		return nil, err
 	}
-	return &api.Commitments{Length: r.Length, Rows: r.Rows, Commitments: r.Commitments}, nil
+	return e.reconstruct(ctx, key, root, hdr)
 }
 
-// record is the stored status record of a known blob (ErrNotFound if none).
-func (e *Engine) record(ctx context.Context, key da.BlobKey) (*statusRecord, error) {
+// locate finds the batch that holds a certified blob and its header: from
+// the engine's own records when it has them, else through the chain and the
+// DA nodes.
+func (e *Engine) locate(ctx context.Context, key da.BlobKey, r *statusRecord) (da.Hash, *da.BatchHeader, error) {
+	if r != nil && r.BatchRoot != nil {
+		hdr, err := e.batchHeader(ctx, *r.BatchRoot)
+		if err != nil {
+			return da.Hash{}, nil, err
+		}
+		return *r.BatchRoot, hdr, nil
+	}
+	if e.disp == nil {
+		return da.Hash{}, nil, fmt.Errorf("%w: no blob %s", ErrNotFound, key)
+	}
+	loc, err := e.disp.Locate(ctx, key)
+	if errors.Is(err, dispersal.ErrNotFound) {
+		return da.Hash{}, nil, fmt.Errorf("%w: no blob %s here, and the chain has no certified batch holding it", ErrNotFound, key)
+	}
+	if err != nil {
+		return da.Hash{}, nil, dispersalErr(fmt.Sprintf("blob %s", key), err)
+	}
+	hdr, err := e.batchHeader(ctx, loc.Root)
+	if err != nil {
+		return da.Hash{}, nil, err
+	}
+	if i := hdr.Index(key); i != loc.Index {
+		return da.Hash{}, nil, fmt.Errorf("%w: the chain places blob %s at index %d of batch %s, its header at %d",
+			ErrUnavailable, key, loc.Index, loc.Root, i)
+	}
+	return loc.Root, hdr, nil
+}
+
+// dispersalErr maps a dispersal error to the engine's sentinels.
+func dispersalErr(what string, err error) error {
+	if errors.Is(err, dispersal.ErrNotFound) {
+		return fmt.Errorf("%w: %s: %v", ErrNotFound, what, err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+}
+
+// batchHeader returns a batch's header: in flight, stored, or from the DA
+// nodes (checked against the root there).
+func (e *Engine) batchHeader(ctx context.Context, root da.Hash) (*da.BatchHeader, error) {
+	e.mu.Lock()
+	bt := e.batches[root]
+	e.mu.Unlock()
+	if bt != nil {
+		return &bt.enc.Header, nil
+	}
+	h, err := e.readHeader(ctx, root)
+	if err != nil || h != nil {
+		return h, err
+	}
+	if e.disp == nil {
+		return nil, fmt.Errorf("%w: no batch %s", ErrNotFound, root)
+	}
+	h, err = e.disp.BatchHeader(ctx, root)
+	if err != nil {
+		return nil, dispersalErr(fmt.Sprintf("batch %s", root), err)
+	}
+	return h, nil
+}
+
+// Commitments returns the blob's length, R and C_0 … C_{R−1}: from its
+// record, or from the header of the batch the chain certified it in.
+func (e *Engine) Commitments(ctx context.Context, key da.BlobKey) (*api.Commitments, error) {
 	r, err := e.readStatus(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: no blob %s", ErrNotFound, key)
+	if r != nil {
+		return &api.Commitments{Length: r.Length, Rows: r.Rows, Commitments: r.Commitments}, nil
 	}
-	return r, nil
-}
-
-// Cell returns cell `cell` of extended row `row` with its EIP-7594 proof
-// against C_row. Row and cell are checked against the blob's shape (an
-// *IndexError). The row's 128 cells and proofs are computed once (an FK20
-// run) and kept in a small cache.
-func (e *Engine) Cell(ctx context.Context, key da.BlobKey, row, cell int) (*api.Cell, error) {
-	r, err := e.record(ctx, key)
+	_, hdr, err := e.locate(ctx, key, nil)
 	if err != nil {
 		return nil, err
 	}
-	if row < 0 || row >= 4*r.Rows {
-		return nil, &IndexError{What: "row", Index: row, Limit: 4 * r.Rows}
+	b := &hdr.Blobs[hdr.Index(key)]
+	return &api.Commitments{Length: int(b.Length), Rows: int(b.Rows), Commitments: kzgCommitments(b.Commitments)}, nil
+}
+
+// Batch returns a batch's header with its counts and, once the chain has
+// recorded it, its certificate (docs/spec.md §7, Batch object).
+func (e *Engine) Batch(ctx context.Context, root da.Hash) (*api.Batch, error) {
+	hdr, err := e.batchHeader(ctx, root)
+	if err != nil {
+		return nil, err
 	}
-	if cell < 0 || cell >= encoder.CellsPerRow {
-		return nil, &IndexError{What: "cell", Index: cell, Limit: encoder.CellsPerRow}
+	rec, err := e.readCert(ctx, root)
+	if err != nil {
+		return nil, err
 	}
-	ent, err := e.cells.get(ctx, cellKey{key, row}, func() (*cellEntry, error) {
+	if rec == nil && e.chain != nil && e.inFlight(root) == nil {
+		if rec, err = e.chain.Certificate(ctx, root); err != nil {
+			if !chain.IsNotFound(err) {
+				return nil, fmt.Errorf("%w: the certificate of batch %s: %v", ErrUnavailable, root, err)
+			}
+			rec = nil
+		}
+	}
+	var cert *da.Certificate
+	if rec != nil {
+		cert = &rec.Certificate
+	}
+	return api.NewBatch(hdr, cert), nil
+}
+
+func (e *Engine) inFlight(root da.Hash) *batch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.batches[root]
+}
+
+// Cell returns cell c of dispersed row n of a batch with its EIP-7594 proof
+// against that row's commitment (docs/spec.md §3.5). n and c are checked
+// against the batch's shape (an *IndexError). When the engine holds the
+// row's data — the batch in flight, or the local copies of the blobs it
+// needs — it computes the row's 128 cells and proofs once (an FK20 run) and
+// keeps them in a small cache; otherwise the cell comes from a DA node
+// (verified there against the row's commitment).
+func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, error) {
+	hdr, err := e.batchHeader(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	if lim := hdr.DispersedRows(); n < 0 || n >= lim {
+		return nil, &IndexError{What: "row", Index: n, Limit: lim}
+	}
+	if c < 0 || c >= encoder.CellsPerRow {
+		return nil, &IndexError{What: "cell", Index: c, Limit: encoder.CellsPerRow}
+	}
+	ent, err := e.cells.get(ctx, cellKey{root, n}, func() (*cellEntry, error) {
 		// An FK20 run uses every core: run few at once, whatever the
 		// number of requests asking.
 		select {
@@ -87,137 +191,160 @@ func (e *Engine) Cell(ctx context.Context, key da.BlobKey, row, cell int) (*api.
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		data, err := e.extendedRow(ctx, key, r, row)
+		row, err := e.localRow(ctx, root, hdr, n)
 		if err != nil {
 			return nil, err
 		}
-		cells, proofs, err := e.kzg.ComputeCellsAndProofs(data)
+		cells, proofs, err := e.kzg.ComputeCellsAndProofs(row)
 		if err != nil {
-			return nil, fmt.Errorf("%w: cells of row %d of %s: %v", ErrInternal, row, key, err)
+			return nil, fmt.Errorf("%w: cells of row %d of batch %s: %v", ErrInternal, n, root, err)
 		}
 		return &cellEntry{cells: cells, proofs: proofs}, nil
 	})
-	if err != nil {
+	if err == nil {
+		return &api.Cell{Cell: kzg.CellBytes(ent.cells[c]), Proof: api.Proof(ent.proofs[c])}, nil
+	}
+	if !errors.Is(err, errNotLocal) {
 		return nil, err
 	}
-	return &api.Cell{Cell: kzg.CellBytes(ent.cells[cell]), Proof: api.Proof(ent.proofs[cell])}, nil
+	if e.disp == nil {
+		return nil, fmt.Errorf("%w: row %d of batch %s: the local copies are gone and there are no DA nodes to ask", ErrUnavailable, n, root)
+	}
+	cell, proof, err := e.disp.FetchCell(ctx, root, uint32(n), uint16(c))
+	if err != nil {
+		return nil, dispersalErr(fmt.Sprintf("cell (%d, %d) of batch %s", n, c, root), err)
+	}
+	return &api.Cell{Cell: kzg.CellBytes(cell), Proof: api.Proof(proof)}, nil
 }
 
-// extendedRow returns extended row j of a blob: from the local copy
-// (packed, and column-extended when j ≥ K); without one, fetched from the DA
-// nodes and checked against its derived commitment, or else from the
-// reconstructed blob.
-func (e *Engine) extendedRow(ctx context.Context, key da.BlobKey, r *statusRecord, j int) ([]fr.Element, error) {
-	data, err := e.store.Get(ctx, storeKey(prefixBlob, key))
-	if errors.Is(err, storage.ErrNotFound) && r.Status == api.StatusCertified && e.disp != nil {
-		if row, ferr := e.fetchVerifiedRow(ctx, key, r, j); ferr == nil {
-			return row, nil
+// errNotLocal: the engine does not hold the data of a row.
+var errNotLocal = errors.New("engine: row not held locally")
+
+// localRow returns dispersed row n of a batch from what the engine holds
+// (docs/spec.md §3.4): the batch in flight; else a data row from its blob's
+// local copy, or a parity row from the column extension of the matrix packed
+// from every blob's local copy. errNotLocal when a copy is gone.
+func (e *Engine) localRow(ctx context.Context, root da.Hash, hdr *da.BatchHeader, n int) ([]fr.Element, error) {
+	if bt := e.inFlight(root); bt != nil {
+		return bt.enc.Rows[n], nil
+	}
+	d, offs := hdr.DataRows(), hdr.Offsets()
+	pack := func(i int) ([][]fr.Element, error) {
+		b := &hdr.Blobs[i]
+		data, err := e.store.Get(ctx, storeKey(prefixBlob, b.Key))
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errNotLocal
 		}
-		data, err = e.reconstruct(ctx, key, r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading blob %s: %v", ErrInternal, b.Key, err)
+		}
+		if len(data) != int(b.Length) {
+			return nil, fmt.Errorf("%w: the local copy of %s has %d bytes, its header says %d", ErrInternal, b.Key, len(data), b.Length)
+		}
+		rows := newRows(int(b.Rows))
+		if err := encoder.PackInto(data, rows); err != nil {
+			return nil, fmt.Errorf("%w: packing %s: %v", ErrInternal, b.Key, err)
+		}
+		return rows, nil
 	}
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("%w: blob %s is %s and its local copy is gone", ErrUnavailable, key, r.Status)
+	if n < d {
+		i := sort.Search(len(offs), func(i int) bool { return offs[i] > n }) - 1
+		rows, err := pack(i)
+		if err != nil {
+			return nil, err
+		}
+		return rows[n-offs[i]], nil
 	}
-	if err != nil {
-		return nil, err
+	k := hdr.MatrixRows()
+	matrix := make([][]fr.Element, 0, k)
+	for i := range hdr.Blobs {
+		rows, err := pack(i)
+		if err != nil {
+			return nil, err
+		}
+		matrix = append(matrix, rows...)
 	}
-	p, err := encoder.ParamsFor(len(data))
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored blob %s: %v", ErrInternal, key, err)
+	zero := make([]fr.Element, encoder.ElementsPerRow)
+	for len(matrix) < k {
+		matrix = append(matrix, zero) // padding rows (§3.3)
 	}
-	rows := newRows(p.K, p.ExtendedRows())
-	if err := encoder.PackInto(data, rows); err != nil {
-		return nil, fmt.Errorf("%w: packing %s: %v", ErrInternal, key, err)
+	out := make([][]fr.Element, encoder.ColumnExtension*k)
+	j := da.ExtendedRow(n, d)
+	out[j] = make([]fr.Element, encoder.ElementsPerRow)
+	if err := e.enc.Backend().ExtendColumns(ctx, matrix, out); err != nil {
+		return nil, fmt.Errorf("%w: extending batch %s: %v", ErrInternal, root, err)
 	}
-	if j < p.K {
-		return rows[j], nil
-	}
-	all := rows[:cap(rows)]
-	if err := e.enc.Backend().ExtendColumns(ctx, rows, all); err != nil {
-		return nil, fmt.Errorf("%w: extending %s: %v", ErrInternal, key, err)
-	}
-	return all[j], nil
+	return out[j], nil
 }
 
-// fetchVerifiedRow fetches one extended row and checks it against C_j.
-func (e *Engine) fetchVerifiedRow(ctx context.Context, key da.BlobKey, r *statusRecord, j int) ([]fr.Element, error) {
-	cert, err := e.certOf(ctx, key, r)
-	if err != nil {
-		return nil, err
-	}
-	row, err := e.disp.FetchRow(ctx, cert, key, j)
-	if err != nil {
-		return nil, err
-	}
-	if len(row) != encoder.ElementsPerRow {
-		return nil, fmt.Errorf("row %d of %s has %d elements", j, key, len(row))
-	}
-	// Checked against the data commitments directly: deriving all 4K
-	// commitments (a G1 FFT) for every fetched row would dominate retrieval.
-	bad, err := e.kzg.VerifyExtendedRows([][]kzg.Commitment{r.Commitments}, []kzg.ExtendedRow{{Index: j, Row: row}})
-	if err != nil || len(bad) > 0 {
-		return nil, fmt.Errorf("row %d of %s does not match its commitment (%v)", j, key, err)
-	}
-	return row, nil
-}
-
-func (e *Engine) certOf(ctx context.Context, key da.BlobKey, r *statusRecord) (*da.Certificate, error) {
-	if r.BatchRoot == nil {
-		return nil, fmt.Errorf("%w: certified record of %s has no batch root", ErrInternal, key)
-	}
-	c, err := e.readCert(ctx, *r.BatchRoot)
-	if err != nil {
-		return nil, err
-	}
-	return &c.Certificate, nil
-}
-
-// reconstruct rebuilds a certified blob from the DA nodes: it fetches rows
-// (data rows first, then the others) until it holds K, decodes, and if some
-// rows do not match their commitments fetches others in their place.
-func (e *Engine) reconstruct(ctx context.Context, key da.BlobKey, r *statusRecord) ([]byte, error) {
+// reconstruct reads a certified blob back from the DA nodes (docs/spec.md
+// §3.6): it fetches the blob's own R data rows and, if they all arrive and
+// verify, unpacks them; otherwise it fetches other dispersed rows until it
+// holds D good ones and decodes the batch matrix. Rows that do not match
+// their commitments are replaced by others.
+func (e *Engine) reconstruct(ctx context.Context, key da.BlobKey, root da.Hash, hdr *da.BatchHeader) ([]byte, error) {
 	if e.disp == nil {
 		return nil, fmt.Errorf("%w: blob %s: no local copy and no DA nodes to ask", ErrUnavailable, key)
 	}
-	cert, err := e.certOf(ctx, key, r)
-	if err != nil {
-		return nil, err
+	idx := hdr.Index(key)
+	if idx < 0 {
+		return nil, fmt.Errorf("%w: batch %s does not hold blob %s", ErrInternal, root, key)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(e.cfg.Retrieval.Timeout))
 	defer cancel()
 	start := time.Now()
-	k, n := r.Rows, 4*r.Rows
+	d, n := hdr.DataRows(), hdr.DispersedRows()
+	o, r := hdr.Offsets()[idx], int(hdr.Blobs[idx].Rows)
+	// The blob's own rows first, then every other dispersed row.
+	order := make([]int, 0, n)
+	for i := o; i < o+r; i++ {
+		order = append(order, i)
+	}
+	for i := 0; i < n; i++ {
+		if i < o || i >= o+r {
+			order = append(order, i)
+		}
+	}
 	type res struct {
-		j   int
+		n   int
 		row []fr.Element
 		err error
 	}
-	results := make(chan res, n)
+	results := make(chan res, n) // never blocks a fetch; cancel ends those left
 	got := map[int][]fr.Element{}
-	next, inflight := 0, 0
+	next, inflight, want := 0, 0, r
 	var lastErr error
 	for {
-		for inflight < e.cfg.Retrieval.Concurrency && next < n && len(got)+inflight < k {
-			j := next
+		for inflight < e.cfg.Retrieval.Concurrency && next < len(order) && len(got)+inflight < want {
+			j := order[next]
 			next++
 			inflight++
 			go func() {
-				row, err := e.disp.FetchRow(ctx, cert, key, j)
+				row, err := e.disp.FetchRow(ctx, root, uint32(j))
 				if err == nil && len(row) != encoder.ElementsPerRow {
 					err = fmt.Errorf("row %d has %d elements", j, len(row))
 				}
 				results <- res{j, row, err}
 			}()
 		}
-		if len(got) >= k {
-			data, rejected, err := e.enc.DecodeBlob(ctx, e.kzg, r.Length, r.Commitments, got, nil)
+		if inflight == 0 {
+			if len(got) < want {
+				if want < d {
+					want = d // some of the blob's own rows are missing: any D will do
+					continue
+				}
+				e.m.reconstructs.WithLabelValues("error").Inc()
+				return nil, fmt.Errorf("%w: blob %s: only %d of the %d rows needed could be fetched from %d tried (last error: %v)",
+					ErrUnavailable, key, len(got), want, next, lastErr)
+			}
+			data, rejected, err := e.enc.DecodeBlob(ctx, e.kzg, hdr, idx, got, nil)
 			if err == nil {
 				e.m.reconstructs.WithLabelValues("ok").Inc()
-				e.log.Info("blob reconstructed from DA nodes", "blob_key", key, "rows_fetched", next,
+				e.log.Info("blob read back from DA nodes", "blob_key", key, "batch_root", root, "rows_fetched", next,
 					"rejected", len(rejected), "seconds", time.Since(start).Seconds())
 				return data, nil
 			}
-			if len(rejected) == 0 {
+			if len(rejected) == 0 && len(got) >= d {
 				e.m.reconstructs.WithLabelValues("error").Inc()
 				return nil, fmt.Errorf("%w: decoding %s: %v", ErrUnavailable, key, err)
 			}
@@ -225,12 +352,8 @@ func (e *Engine) reconstruct(ctx context.Context, key da.BlobKey, r *statusRecor
 				delete(got, j)
 			}
 			lastErr = fmt.Errorf("rows %v did not match their commitments", rejected)
+			want = d
 			continue
-		}
-		if inflight == 0 {
-			e.m.reconstructs.WithLabelValues("error").Inc()
-			return nil, fmt.Errorf("%w: blob %s: only %d of the %d rows needed could be fetched from %d tried (last error: %v)",
-				ErrUnavailable, key, len(got), k, next, lastErr)
 		}
 		x := <-results
 		inflight--
@@ -238,7 +361,7 @@ func (e *Engine) reconstruct(ctx context.Context, key da.BlobKey, r *statusRecor
 			lastErr = x.err
 			continue
 		}
-		got[x.j] = x.row
+		got[x.n] = x.row
 	}
 }
 
@@ -252,8 +375,8 @@ type cellCache struct {
 }
 
 type cellKey struct {
-	key da.BlobKey
-	row int
+	root da.Hash
+	row  int
 }
 
 type cellEntry struct {

@@ -10,7 +10,7 @@ import (
 	"github.com/zgda/zgda/engine/api"
 )
 
-// routeKind names an endpoint of DESIGN.md §7.
+// routeKind names an endpoint of docs/spec.md §7.
 type routeKind int
 
 const (
@@ -18,7 +18,8 @@ const (
 	routeGetBlob                          // GET /v1/blobs/{key}
 	routeStatus                           // GET /v1/blobs/{key}/status
 	routeCommitments                      // GET /v1/blobs/{key}/commitments
-	routeCell                             // GET /v1/blobs/{key}/cells/{row}/{cell}
+	routeBatch                            // GET /v1/batches/{root}
+	routeBatchCell                        // GET /v1/batches/{root}/cells/{n}/{c}
 	routeAltPut                           // POST /put, /put/
 	routeAltGet                           // GET /get/0x{commitment}
 	routeHealth                           // GET /healthz
@@ -27,7 +28,7 @@ const (
 
 var routeNames = map[routeKind]string{
 	routePostBlob: "post_blob", routeGetBlob: "get_blob", routeStatus: "status", routeCommitments: "commitments",
-	routeCell: "cell", routeAltPut: "altda_put", routeAltGet: "altda_get", routeHealth: "healthz", routeMetrics: "metrics",
+	routeBatch: "batch", routeBatchCell: "batch_cell", routeAltPut: "altda_put", routeAltGet: "altda_get", routeHealth: "healthz", routeMetrics: "metrics",
 }
 
 func (k routeKind) String() string {
@@ -49,14 +50,16 @@ func (k routeKind) method() string {
 type route struct {
 	kind      routeKind
 	key       da.BlobKey
-	row, cell int
-	daLayer   byte // routeAltGet: the commitment's da_layer_byte
+	root      da.Hash // routeBatch, routeBatchCell
+	row, cell int     // routeBatchCell: dispersed row n, cell c
+	daLayer   byte    // routeAltGet: the commitment's da_layer_byte
 }
 
-// Alt-DA generic commitments (OP Stack): 0x01 ‖ da_layer_byte ‖ version ‖ payload.
+// Alt-DA generic commitments (OP Stack, docs/spec.md §7): 0x01 ‖
+// da_layer_byte ‖ version ‖ payload, version 0x02 for zgda/v2 blob keys.
 const (
 	altDAGeneric   = 0x01
-	altDAVersion   = 0x00
+	altDAVersion   = 0x02
 	altDACommitLen = 3 + 32
 )
 
@@ -90,14 +93,14 @@ func parsePath(path string) (route, error) {
 	if rest, ok := strings.CutPrefix(path, "/get/"); ok {
 		return parseAltDAGet(rest)
 	}
+	if rest, ok := strings.CutPrefix(path, "/v1/batches/"); ok {
+		return parseBatchPath(path, rest)
+	}
 	rest, ok := strings.CutPrefix(path, "/v1/blobs/")
 	if !ok {
 		return route{}, fmt.Errorf("%w: no endpoint %s", api.ErrNotFound, clip(path))
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) > 4 {
-		return route{}, fmt.Errorf("%w: no endpoint %s", api.ErrNotFound, clip(path))
-	}
 	r := route{}
 	switch {
 	case len(parts) == 1:
@@ -106,10 +109,8 @@ func parsePath(path string) (route, error) {
 		r.kind = routeStatus
 	case len(parts) == 2 && parts[1] == "commitments":
 		r.kind = routeCommitments
-	case len(parts) == 4 && parts[1] == "cells":
-		r.kind = routeCell
 	default:
-		return route{}, fmt.Errorf("%w: no endpoint %s (blob endpoints: /v1/blobs/{key}, …/status, …/commitments, …/cells/{row}/{cell})",
+		return route{}, fmt.Errorf("%w: no endpoint %s (blob endpoints: /v1/blobs/{key}, …/status, …/commitments)",
 			api.ErrNotFound, clip(path))
 	}
 	key, err := parseKey(parts[0])
@@ -117,7 +118,28 @@ func parsePath(path string) (route, error) {
 		return route{}, err
 	}
 	r.key = key
-	if r.kind == routeCell {
+	return r, nil
+}
+
+// parseBatchPath parses what follows /v1/batches/: {root} or
+// {root}/cells/{n}/{c}.
+func parseBatchPath(path, rest string) (route, error) {
+	parts := strings.Split(rest, "/")
+	r := route{}
+	switch {
+	case len(parts) == 1:
+		r.kind = routeBatch
+	case len(parts) == 4 && parts[1] == "cells":
+		r.kind = routeBatchCell
+	default:
+		return route{}, fmt.Errorf("%w: no endpoint %s (batch endpoints: /v1/batches/{root}, …/cells/{n}/{c})",
+			api.ErrNotFound, clip(path))
+	}
+	if err := parseHex32(parts[0], r.root[:], api.ErrInvalidRoot); err != nil {
+		return route{}, err
+	}
+	if r.kind == routeBatchCell {
+		var err error
 		if r.row, err = parseIndex("row", parts[2], api.ErrInvalidRow); err != nil {
 			return route{}, err
 		}
@@ -132,18 +154,24 @@ func parsePath(path string) (route, error) {
 // hex digits.
 func parseKey(s string) (da.BlobKey, error) {
 	var k da.BlobKey
+	return k, parseHex32(s, k[:], api.ErrInvalidBlobKey)
+}
+
+// parseHex32 parses 0x and 64 hex digits into dst, or names the problem
+// under sentinel.
+func parseHex32(s string, dst []byte, sentinel error) error {
 	switch {
 	case s == "":
-		return k, fmt.Errorf("%w: empty; want 0x followed by 64 hex digits", api.ErrInvalidBlobKey)
+		return fmt.Errorf("%w: empty; want 0x followed by 64 hex digits", sentinel)
 	case !strings.HasPrefix(s, "0x") && !strings.HasPrefix(s, "0X"):
-		return k, fmt.Errorf("%w: %q does not start with 0x", api.ErrInvalidBlobKey, clip(s))
+		return fmt.Errorf("%w: %q does not start with 0x", sentinel, clip(s))
 	case len(s) != 2+64:
-		return k, fmt.Errorf("%w: %q has %d hex digits, want 64", api.ErrInvalidBlobKey, clip(s), len(s)-2)
+		return fmt.Errorf("%w: %q has %d hex digits, want 64", sentinel, clip(s), len(s)-2)
 	}
-	if _, err := hex.Decode(k[:], []byte(s[2:])); err != nil {
-		return k, fmt.Errorf("%w: %q: %v", api.ErrInvalidBlobKey, clip(s), err)
+	if _, err := hex.Decode(dst, []byte(s[2:])); err != nil {
+		return fmt.Errorf("%w: %q: %v", sentinel, clip(s), err)
 	}
-	return k, nil
+	return nil
 }
 
 // parseIndex parses a canonical non-negative decimal (no sign, no leading
@@ -177,7 +205,7 @@ func parseAltDAGet(s string) (route, error) {
 	}
 	h := s[2:]
 	if len(h) != 2*altDACommitLen {
-		return route{}, fmt.Errorf("%w: %d hex digits, want %d (0x01 ‖ da_layer_byte ‖ 0x00 ‖ 32-byte blob key)",
+		return route{}, fmt.Errorf("%w: %d hex digits, want %d (0x01 ‖ da_layer_byte ‖ 0x02 ‖ 32-byte blob key)",
 			api.ErrInvalidCommit, len(h), 2*altDACommitLen)
 	}
 	var b [altDACommitLen]byte
@@ -189,7 +217,7 @@ func parseAltDAGet(s string) (route, error) {
 			api.ErrInvalidCommit, b[0])
 	}
 	if b[2] != altDAVersion {
-		return route{}, fmt.Errorf("%w: version byte 0x%02x; want 0x00", api.ErrInvalidCommit, b[2])
+		return route{}, fmt.Errorf("%w: version byte 0x%02x; this server's blob keys are zgda/v2 (0x%02x)", api.ErrInvalidCommit, b[2], altDAVersion)
 	}
 	r := route{kind: routeAltGet, daLayer: b[1]}
 	copy(r.key[:], b[3:])

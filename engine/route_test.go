@@ -29,8 +29,10 @@ func (r route) render() string {
 		return "/v1/blobs/" + r.key.String() + "/status"
 	case routeCommitments:
 		return "/v1/blobs/" + r.key.String() + "/commitments"
-	case routeCell:
-		return fmt.Sprintf("/v1/blobs/%s/cells/%d/%d", r.key, r.row, r.cell)
+	case routeBatch:
+		return "/v1/batches/" + r.root.String()
+	case routeBatchCell:
+		return fmt.Sprintf("/v1/batches/%s/cells/%d/%d", r.root, r.row, r.cell)
 	case routeAltPut:
 		return "/put"
 	case routeAltGet:
@@ -46,9 +48,13 @@ func (r route) render() string {
 var pathSeeds = []string{
 	"/v1/blobs", "/v1/blobs/", "/v1/blobs/0x" + strings.Repeat("0a", 32),
 	"/v1/blobs/0x" + strings.Repeat("0a", 32) + "/status",
-	"/v1/blobs/0x" + strings.Repeat("Ff", 32) + "/cells/1023/127",
-	"/v1/blobs/0x" + strings.Repeat("0a", 32) + "/cells/01/0",
-	"/put", "/put/", "/put/0x00", "/get/0x017a00" + strings.Repeat("11", 32), "/get/0x", "/healthz", "/metrics",
+	"/v1/blobs/0x" + strings.Repeat("0a", 32) + "/commitments",
+	"/v1/batches/0x" + strings.Repeat("0b", 32),
+	"/v1/batches/0x" + strings.Repeat("Ff", 32) + "/cells/1023/127",
+	"/v1/batches/0x" + strings.Repeat("0a", 32) + "/cells/01/0",
+	"/v1/batches/", "/v1/batches/0x/cells//",
+	"/put", "/put/", "/put/0x00", "/get/0x017a02" + strings.Repeat("11", 32), "/get/0x017a00" + strings.Repeat("11", 32),
+	"/get/0x", "/healthz", "/metrics",
 	"", "/", "//", "/v1/blobs/0x/cells//", "/v1/blobs/\x00", "/get/0x01\xff",
 }
 

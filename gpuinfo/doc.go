@@ -1,5 +1,5 @@
 // Package gpuinfo reads facts about the machine's NVIDIA GPUs from NVML
-// (DESIGN.md §8) for `zgda devices` and the machine line of `zgda bench`:
+// for `zgda devices` and the machine line of `zgda bench`:
 // name, UUID, driver and CUDA driver versions, compute capability, memory,
 // PCIe link, clocks, power, utilization and temperature.
 //

@@ -2,13 +2,14 @@ package kzg
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 )
 
-// Benchmarks side by side with go-eth-kzg (the anchor in DESIGN.md §10), in
+// Benchmarks side by side with go-eth-kzg (the performance anchor), in
 // one run so that the ratio, not the machine, is what is read. Bytes are the
 // payload a zgda row carries (4096 × 31).
 
@@ -86,26 +87,49 @@ func BenchmarkCellsAndProofs(b *testing.B) {
 	})
 }
 
-func BenchmarkDeriveCommitments(b *testing.B) {
+func BenchmarkParityCommitments(b *testing.B) {
 	ctx := testContext()
 	rng := rand.New(rand.NewPCG(25, 26))
 	comm, err := ctx.Commit(randomRow(rng))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, k := range []int{16, 256} {
-		data := make([]Commitment, k)
+	for _, d := range []int{9, 64, 256} {
+		data := make([]Commitment, d)
 		for i := range data {
 			data[i] = comm
 		}
-		b.Run(map[int]string{16: "K16", 256: "K256"}[k], func(b *testing.B) {
+		k := 1
+		for k < d {
+			k <<= 1
+		}
+		b.Run(fmt.Sprintf("D%d", d), func(b *testing.B) {
 			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if _, err := ctx.DeriveCommitments(data); err != nil {
+			for b.Loop() {
+				if _, err := ctx.ParityCommitments(data, k); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkVerifyBatchRows is a DA node's check of 16 rows of a D = 64
+// batch (one random linear combination).
+func BenchmarkVerifyBatchRows(b *testing.B) {
+	f := newBatchFixture(b, rand.New(rand.NewPCG(29, 30)), 64)
+	ctx := testContext()
+	rows := make([]BatchRow, 16)
+	for i := range rows {
+		j := i * 16
+		rows[i] = BatchRow{Index: j, Row: f.ext[j]}
+	}
+	b.SetBytes(int64(len(rows)) * rowPayload)
+	b.ReportAllocs()
+	for b.Loop() {
+		if bad, _, err := ctx.VerifyBatchRows(f.comms, f.k, rows); err != nil || bad != nil {
+			b.Fatal(bad, err)
+		}
 	}
 }
 

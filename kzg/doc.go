@@ -1,11 +1,18 @@
 // Package kzg implements KZG commitments over BLS12-381 with Ethereum's
-// KZG-ceremony trusted setup, as zgda/v1 uses them (DESIGN.md §3):
+// KZG-ceremony trusted setup, as the zgda/v2 codec uses them (docs/spec.md
+// §3.2 Blob key, §3.4 Column extension, §3.5 Cells):
 //
 //   - row commitments: EIP-4844 blob_to_kzg_commitment of a 4096-element row;
-//   - derived commitments: the commitments of the column-extended rows
-//     j ≥ K, computed in G1 from C_0 … C_{K−1} (a G1 FFT), never by an MSM;
+//   - parity commitments: the commitments of a batch's parity rows (extended
+//     rows K … K+3D−1), computed in G1 from the D data rows' commitments (a G1
+//     FFT with the padding rows as the identity), never by an MSM over a row
+//     (ParityCommitments);
+//   - row verification: a batch's rows checked against its data commitments
+//     by one random linear combination, bisecting only when it fails to name
+//     the bad rows (VerifyBatchRows; VerifyRows for rows with known
+//     commitments);
 //   - cells and proofs: EIP-7594 compute_cells_and_kzg_proofs (FK20);
-//   - verification: EIP-7594 verify_cell_kzg_proof_batch;
+//   - cell verification: EIP-7594 verify_cell_kzg_proof_batch;
 //   - parsing of outside bytes: commitments, proofs and field elements are
 //     checked (length, encoding, on curve, in subgroup, canonical) and
 //     rejected with an error naming what is wrong.
@@ -19,4 +26,8 @@
 // Rows are slices of fr.Element in evaluation form, in the bit-reversed
 // order of the 4096th roots of unity (an EIP-4844 blob). Functions never
 // modify the rows they are given.
+//
+// Errors: ErrBadArgument (inconsistent counts, K, indices), ErrRowLength,
+// ErrInvalidPoint (a *PointError naming the input), ErrNonCanonicalScalar,
+// ErrVerify (well-formed but not verifying).
 package kzg

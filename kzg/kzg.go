@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
@@ -272,60 +271,6 @@ func CellBytes(cell []fr.Element) []byte {
 		out = append(out, b[:]...)
 	}
 	return out
-}
-
-// VerifyRows checks that every row matches its commitment, as a DA node
-// checks a batch of slices (DESIGN.md §4): with weights r_j drawn from
-// crypto/rand, commit(Σ r_j·row_j) = Σ r_j·C_j — one 4096-point MSM and one
-// len(rows)-point MSM for the whole batch. Only if that fails are the rows
-// committed one by one, to name the bad ones: the returned slice lists their
-// indices (nil when all verify). Commitments are fully checked first.
-func (c *Context) VerifyRows(rows [][]fr.Element, commitments []Commitment) ([]int, error) {
-	if len(rows) != len(commitments) {
-		return nil, fmt.Errorf("%w: %d rows, %d commitments", ErrBadArgument, len(rows), len(commitments))
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	pts := make([]bls.G1Affine, len(commitments))
-	for i := range commitments {
-		p, err := decodePoint("commitment", i, commitments[i][:])
-		if err != nil {
-			return nil, err
-		}
-		pts[i] = p
-	}
-	for i, r := range rows {
-		if len(r) != ScalarsPerRow {
-			return nil, fmt.Errorf("%w: row %d has %d", ErrRowLength, i, len(r))
-		}
-	}
-	weights, combined, err := randomCombination(len(rows), func(t int) []fr.Element { return rows[t] })
-	if err != nil {
-		return nil, err
-	}
-	lhs, err := c.Commit(combined)
-	if err != nil {
-		return nil, err
-	}
-	var rhs bls.G1Affine
-	if _, err := rhs.MultiExp(pts, weights, ecc.MultiExpConfig{NbTasks: c.workers}); err != nil {
-		return nil, err
-	}
-	if lhs == Commitment(rhs.Bytes()) {
-		return nil, nil
-	}
-	got, err := c.CommitRows(context.Background(), rows, nil)
-	if err != nil {
-		return nil, err
-	}
-	var bad []int
-	for i := range got {
-		if got[i] != commitments[i] {
-			bad = append(bad, i)
-		}
-	}
-	return bad, nil
 }
 
 // UnmarshalText parses 0x-prefixed hex. It checks the form only; pass the

@@ -3,7 +3,6 @@ package kzg
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -138,8 +137,8 @@ func TestCellsAndProofsMatchGoEthKZG(t *testing.T) {
 }
 
 // extendColumns is an independent, deliberately plain column extension
-// (IFFT of size K, FFT of size 4K per column) used to check derived
-// commitments.
+// (IFFT of size K, FFT of size 4K per column) used to check parity
+// commitments: data are the K matrix rows, padding rows included.
 func extendColumns(data [][]fr.Element) [][]fr.Element {
 	k := len(data)
 	dk, d4k := fft.NewDomain(uint64(k)), fft.NewDomain(uint64(4*k))
@@ -160,54 +159,6 @@ func extendColumns(data [][]fr.Element) [][]fr.Element {
 		}
 	}
 	return out
-}
-
-func TestDeriveCommitments(t *testing.T) {
-	rng := rand.New(rand.NewPCG(15, 16))
-	eth := ethContext(t)
-	ks := []int{1, 2, 4}
-	if !testing.Short() {
-		ks = append(ks, 8)
-	}
-	for _, k := range ks {
-		t.Run(fmt.Sprintf("K=%d", k), func(t *testing.T) {
-			data := make([][]fr.Element, k)
-			for i := range data {
-				data[i] = randomRow(rng)
-			}
-			comms, err := testContext().CommitRows(context.Background(), data, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			derived, err := testContext().DeriveCommitments(comms)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(derived) != 4*k {
-				t.Fatalf("%d derived commitments, want %d", len(derived), 4*k)
-			}
-			ext := extendColumns(data)
-			for j := range ext {
-				want, err := eth.BlobToKZGCommitment(toBlob(ext[j]), 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if derived[j] != Commitment(want) {
-					t.Fatalf("row %d: derived %s, go-eth-kzg on the extended row %x", j, derived[j], want)
-				}
-			}
-		})
-	}
-	if _, err := testContext().DeriveCommitments(make([]Commitment, 3)); !errors.Is(err, ErrBadArgument) {
-		t.Errorf("3 commitments: got %v", err)
-	}
-	bad := make([]Commitment, 2)
-	bad[1][0] = 0x80
-	bad[1][5] = 1
-	bad[0][0] = 0xc0
-	if _, err := testContext().DeriveCommitments(bad); !errors.Is(err, ErrInvalidPoint) {
-		t.Errorf("invalid commitment: got %v", err)
-	}
 }
 
 func TestVerifyCellsDetectsTampering(t *testing.T) {

@@ -13,8 +13,9 @@ import (
 	"github.com/zgda/zgda/kzg"
 )
 
-// sampleGrid is the 16 extended rows of a K = 4 blob: commitments, cells
-// and proofs, computed once for every benchmark.
+// sampleGrid is the N = 16 dispersed rows of a batch of D = 4 data rows (K
+// = 4, no padding): commitments, cells and proofs, computed once for every
+// benchmark.
 var sampleGrid = sync.OnceValues(func() (*grid, error) {
 	ctx := context.Background()
 	enc, err := encoder.New()
@@ -61,9 +62,9 @@ type grid struct {
 	proofs [][]kzg.Proof
 }
 
-// BenchmarkVerifySamples verifies n sampled cells of a K = 4 blob, drawn
-// at random from its 16 rows: in one EIP-7594 batch (what the Sampler does
-// each round) and one by one.
+// BenchmarkVerifySamples verifies n sampled cells of a D = 4 batch, drawn
+// at random from its 16 × 128 grid: in one EIP-7594 batch (what the Sampler
+// does each round) and one by one.
 func BenchmarkVerifySamples(b *testing.B) {
 	g, err := sampleGrid()
 	if err != nil {

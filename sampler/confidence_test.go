@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"math"
+	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/sampler"
 )
@@ -63,61 +66,97 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestThreeEighthsBound checks the claim the confidence rests on with the
-// real decoder: withholding 3K+1 rows × 65 cells (≥ 3/8 of the grid) stops
-// reconstruction, and giving back any one of those cells lets it finish.
+// TestThreeEighthsBound checks the claim the confidence rests on
+// (docs/spec.md §3.6). By counting, for every D: a withheld pattern that
+// stops 2-D decoding misses ≥ 65 cells in each of ≥ 3D + 1 of the N = 4D
+// rows, and (3D + 1) · 65 of the 512·D cells is at least 3/8 of the grid.
+// With the real decoder, for small D (with and without padding rows):
+// withholding 65 cells in each of 3D + 1 dispersed rows stops
+// ReconstructBatch, giving back any one of those cells lets it finish, and
+// so does withholding one row fewer or one cell fewer per row — the
+// pattern is as small as a blocking one gets.
 func TestThreeEighthsBound(t *testing.T) {
+	for d := 1; d <= da.MaxBatchRows; d++ {
+		withheld, grid := (3*d+1)*65, da.ExtensionFactor*d*da.CellsPerRow // grid = 512·D
+		if 8*withheld < 3*grid {
+			t.Fatalf("D = %d: (3D+1)·65 = %d of %d cells is below 3/8", d, withheld, grid)
+		}
+	}
+	if got := sampler.Confidence(1); got != 3.0/8 {
+		t.Fatalf("one sample gives confidence %v, want the bound 3/8", got)
+	}
+
 	ctx := context.Background()
 	enc, err := encoder.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []int{1, 2, 4} {
-		data := make([][]fr.Element, k)
-		for i := range data {
-			data[i] = make([]fr.Element, encoder.ElementsPerRow)
-			for j := range data[i] {
-				data[i][j].SetRandom()
+	ds := []int{1, 2, 3}
+	if !testing.Short() {
+		ds = append(ds, 4, 5)
+	}
+	rng := mrand.New(mrand.NewPCG(3, 8))
+	for _, d := range ds {
+		k, n := da.MatrixRows(d), da.ExtensionFactor*d
+		matrix := make([][]fr.Element, k) // rows d … k−1 are padding: zero
+		for i := range matrix {
+			matrix[i] = make([]fr.Element, encoder.ElementsPerRow)
+			for j := range matrix[i] {
+				if i < d {
+					matrix[i][j].SetRandom()
+				}
 			}
 		}
-		ext, err := enc.Extend(ctx, data)
+		ext, err := enc.Extend(ctx, matrix)
 		if err != nil {
 			t.Fatal(err)
 		}
-		full := make([][][]fr.Element, len(ext))
-		for j, row := range ext {
-			if full[j], err = enc.Cells(ctx, row); err != nil {
+		rows := make([][]fr.Element, n) // the N dispersed rows
+		full := make([][][]fr.Element, n)
+		for i := range rows {
+			rows[i] = ext[da.ExtendedRow(i, d)]
+			if full[i], err = enc.Cells(ctx, rows[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		withhold := func(giveBack bool) [][][]fr.Element {
-			g := make([][][]fr.Element, len(full))
-			for j := range full {
-				g[j] = append([][]fr.Element(nil), full[j]...)
-				if j <= 3*k {
-					for c := 0; c <= 64; c++ {
-						if !(giveBack && j == 0 && c == 64) {
-							g[j][c] = nil
-						}
-					}
+		// Withhold cells 0 … cells−1 of `count` dispersed rows drawn at
+		// random, data and parity alike, except one given back.
+		order := rng.Perm(n)
+		withhold := func(count, cells int, giveBack bool) [][][]fr.Element {
+			g := make([][][]fr.Element, n)
+			for i := range full {
+				g[i] = slices.Clone(full[i])
+			}
+			for _, i := range order[:count] {
+				for c := 0; c < cells; c++ {
+					g[i][c] = nil
 				}
+			}
+			if giveBack {
+				i := order[0]
+				g[i][cells-1] = full[i][cells-1]
 			}
 			return g
 		}
-		if frac := float64((3*k+1)*65) / float64(4*k*128); frac < 3.0/8 {
-			t.Fatalf("K=%d: blocking pattern is %.4f of the grid", k, frac)
+		if _, err := enc.ReconstructBatch(ctx, d, withhold(3*d+1, 65, false)); !errors.Is(err, encoder.ErrUnrecoverable) {
+			t.Fatalf("D = %d: (3D+1) × 65 cells withheld: %v, want unrecoverable", d, err)
 		}
-		if _, err := enc.Reconstruct(ctx, k, withhold(false)); !errors.Is(err, encoder.ErrUnrecoverable) {
-			t.Fatalf("K=%d: (3K+1) × 65 cells withheld: %v, want unrecoverable", k, err)
-		}
-		rows, err := enc.Reconstruct(ctx, k, withhold(true))
-		if err != nil {
-			t.Fatalf("K=%d: one cell given back: %v", k, err)
-		}
-		for j := range rows {
-			for i := range rows[j] {
-				if !rows[j][i].Equal(&ext[j][i]) {
-					t.Fatalf("K=%d: row %d element %d differs", k, j, i)
+		for _, tc := range []struct {
+			name         string
+			count, cells int
+			giveBack     bool
+		}{
+			{"one cell given back", 3*d + 1, 65, true},
+			{"3D rows", 3 * d, 65, false},
+			{"64 cells per row", 3*d + 1, 64, false},
+		} {
+			got, err := enc.ReconstructBatch(ctx, d, withhold(tc.count, tc.cells, tc.giveBack))
+			if err != nil {
+				t.Fatalf("D = %d, %s: %v", d, tc.name, err)
+			}
+			for i := range got {
+				if !slices.EqualFunc(got[i], rows[i], func(a, b fr.Element) bool { return a.Equal(&b) }) {
+					t.Fatalf("D = %d, %s: dispersed row %d differs", d, tc.name, i)
 				}
 			}
 		}

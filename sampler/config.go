@@ -12,9 +12,9 @@ var ErrConfig = errors.New("sampler: bad config")
 
 // Config tunes a Sampler. DefaultConfig is for real networks.
 type Config struct {
-	// Samples is n, the cells drawn per blob: confidence 1 − (5/8)^n.
+	// Samples is n, the cells drawn per batch: confidence 1 − (5/8)^n.
 	Samples int
-	// Concurrency bounds the requests in flight for one blob.
+	// Concurrency bounds the requests in flight for one batch.
 	Concurrency int
 	// RequestTimeout bounds one request to one node, dialing included.
 	RequestTimeout time.Duration
@@ -49,7 +49,7 @@ func TestConfig() Config {
 	return c
 }
 
-// MaxSamples caps Samples: beyond this, downloading the blob is cheaper.
+// MaxSamples caps Samples: beyond this, downloading rows is cheaper.
 const MaxSamples = 4096
 
 // ValidateBasic checks the fields; the error names the one at fault.
@@ -71,13 +71,14 @@ func (c Config) ValidateBasic() error {
 	return nil
 }
 
-// unavailableFraction is the least fraction of the extended grid that must
-// be withheld to make a blob unrecoverable (3/4 of the rows, each missing
-// more than half its cells).
+// unavailableFraction bounds from below the fraction of a batch's N × 128
+// cell grid that must be withheld to make the batch unrecoverable
+// (docs/spec.md §3.6): at least 65 cells in each of at least 3D + 1 of the
+// N = 4D rows, (3D + 1) · 65 / (512 · D) > 195/512 > 3/8 for every D.
 const unavailableFraction = 3.0 / 8
 
 // Confidence is the probability that n uniformly drawn cells would not all
-// have been served if the blob were unrecoverable: 1 − (5/8)^n.
+// have been served if the batch were unrecoverable: 1 − (5/8)^n.
 func Confidence(n int) float64 {
 	if n <= 0 {
 		return 0

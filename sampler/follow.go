@@ -11,22 +11,24 @@ import (
 	"github.com/zgda/zgda/da"
 )
 
-// Checked is one certified blob's check while following the chain.
+// Checked is one blob's verdict while following the chain: the check of
+// the batch that certificate Cert recorded, for the blob at Index.
 type Checked struct {
 	Height int64
 	Cert   *chain.CertificateRecord
+	Root   da.Hash // Cert's batch root
 	Key    da.BlobKey
-	Report *Report // nil when Err is set
+	Index  int     // the blob's position in the batch
+	Report *Report // the blob's report (Report.ForBlob); nil when Err is set
 	Err    error   // the check could not be made (no header, chain error)
 }
 
-// Follow checks every blob of every certificate recorded from block from
-// on (0: the next block), a few blobs at once, and calls each with the
-// result; each may be called concurrently, in no particular order within a
-// block. Blocks are
-// finished in order: a block's blobs are all checked before the next
-// block's start. It returns when ctx ends, or on a chain error that
-// persists.
+// Follow checks every batch certified in block from on (0: the next
+// block), once each and a few at once, and calls each for every blob of
+// the batch with that blob's verdict. each may be called concurrently, in
+// no particular order within a block. Blocks are finished in order: a
+// block's batches are all checked before the next block's start. It
+// returns when ctx ends, or on a chain error that persists.
 func (s *Sampler) Follow(ctx context.Context, from int64, each func(Checked)) error {
 	if from <= 0 {
 		st, err := s.chain.Status(ctx)
@@ -35,7 +37,7 @@ func (s *Sampler) Follow(ctx context.Context, from int64, each func(Checked)) er
 		}
 		from = st.Height + 1
 	}
-	lim := max(1, s.cfg.Concurrency/4) // blobs at once; each has its own request bound
+	lim := max(1, s.cfg.Concurrency/4) // batches at once; each has its own request bound
 	fails := 0
 	for h := from; ; {
 		if err := s.chain.WaitForHeight(ctx, h); err != nil {
@@ -62,18 +64,26 @@ func (s *Sampler) Follow(ctx context.Context, from int64, each func(Checked)) er
 		var wg sync.WaitGroup
 		for i := range recs {
 			rec := &recs[i]
-			for _, b := range rec.Certificate.Blobs {
-				wg.Add(1)
-				sem <- struct{}{}
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					rep, err := s.Sample(ctx, b.Key)
-					if ctx.Err() != nil {
-						return
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				root := rec.Certificate.BatchRoot
+				rep, err := s.SampleBatch(ctx, root)
+				if ctx.Err() != nil {
+					return
+				}
+				if err == nil && rep.BatchBlobs != len(rec.Certificate.Blobs) {
+					err = fmt.Errorf("sampler: batch %s: the chain's certificate lists %d blobs, its record %d", root, rep.BatchBlobs, len(rec.Certificate.Blobs))
+				}
+				for j, b := range rec.Certificate.Blobs {
+					c := Checked{Height: h, Cert: rec, Root: root, Key: b.Key, Index: j, Err: err}
+					if err == nil {
+						c.Report = rep.ForBlob(j)
 					}
-					each(Checked{Height: h, Cert: rec, Key: b.Key, Report: rep, Err: err})
-				}()
-			}
+					each(c)
+				}
+			}()
 		}
 		wg.Wait()
 		s.met.height.Set(float64(h))

@@ -9,10 +9,11 @@ import (
 type metrics struct {
 	samples  *prometheus.CounterVec // by outcome
 	requests *prometheus.CounterVec // by source kind and result
-	blobs    *prometheus.CounterVec // by verdict
-	seconds  prometheus.Histogram   // one blob's check
+	batches  *prometheus.CounterVec // by verdict
+	blobs    *prometheus.CounterVec // by verdict, each blob of a checked batch
+	seconds  prometheus.Histogram   // one batch's check
 	verify   prometheus.Histogram   // one batch verification
-	conf     prometheus.Gauge       // the last available blob's confidence
+	conf     prometheus.Gauge       // the last available batch's confidence
 	height   prometheus.Gauge       // the last block Follow finished
 }
 
@@ -24,11 +25,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zgda_sampler_requests_total", Help: "Cell requests, by source (node, disperser) and result (served or the fault).",
 		}, []string{"source", "result"}),
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zgda_sampler_batches_total", Help: "Batches checked, by verdict (available, unavailable).",
+		}, []string{"verdict"}),
 		blobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zgda_sampler_blobs_total", Help: "Blobs checked, by verdict (available, unavailable).",
+			Name: "zgda_sampler_blobs_total", Help: "Blob verdicts given, by verdict (available, unavailable): a batch's check gives each blob checked for its verdict.",
 		}, []string{"verdict"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "zgda_sampler_blob_seconds", Help: "Time to check one blob.",
+			Name: "zgda_sampler_batch_seconds", Help: "Time to check one batch.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
 		}),
 		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -36,25 +40,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 		conf: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zgda_sampler_last_confidence", Help: "Confidence of the last blob found available.",
+			Name: "zgda_sampler_last_confidence", Help: "Confidence of the last batch found available.",
 		}),
 		height: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zgda_sampler_followed_height", Help: "The last chain height whose certificates were all checked.",
+			Name: "zgda_sampler_followed_height", Help: "The last chain height whose certified batches were all checked.",
 		}),
 	}
 	for _, o := range []Outcome{OK, Failed, Unanswered} {
 		m.samples.WithLabelValues(o.String())
 	}
 	for _, v := range []string{"available", "unavailable"} {
+		m.batches.WithLabelValues(v)
 		m.blobs.WithLabelValues(v)
 	}
 	if reg != nil {
-		reg.MustRegister(m.samples, m.requests, m.blobs, m.seconds, m.verify, m.conf, m.height)
+		reg.MustRegister(m.samples, m.requests, m.batches, m.blobs, m.seconds, m.verify, m.conf, m.height)
 	}
 	return m
 }
 
-func (m *metrics) observe(r *Report) {
+// observe records a batch's check, which gives blobs blob verdicts.
+func (m *metrics) observe(r *Report, blobs int) {
 	for _, s := range r.Samples {
 		m.samples.WithLabelValues(s.Outcome.String()).Inc()
 	}
@@ -68,7 +74,8 @@ func (m *metrics) observe(r *Report) {
 			m.requests.WithLabelValues(src, f).Add(float64(c))
 		}
 	}
-	m.blobs.WithLabelValues(r.Verdict()).Inc()
+	m.batches.WithLabelValues(r.Verdict()).Inc()
+	m.blobs.WithLabelValues(r.Verdict()).Add(float64(blobs))
 	m.seconds.Observe(r.Elapsed.Seconds())
 	if r.Available {
 		m.conf.Set(r.Confidence)

@@ -55,7 +55,7 @@ const (
 	Unreachable                  // dialing or opening a stream failed
 	TimedOut                     // no answer in time
 	Busy                         // the source asked to come back later
-	Malformed                    // an answer that breaks the protocol: garbage, oversized, another cell
+	Malformed                    // an answer that breaks the protocol: garbage, oversized, another cell, a header not of the batch
 	Invalid                      // a well-formed answer that does not verify: wrong cell, proof or header
 )
 
@@ -108,10 +108,10 @@ type Try struct {
 	Error  string `json:"error"`
 }
 
-// Sample is one drawn cell and what became of it.
+// Sample is one drawn cell of the batch's grid and what became of it.
 type Sample struct {
-	Row     uint32  `json:"row"`
-	Cell    uint16  `json:"cell"`
+	Row     uint32  `json:"row"`  // dispersed row n < N
+	Cell    uint16  `json:"cell"` // cell c < 128
 	Outcome Outcome `json:"outcome"`
 	// From is the source that served the verified cell: a signer index or
 	// DisperserSource; nil unless the sample is OK.
@@ -146,23 +146,60 @@ func (n *NodeReport) Unresponsive() bool {
 	return false
 }
 
-// Report is the result of sampling one blob.
+// Report is the result of sampling one batch, from the point of view of
+// one of its blobs (Sample) or of the whole batch (SampleBatch: Key is zero
+// and Index is −1).
 type Report struct {
-	Key        da.BlobKey `json:"blob_key"`
-	Epoch      uint64     `json:"epoch"`
-	Quorum     uint32     `json:"quorum"`
-	Rows       uint32     `json:"rows"` // K
-	CertHeight int64      `json:"certificate_height"`
-	Samples    []Sample   `json:"samples"`
-	OK         int        `json:"ok"`
-	Failed     int        `json:"failed"`
-	Unanswered int        `json:"unanswered"`
-	Available  bool       `json:"available"`
-	// Confidence is 1 − (5/8)^OK for an available blob, 0 otherwise.
+	// The blob the report is for: its key, its position Index among the
+	// batch's BatchBlobs blobs, its first matrix row Offset and its rows R.
+	Key    da.BlobKey `json:"blob_key"`
+	Index  int        `json:"index"`
+	Offset int        `json:"offset"`
+	Rows   uint32     `json:"rows"`
+
+	// The batch sampled (docs/spec.md §3.3, §3.4): its root, its blobs
+	// (only in the batch's own report), D data rows and N = 4D dispersed
+	// rows, the rows of the N × 128 grid the samples are drawn from.
+	BatchRoot     da.Hash            `json:"batch_root"`
+	BatchBlobs    int                `json:"batch_blobs"`
+	Blobs         []da.CertifiedBlob `json:"blobs,omitempty"`
+	DataRows      int                `json:"data_rows"`
+	DispersedRows int                `json:"dispersed_rows"`
+
+	Epoch      uint64   `json:"epoch"`
+	Quorum     uint32   `json:"quorum"`
+	CertHeight int64    `json:"certificate_height"`
+	Samples    []Sample `json:"samples"`
+	OK         int      `json:"ok"`
+	Failed     int      `json:"failed"`
+	Unanswered int      `json:"unanswered"`
+	// Available is the batch's verdict, and so each of its blobs'.
+	Available bool `json:"available"`
+	// Confidence is 1 − (5/8)^OK for an available batch, 0 otherwise.
 	Confidence float64       `json:"confidence"`
 	Nodes      []NodeReport  `json:"nodes"` // every source asked, by signer
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
+
+// ForBlob is the report of the batch's i-th blob (0 ≤ i < BatchBlobs): the
+// batch's report naming that blob, without the blob list. It shares
+// Samples and Nodes with r. It panics unless r is a batch's report.
+func (r *Report) ForBlob(i int) *Report {
+	if len(r.Blobs) != r.BatchBlobs || i < 0 || i >= len(r.Blobs) {
+		panic(fmt.Sprintf("sampler: ForBlob(%d) of a report listing %d of %d blobs", i, len(r.Blobs), r.BatchBlobs))
+	}
+	out := *r
+	out.Key, out.Rows, out.Index, out.Offset = r.Blobs[i].Key, r.Blobs[i].Rows, i, 0
+	for _, b := range r.Blobs[:i] {
+		out.Offset += int(b.Rows)
+	}
+	out.Blobs = nil
+	return &out
+}
+
+// IsBatch reports whether r is a batch's own report (SampleBatch), not a
+// blob's.
+func (r *Report) IsBatch() bool { return r.Index < 0 }
 
 // Verdict is "available" or "unavailable".
 func (r *Report) Verdict() string {
@@ -217,9 +254,16 @@ func (r *Report) tally(nodes map[int]*NodeReport) {
 // sources that misbehaved, then each sample that was not OK.
 func (r *Report) WriteText(w io.Writer) error {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "blob %s: %s\n", r.Key, strings.ToUpper(r.Verdict()))
-	fmt.Fprintf(&sb, "  certified at height %d, epoch %d, quorum %d, K = %d (%d × %d cells)\n",
-		r.CertHeight, r.Epoch, r.Quorum, r.Rows, da.ExtensionFactor*r.Rows, da.CellsPerRow)
+	if r.IsBatch() {
+		fmt.Fprintf(&sb, "batch %s: %s\n", r.BatchRoot, strings.ToUpper(r.Verdict()))
+		fmt.Fprintf(&sb, "  %d blobs, D = %d data rows\n", r.BatchBlobs, r.DataRows)
+	} else {
+		fmt.Fprintf(&sb, "blob %s: %s\n", r.Key, strings.ToUpper(r.Verdict()))
+		fmt.Fprintf(&sb, "  blob %d of %d in batch %s: R = %d, rows %d to %d of D = %d\n",
+			r.Index, r.BatchBlobs, r.BatchRoot, r.Rows, r.Offset, r.Offset+int(r.Rows)-1, r.DataRows)
+	}
+	fmt.Fprintf(&sb, "  certified at height %d, epoch %d, quorum %d; grid of N = %d dispersed rows × %d cells\n",
+		r.CertHeight, r.Epoch, r.Quorum, r.DispersedRows, da.CellsPerRow)
 	fmt.Fprintf(&sb, "  samples: %d ok, %d failed, %d unanswered of %d, in %v\n",
 		r.OK, r.Failed, r.Unanswered, len(r.Samples), r.Elapsed.Round(time.Millisecond))
 	if r.Available {

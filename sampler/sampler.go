@@ -18,43 +18,46 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zgda/zgda/chain"
-	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/kzg"
 )
 
 // Sentinel errors. Sample returns them for checks that could not start; an
-// unavailable blob is a Report, not an error.
+// unavailable batch is a Report, not an error.
 var (
-	// ErrUnknownBlob: the chain has no certificate naming the blob.
+	// ErrUnknownBlob: the chain has no certified batch holding the blob.
 	ErrUnknownBlob = errors.New("sampler: unknown blob")
-	// ErrNoHeader: no source gave a blob header that hashes to the key, so
-	// no cell could be checked.
-	ErrNoHeader = errors.New("sampler: no valid blob header")
+	// ErrUnknownBatch: the chain has no certificate for the batch root.
+	ErrUnknownBatch = errors.New("sampler: unknown batch")
 )
 
-// Sampler checks certified blobs by sampling. It is safe for concurrent use.
+// Sampler checks certified batches by sampling. It is safe for concurrent
+// use.
 type Sampler struct {
 	cfg   Config
 	chain chain.Client
 	d     *dispersal.Dispatcher
 	kzg   *kzg.Context
-	http  *client.Client // the disperser's HTTP API, or nil
+	http  *disperser // the disperser's HTTP API, or nil
 	url   string
 	log   *slog.Logger
 	met   *metrics
 
 	mu      sync.Mutex
-	headers map[da.BlobKey]*header
+	batches map[da.Hash]*batch
 }
 
-// header is a blob header that hashed to its key, with all 4K row
-// commitments.
-type header struct {
-	rows    uint32
-	derived []kzg.Commitment
+// batch is a batch header that checked against its root, with the
+// commitments of all N dispersed rows.
+type batch struct {
+	hdr   *da.BatchHeader
+	comms []kzg.Commitment
 }
+
+// batchCacheLimit bounds the accepted headers kept (each at most a 256-blob
+// header and 1024 commitments, about 72 KiB).
+const batchCacheLimit = 256
 
 // Option adjusts New.
 type Option func(*options)
@@ -80,8 +83,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.reg = r } }
 
 // WithDisperser asks the disperser's HTTP API at baseURL (GET
-// /v1/blobs/{key}/cells/{row}/{cell}) for a cell after every DA node
-// holding it failed. Its answers are verified like any other.
+// /v1/batches/{root}/cells/{n}/{c}, and /v1/batches/{root} for the header;
+// docs/spec.md §7) for a cell after every DA node holding it failed. Its
+// answers are verified like any other.
 func WithDisperser(baseURL string) Option { return func(o *options) { o.url = baseURL } }
 
 // New returns a Sampler that reads certificates, quorums and the signer
@@ -111,16 +115,12 @@ func New(c chain.Client, cfg Config, opts ...Option) (*Sampler, error) {
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
 	s := &Sampler{cfg: cfg, chain: c, d: d, kzg: o.kzg, log: o.log, url: o.url,
-		met: newMetrics(o.reg), headers: make(map[da.BlobKey]*header)}
+		met: newMetrics(o.reg), batches: make(map[da.Hash]*batch)}
 	if o.url != "" {
-		s.http = client.New(o.url, client.WithMaxResponseBytes(maxHTTPAnswer))
+		s.http = newDisperser(o.url)
 	}
 	return s, nil
 }
-
-// maxHTTPAnswer bounds a disperser answer: a cell and proof in hex, or the
-// commitments of the largest blob in hex.
-const maxHTTPAnswer = 64 << 10
 
 // Close releases the Sampler's own libp2p host.
 func (s *Sampler) Close() error { return s.d.Close() }
@@ -128,47 +128,92 @@ func (s *Sampler) Close() error { return s.d.Close() }
 // Config is the Sampler's configuration.
 func (s *Sampler) Config() Config { return s.cfg }
 
-// Sample checks blob key with Config.Samples cells.
+// Sample checks blob key with Config.Samples cells of its batch.
 func (s *Sampler) Sample(ctx context.Context, key da.BlobKey) (*Report, error) {
 	return s.SampleN(ctx, key, s.cfg.Samples)
 }
 
-// SampleN checks blob key with n cells drawn at random (at most the whole
-// grid). It returns an error only if the check could not start or no
-// header could be had; otherwise the Report says what was found.
+// SampleN checks blob key by sampling n cells, drawn at random, of the
+// batch the chain most recently certified it in (at most the whole N × 128
+// grid). It returns an error only if the check could not be made;
+// otherwise the Report, which names the blob and its place in the batch,
+// says what was found.
 func (s *Sampler) SampleN(ctx context.Context, key da.BlobKey, n int) (*Report, error) {
-	start := time.Now()
-	if n < 1 || n > MaxSamples {
-		return nil, fmt.Errorf("%w: %d samples, want 1 to %d", ErrConfig, n, MaxSamples)
+	if err := checkSamples(n); err != nil {
+		return nil, err
 	}
 	loc, err := s.d.Locate(ctx, key)
 	if errors.Is(err, dispersal.ErrNotFound) {
-		return nil, fmt.Errorf("%w: the chain has no certificate naming blob %s (is it certified yet? is this the right chain?)", ErrUnknownBlob, key)
+		return nil, fmt.Errorf("%w: the chain has no certified batch holding blob %s (is it certified yet? is this the right chain?)", ErrUnknownBlob, key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
+	rep, err := s.check(ctx, loc, n, 1)
+	if err != nil {
+		return nil, err
+	}
+	return rep.ForBlob(loc.Index), nil
+}
+
+// SampleBatch checks the certified batch with root root with
+// Config.Samples cells.
+func (s *Sampler) SampleBatch(ctx context.Context, root da.Hash) (*Report, error) {
+	return s.SampleBatchN(ctx, root, s.cfg.Samples)
+}
+
+// SampleBatchN checks the certified batch with root root by sampling n
+// cells of its N × 128 grid. The Report is the batch's (Key is zero; Blobs
+// lists the batch's blobs, ForBlob gives each one's report).
+func (s *Sampler) SampleBatchN(ctx context.Context, root da.Hash, n int) (*Report, error) {
+	if err := checkSamples(n); err != nil {
+		return nil, err
+	}
+	loc, err := s.d.LocateBatch(ctx, root)
+	if errors.Is(err, dispersal.ErrNotFound) {
+		return nil, fmt.Errorf("%w: the chain has no certificate for batch %s", ErrUnknownBatch, root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sampler: %w", err)
+	}
+	return s.check(ctx, loc, n, len(loc.Blobs))
+}
+
+func checkSamples(n int) error {
+	if n < 1 || n > MaxSamples {
+		return fmt.Errorf("%w: %d samples, want 1 to %d", ErrConfig, n, MaxSamples)
+	}
+	return nil
+}
+
+// check samples the located batch; blobs is how many blob verdicts the
+// check stands for (in the metrics).
+func (s *Sampler) check(ctx context.Context, loc *dispersal.Location, n, blobs int) (*Report, error) {
+	start := time.Now()
 	reg, err := s.d.Signers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
-	rep := &Report{Key: key, Epoch: loc.Epoch, Quorum: loc.Quorum, Rows: loc.Rows, CertHeight: loc.Height}
-	cells, err := draw(da.ExtensionFactor*loc.Rows, n)
+	rows := loc.Window.N // N = 4D: the grid is N × 128 (docs/spec.md §3.5)
+	rep := &Report{BatchRoot: loc.Root, BatchBlobs: len(loc.Blobs), Blobs: loc.Blobs, Index: -1,
+		DataRows: rows / da.ExtensionFactor, DispersedRows: rows,
+		Epoch: loc.Epoch, Quorum: loc.Quorum, CertHeight: loc.Height}
+	cells, err := draw(uint32(rows), n)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{s: s, key: key, reg: reg, rep: rep, nodes: make(map[int]*NodeReport), hdr: s.header(key)}
+	r := &run{s: s, root: loc.Root, reg: reg, rep: rep, nodes: make(map[int]*NodeReport), b: s.batch(loc.Root)}
 	r.plan(loc, cells)
 	if err := r.rounds(ctx); err != nil {
 		return nil, err
 	}
 	rep.tally(r.nodes)
 	rep.Elapsed = time.Since(start)
-	s.met.observe(rep)
+	s.met.observe(rep, blobs)
 	return rep, nil
 }
 
-// cellRef names one cell of the extended grid.
+// cellRef names one cell of the batch's N × 128 grid.
 type cellRef struct {
 	row  uint32
 	cell uint16
@@ -201,43 +246,48 @@ func draw(rows uint32, n int) ([]cellRef, error) {
 	return out, nil
 }
 
-func (s *Sampler) header(key da.BlobKey) *header {
+func (s *Sampler) batch(root da.Hash) *batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.headers[key]
+	return s.batches[root]
 }
 
-// accept caches the row commitments of a header that passed
-// dispersal.VerifyHeader.
-func (s *Sampler) accept(key da.BlobKey, rows uint32, data []kzg.Commitment) (*header, error) {
-	derived, err := s.kzg.DeriveCommitments(data)
+// accept caches a batch header that passed dispersal.VerifyBatchHeader with
+// the commitments of its N dispersed rows (docs/spec.md §3.4): the data
+// rows' are the header's, the parity rows' are derived from them in G1.
+func (s *Sampler) accept(root da.Hash, h *da.BatchHeader) (*batch, error) {
+	data := make([]kzg.Commitment, 0, h.DispersedRows())
+	for _, c := range h.Commitments() {
+		data = append(data, kzg.Commitment(c))
+	}
+	parity, err := s.kzg.ParityCommitments(data, h.MatrixRows())
 	if err != nil {
 		return nil, err
 	}
-	hd := &header{rows: rows, derived: derived}
+	b := &batch{hdr: h, comms: append(data, parity...)}
 	s.mu.Lock()
-	if len(s.headers) >= 1024 {
-		clear(s.headers)
+	if len(s.batches) >= batchCacheLimit {
+		clear(s.batches)
 	}
-	s.headers[key] = hd
+	s.batches[root] = b
 	s.mu.Unlock()
-	return hd, nil
+	return b, nil
 }
 
-// run is the state of one blob's check.
+// run is the state of one batch's check.
 type run struct {
 	s     *Sampler
-	key   da.BlobKey
+	root  da.Hash
 	reg   []chain.SignerInfo
 	rep   *Report
 	nodes map[int]*NodeReport
-	hdr   *header
+	b     *batch // nil until a header checks
 	todo  []*pending
 
 	// The disperser's header, fetched once per check however many answers
 	// come from it (a failed fetch is tried again by the next request).
 	httpMu  sync.Mutex
-	httpHdr *da.BlobHeader
+	httpHdr *da.BatchHeader
 }
 
 // pending is a sample still without a verified cell, and the sources left
@@ -255,7 +305,7 @@ func (r *run) plan(loc *dispersal.Location, cells []cellRef) {
 	load := make(map[uint32]int)
 	for i, c := range cells {
 		r.rep.Samples = append(r.rep.Samples, Sample{Row: c.row, Cell: c.cell, Outcome: Unanswered})
-		hs := loc.Holders(r.key, c.row)
+		hs := loc.Holders(c.row)
 		mrand.Shuffle(len(hs), func(a, b int) { hs[a], hs[b] = hs[b], hs[a] })
 		sort.SliceStable(hs, func(a, b int) bool { return load[hs[a]] < load[hs[b]] })
 		p := &pending{idx: i}
@@ -276,7 +326,7 @@ func (r *run) plan(loc *dispersal.Location, cells []cellRef) {
 type answer struct {
 	p     *pending
 	src   int
-	hdr   *da.BlobHeader
+	hdr   *da.BatchHeader
 	elems []fr.Element
 	proof kzg.Proof
 	fault Fault
@@ -306,13 +356,13 @@ func (r *run) rounds(ctx context.Context) error {
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
-				return fmt.Errorf("sampler: blob %s: %w", r.key, ctx.Err())
+				return fmt.Errorf("sampler: batch %s: %w", r.root, ctx.Err())
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}
 		r.ask(ctx, batch)
 		if ctx.Err() != nil {
-			return fmt.Errorf("sampler: blob %s: %w", r.key, ctx.Err())
+			return fmt.Errorf("sampler: batch %s: %w", r.root, ctx.Err())
 		}
 		if err := r.check(batch); err != nil {
 			return err
@@ -324,7 +374,7 @@ func (r *run) rounds(ctx context.Context) error {
 
 // ask sends the batch's requests, at most Config.Concurrency at once.
 func (r *run) ask(ctx context.Context, batch []*answer) {
-	wantHeader := r.hdr == nil
+	wantHeader := r.b == nil
 	sem := make(chan struct{}, r.s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for _, a := range batch {
@@ -348,7 +398,7 @@ func (r *run) askNode(ctx context.Context, a *answer, s *Sample, wantHeader bool
 		a.fault, a.err = Unreachable, fmt.Errorf("signer %d is not in the registry", a.src)
 		return
 	}
-	req := &da.CellRequest{Key: r.key, Row: s.Row, Cell: s.Cell, WantHeader: wantHeader}
+	req := &da.CellRequest{Root: r.root, Row: s.Row, Cell: s.Cell, WantHeader: wantHeader}
 	m, err := r.s.d.Ask(ctx, r.reg[a.src], da.ProtocolCell, req, da.MaxCellResponseSize)
 	if err != nil {
 		a.fault, a.err = faultOf(err), err
@@ -359,11 +409,11 @@ func (r *run) askNode(ctx context.Context, a *answer, s *Sample, wantHeader bool
 	case !ok:
 		a.fault, a.err = Malformed, fmt.Errorf("answered a cell request with a %s", m.Type())
 		return
-	case resp.Key != r.key || resp.Row != s.Row || resp.Cell != s.Cell:
-		a.fault, a.err = Malformed, fmt.Errorf("answered for cell (%d, %d) of %s, not (%d, %d) of %s", resp.Row, resp.Cell, resp.Key, s.Row, s.Cell, r.key)
+	case resp.Root != r.root || resp.Row != s.Row || resp.Cell != s.Cell:
+		a.fault, a.err = Malformed, fmt.Errorf("answered for cell (%d, %d) of batch %s, not (%d, %d) of %s", resp.Row, resp.Cell, resp.Root, s.Row, s.Cell, r.root)
 		return
 	case wantHeader && resp.Header == nil:
-		a.fault, a.err = Malformed, errors.New("the answer lacks the blob header that was asked for")
+		a.fault, a.err = Malformed, errors.New("the answer lacks the batch header that was asked for")
 		return
 	}
 	a.hdr = resp.Header
@@ -376,12 +426,12 @@ func (r *run) askHTTP(ctx context.Context, a *answer, s *Sample, wantHeader bool
 	if wantHeader {
 		h, err := r.disperserHeader(hctx)
 		if err != nil {
-			a.fault, a.err = httpFault(err), fmt.Errorf("commitments: %w", err)
+			a.fault, a.err = httpFault(err), fmt.Errorf("batch header: %w", err)
 			return
 		}
 		a.hdr = h
 	}
-	c, err := r.s.http.Cell(hctx, r.key, int(s.Row), int(s.Cell))
+	c, err := r.s.http.cell(hctx, r.root, s.Row, s.Cell)
 	if err != nil {
 		a.fault, a.err = httpFault(err), err
 		return
@@ -389,21 +439,17 @@ func (r *run) askHTTP(ctx context.Context, a *answer, s *Sample, wantHeader bool
 	a.parse(c.Cell, c.Proof[:])
 }
 
-// disperserHeader reads the blob's header from the disperser's
-// commitments endpoint once per check (checked like any other header).
-func (r *run) disperserHeader(ctx context.Context) (*da.BlobHeader, error) {
+// disperserHeader reads the batch header from the disperser once per check
+// (checked like any other header).
+func (r *run) disperserHeader(ctx context.Context) (*da.BatchHeader, error) {
 	r.httpMu.Lock()
 	defer r.httpMu.Unlock()
 	if r.httpHdr != nil {
 		return r.httpHdr, nil
 	}
-	c, err := r.s.http.Commitments(ctx, r.key)
+	h, err := r.s.http.header(ctx, r.root)
 	if err != nil {
 		return nil, err
-	}
-	h := &da.BlobHeader{Key: r.key, Length: uint64(c.Length), Rows: uint32(c.Rows)}
-	for _, cm := range c.Commitments {
-		h.Commitments = append(h.Commitments, da.Commitment(cm))
 	}
 	r.httpHdr = h
 	return h, nil
@@ -425,31 +471,34 @@ func (a *answer) parse(cell, proof []byte) {
 	a.elems, a.proof = elems, p
 }
 
-// check accepts the first header that hashes to the key (an answer with a
-// header that does not is Invalid), then verifies every cell of the batch
-// at once; only if that fails are they verified one by one to name the bad
-// ones.
+// check accepts the first batch header that checks against the root (an
+// answer with one that does not is Invalid: its sender lied), then
+// verifies every cell of the round at once; only if that fails are they
+// verified one by one to name the bad ones.
 func (r *run) check(batch []*answer) error {
 	for _, a := range batch {
 		if a.fault != 0 || a.hdr == nil {
 			continue
 		}
-		data, err := dispersal.VerifyHeader(r.key, a.hdr)
-		if err != nil {
-			a.fault, a.err = Invalid, fmt.Errorf("sent a bad blob header: %w", err)
+		if err := dispersal.VerifyBatchHeader(r.root, a.hdr); err != nil {
+			a.fault, a.err = Invalid, fmt.Errorf("sent a batch header that does not match batch root %s: %w", r.root, err)
 			continue
 		}
-		if r.hdr != nil {
+		if r.b != nil {
 			continue
 		}
-		h, err := r.s.accept(r.key, a.hdr.Rows, data)
+		if n := a.hdr.DispersedRows(); n != r.rep.DispersedRows {
+			// The root commits to every blob's R, and the certificate's
+			// blobs hash to it: this cannot happen with a valid certificate.
+			return fmt.Errorf("sampler: batch %s has N = %d dispersed rows by its header, but its certificate says %d", r.root, n, r.rep.DispersedRows)
+		}
+		b, err := r.s.accept(r.root, a.hdr)
 		if err != nil {
-			return fmt.Errorf("sampler: row commitments of %s: %w", r.key, err)
+			// The header is the certified one (it matches the root): every
+			// holder would send the same, so no sender is at fault.
+			return fmt.Errorf("sampler: row commitments of batch %s: %w", r.root, err)
 		}
-		if h.rows != r.rep.Rows {
-			return fmt.Errorf("sampler: blob %s has K = %d, but its certificate says %d", r.key, h.rows, r.rep.Rows)
-		}
-		r.hdr = h
+		r.b = b
 	}
 	var good []*answer
 	for _, a := range batch {
@@ -460,18 +509,18 @@ func (r *run) check(batch []*answer) error {
 	if len(good) == 0 {
 		return nil
 	}
-	if r.hdr == nil {
+	if r.b == nil {
 		// Answers came without a usable header; the headers' senders are
 		// already faulted, so this can only follow a header-less round.
 		for _, a := range good {
-			a.fault, a.err = Malformed, errors.New("no valid blob header to check the cell against")
+			a.fault, a.err = Malformed, errors.New("no valid batch header to check the cell against")
 		}
 		return nil
 	}
 	start := time.Now()
 	if err := r.verify(good); err != nil {
 		if !kzg.IsVerifyFailure(err) {
-			return fmt.Errorf("sampler: verifying cells of %s: %w", r.key, err)
+			return fmt.Errorf("sampler: verifying cells of batch %s: %w", r.root, err)
 		}
 		for _, a := range good {
 			if err := r.verify([]*answer{a}); err != nil {
@@ -491,7 +540,7 @@ func (r *run) verify(as []*answer) error {
 	proofs := make([]kzg.Proof, len(as))
 	for i, a := range as {
 		s := r.rep.Samples[a.p.idx]
-		comms[i], idx[i], cells[i], proofs[i] = r.hdr.derived[s.Row], uint64(s.Cell), a.elems, a.proof
+		comms[i], idx[i], cells[i], proofs[i] = r.b.comms[s.Row], uint64(s.Cell), a.elems, a.proof
 	}
 	return r.s.kzg.VerifyCells(comms, idx, cells, proofs)
 }
@@ -530,7 +579,7 @@ func (r *run) settle(batch []*answer) {
 			a.p.retried[a.src]++
 			a.p.queue = append(a.p.queue, a.src)
 		}
-		r.s.log.Debug("sample request failed", "blob", r.key, "row", s.Row, "cell", s.Cell,
+		r.s.log.Debug("sample request failed", "batch", r.root, "row", s.Row, "cell", s.Cell,
 			"source", n.Name, "fault", a.fault.String(), "err", a.err)
 	}
 	left := r.todo[:0]
@@ -587,24 +636,6 @@ func faultOf(err error) Fault {
 	}
 	if errors.Is(err, dispersal.ErrMalformedAnswer) {
 		return Malformed
-	}
-	return Unreachable
-}
-
-// httpFault maps a disperser error to a Fault.
-func httpFault(err error) Fault {
-	var ce *client.Error
-	switch {
-	case errors.Is(err, client.ErrBadAnswer):
-		return Malformed
-	case errors.As(err, &ce) && (ce.StatusCode == 429 || ce.StatusCode == 503):
-		return Busy
-	case errors.As(err, &ce) && ce.StatusCode >= 400 && ce.StatusCode < 500:
-		return Withheld
-	case errors.As(err, &ce):
-		return Unreachable
-	case errors.Is(err, context.DeadlineExceeded):
-		return TimedOut
 	}
 	return Unreachable
 }

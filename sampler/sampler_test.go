@@ -1,6 +1,7 @@
 package sampler_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -22,9 +23,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/devnet"
+	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/sampler"
 	"github.com/zgda/zgda/signer/node"
 )
@@ -55,6 +60,7 @@ type fault struct {
 	silent   bool                  // never answer
 	wrong    bool                  // another cell's data and proof, labelled as the one asked for
 	header   bool                  // a header with a wrong commitment when one is asked for
+	other    *da.BatchHeader       // another batch's (valid) header when one is asked for
 	garbage  bool                  // a frame that does not decode
 	huge     bool                  // a frame header announcing more than any cell answer
 }
@@ -126,10 +132,27 @@ func serveCell(nd *node.Node, f *fault, s network.Stream) {
 		}
 		resp.Cell = asked.Cell
 		if f != nil && f.header && resp.Header != nil {
+			// Blob 0's first commitment replaced by the point at infinity:
+			// the blob header no longer hashes to its key.
 			h := *resp.Header
-			h.Commitments = slices.Clone(h.Commitments)
-			h.Commitments[0] = da.Commitment{0xc0} // the point at infinity
+			h.Blobs = slices.Clone(h.Blobs)
+			h.Blobs[0].Commitments = slices.Clone(h.Blobs[0].Commitments)
+			h.Blobs[0].Commitments[0] = da.Commitment{0xc0}
 			resp.Header = &h
+		}
+		if f != nil && f.other != nil && resp.Header != nil {
+			// A valid header of another batch: encode the answer as about
+			// that batch (the encoder refuses a mismatch), then relabel it
+			// with the root asked for.
+			resp.Header, resp.Root = f.other, f.other.Root()
+			var b bytes.Buffer
+			if err := da.WriteFrame(&b, resp); err != nil {
+				panic(err)
+			}
+			frame := b.Bytes()
+			copy(frame[da.FrameHeaderSize+2:], asked.Root[:]) // version, type, then the root
+			s.Write(frame)
+			return
 		}
 		ans = resp
 	}
@@ -144,7 +167,8 @@ func randBlob(t testing.TB, n int) []byte {
 	return b
 }
 
-// post posts blobs and waits until each is certified.
+// post posts blobs through the disperser and waits until each is
+// certified (the disperser may batch them together).
 func (tn *testNet) post(t *testing.T, ctx context.Context, sizes ...int) []da.BlobKey {
 	t.Helper()
 	cl := client.New(tn.URL(), client.WithPollInterval(20*time.Millisecond))
@@ -164,6 +188,67 @@ func (tn *testNet) post(t *testing.T, ctx context.Context, sizes ...int) []da.Bl
 	return keys
 }
 
+// disperseBatch makes one batch of blobs of the given sizes, in that order,
+// disperses it to the DA nodes with a Dispatcher of its own (not through
+// the disperser, which batches as it likes) and records its certificate on
+// the chain.
+func (tn *testNet) disperseBatch(t *testing.T, ctx context.Context, sizes ...int) *encoder.Batch {
+	t.Helper()
+	enc, err := encoder.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blobs []*encoder.Blob
+	for _, n := range sizes {
+		b, err := enc.CommitBlob(ctx, kzg.Default(), randBlob(t, n), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, b)
+	}
+	bt, err := enc.EncodeBatch(ctx, kzg.Default(), blobs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := tn.Chain().Client()
+	d, err := dispersal.New(cl, dispersal.TestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cert, _, err := d.Disperse(ctx, bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := chain.NewCertificateTx(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Submit(ctx, tx)
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bt
+}
+
+// locate is where the chain puts blob key, as the Sampler sees it.
+func (tn *testNet) locate(t *testing.T, ctx context.Context, key da.BlobKey) *dispersal.Location {
+	t.Helper()
+	d, err := dispersal.New(tn.Chain().Client(), dispersal.TestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	loc, err := d.Locate(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
 func (tn *testNet) sampler(t *testing.T, cfg sampler.Config, opts ...sampler.Option) *sampler.Sampler {
 	t.Helper()
 	s, err := sampler.New(tn.Chain().Client(), cfg, append([]sampler.Option{sampler.WithLogger(logger())}, opts...)...)
@@ -175,15 +260,16 @@ func (tn *testNet) sampler(t *testing.T, cfg sampler.Config, opts ...sampler.Opt
 }
 
 // testConfig waits long enough for a first FK20 run of a row on 2 busy
-// cores (DA nodes and the disperser compute a row's cells on its first
-// request).
+// cores (DA nodes and the disperser compute a dispersed row's cells on its
+// first request).
 func testConfig() sampler.Config {
 	c := sampler.TestConfig()
 	c.RequestTimeout = 2 * time.Minute // -race makes FK20 ~20× slower
 	return c
 }
 
-// sample runs one check and fails the test if it could not be made.
+// sample runs one check of blob key and fails the test if it could not be
+// made.
 func sample(t *testing.T, s *sampler.Sampler, key da.BlobKey, n int) *sampler.Report {
 	t.Helper()
 	rep, err := s.SampleN(ctxT(t, 5*time.Minute), key, n)
@@ -193,7 +279,28 @@ func sample(t *testing.T, s *sampler.Sampler, key da.BlobKey, n int) *sampler.Re
 	if len(rep.Samples) != n || rep.OK+rep.Failed+rep.Unanswered != n {
 		t.Fatalf("%d samples, %d+%d+%d counted, want %d", len(rep.Samples), rep.OK, rep.Failed, rep.Unanswered, n)
 	}
+	if rep.Key != key || rep.IsBatch() || rep.Blobs != nil {
+		t.Fatalf("the report of %s is for %s (index %d, %d blobs listed)", key, rep.Key, rep.Index, len(rep.Blobs))
+	}
+	checkGrid(t, rep)
 	return rep
+}
+
+// checkGrid checks that the samples are distinct cells of the batch's
+// N × 128 grid, N = 4D.
+func checkGrid(t *testing.T, rep *sampler.Report) {
+	t.Helper()
+	if rep.DataRows < 1 || rep.DispersedRows != da.ExtensionFactor*rep.DataRows {
+		t.Fatalf("grid of %d rows for D = %d, want N = 4D", rep.DispersedRows, rep.DataRows)
+	}
+	seen := map[[2]int]bool{}
+	for _, smp := range rep.Samples {
+		c := [2]int{int(smp.Row), int(smp.Cell)}
+		if smp.Row >= uint32(rep.DispersedRows) || smp.Cell >= da.CellsPerRow || seen[c] {
+			t.Fatalf("sample (%d, %d) out of the %d × %d grid or repeated", smp.Row, smp.Cell, rep.DispersedRows, da.CellsPerRow)
+		}
+		seen[c] = true
+	}
 }
 
 func text(r *sampler.Report) string {
@@ -204,15 +311,21 @@ func text(r *sampler.Report) string {
 
 func TestSampler(t *testing.T) {
 	tn := startNet(t)
-	ctx := ctxT(t, 15*time.Minute) // about 30 s; 6 min under -race
-	// K = 1 (4 extended rows, each on ~64 of the quorum's 256 slots, so every
-	// node holds every row) and K = 4.
-	keys := tn.post(t, ctx, 1000, 3*126976+5)
-	small := keys[0]
+	ctx := ctxT(t, 15*time.Minute) // about a minute; several under -race
+	// A blob of R = 1 alone in its batch: D = 1, N = 4 dispersed rows, each
+	// on ~64 of the window's 256 slots, so every node holds every row.
+	small := tn.post(t, ctx, 1000)[0]
+	if loc := tn.locate(t, ctx, small); len(loc.Blobs) != 1 || loc.Window.N != 4 {
+		t.Fatalf("the small blob's batch has %d blobs and N = %d, want it alone with N = 4", len(loc.Blobs), loc.Window.N)
+	}
+	// A batch of two blobs, R = 1 and R = 2: D = 3, K = 4 (one padding
+	// row), N = 12.
+	multi := tn.disperseBatch(t, ctx, 5000, da.BytesPerRow+7)
+	mkeys := []da.BlobKey{multi.Blobs[0].Key, multi.Blobs[1].Key}
 
 	t.Run("honest", func(t *testing.T) {
 		s := tn.sampler(t, testConfig())
-		for _, key := range keys {
+		for _, key := range append([]da.BlobKey{small}, mkeys...) {
 			rep := sample(t, s, key, 16)
 			if !rep.Available || rep.OK != 16 || rep.Confidence < 0.999 {
 				t.Fatalf("honest devnet:\n%s", text(rep))
@@ -220,24 +333,58 @@ func TestSampler(t *testing.T) {
 			if len(rep.Liars()) != 0 || (len(rep.Unresponsive()) != 0 && !raceEnabled) {
 				t.Fatalf("honest nodes blamed:\n%s", text(rep))
 			}
-			seen := map[[2]int]bool{}
 			for _, smp := range rep.Samples {
-				if smp.Row >= 4*rep.Rows || smp.Cell >= da.CellsPerRow || seen[[2]int{int(smp.Row), int(smp.Cell)}] {
-					t.Fatalf("sample (%d, %d) out of range or repeated", smp.Row, smp.Cell)
-				}
-				seen[[2]int{int(smp.Row), int(smp.Cell)}] = true
 				if smp.From == nil || *smp.From < 0 || (len(smp.Tries) != 0 && !raceEnabled) {
 					t.Fatalf("sample %+v: not served by a DA node at first try", smp)
 				}
 			}
 		}
+		// The blobs of the two-blob batch are reported in their batch: the
+		// whole batch's grid is sampled for either.
+		for i, key := range mkeys {
+			rep := sample(t, s, key, 16)
+			want := sampler.Report{Key: key, Index: i, Offset: i, Rows: uint32(i + 1), BatchRoot: multi.Root,
+				BatchBlobs: 2, DataRows: 3, DispersedRows: 12}
+			if rep.Index != want.Index || rep.Offset != want.Offset || rep.Rows != want.Rows || rep.BatchRoot != want.BatchRoot ||
+				rep.BatchBlobs != want.BatchBlobs || rep.DataRows != want.DataRows || rep.DispersedRows != want.DispersedRows {
+				t.Fatalf("blob %d: report %+v, want the place %+v", i, rep, want)
+			}
+			if out := text(rep); !strings.Contains(out, fmt.Sprintf("blob %d of 2 in batch %s", i, multi.Root)) || !strings.Contains(out, "N = 12 dispersed rows") {
+				t.Fatalf("report text:\n%s", out)
+			}
+		}
+		// The batch itself, by root: data rows, and parity rows whose
+		// commitments are derived past the padding row, all verify.
+		rep, err := s.SampleBatchN(ctx, multi.Root, 96)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGrid(t, rep)
+		if !rep.IsBatch() || rep.Key != (da.BlobKey{}) || !slices.Equal(rep.Blobs, multi.Header.Entries()) || !rep.Available {
+			t.Fatalf("batch report (key %s, index %d, blobs %v):\n%s", rep.Key, rep.Index, rep.Blobs, text(rep))
+		}
+		var data, parity int
+		for _, smp := range rep.Samples {
+			if smp.Row < 3 {
+				data++
+			} else {
+				parity++
+			}
+		}
+		if data == 0 || parity == 0 { // probability below 10^-11 by chance
+			t.Fatalf("%d data and %d parity samples of 96", data, parity)
+		}
+		if out := text(rep); !strings.Contains(out, "batch "+multi.Root.String()+": AVAILABLE") {
+			t.Fatalf("batch report text:\n%s", out)
+		}
 		// Samples are spread: with every node holding every row of the
-		// small blob, each of the 4 nodes serves 4 of 16.
-		rep := sample(t, s, small, 16)
+		// small blob's batch, each of the 4 nodes serves 4 of 16.
+		rep = sample(t, s, small, 16)
 		if len(rep.Nodes) != len(tn.Nodes()) {
 			t.Fatalf("%d nodes asked, want all %d:\n%s", len(rep.Nodes), len(tn.Nodes()), text(rep))
 		}
-		// The whole grid of the small blob: 512 cells, every one verifies.
+		// The whole grid of the small blob's batch: 512 cells, every one
+		// verifies.
 		if rep := sample(t, s, small, 512); !rep.Available {
 			t.Fatalf("whole grid:\n%s", text(rep))
 		}
@@ -271,8 +418,8 @@ func TestSampler(t *testing.T) {
 			t.Fatalf("report does not say it:\n%s", out)
 		}
 
-		// The disperser still has the blob: as a fallback it makes the
-		// blob available, and the nodes are still named.
+		// The disperser still has the batch: as a fallback it makes it
+		// available, and the nodes are still named.
 		s = tn.sampler(t, testConfig(), sampler.WithDisperser(tn.URL()))
 		rep = sample(t, s, small, 16)
 		if !rep.Available || len(rep.Unresponsive()) == 0 {
@@ -305,7 +452,8 @@ func TestSampler(t *testing.T) {
 		if !strings.Contains(out, "LIED") || !strings.Contains(out, "does not verify") {
 			t.Fatalf("report does not say it:\n%s", out)
 		}
-		// A fresh sampler has no cached header: node 2's lie is its header.
+		// A fresh sampler has no cached header: node 2's lie is its header,
+		// whose first blob header no longer hashes to its key.
 		s = tn.sampler(t, testConfig())
 		for _, i := range []int{0, 1, 3} {
 			tn.set(i, &fault{withhold: func(uint32) bool { return true }})
@@ -314,8 +462,46 @@ func TestSampler(t *testing.T) {
 		if rep.Available || rep.Failed != 4 {
 			t.Fatalf("only a liar serves:\n%s", text(rep))
 		}
-		if nr := nodeReport(rep, int(tn.Nodes()[2].Index())); nr == nil || !strings.Contains(nr.Error, "hashes to") {
+		if nr := nodeReport(rep, int(tn.Nodes()[2].Index())); nr == nil || !nr.Lied() || !strings.Contains(nr.Error, "hashes to") {
 			t.Fatalf("node 2 not blamed for its header: %+v", nr)
+		}
+	})
+
+	t.Run("header of another batch", func(t *testing.T) {
+		defer tn.honest()
+		// Node 3 answers with the two-blob batch's header, a valid one, but
+		// not the small blob's batch's: it does not match the root asked
+		// about, so node 3 lies.
+		tn.set(3, &fault{other: &multi.Header})
+		for _, i := range []int{0, 1, 2} {
+			tn.set(i, &fault{withhold: func(uint32) bool { return true }})
+		}
+		s := tn.sampler(t, testConfig())
+		rep := sample(t, s, small, 4)
+		if rep.Available || rep.Failed != 4 {
+			t.Fatalf("only a liar serves:\n%s", text(rep))
+		}
+		if liars := rep.Liars(); !slices.Equal(liars, []int{int(tn.Nodes()[3].Index())}) {
+			t.Fatalf("liars %v, want node 3 only:\n%s", liars, text(rep))
+		}
+		nr := nodeReport(rep, int(tn.Nodes()[3].Index()))
+		if nr.Faults["malformed"] == 0 || !strings.Contains(nr.Error, "batch header with root "+multi.Root.String()) {
+			t.Fatalf("node 3: %+v, want a malformed answer naming the other root", nr)
+		}
+		// With the honest nodes back, node 3's header does not stop the
+		// check: another holder's header is taken.
+		for _, i := range []int{0, 1, 2} {
+			tn.set(i, nil)
+		}
+		s = tn.sampler(t, testConfig())
+		rep = sample(t, s, small, 16)
+		if !rep.Available {
+			t.Fatalf("three honest holders of every row:\n%s", text(rep))
+		}
+		for _, l := range rep.Liars() {
+			if l != int(tn.Nodes()[3].Index()) {
+				t.Fatalf("honest node %d named a liar:\n%s", l, text(rep))
+			}
 		}
 	})
 
@@ -377,9 +563,9 @@ func TestSampler(t *testing.T) {
 			{"wrong cell", "invalid", func(w http.ResponseWriter, r *http.Request) {
 				// Forward to the real disperser, one cell over.
 				var row, cell int
-				var key string
-				if _, err := fmt.Sscanf(strings.ReplaceAll(r.URL.Path, "/", " "), " v1 blobs %s cells %d %d", &key, &row, &cell); err == nil {
-					r.URL.Path = fmt.Sprintf("/v1/blobs/%s/cells/%d/%d", key, row, (cell+1)%128)
+				var root string
+				if _, err := fmt.Sscanf(strings.ReplaceAll(r.URL.Path, "/", " "), " v1 batches %s cells %d %d", &root, &row, &cell); err == nil {
+					r.URL.Path = fmt.Sprintf("/v1/batches/%s/cells/%d/%d", root, row, (cell+1)%128)
 				}
 				resp, err := http.Get(tn.URL() + r.URL.Path)
 				if err != nil {
@@ -410,18 +596,24 @@ func TestSampler(t *testing.T) {
 		if !errors.Is(err, sampler.ErrUnknownBlob) || !strings.Contains(err.Error(), "0x010203") {
 			t.Fatalf("unknown key: %v", err)
 		}
+		_, err = s.SampleBatch(ctx, da.Hash{4, 5, 6})
+		if !errors.Is(err, sampler.ErrUnknownBatch) || !strings.Contains(err.Error(), "0x040506") {
+			t.Fatalf("unknown root: %v", err)
+		}
 		for _, n := range []int{0, -1, sampler.MaxSamples + 1} {
 			if _, err := s.SampleN(ctx, small, n); !errors.Is(err, sampler.ErrConfig) {
 				t.Fatalf("%d samples: %v", n, err)
 			}
+			if _, err := s.SampleBatchN(ctx, multi.Root, n); !errors.Is(err, sampler.ErrConfig) {
+				t.Fatalf("%d samples of a batch: %v", n, err)
+			}
 		}
 		// More samples than cells: the whole grid, once each.
-		if rep := sample(t, s, small, 512); len(rep.Samples) != 512 {
-			t.Fatal(len(rep.Samples))
+		rep, err := s.SampleN(ctx, small, 513)
+		if err != nil || len(rep.Samples) != 512 {
+			t.Fatalf("513 samples of 512 cells: %v", err)
 		}
-		if _, err := s.SampleN(ctx, small, 513); err != nil {
-			t.Fatal(err)
-		}
+		checkGrid(t, rep)
 	})
 
 	t.Run("follow", func(t *testing.T) {
@@ -429,27 +621,37 @@ func TestSampler(t *testing.T) {
 		s := tn.sampler(t, testConfig(), sampler.WithRegisterer(reg))
 		fctx, cancel := context.WithCancel(ctx)
 		var mu sync.Mutex
-		got := map[da.BlobKey]*sampler.Report{}
+		got := map[da.BlobKey]sampler.Checked{}
 		done := make(chan error, 1)
+		// Follow from the next block on: the blobs sampled above were
+		// certified before it.
+		st, err := tn.Chain().Client().Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		go func() {
-			done <- s.Follow(fctx, 0, func(c sampler.Checked) {
+			done <- s.Follow(fctx, st.Height+1, func(c sampler.Checked) {
 				if c.Err != nil {
 					t.Errorf("%s: %v", c.Key, c.Err)
 					return
 				}
 				mu.Lock()
-				got[c.Key] = c.Report
+				got[c.Key] = c
 				mu.Unlock()
 			})
 		}()
-		time.Sleep(200 * time.Millisecond) // let Follow fix its start height
+		// One batch of three blobs, and blobs through the disperser.
+		three := tn.disperseBatch(t, ctx, 3000, 4000, 2*da.BytesPerRow)
 		fresh := tn.post(t, ctx, 5000, 6000)
-		deadline := time.Now().Add(time.Minute)
+		for _, b := range three.Blobs {
+			fresh = append(fresh, b.Key)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			mu.Lock()
 			n := 0
 			for _, k := range fresh {
-				if got[k] != nil {
+				if _, ok := got[k]; ok {
 					n++
 				}
 			}
@@ -466,16 +668,36 @@ func TestSampler(t *testing.T) {
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Fatalf("Follow returned %v", err)
 		}
+		roots := map[da.Hash]bool{}
 		for _, k := range fresh {
-			if !got[k].Available {
-				t.Fatalf("%s:\n%s", k, text(got[k]))
+			c := got[k]
+			if !c.Report.Available || c.Report.Key != k || c.Cert.Certificate.Blobs[c.Index].Key != k ||
+				c.Root != c.Cert.Certificate.BatchRoot || c.Report.BatchRoot != c.Root || c.Report.Index != c.Index {
+				t.Fatalf("%s (index %d of batch %s):\n%s", k, c.Index, c.Root, text(c.Report))
+			}
+			roots[c.Root] = true
+		}
+		// The three-blob batch was sampled once: its blobs' reports share
+		// one set of samples.
+		var first *sampler.Report
+		for i, b := range three.Blobs {
+			rep := got[b.Key].Report
+			if rep.Index != i || rep.Offset != []int{0, 1, 2}[i] || len(rep.Samples) != 16 {
+				t.Fatalf("blob %d of the three: %+v", i, rep)
+			}
+			if first == nil {
+				first = rep
+			} else if &rep.Samples[0] != &first.Samples[0] {
+				t.Fatal("a blob of the three-blob batch was sampled apart from its batch")
 			}
 		}
 		if _, ok := got[small]; ok {
 			t.Fatal("Follow checked a blob certified before it started")
 		}
-		if v := testutil.ToFloat64(counter(t, reg, "zgda_sampler_blobs_total", "available")); v < 2 {
-			t.Fatalf("blobs_total{available} = %v", v)
+		batches := testutil.ToFloat64(counter(t, reg, "zgda_sampler_batches_total", "available"))
+		blobs := testutil.ToFloat64(counter(t, reg, "zgda_sampler_blobs_total", "available"))
+		if batches != float64(len(roots)) || blobs != float64(len(fresh)) {
+			t.Fatalf("batches_total{available} = %v, blobs_total{available} = %v; want %d batches, %d blobs", batches, blobs, len(roots), len(fresh))
 		}
 	})
 }

@@ -1,4 +1,4 @@
-// Package signer is the DA node's side of zgda (DESIGN.md §4). This file set
+// Package signer is the DA node's side of zgda (docs/spec.md §4). This file set
 // holds its BLS key layer, which the chain also uses to check registrations,
 // VRF outputs and certificates.
 //
@@ -11,7 +11,7 @@
 // carries a proof of possession, aggregates over one message are checked with
 // FastAggregateVerify (one pairing check against the sum of the keys).
 //
-// The VRF of DESIGN.md §4 is a BLS signature over
+// The VRF of docs/spec.md §4.1 is a BLS signature over
 // "zgda/v1/vrf" ‖ chain_id ‖ uint64_be(epoch) ‖ seed; its output is the
 // SHA-256 of the signature. BLS signatures are unique, so anyone holding the
 // public key can check an output.

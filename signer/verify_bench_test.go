@@ -6,11 +6,12 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
-// DA node slice verification (DESIGN.md §4). VerifyRows/batch is what a
+// DA node slice verification (docs/spec.md §4). VerifyRows/batch is what a
 // node runs on a dispersal request: one random linear combination of all
 // rows, one 4096-point MSM, one len(rows)-point MSM — nearly flat in the
 // number of rows. VerifyRows/per-row commits to every row instead (one
@@ -67,9 +68,9 @@ func BenchmarkVerifyRows(b *testing.B) {
 }
 
 // BenchmarkVerifyExtendedRows is the check the node runs: rows of an
-// extended blob (K = 16; parity rows included) against the blob's data
+// batch (D = K = 16; parity rows included) against the blob's data
 // commitments, with no derived commitment.
-func BenchmarkVerifyExtendedRows(b *testing.B) {
+func BenchmarkVerifyBatchRows(b *testing.B) {
 	ctx := kzg.Default()
 	if err := ctx.Warm(); err != nil {
 		b.Fatal(err)
@@ -86,18 +87,18 @@ func BenchmarkVerifyExtendedRows(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	blobs := [][]kzg.Commitment{enc.DataCommitments()}
+	data := enc.Commitments[:enc.D]
 	for _, n := range []int{1, 8, 64} {
-		rows := make([]kzg.ExtendedRow, n)
+		rows := make([]kzg.BatchRow, n)
 		for t := range rows {
-			j := (t*7 + 17) % len(enc.Rows) // mostly parity rows
-			rows[t] = kzg.ExtendedRow{Blob: 0, Index: j, Row: enc.Rows[j]}
+			j := (t*7 + 17) % enc.N // mostly parity rows
+			rows[t] = kzg.BatchRow{Index: da.ExtendedRow(j, enc.D), Row: enc.Rows[j]}
 		}
 		b.Run(fmt.Sprintf("batch/%drows", n), func(b *testing.B) {
 			b.SetBytes(int64(n * kzg.ScalarsPerRow * kzg.BytesPerScalar))
 			b.ReportAllocs()
 			for b.Loop() {
-				bad, err := ctx.VerifyExtendedRows(blobs, rows)
+				bad, _, err := ctx.VerifyBatchRows(data, enc.K, rows)
 				if err != nil || bad != nil {
 					b.Fatal(err, bad)
 				}

@@ -6,7 +6,7 @@ import (
 	"github.com/zgda/zgda/da"
 )
 
-// VRF computes k's VRF for an epoch (DESIGN.md §4): the proof is the BLS
+// VRF computes k's VRF for an epoch (docs/spec.md §4): the proof is the BLS
 // signature over da.VRFMessage(chainID, epoch, seed) and the output is its
 // SHA-256.
 func (k *Key) VRF(chainID string, epoch uint64, seed da.Hash) (output da.Hash, proof da.Signature) {

@@ -17,7 +17,7 @@ import (
 
 // Benchmarks: the store's Put and Get beside their anchors in the same run —
 // raw klauspost/reedsolomon encoding and a raw fsync'd sequential file write
-// of the same sizes. The target (DESIGN.md §10) is EC Put ≥ 80% of
+// of the same sizes. The target (README, Benchmarks) is EC Put ≥ 80% of
 // min(klauspost encode, fsync write). Run:
 //
 //	go test ./storage -run '^$' -bench 'Put|Get|Klauspost|FsyncWrite' -benchtime 20x
@@ -195,7 +195,7 @@ func benchFsyncWrite(b *testing.B, valueBytes, files, perFile int) {
 // 6-volume store (4+2), one raw klauspost Encode of the same value, one raw
 // fsync'd append of the value to one file, and the same bytes the 4+2
 // layout writes (1.5× the value) appended to six files with six parallel
-// fsyncs. It reports each rate, put/min(klauspost, fsync) — the DESIGN.md
+// fsyncs. It reports each rate, put/min(klauspost, fsync) — the README
 // target — and put/min(klauspost, fsync6), the ratio against what EC must
 // write when, as here, all volumes share one disk. Interleaving makes the
 // ratios robust to a shared disk whose speed drifts 2–3× within minutes.

@@ -1,4 +1,4 @@
-// Package storage is zgda's integrated storage layer (DESIGN.md §6): a
+// Package storage is zgda's integrated storage layer: a
 // durable key/value store for everything a node keeps — blobs at the
 // disperser, rows and cell proofs at DA nodes, status and certificates.
 //

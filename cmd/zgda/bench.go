@@ -15,7 +15,7 @@ func init() {
 	var asJSON bool
 	var plot, sizes, device string
 	var minTime time.Duration
-	var workers int
+	var workers, batchBlobs int
 	cmd := &cobra.Command{
 		Use:   "bench [kzg|encode|rs|all]",
 		Short: "Measure encoding, commitment and Reed–Solomon throughput beside their anchors",
@@ -23,7 +23,10 @@ func init() {
 interleaved run by run, so the ratio holds on a noisy machine:
 
   kzg     one row's commitment and its 128 cells + proofs, zgda vs go-eth-kzg
-  encode  EncodeBlob (pack, extend ×4, commit, derive) per blob size
+  encode  the zgda/v2 encode (EncodeBatch): one blob per size (default 1, 8
+          and 31 MiB) and a batch of --batch-blobs one-row blobs; "extend+commit"
+          packs and commits every row too, "extend+derive" extends the batch
+          matrix ×4 and derives the parity commitments
   rs      the storage layer's byte-level Reed–Solomon (klauspost)
   all     all of the above (the default)
 
@@ -40,7 +43,7 @@ comes with the engine.`,
 			if err != nil {
 				return err
 			}
-			opts := bench.Options{MinTime: minTime, Workers: workers, Backend: c.backend, Device: c.desc}
+			opts := bench.Options{MinTime: minTime, Workers: workers, Backend: c.backend, Device: c.desc, BatchBlobs: batchBlobs}
 			if c.committer != nil {
 				opts.Committer = c.committer
 			}
@@ -82,7 +85,8 @@ comes with the engine.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.Flags().StringVar(&plot, "plot", "", "also write an SVG plot of MB/s against size to this file")
-	cmd.Flags().StringVar(&sizes, "sizes", "", "blob sizes for the encode suite, e.g. 128KiB,1MiB,8MiB,31MiB (the default)")
+	cmd.Flags().StringVar(&sizes, "sizes", "", "blob sizes for the encode suite, e.g. 1MiB,8MiB,31MiB (the default)")
+	cmd.Flags().IntVar(&batchBlobs, "batch-blobs", 64, "one-row (126,976-byte) blobs in the encode suite's batch (negative: none)")
 	cmd.Flags().DurationVar(&minTime, "min-time", 2*time.Second, "minimum time to spend on each measured operation")
 	cmd.Flags().IntVar(&workers, "workers", 0, "goroutines to use (0 = all CPUs)")
 	addDeviceFlag(cmd, &device)

@@ -30,9 +30,10 @@ interrupted (Ctrl-C) and then stops cleanly; running it again on the same
 directory resumes where it stopped, and every blob accepted but not yet
 certified is dispersed then.
 
-The API is DESIGN.md §7: POST /v1/blobs, GET /v1/blobs/{key}/status,
-GET /v1/blobs/{key}, …/commitments, …/cells/{row}/{cell}, the OP Stack
-alt-DA POST /put and GET /get/0x{commitment}, /healthz and /metrics.
+The API is docs/spec.md §7: POST /v1/blobs, GET /v1/blobs/{key}/status,
+GET /v1/blobs/{key}, …/commitments, GET /v1/batches/{root},
+…/cells/{n}/{c}, the OP Stack alt-DA POST /put and GET /get/0x{commitment},
+/healthz and /metrics.
 --engine-config reads the disperser's configuration (JSON, see
 engine.Config) over the defaults.`,
 		Args: cobra.NoArgs,

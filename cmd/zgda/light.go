@@ -23,16 +23,18 @@ func init() {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "light [--chain-rpc URL] [--from-height H] [--metrics ADDR] [--json]",
-		Short: "Run a light client: follow the chain's certificates and sample every certified blob",
-		Long: `light follows the chain block by block and, for every blob of every
-certificate it records, runs the check of 'zgda sample': N random cells
-fetched from the DA nodes and verified against the blob's commitments.
+		Short: "Run a light client: follow the chain's certificates and sample every certified batch",
+		Long: `light follows the chain block by block and, for every batch a
+certificate records, runs the check of 'zgda sample' once: n random cells
+of the batch's N × 128 grid fetched from the DA nodes and verified against
+the rows' commitments.
 
-Each blob's verdict goes to the log (available with its confidence, or
-UNAVAILABLE with the nodes that lied or did not answer); --json also
-writes one JSON report per blob to stdout. Prometheus metrics (samples by
-outcome, requests by result, blobs by verdict, check latency, the followed
-height) are served at --metrics.
+The batch's verdict is each of its blobs': one log line per blob key
+(available with its confidence, or UNAVAILABLE with the nodes that lied or
+did not answer); --json also writes one JSON report per blob to stdout.
+Prometheus metrics (samples by outcome, requests by result, batches and
+blobs by verdict, check latency, the followed height) are served at
+--metrics.
 
 It starts at the next block unless --from-height says otherwise, and runs
 until interrupted.`,
@@ -66,12 +68,12 @@ until interrupted.`,
 			}
 			defer cl.Close()
 			defer smp.Close()
-			fmt.Fprintf(w, "zgda light: following chain %s at %s, %d samples per blob (confidence %.6f)\n",
+			fmt.Fprintf(w, "zgda light: following chain %s at %s, %d samples per batch (confidence %.6f)\n",
 				cl.ChainID(), sf.rpc, smp.Config().Samples, sampler.Confidence(smp.Config().Samples))
 			var mu sync.Mutex // one JSON report at a time
 			err = smp.Follow(ctx, from, func(c sampler.Checked) {
 				if c.Err != nil {
-					log.Error("blob not checked", "height", c.Height, "blob", c.Key, "err", c.Err)
+					log.Error("blob not checked", "height", c.Height, "blob", c.Key, "batch", c.Root, "err", c.Err)
 					return
 				}
 				logVerdict(log, c)
@@ -96,12 +98,12 @@ until interrupted.`,
 	rootCmd.AddCommand(cmd)
 }
 
-// logVerdict writes one blob's verdict: info when available, warn with the
-// culprits when not.
+// logVerdict writes one blob's verdict (its batch's): info when available,
+// warn with the culprits when not.
 func logVerdict(log *slog.Logger, c sampler.Checked) {
 	r := c.Report
-	attrs := []any{"height", c.Height, "blob", c.Key, "k", r.Rows, "ok", r.OK, "failed", r.Failed,
-		"unanswered", r.Unanswered, "elapsed", r.Elapsed.Round(1e6)}
+	attrs := []any{"height", c.Height, "blob", c.Key, "batch", c.Root, "index", c.Index, "rows", r.Rows,
+		"d", r.DataRows, "ok", r.OK, "failed", r.Failed, "unanswered", r.Unanswered, "elapsed", r.Elapsed.Round(1e6)}
 	if liars := r.Liars(); len(liars) > 0 {
 		attrs = append(attrs, "liars", nodeNames(r, liars))
 	}

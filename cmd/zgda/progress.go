@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/zgda/zgda/encoder"
-	"github.com/zgda/zgda/kzg"
 )
 
 // progressPrinter shows encoder progress on stderr when it is a terminal,
@@ -32,24 +30,4 @@ func progressPrinter(quiet bool) (encoder.Progress, func()) {
 		fmt.Fprintf(os.Stderr, "\r\033[K%-8s %d/%d  %.1fs", stage, done, total, time.Since(start).Seconds())
 	}
 	return p, func() { fmt.Fprint(os.Stderr, "\r\033[K") }
-}
-
-// encodeFile reads a blob file and encodes it with the zgda/v1 codec,
-// showing progress unless quiet.
-func encodeFile(ctx context.Context, path string, c *codec, workers int, quiet bool) (*encoder.Encoded, error) {
-	blob, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := encoder.New(encoder.WithBackend(c.backend), encoder.WithWorkers(workers))
-	if err != nil {
-		return nil, err
-	}
-	progress, done := progressPrinter(quiet)
-	e, err := enc.EncodeBlob(ctx, c.committerOr(kzg.NewContext(kzg.WithWorkers(workers))), blob, progress)
-	done()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return e, nil
 }

@@ -34,7 +34,7 @@ func (s *samplingFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&s.rpc, "chain-rpc", "http://127.0.0.1:26657", "the chain's CometBFT RPC (the devnet's by default)")
 	f.StringVar(&s.disperser, "disperser", "", "the disperser's HTTP API, asked for a cell only after every DA node holding it failed (e.g. http://127.0.0.1:3100; empty: DA nodes only)")
-	f.IntVarP(&s.samples, "samples", "n", def.Samples, "cells to sample per blob; confidence is 1 − (5/8)^n (16 gives 0.99946)")
+	f.IntVarP(&s.samples, "samples", "n", def.Samples, "cells to sample per batch; confidence is 1 − (5/8)^n (16 gives 0.99946)")
 	f.Float64Var(&s.confidence, "confidence", 0, "sample as many cells as this confidence needs (e.g. 0.999999), instead of --samples")
 	f.DurationVar(&s.timeout, "request-timeout", def.RequestTimeout, "bound on one request to one node")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -78,12 +78,12 @@ func (s *samplingFlags) open(ctx context.Context, cmd *cobra.Command, log *slog.
 }
 
 // errUnavailable makes `zgda sample` exit with status 2: the check ran and
-// the blob is not available (1 means the check itself failed).
+// the blob's batch is not available (1 means the check itself failed).
 type errUnavailable struct{ rep *sampler.Report }
 
 func (e *errUnavailable) Error() string {
-	return fmt.Sprintf("blob %s is NOT available: %d of %d samples failed, %d unanswered",
-		e.rep.Key, e.rep.Failed, len(e.rep.Samples), e.rep.Unanswered)
+	return fmt.Sprintf("blob %s is NOT available: %d of %d samples of its batch %s failed, %d unanswered",
+		e.rep.Key, e.rep.Failed, len(e.rep.Samples), e.rep.BatchRoot, e.rep.Unanswered)
 }
 
 func (e *errUnavailable) ExitCode() int { return 2 }
@@ -93,18 +93,22 @@ func init() {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "sample BLOB_KEY [--samples N | --confidence C] [--json]",
-		Short: "Check that a certified blob is available by sampling random cells from the DA nodes",
-		Long: `sample is a one-off light-client check of one blob (DESIGN.md §3, §4).
+		Short: "Check that a certified blob is available by sampling random cells of its batch from the DA nodes",
+		Long: `sample is a one-off light-client check of one blob (docs/spec.md §3.5, §3.6).
 
-It finds the blob's certificate on the chain, draws N distinct cells of its
-4K × 128 extended grid at random, asks a DA node holding each cell's row for
-it (/zgda/cell/1.0.0), and verifies every cell's KZG proof (EIP-7594, in one
-batch) against the row commitment derived from the blob header, which must
-hash to the key. Nodes that send wrong data are named as liars; nodes that
-refuse or do not answer are named too.
+A blob is available when the batch the chain certified it in can be
+rebuilt, so sample checks that batch. It finds the batch on the chain (the
+most recent one holding the key: its root, window and quorum), draws n
+distinct cells of the batch's N × 128 grid (N = 4D dispersed rows for D data
+rows) at random, asks a DA node holding each cell's row for it
+(/zgda/cell/2.0.0), and verifies every cell's KZG proof (EIP-7594, in one
+batch) against its row's commitment: a data row's from the batch header,
+which must match the batch root, a parity row's derived from those. Nodes
+that send wrong cells or a header of another batch are named as liars;
+nodes that refuse or do not answer are named too.
 
 The blob is available only if every sample verifies. Confidence is
-1 − (5/8)^N: an unrecoverable blob lacks at least 3/8 of its cells.
+1 − (5/8)^n: an unrecoverable batch lacks more than 3/8 of its cells.
 
 Exit status: 0 available, 2 not available, 1 the check could not be made
 (unknown blob, chain unreachable, bad flags).`,

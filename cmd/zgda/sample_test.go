@@ -71,6 +71,21 @@ func TestSampleAndLight(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &rep); err != nil || !rep.Available || rep.OK != 16 || rep.Key != put.BlobKey {
 		t.Fatalf("light JSON %q: %v %+v", line, err, rep)
 	}
+	// The report is the blob's batch's: its root, its place in it, and
+	// samples of the batch's N × 128 grid.
+	st, err := cl.Status(ctx, put.BlobKey)
+	if err != nil || st.BatchRoot == nil || st.Index == nil {
+		t.Fatalf("status of %s: %v %+v", key, err, st)
+	}
+	if rep.BatchRoot != *st.BatchRoot || rep.Index != int(*st.Index) || rep.Rows != 1 || rep.DispersedRows != 4*rep.DataRows {
+		t.Fatalf("light JSON places the blob at %d of batch %s (R = %d, N = %d, D = %d); its status says %d of %s",
+			rep.Index, rep.BatchRoot, rep.Rows, rep.DispersedRows, rep.DataRows, *st.Index, *st.BatchRoot)
+	}
+	for _, smp := range rep.Samples {
+		if smp.Row >= uint32(rep.DispersedRows) || smp.Cell >= 128 {
+			t.Fatalf("sample (%d, %d) outside the %d × 128 grid", smp.Row, smp.Cell, rep.DispersedRows)
+		}
+	}
 
 	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json", "--samples", "20")
 	if err != nil {
@@ -81,7 +96,8 @@ func TestSampleAndLight(t *testing.T) {
 		t.Fatalf("sample --json: %v\n%s", err, out)
 	}
 	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json=false", "--samples", "16")
-	if err != nil || !strings.Contains(out, "AVAILABLE") || !strings.Contains(out, "confidence: 0.99945") {
+	if err != nil || !strings.Contains(out, "AVAILABLE") || !strings.Contains(out, "confidence: 0.99945") ||
+		!strings.Contains(out, "in batch "+st.BatchRoot.String()) {
 		t.Fatalf("sample: %v\n%s", err, out)
 	}
 
@@ -90,7 +106,7 @@ func TestSampleAndLight(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sample", "0x" + strings.Repeat("ab", 32), "--chain-rpc", rpc}, "no certificate naming blob 0xabab"},
+		{[]string{"sample", "0x" + strings.Repeat("ab", 32), "--chain-rpc", rpc}, "no certified batch holding blob 0xabab"},
 		{[]string{"sample", "0x1234", "--chain-rpc", rpc}, "64 hex digits"},
 		{[]string{"sample", key, "--chain-rpc", "http://127.0.0.1:1"}, "is the chain running?"},
 		{[]string{"sample", key, "--chain-rpc", rpc, "--samples", "0"}, "samples: 0"},

@@ -23,9 +23,10 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "serve --home DIR --chain-rpc URL [--api ADDR] [--config FILE]",
 		Short: "Run the disperser alone against an external chain and its registered DA nodes",
-		Long: `serve runs the disperser and its HTTP API (DESIGN.md §7): it takes blobs,
-encodes and commits them, disperses them to the DA nodes registered on the
-chain at --chain-rpc, and submits their certificates there. Its store lives
+		Long: `serve runs the disperser and its HTTP API (docs/spec.md §7): it takes
+blobs, commits them, batches them into one erasure-coded matrix per batch,
+disperses each batch to the DA nodes registered on the chain at --chain-rpc,
+and submits its certificate there. Its store lives
 under DIR (DIR/storage/meta and the volume DIR/storage/vol0, created on first
 use); --config reads the disperser's configuration (JSON, engine.Config)
 over the defaults, and flags override it. Blobs accepted but not certified
@@ -91,7 +92,7 @@ when it stops are dispersed when it starts again.`,
 			if err != nil {
 				return err
 			}
-			e, err := engine.New(cfg, engine.FromDispatcher(d), cl, engine.WithLogger(log.With("component", "engine")),
+			e, err := engine.New(cfg, d, cl, engine.WithLogger(log.With("component", "engine")),
 				engine.WithEncoder(enc), engine.WithCommitter(c.committerOr(kzg.Default())))
 			if err != nil {
 				return err

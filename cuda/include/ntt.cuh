@@ -1,4 +1,4 @@
-// ntt.cuh: radix-2 NTT steps over Fr and the zgda/v1 extension plans.
+// ntt.cuh: radix-2 NTT steps over Fr and the codec's extension plans.
 //
 // Conventions (EIP-4844/7594, as encoder/internal/rs): evaluations are stored
 // in bit-reversed order of the roots of unity, coefficients in natural order.

@@ -13,10 +13,11 @@ const (
 	CodeEmptyBlob        Code = "empty_blob"         // 400: POST with no body
 	CodeBlobTooLarge     Code = "blob_too_large"     // 413: body over MaxBlobSize (or the configured body limit)
 	CodeInvalidBlobKey   Code = "invalid_blob_key"   // 400: a path key that is not 0x + 64 hex digits
-	CodeInvalidCommit    Code = "invalid_commitment" // 400: an alt-DA commitment that is not 0x01 ‖ da_layer_byte ‖ 0x00 ‖ key
-	CodeInvalidRow       Code = "invalid_row"        // 400: a row index that is not a decimal in [0, 4K)
+	CodeInvalidRoot      Code = "invalid_batch_root" // 400: a path root that is not 0x + 64 hex digits
+	CodeInvalidCommit    Code = "invalid_commitment" // 400: an alt-DA commitment that is not 0x01 ‖ da_layer_byte ‖ 0x02 ‖ key
+	CodeInvalidRow       Code = "invalid_row"        // 400: a dispersed row index that is not a decimal in [0, N)
 	CodeInvalidCell      Code = "invalid_cell"       // 400: a cell index that is not a decimal in [0, 128)
-	CodeNotFound         Code = "not_found"          // 404: unknown blob or path
+	CodeNotFound         Code = "not_found"          // 404: unknown blob, batch or path
 	CodeMethodNotAllowed Code = "method_not_allowed" // 405, with Allow
 	CodeTimeout          Code = "request_timeout"    // 408: the request was not read in time
 	CodeHeaderTooLarge   Code = "headers_too_large"  // 431
@@ -36,6 +37,7 @@ var (
 	ErrEmptyBlob       = errors.New("blob is empty: post at least one byte")
 	ErrBlobTooLarge    = errors.New("blob is larger than the maximum blob size")
 	ErrInvalidBlobKey  = errors.New("invalid blob key")
+	ErrInvalidRoot     = errors.New("invalid batch root")
 	ErrInvalidCommit   = errors.New("invalid alt-DA commitment")
 	ErrInvalidRow      = errors.New("invalid row index")
 	ErrInvalidCell     = errors.New("invalid cell index")
@@ -59,6 +61,7 @@ var codes = []struct {
 	{CodeEmptyBlob, http.StatusBadRequest, ErrEmptyBlob},
 	{CodeBlobTooLarge, http.StatusRequestEntityTooLarge, ErrBlobTooLarge},
 	{CodeInvalidBlobKey, http.StatusBadRequest, ErrInvalidBlobKey},
+	{CodeInvalidRoot, http.StatusBadRequest, ErrInvalidRoot},
 	{CodeInvalidCommit, http.StatusBadRequest, ErrInvalidCommit},
 	{CodeInvalidRow, http.StatusBadRequest, ErrInvalidRow},
 	{CodeInvalidCell, http.StatusBadRequest, ErrInvalidCell},

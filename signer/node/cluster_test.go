@@ -72,14 +72,13 @@ func testLogger(name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("node", name)
 }
 
-// newCluster starts n DA nodes, genesis signers of equal stake holding 256
-// ballots in all, so that the one quorum of M = 256 slots gives each node
-// 256/n slots. extra[i] adds options to node i.
+// newCluster starts n DA nodes, genesis signers of equal stake holding M =
+// 1024 ballots in all, so that the one quorum of M slots gives each node
+// about M/n slots. extra[i] adds options to node i.
 func newCluster(tb testing.TB, n int, extra map[int][]node.Option) *cluster {
 	tb.Helper()
 	c := &cluster{tb: tb, registrar: testKey(tb, 999)}
 	p := chain.DefaultParams()
-	p.QuorumSize = 256
 	p.EpochLength = 100_000 // epoch 0 lasts the whole test, even under -race
 	c.params = p
 	g := &chain.GenesisState{Params: p}
@@ -89,7 +88,7 @@ func newCluster(tb testing.TB, n int, extra map[int][]node.Option) *cluster {
 		k := testKey(tb, i)
 		c.keys = append(c.keys, k)
 		// Placeholder addresses: each node registers its real ones on start.
-		g.Signers = append(g.Signers, chain.NewGenesisSigner(testChainID, k, uint64(256/n), []string{"/ip4/127.0.0.1/tcp/1"}))
+		g.Signers = append(g.Signers, chain.NewGenesisSigner(testChainID, k, uint64(int(p.QuorumSize)/n), []string{"/ip4/127.0.0.1/tcp/1"}))
 	}
 	ports, err := chain.FreePorts(1)
 	if err != nil {
@@ -158,6 +157,16 @@ func newCluster(tb testing.TB, n int, extra map[int][]node.Option) *cluster {
 	return c
 }
 
+// newDispatcher is a reader with empty caches, closed with the test.
+func (c *cluster) newDispatcher(tb testing.TB) *dispersal.Dispatcher {
+	d, err := dispersal.New(c.client, dispersal.TestConfig(), dispersal.WithLogger(testLogger("reader")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
+}
+
 // nodeConfig is a test config in home with its volume created.
 func nodeConfig(tb testing.TB, home string) *node.Config {
 	cfg := node.TestConfig(home)
@@ -184,27 +193,43 @@ func (c *cluster) stop(i int) {
 	}
 }
 
-// encodeBlobs encodes blobs of the given sizes with reproducible contents.
-func encodeBlobs(tb testing.TB, seed uint64, sizes ...int) []*encoder.Encoded {
+// encodeBatch encodes one batch of blobs of the given sizes with
+// reproducible contents.
+func encodeBatch(tb testing.TB, seed uint64, sizes ...int) *encoder.Batch {
 	tb.Helper()
-	enc, err := encoder.New()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(seed, uint64(len(sizes))))
-	var out []*encoder.Encoded
+	var blobs [][]byte
 	for _, n := range sizes {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(rng.Uint32())
 		}
-		e, err := enc.EncodeBlob(context.Background(), kzg.Default(), b, nil)
+		blobs = append(blobs, b)
+	}
+	return encodeBlobs(tb, blobs...)
+}
+
+// encodeBlobs encodes one batch of the given blobs.
+func encodeBlobs(tb testing.TB, blobs ...[]byte) *encoder.Batch {
+	tb.Helper()
+	enc, err := encoder.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	var committed []*encoder.Blob
+	for _, b := range blobs {
+		bl, err := enc.CommitBlob(ctx, kzg.Default(), b, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, e)
+		committed = append(committed, bl)
 	}
-	return out
+	bt, err := enc.EncodeBatch(ctx, kzg.Default(), committed, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bt
 }
 
 func rowBytes(row []fr.Element) []byte {
@@ -216,36 +241,31 @@ func rowBytes(row []fr.Element) []byte {
 	return b
 }
 
-func headerOf(e *encoder.Encoded) da.BlobHeader {
-	h := da.BlobHeader{Key: e.Key, Length: uint64(e.Params.Length), Rows: uint32(e.Params.K)}
-	for _, c := range e.DataCommitments() {
-		h.Commitments = append(h.Commitments, da.Commitment(c))
-	}
-	return h
-}
-
-// requestFor builds the dispersal request signer sg should get for blobs in
-// quorum 0 of the current epoch, as the Dispatcher would.
-func (c *cluster) requestFor(blobs []*encoder.Encoded, sg uint32) *da.DisperseRequest {
+// window is the window of b in quorum 0 of the current epoch, with that
+// quorum.
+func (c *cluster) window(b *encoder.Batch) (da.Window, da.Quorum, uint64) {
 	c.tb.Helper()
 	ep, err := c.client.CurrentEpoch(ctxT(c.tb, 10*time.Second))
 	if err != nil {
 		c.tb.Fatal(err)
 	}
-	req := &da.DisperseRequest{ChainID: testChainID, Epoch: ep.Epoch, Quorum: 0}
-	for b, e := range blobs {
-		req.Headers = append(req.Headers, headerOf(e))
-		rows := map[uint32]bool{}
-		for _, a := range ep.Quorums[0].BlobAssignments(e.Key, uint32(e.Params.K)) {
-			if a.Signer == sg {
-				rows[a.Row] = true
-			}
-		}
-		for r := uint32(0); r < uint32(4*e.Params.K); r++ {
-			if rows[r] {
-				req.Slices = append(req.Slices, da.Slice{SliceRef: da.SliceRef{Blob: uint16(b), Row: r}, Data: rowBytes(e.Rows[r])})
-			}
-		}
+	q := ep.Quorums[0]
+	w, err := da.NewWindow(b.Root, b.N, int(c.params.MinBatchSlots), len(q))
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return w, q, ep.Epoch
+}
+
+// requestFor builds the dispersal request signer sg should get for b in
+// quorum 0 of the current epoch, as the Dispatcher would: the batch header
+// and each dispersed row of sg's window slots once.
+func (c *cluster) requestFor(b *encoder.Batch, sg uint32) *da.DisperseRequest {
+	c.tb.Helper()
+	w, q, epoch := c.window(b)
+	req := &da.DisperseRequest{ChainID: testChainID, Epoch: epoch, Quorum: 0, Batch: b.Header}
+	for _, n := range q.RowsOf(w, sg) {
+		req.Slices = append(req.Slices, da.Slice{Row: n, Data: rowBytes(b.Rows[n])})
 	}
 	return req
 }

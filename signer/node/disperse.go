@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
@@ -18,53 +19,52 @@ import (
 	"github.com/zgda/zgda/storage"
 )
 
-// Storage layout of a DA node:
+// Storage layout of a DA node, by batch root (docs/spec.md §4.3):
 //
-//	row/   ‖ blob_key ‖ u32 row → the row (da.RowSize bytes), tagged with the epoch
-//	hdr/   ‖ blob_key           → u64 epoch ‖ u64 L ‖ u32 K ‖ K × commitment
-//	cells/ ‖ blob_key ‖ u32 row → 128 × (cell[2048] ‖ proof[48]), computed on first request
+//	row/   ‖ batch_root ‖ u32 n → dispersed row n (da.RowSize bytes), tagged with the epoch
+//	hdr/   ‖ batch_root         → u64 epoch ‖ batch header (da.BatchHeader.MarshalBinary)
+//	cells/ ‖ batch_root ‖ u32 n → 128 × (cell[2048] ‖ proof[48]), computed on first request
 var (
 	prefixRow    = []byte("row/")
 	prefixHeader = []byte("hdr/")
 	prefixCells  = []byte("cells/")
 )
 
-func rowKey(k da.BlobKey, row uint32) []byte {
-	b := append(append(make([]byte, 0, len(prefixRow)+36), prefixRow...), k[:]...)
-	return binary.BigEndian.AppendUint32(b, row)
+func rowKey(root da.Hash, n uint32) []byte {
+	b := append(append(make([]byte, 0, len(prefixRow)+36), prefixRow...), root[:]...)
+	return binary.BigEndian.AppendUint32(b, n)
 }
 
-func headerKey(k da.BlobKey) []byte {
-	return append(append(make([]byte, 0, len(prefixHeader)+32), prefixHeader...), k[:]...)
+func headerKey(root da.Hash) []byte {
+	return append(append(make([]byte, 0, len(prefixHeader)+32), prefixHeader...), root[:]...)
 }
 
-func cellsKey(k da.BlobKey, row uint32) []byte {
-	b := append(append(make([]byte, 0, len(prefixCells)+36), prefixCells...), k[:]...)
-	return binary.BigEndian.AppendUint32(b, row)
+func cellsKey(root da.Hash, n uint32) []byte {
+	b := append(append(make([]byte, 0, len(prefixCells)+36), prefixCells...), root[:]...)
+	return binary.BigEndian.AppendUint32(b, n)
 }
 
-func encodeHeader(epoch uint64, h *da.BlobHeader) []byte {
-	b := make([]byte, 0, 20+len(h.Commitments)*da.CommitmentSize)
-	b = binary.BigEndian.AppendUint64(b, epoch)
-	b = binary.BigEndian.AppendUint64(b, h.Length)
-	b = binary.BigEndian.AppendUint32(b, h.Rows)
-	for _, c := range h.Commitments {
-		b = append(b, c[:]...)
+// encodeHeader is the stored form of a batch header: the epoch it was
+// stored for, then its wire form.
+func encodeHeader(epoch uint64, h *da.BatchHeader) ([]byte, error) {
+	raw, err := h.MarshalBinary()
+	if err != nil {
+		return nil, err
 	}
-	return b
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(raw)), epoch), raw...), nil
 }
 
-func decodeHeader(key da.BlobKey, b []byte) (uint64, *da.BlobHeader, error) {
-	if len(b) < 20 {
-		return 0, nil, fmt.Errorf("stored header of %s: %d bytes", key, len(b))
+// decodeHeader reads a stored header back and checks it against its root.
+func decodeHeader(root da.Hash, b []byte) (uint64, *da.BatchHeader, error) {
+	if len(b) < 8 {
+		return 0, nil, fmt.Errorf("stored header of batch %s: %d bytes", root, len(b))
 	}
-	h := &da.BlobHeader{Key: key, Length: binary.BigEndian.Uint64(b[8:]), Rows: binary.BigEndian.Uint32(b[16:])}
-	if uint64(len(b)) != 20+uint64(h.Rows)*da.CommitmentSize {
-		return 0, nil, fmt.Errorf("stored header of %s: %d bytes for K = %d", key, len(b), h.Rows)
+	h := new(da.BatchHeader)
+	if err := h.UnmarshalBinary(b[8:]); err != nil {
+		return 0, nil, fmt.Errorf("stored header of batch %s: %w", root, err)
 	}
-	h.Commitments = make([]da.Commitment, h.Rows)
-	for i := range h.Commitments {
-		copy(h.Commitments[i][:], b[20+i*da.CommitmentSize:])
+	if got := h.Root(); got != root {
+		return 0, nil, fmt.Errorf("stored header of batch %s has root %s", root, got)
 	}
 	return binary.BigEndian.Uint64(b), h, nil
 }
@@ -100,7 +100,14 @@ func (n *Node) handleDisperse(s network.Stream) {
 	}
 	m, err := da.DecodeMessage(buf)
 	if err != nil {
-		n.answer(s, "disperse", refuse(da.CodeMalformed, nil, "%v", err))
+		code := da.CodeMalformed
+		switch {
+		case errors.Is(err, da.ErrMessageTooLarge):
+			code = da.CodeTooLarge
+		case errors.Is(err, da.ErrHeader):
+			code = da.CodeBadHeader
+		}
+		n.answer(s, "disperse", refuse(code, nil, "%v", err))
 		return
 	}
 	req, ok := m.(*da.DisperseRequest)
@@ -161,22 +168,22 @@ func (n *Node) answer(s network.Stream, proto string, m da.Message) {
 	}
 }
 
-func refuse(code da.ErrorCode, rows []da.SliceRef, format string, args ...any) *da.DisperseResponse {
+func refuse(code da.ErrorCode, rows []uint32, format string, args ...any) *da.DisperseResponse {
 	reason := fmt.Sprintf(format, args...)
 	if len(reason) > da.MaxReasonLen {
 		reason = reason[:da.MaxReasonLen-3] + "…"
 	}
-	if len(rows) > da.MaxSliceRefs {
-		rows = rows[:da.MaxSliceRefs]
+	if len(rows) > da.MaxDispersedRows {
+		rows = rows[:da.MaxDispersedRows]
 	}
 	return &da.DisperseResponse{Code: code, Reason: reason, Rows: rows}
 }
 
 // Disperse checks, verifies, stores and signs one dispersal request (the
-// work behind da.ProtocolDisperse, callable directly). It answers with the
-// node's signature over the batch, or a refusal that says why and names the
-// rows at fault; nothing is stored unless every check passed.
-// The request's row bytes are only read.
+// work behind da.ProtocolDisperse, callable directly; docs/spec.md §4.3). It
+// answers with the node's signature over the batch, or a refusal that says
+// why and names the dispersed rows at fault; nothing is stored and nothing
+// is signed unless every check passed. The request is only read.
 func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.DisperseResponse {
 	if req.ChainID != n.chainID {
 		return refuse(da.CodeWrongChain, nil, "chain %q, this node is on %q", req.ChainID, n.chainID)
@@ -190,162 +197,151 @@ func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.Disper
 	}
 	q := info.Quorums[req.Quorum]
 
-	// Headers: the key names the header, K agrees with the length and fits
-	// the quorum.
-	maxK := n.params.MaxBlobRows()
-	for i := range req.Headers {
-		h := &req.Headers[i]
-		p, err := encoder.ParamsFor(int(h.Length))
-		if err != nil {
-			return refuse(da.CodeBadHeader, nil, "blob %d (%s): length %d: %v", i, h.Key, h.Length, err)
-		}
-		if uint32(p.K) != h.Rows {
-			return refuse(da.CodeBadHeader, nil, "blob %d (%s): K = %d, but a blob of %d bytes has K = %d", i, h.Key, h.Rows, h.Length, p.K)
-		}
-		if h.Rows > maxK {
-			return refuse(da.CodeBadHeader, nil, "blob %d (%s): K = %d, more than the quorum size %d allows (%d)", i, h.Key, h.Rows, n.params.QuorumSize, maxK)
-		}
-		if key := encoder.BlobKey(int(h.Length), kzgCommitments(h.Commitments)); key != h.Key {
-			return refuse(da.CodeBadHeader, nil, "blob %d: key %s is not the key %s of its length and commitments", i, h.Key, key)
-		}
+	// The batch header: canonical, every key its blob header's hash, and a
+	// batch that fits one quorum. (The wire decoder checked the first two;
+	// a direct caller may not have.)
+	hdr := &req.Batch
+	if err := hdr.Check(); err != nil {
+		return refuse(da.CodeBadHeader, nil, "%v", err)
 	}
-
-	// Rows: exactly one for each distinct row of the slots this node holds.
-	mine := q.SlotsOf(n.index)
-	var notHeld, missing []da.SliceRef
-	held := 0
-	next := 0 // position in req.Slices, which are in ascending (blob, row) order
-	for b := range req.Headers {
-		want := heldRows(q, mine, req.Headers[b].Key, req.Headers[b].Rows)
-		held += len(want)
-		for next < len(req.Slices) && int(req.Slices[next].Blob) == b {
-			r := req.Slices[next].Row
-			if want[r] {
-				delete(want, r)
-			} else {
-				notHeld = append(notHeld, req.Slices[next].SliceRef)
-			}
-			next++
-		}
-		for _, r := range sortedRows(want) {
-			missing = append(missing, da.SliceRef{Blob: uint16(b), Row: r})
-		}
+	d := hdr.DataRows()
+	nRows := hdr.DispersedRows()
+	if nRows > len(q) {
+		return refuse(da.CodeBadHeader, nil, "a batch of %d dispersed rows does not fit quorum %d of %d slots", nRows, req.Quorum, len(q))
 	}
-	switch {
-	case held == 0:
-		return refuse(da.CodeNotInQuorum, nil, "signer %d holds no slot of any blob of the batch in quorum %d of epoch %d", n.index, req.Quorum, req.Epoch)
-	case len(notHeld) > 0:
-		return refuse(da.CodeNotHeld, notHeld, "%d rows for slots signer %d does not hold in quorum %d of epoch %d", len(notHeld), n.index, req.Quorum, req.Epoch)
-	case len(missing) > 0:
-		return refuse(da.CodeMissingRows, missing, "%d rows of slots signer %d holds were not sent", len(missing), n.index)
-	}
-
-	// Verify every row at once against its blob's data commitments.
-	start := time.Now()
-	blobs, rows, bad := n.parseRows(req)
-	if len(bad) > 0 {
-		return refuse(da.CodeBadRows, bad, "%d rows hold a non-canonical field element", len(bad))
-	}
-	badIdx, err := n.kzg.VerifyExtendedRows(blobs, rows)
-	n.metrics.verify.Observe(time.Since(start).Seconds())
+	root := hdr.Root()
+	w, err := da.NewWindow(root, nRows, int(n.params.MinBatchSlots), len(q))
 	if err != nil {
-		return refuse(da.CodeBadHeader, nil, "verifying rows: %v", err)
+		return refuse(da.CodeInternal, nil, "the window of batch %s: %v", root, err)
 	}
-	if len(badIdx) > 0 {
-		for _, i := range badIdx {
-			bad = append(bad, req.Slices[i].SliceRef)
+
+	// Rows: exactly the dispersed rows of the window slots this node holds,
+	// each once, in ascending order (docs/spec.md §4.2).
+	mine := q.RowsOf(w, n.index)
+	if len(mine) == 0 {
+		return refuse(da.CodeNotInQuorum, nil, "signer %d holds no slot of the window of batch %s in quorum %d of epoch %d", n.index, root, req.Quorum, req.Epoch)
+	}
+	var notHeld, missing []uint32
+	i := 0
+	for k, s := range req.Slices {
+		if k > 0 && s.Row <= req.Slices[k-1].Row {
+			return refuse(da.CodeMalformed, nil, "slice %d: row %d is not after row %d (ascending, no repeats)", k, s.Row, req.Slices[k-1].Row)
+		}
+		for i < len(mine) && mine[i] < s.Row {
+			missing = append(missing, mine[i])
+			i++
+		}
+		if i < len(mine) && mine[i] == s.Row {
+			i++
+		} else {
+			notHeld = append(notHeld, s.Row)
+		}
+	}
+	missing = append(missing, mine[i:]...)
+	switch {
+	case len(notHeld) > 0:
+		return refuse(da.CodeNotHeld, notHeld, "%d rows for window slots signer %d does not hold in quorum %d of epoch %d", len(notHeld), n.index, req.Quorum, req.Epoch)
+	case len(missing) > 0:
+		return refuse(da.CodeMissingRows, missing, "%d of the %d rows of the window slots signer %d holds were not sent", len(missing), len(mine), n.index)
+	}
+
+	// Canonical elements, and canonical packing of the data rows
+	// (docs/spec.md §3.1).
+	start := time.Now()
+	rows, bad, why := parseRows(hdr, req.Slices)
+	if len(bad) > 0 {
+		return refuse(da.CodeBadRows, bad, "%d rows are not canonical (%s)", len(bad), why)
+	}
+
+	// Every row at once, by random linear combination against the data
+	// commitments; bisection names the bad ones (docs/spec.md §4.3).
+	data := make([]kzg.Commitment, 0, d)
+	for _, c := range hdr.Commitments() {
+		data = append(data, kzg.Commitment(c))
+	}
+	badIdx, checks, err := n.kzg.VerifyBatchRows(data, hdr.MatrixRows(), rows)
+	n.metrics.verify.Observe(time.Since(start).Seconds())
+	n.metrics.checks.Add(float64(checks))
+	n.lastChecks.Store(int64(checks))
+	switch {
+	case errors.Is(err, kzg.ErrInvalidPoint):
+		return refuse(da.CodeBadHeader, nil, "verifying rows: %v", err)
+	case err != nil:
+		return refuse(da.CodeInternal, nil, "verifying rows: %v", err)
+	case len(badIdx) > 0:
+		for _, t := range badIdx {
+			bad = append(bad, req.Slices[t].Row)
 		}
 		return refuse(da.CodeBadRows, bad, "%d of %d rows do not match their commitments", len(bad), len(rows))
 	}
 
-	// Store durably, then sign.
+	// Store the header with the rows durably, then sign.
 	var batch storage.Batch
 	tag := storage.WithEpoch(req.Epoch)
-	for i := range req.Headers {
-		batch.Put(headerKey(req.Headers[i].Key), encodeHeader(req.Epoch, &req.Headers[i]), tag)
+	raw, err := encodeHeader(req.Epoch, hdr)
+	if err != nil {
+		return refuse(da.CodeBadHeader, nil, "%v", err)
 	}
+	batch.Put(headerKey(root), raw, tag)
 	for _, sl := range req.Slices {
-		batch.Put(rowKey(req.Headers[sl.Blob].Key, sl.Row), sl.Data, tag)
+		batch.Put(rowKey(root, sl.Row), sl.Data, tag)
 	}
 	if err := n.store.Write(ctx, &batch); err != nil {
-		n.log.Error("storing a batch", "err", err)
+		n.log.Error("storing a batch", "root", root, "err", err)
 		return refuse(da.CodeInternal, nil, "storing the rows failed: %v", err)
 	}
 	n.metrics.stored.Add(float64(len(req.Slices) * da.RowSize))
 	n.metrics.rows.Add(float64(len(req.Slices)))
 
-	root, err := da.BatchRoot(req.Keys())
-	if err != nil {
-		return refuse(da.CodeInternal, nil, "batch root: %v", err)
-	}
 	msg := da.AttestationMessage(n.chainID, req.Epoch, req.Quorum, root)
 	if n.fault == faultBadSignature {
 		msg = append(msg, "not the attestation"...)
 	}
-	n.log.Debug("batch signed", "epoch", req.Epoch, "quorum", req.Quorum, "root", root, "blobs", len(req.Headers), "rows", len(req.Slices))
+	n.log.Debug("batch signed", "epoch", req.Epoch, "quorum", req.Quorum, "root", root, "blobs", len(hdr.Blobs),
+		"rows", len(req.Slices), "checks", checks)
 	return &da.DisperseResponse{OK: true, Signature: n.key.Sign(msg).Bytes()}
 }
 
-// heldRows is the set of extended rows of a blob that the slots in mine
-// (this node's slots of quorum q, ascending) hold: the blob's i-th slot is
-// quorum slot (first + i) mod M and holds row i mod 4K, for i < S ≤ M.
-func heldRows(q da.Quorum, mine []int, key da.BlobKey, k uint32) map[uint32]bool {
-	m := len(q)
-	first := da.BlobFirstSlot(key, m)
-	s := da.BlobSlotCount(k)
-	out := make(map[uint32]bool)
-	for _, slot := range mine {
-		i := (slot - first + m) % m
-		if i < s {
-			out[da.BlobSlotRow(k, i)] = true
+// parseRows turns the request's rows into field elements for
+// kzg.VerifyBatchRows (extended row j of each dispersed row n) and checks
+// that they are canonical: every element below the modulus and, for a data
+// row, the packing of its blob (encoder.CheckCanonicalRow with the blob's
+// length and the row's index in the blob). bad lists the rows that are
+// not, why describes the first.
+func parseRows(hdr *da.BatchHeader, sl []da.Slice) (rows []kzg.BatchRow, bad []uint32, why string) {
+	d := hdr.DataRows()
+	offsets := hdr.Offsets()
+	elems := make([]fr.Element, len(sl)*kzg.ScalarsPerRow)
+	rows = make([]kzg.BatchRow, len(sl))
+	fail := func(row uint32, err error) {
+		if bad == nil {
+			why = fmt.Sprintf("row %d: %v", row, err)
+		}
+		bad = append(bad, row)
+	}
+	for t, s := range sl {
+		row := elems[t*kzg.ScalarsPerRow : (t+1)*kzg.ScalarsPerRow : (t+1)*kzg.ScalarsPerRow]
+		rows[t] = kzg.BatchRow{Index: da.ExtendedRow(int(s.Row), d), Row: row}
+		if err := parseRow(s.Data, row); err != nil {
+			fail(s.Row, err)
+			continue
+		}
+		if int(s.Row) < d {
+			// The blob of matrix row n: the last whose offset is ≤ n.
+			b := sort.Search(len(offsets), func(i int) bool { return offsets[i] > int(s.Row) }) - 1
+			if err := encoder.CheckCanonicalRow(row, int(hdr.Blobs[b].Length), int(s.Row)-offsets[b]); err != nil {
+				fail(s.Row, fmt.Errorf("blob %d (%s): %w", b, hdr.Blobs[b].Key, err))
+			}
 		}
 	}
-	return out
-}
-
-func sortedRows(set map[uint32]bool) []uint32 {
-	out := make([]uint32, 0, len(set))
-	for r := range set {
-		out = append(out, r)
-	}
-	for i := 1; i < len(out); i++ { // small sets: insertion sort
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
-}
-
-func kzgCommitments(cs []da.Commitment) []kzg.Commitment {
-	out := make([]kzg.Commitment, len(cs))
-	for i, c := range cs {
-		out[i] = kzg.Commitment(c)
-	}
-	return out
-}
-
-// parseRows turns the request's rows into field elements (refusing
-// non-canonical ones, listed in bad), each naming its blob and row index for
-// kzg.VerifyExtendedRows, which needs only the blobs' data commitments.
-func (n *Node) parseRows(req *da.DisperseRequest) (blobs [][]kzg.Commitment, rows []kzg.ExtendedRow, bad []da.SliceRef) {
-	blobs = make([][]kzg.Commitment, len(req.Headers))
-	for b := range req.Headers {
-		blobs[b] = kzgCommitments(req.Headers[b].Commitments)
-	}
-	elems := make([]fr.Element, len(req.Slices)*kzg.ScalarsPerRow)
-	rows = make([]kzg.ExtendedRow, len(req.Slices))
-	for i, sl := range req.Slices {
-		row := elems[i*kzg.ScalarsPerRow : (i+1)*kzg.ScalarsPerRow : (i+1)*kzg.ScalarsPerRow]
-		if err := parseRow(sl.Data, row); err != nil {
-			bad = append(bad, sl.SliceRef)
-		}
-		rows[i] = kzg.ExtendedRow{Blob: int(sl.Blob), Index: int(sl.Row), Row: row}
-	}
-	return blobs, rows, bad
+	return rows, bad, why
 }
 
 // parseRow decodes RowSize bytes into 4096 canonical field elements.
 func parseRow(b []byte, dst []fr.Element) error {
+	if len(b) != len(dst)*kzg.BytesPerScalar {
+		return fmt.Errorf("%d bytes, want %d", len(b), len(dst)*kzg.BytesPerScalar)
+	}
 	for j := range dst {
 		e, err := kzg.ParseScalar(b[j*kzg.BytesPerScalar : (j+1)*kzg.BytesPerScalar])
 		if err != nil {

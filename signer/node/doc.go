@@ -1,5 +1,5 @@
-// Package node is the DA node of zgda (DESIGN.md §4): the service a DA node
-// operator runs with `zgda node start`.
+// Package node is the DA node of zgda (docs/spec.md §4, §5): the service a
+// DA node operator runs with `zgda node start`.
 //
 // # Model
 //
@@ -15,20 +15,25 @@
 // da.ProtocolCell), one request and one answer per stream, framed and
 // length-limited by the da wire codec:
 //
-//   - dispersal: a batch's blob headers and this node's rows. The node checks
-//     the request against the chain (chain id, a started and recent epoch,
-//     the quorum), every header (blob key = SHA-256 of its header, K agrees
-//     with the length and fits the quorum), and that it was sent exactly the
-//     rows of the slots it holds. It then verifies every row of the request
-//     at once by random linear combination against the blobs' data
-//     commitments (kzg.VerifyExtendedRows: one 4096-point MSM and one MSM
-//     over the K data commitments of the blobs; no commitment is derived),
-//     naming the bad rows only when that fails. Only after the rows and headers are
-//     durably stored (one storage batch) does it sign
-//     da.AttestationMessage(chain_id, epoch, quorum, batch_root).
-//   - rows by (blob key, row), with the blob header on request;
-//   - cells by (blob key, row, cell) with their EIP-7594 proofs, computed on
-//     the first request for a row and cached in storage.
+//   - dispersal (docs/spec.md §4.3): a batch header (every blob header, in
+//     batch order) and this node's dispersed rows. The node checks the
+//     request against the chain (chain id, a started and recent epoch, the
+//     quorum) and the header (canonical L and R, every key its blob header's
+//     hash, D ≤ 256, N = 4D no more than the quorum's slots), computes the
+//     batch's window (docs/spec.md §4.2) and refuses unless it was sent
+//     exactly the dispersed rows of the window slots it holds, each once. It
+//     checks that every element is canonical and that each data row it holds
+//     is canonically packed (docs/spec.md §3.1), then verifies all its rows
+//     at once by random linear combination against the D data commitments
+//     (kzg.VerifyBatchRows: one 4096-point MSM and one D-point MSM; no
+//     commitment is derived), bisecting to name the bad rows only when that
+//     fails. Only after the header and the rows are durably stored (one
+//     storage batch) does it sign da.AttestationMessage(chain_id, epoch,
+//     quorum, batch_root).
+//   - rows by (batch root, dispersed row), with the stored batch header on
+//     request;
+//   - cells by (batch root, dispersed row, cell) with their EIP-7594 proofs,
+//     computed on the first request for a row and cached in storage.
 //
 // # Bounds
 //

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+
+	"github.com/zgda/zgda/da"
 )
 
 // Test hooks: fault injection is reachable from tests only, never from a
@@ -13,6 +15,14 @@ func WithBadSignature() Option { return func(o *options) { o.fault = faultBadSig
 
 // WithSilence makes the node read dispersal requests and never answer.
 func WithSilence() Option { return func(o *options) { o.fault = faultSilent } }
+
+// ServeRows installs the node's own row handler again (after a test
+// replaced it through Host).
+func (n *Node) ServeRows() { n.serve(da.ProtocolRow, n.handleRow) }
+
+// LastVerifyChecks is the number of random-linear-combination checks
+// (kzg.VerifyBatchRows) that the last verified dispersal request took.
+func (n *Node) LastVerifyChecks() int { return int(n.lastChecks.Load()) }
 
 // CountKeys counts the stored keys under a prefix ("row/", "hdr/", "cells/").
 func (n *Node) CountKeys(ctx context.Context, prefix string) int {

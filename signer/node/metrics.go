@@ -10,6 +10,7 @@ type metrics struct {
 	reg      prometheus.Registerer
 	requests *prometheus.CounterVec
 	verify   prometheus.Histogram
+	checks   prometheus.Counter
 	stored   prometheus.Counter
 	rows     prometheus.Counter
 }
@@ -23,8 +24,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"protocol", "result"}),
 		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "zgda", Subsystem: "node", Name: "verify_seconds",
-			Help:    "Time to verify the rows of one dispersal request (one batched KZG check).",
+			Help:    "Time to check and verify the rows of one dispersal request (canonical form and one batched KZG check).",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		checks: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "zgda", Subsystem: "node", Name: "verify_checks_total",
+			Help: "Random-linear-combination checks run to verify dispersed rows (one per request when all rows are good; bisection adds O(log n) per bad row).",
 		}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "zgda", Subsystem: "node", Name: "stored_bytes_total",
@@ -44,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.verify, m.stored, m.rows}
+	return []prometheus.Collector{m.requests, m.verify, m.checks, m.stored, m.rows}
 }
 
 func (m *metrics) unregister() {

@@ -50,6 +50,9 @@ type Node struct {
 	sem      chan struct{} // dispersal requests in progress
 	qsem     chan struct{} // row and cell requests in progress
 	inflight atomic.Int64  // bytes held by dispersal requests
+	// lastChecks is the number of KZG checks of the last verified dispersal
+	// (a test hook reads it).
+	lastChecks atomic.Int64
 
 	mu      sync.Mutex
 	epochs  map[uint64]*chain.EpochInfo // started epochs, a few recent ones

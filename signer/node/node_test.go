@@ -2,109 +2,115 @@ package node_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/dispersal"
-	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/signer/node"
 )
 
-// Eight DA nodes, one chain: a batch is dispersed, certified, accepted on
-// chain, and read back; then the nodes are fed bad input of every kind.
+// Eight DA nodes, one chain: a mixed batch is dispersed, certified, accepted
+// on chain, and read back; then the nodes are fed bad input of every kind.
 func TestCluster(t *testing.T) {
 	c := newCluster(t, 8, nil)
 	ctx := ctxT(t, 3*time.Minute)
-	blobs := encodeBlobs(t, 1, 1000, encoder.BytesPerRow, 200_000) // K = 1, 1, 2
+	batch := encodeBatch(t, 1, 1000, da.BytesPerRow, 200_000) // R = 1, 1, 2: D = 4, N = 16, S = W = 256
 
 	t.Run("disperse certify retrieve", func(t *testing.T) {
-		cert, rep, err := c.disp.Disperse(ctx, blobs)
+		cert, rep, err := c.disp.Disperse(ctx, batch)
 		if err != nil {
 			t.Fatalf("%v\n%+v", err, rep)
 		}
-		if len(rep.Failed()) != 0 || cert.Signers.Count() != 8 {
-			t.Fatalf("failed nodes %v, %d signers", rep.Failed(), cert.Signers.Count())
+		if len(rep.Failed()) != 0 || cert.Signers.Count() != 8 || !rep.Window.OK || rep.Window.Weight != rep.Window.Total || rep.Window.SignedSlots != 256 {
+			t.Fatalf("failed nodes %v, %d signers, window %+v", rep.Failed(), cert.Signers.Count(), rep.Window)
 		}
-		for _, b := range rep.Blobs {
-			if !b.OK || b.Slots != 256 || b.Signed != 256 {
-				t.Fatalf("blob result %+v", b)
-			}
-		}
-		if len(cert.Blobs) != 3 || cert.Blobs[2].Rows != 2 || cert.Blobs[0].Key != blobs[0].Key {
-			t.Fatalf("certificate blobs %+v", cert.Blobs)
+		if cert.BatchRoot != batch.Root || !slices.Equal(cert.Blobs, batch.Header.Entries()) || cert.DataRows() != 4 {
+			t.Fatalf("certificate %+v", cert)
 		}
 		rec := c.submitCert(cert)
 		if rec.Height < 1 {
 			t.Fatalf("record %+v", rec)
 		}
-		// Every node stored each distinct row of its slots and the headers.
-		ep, _ := c.client.Epoch(ctx, cert.Epoch)
-		q := ep.Quorums[cert.Quorum]
-		for i := range c.nodes {
-			want := 0
-			for _, b := range blobs {
-				rows := map[uint32]bool{}
-				for _, a := range q.BlobAssignments(b.Key, uint32(b.Params.K)) {
-					if a.Signer == c.nodes[i].Index() {
-						rows[a.Row] = true
-					}
-				}
-				want += len(rows)
-			}
+		// Every node stored the dispersed rows of its window slots, each
+		// once, and the header; the disperser sent exactly those rows.
+		w, q, _ := c.window(batch)
+		held := 0
+		for i, nd := range c.nodes {
+			want := len(q.RowsOf(w, nd.Index()))
+			held += want
 			if got := c.count(i, "row/"); got != want {
-				t.Fatalf("node %d stores %d rows, its slots hold %d", i, got, want)
+				t.Fatalf("node %d stores %d rows, its window slots hold %d", i, got, want)
 			}
-			if got := c.count(i, "hdr/"); got != 3 {
+			if got := c.count(i, "hdr/"); got != 1 {
 				t.Fatalf("node %d stores %d headers", i, got)
 			}
 		}
-		// Rows come back byte-identical, from the holders, checked.
-		for _, b := range blobs {
-			for _, r := range []uint32{0, uint32(b.Params.K), uint32(4*b.Params.K - 1)} {
-				got, err := c.disp.FetchRow(ctx, b.Key, r)
-				if err != nil {
-					t.Fatalf("row %d of %s: %v", r, b.Key, err)
-				}
-				if !bytes.Equal(rowBytes(got), rowBytes(b.Rows[r])) {
-					t.Fatalf("row %d of %s differs", r, b.Key)
-				}
+		hdr, _ := batch.Header.MarshalBinary()
+		if rep.RowBytesSent != int64(held)*da.RowSize || rep.HeaderBytesSent != 8*int64(len(hdr)) {
+			t.Fatalf("sent %d row bytes and %d header bytes, want %d and %d", rep.RowBytesSent, rep.HeaderBytesSent, held*da.RowSize, 8*len(hdr))
+		}
+
+		// A fresh reader locates the blob and fetches rows, header and
+		// commitments from the holders, each checked.
+		d := c.newDispatcher(t)
+		loc, err := d.Locate(ctx, batch.Header.Blobs[2].Key)
+		if err != nil || loc.Root != batch.Root || loc.Index != 2 || loc.Offset != 2 || loc.Rows != 2 || loc.Height != rec.Height || loc.Window != w {
+			t.Fatalf("location %+v: %v", loc, err)
+		}
+		for _, n := range []uint32{0, 3, 4, 9, 15} { // data and parity rows
+			got, err := d.FetchRow(ctx, batch.Root, n)
+			if err != nil {
+				t.Fatalf("row %d: %v", n, err)
+			}
+			if !bytes.Equal(rowBytes(got), rowBytes(batch.Rows[n])) {
+				t.Fatalf("row %d differs", n)
 			}
 		}
-		if h, err := c.disp.Header(ctx, blobs[2].Key); err != nil || h.Length != 200_000 || h.Rows != 2 {
-			t.Fatalf("header %+v %v", h, err)
+		h, err := c.newDispatcher(t).BatchHeader(ctx, batch.Root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := h.MarshalBinary(); !bytes.Equal(got, hdr) {
+			t.Fatal("the batch header from the nodes is not the disperser's")
+		}
+		comms, err := d.RowCommitments(ctx, batch.Root)
+		if err != nil || !slices.Equal(comms, batch.Commitments) {
+			t.Fatalf("row commitments: %v", err)
 		}
 		// Cells verify with their proofs against the row commitments.
-		b := blobs[2]
-		var comms []kzg.Commitment
+		var cm []kzg.Commitment
 		var idx []uint64
 		var cells [][]fr.Element
 		var proofs []kzg.Proof
-		for _, rc := range [][2]int{{0, 0}, {0, 127}, {5, 77}, {7, 3}} {
-			cell, proof, err := c.disp.FetchCell(ctx, b.Key, uint32(rc[0]), uint16(rc[1]))
+		for _, rc := range [][2]int{{0, 127}, {5, 77}} { // a data row and a parity row (cells cost an FK20 per row)
+			cell, proof, err := d.FetchCell(ctx, batch.Root, uint32(rc[0]), uint16(rc[1]))
 			if err != nil {
 				t.Fatalf("cell %v: %v", rc, err)
 			}
-			comms = append(comms, b.Commitments[rc[0]])
+			cm = append(cm, batch.Commitments[rc[0]])
 			idx = append(idx, uint64(rc[1]))
 			cells = append(cells, cell)
 			proofs = append(proofs, proof)
 		}
-		if err := kzg.Default().VerifyCells(comms, idx, cells, proofs); err != nil {
+		if err := kzg.Default().VerifyCells(cm, idx, cells, proofs); err != nil {
 			t.Fatalf("cells do not verify: %v", err)
 		}
-		// A wrong proof for a right cell does not.
 		proofs[0], proofs[1] = proofs[1], proofs[0]
-		if err := kzg.Default().VerifyCells(comms, idx, cells, proofs); err == nil {
+		if err := kzg.Default().VerifyCells(cm, idx, cells, proofs); err == nil {
 			t.Fatal("swapped proofs verified")
 		}
 		cached := 0
@@ -114,9 +120,55 @@ func TestCluster(t *testing.T) {
 		if cached == 0 {
 			t.Fatal("no node cached the cells it computed")
 		}
-		// Unknown blobs are not found.
-		if _, err := c.disp.FetchRow(ctx, da.BlobKey{1}, 0); !errors.Is(err, dispersal.ErrNotFound) {
+		// Unknown blobs and batches are not found; rows past N are bad input.
+		if _, err := d.Locate(ctx, da.BlobKey{1}); !errors.Is(err, dispersal.ErrNotFound) {
 			t.Fatalf("unknown blob: %v", err)
+		}
+		if _, err := d.FetchRow(ctx, da.Hash{1}, 0); !errors.Is(err, dispersal.ErrNotFound) {
+			t.Fatalf("unknown batch: %v", err)
+		}
+		if _, err := d.FetchRow(ctx, batch.Root, 16); !errors.Is(err, dispersal.ErrBadInput) {
+			t.Fatalf("row 16 of 16: %v", err)
+		}
+	})
+
+	t.Run("lying holders skipped and named", func(t *testing.T) {
+		w, q, _ := c.window(batch)
+		var row uint32
+		var holders []uint32
+		for n := batch.D; n < batch.N && len(holders) < 2; n++ { // a parity row with several holders
+			row, holders = uint32(n), q.Holders(w, n)
+		}
+		if len(holders) < 2 {
+			t.Fatal("no parity row has two holders")
+		}
+		byIndex := map[uint32]*node.Node{}
+		for _, nd := range c.nodes {
+			byIndex[nd.Index()] = nd
+		}
+		defer func() {
+			for _, h := range holders {
+				byIndex[h].ServeRows()
+			}
+		}()
+		// All holders but one lie: the row still comes back right.
+		for _, h := range holders[1:] {
+			lieAboutRows(t, byIndex[h])
+		}
+		got, err := c.newDispatcher(t).FetchRow(ctx, batch.Root, row)
+		if err != nil || !bytes.Equal(rowBytes(got), rowBytes(batch.Rows[row])) {
+			t.Fatalf("row %d with %d of %d holders lying: %v", row, len(holders)-1, len(holders), err)
+		}
+		// All of them lie: every one is named.
+		lieAboutRows(t, byIndex[holders[0]])
+		_, err = c.newDispatcher(t).FetchRow(ctx, batch.Root, row)
+		if !errors.Is(err, dispersal.ErrUnavailable) {
+			t.Fatalf("every holder lying: %v", err)
+		}
+		for _, h := range holders {
+			if want := fmt.Sprintf("signer %d: bad row", h); !strings.Contains(err.Error(), want) {
+				t.Fatalf("error does not say %q: %v", want, err)
+			}
 		}
 	})
 
@@ -134,156 +186,215 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	fresh := encodeBlobs(t, 2, 5000)
-	sg := c.nodes[3]
-
-	t.Run("corrupted row refused and named", func(t *testing.T) {
-		before := c.count(3, "row/")
-		req := c.requestFor(fresh, sg.Index())
-		if len(req.Slices) < 2 {
-			t.Fatalf("node 3 holds %d rows", len(req.Slices))
-		}
-		// Change one element of the second row, keeping it canonical.
-		bad := req.Slices[1]
-		data := bytes.Clone(bad.Data)
-		data[100*32+31] ^= 1
-		req.Slices[1].Data = data
-		ans := c.send(sg, da.ProtocolDisperse, req)
+	// R = 1, 3, 12: D = 16, N = 64, so that a node holds some rows of the
+	// window and not others.
+	fresh := encodeBatch(t, 2, 5000, 300_000, 12*da.BytesPerRow-7)
+	const si = 3
+	sg := c.nodes[si]
+	refused := func(t *testing.T, ans da.Message, code da.ErrorCode, reason string, rows []uint32) {
+		t.Helper()
 		r, ok := ans.(*da.DisperseResponse)
-		if !ok || r.OK || r.Code != da.CodeBadRows {
+		if !ok || r.OK {
 			t.Fatalf("answer %#v", ans)
 		}
-		if len(r.Rows) != 1 || r.Rows[0] != bad.SliceRef {
-			t.Fatalf("named %v, want %v", r.Rows, bad.SliceRef)
+		if r.Code != code || !strings.Contains(r.Reason, reason) {
+			t.Fatalf("refused %s %q, want %s %q", r.Code, r.Reason, code, reason)
 		}
-		if got := c.count(3, "row/"); got != before {
-			t.Fatalf("stored %d rows of a refused batch", got-before)
+		if rows != nil && !slices.Equal(r.Rows, rows) {
+			t.Fatalf("named rows %v, want %v", r.Rows, rows)
 		}
-		if got := c.count(3, "hdr/"); got != 3 {
-			t.Fatalf("stored the header of a refused batch")
+	}
+	storesNothing := func(t *testing.T, f func()) {
+		t.Helper()
+		rows, hdrs := c.count(si, "row/"), c.count(si, "hdr/")
+		f()
+		if r, h := c.count(si, "row/"), c.count(si, "hdr/"); r != rows || h != hdrs {
+			t.Fatalf("a refused request stored %d rows and %d headers", r-rows, h-hdrs)
 		}
-		// The same request, intact, is signed.
-		req.Slices[1].Data = bad.Data
-		ans = c.send(sg, da.ProtocolDisperse, req)
-		r, ok = ans.(*da.DisperseResponse)
+	}
+
+	t.Run("missing rows refused, nothing stored", func(t *testing.T) {
+		req := c.requestFor(fresh, sg.Index())
+		if len(req.Slices) < 3 {
+			t.Fatalf("node %d holds %d rows", si, len(req.Slices))
+		}
+		gone := []uint32{req.Slices[0].Row, req.Slices[2].Row}
+		req.Slices = slices.Delete(req.Slices, 2, 3)
+		req.Slices = slices.Delete(req.Slices, 0, 1)
+		storesNothing(t, func() {
+			refused(t, c.send(sg, da.ProtocolDisperse, req), da.CodeMissingRows, "were not sent", gone)
+		})
+	})
+
+	t.Run("rows of slots not held refused", func(t *testing.T) {
+		req := c.requestFor(fresh, sg.Index())
+		held := map[uint32]bool{}
+		for _, s := range req.Slices {
+			held[s.Row] = true
+		}
+		var extra uint32
+		for extra = 0; held[extra]; extra++ {
+		}
+		if int(extra) >= fresh.N {
+			t.Fatalf("node %d holds every row", si)
+		}
+		req.Slices = append(req.Slices, da.Slice{Row: extra, Data: rowBytes(fresh.Rows[extra])})
+		slices.SortFunc(req.Slices, func(a, b da.Slice) int { return int(a.Row) - int(b.Row) })
+		storesNothing(t, func() {
+			refused(t, c.send(sg, da.ProtocolDisperse, req), da.CodeNotHeld, "does not hold", []uint32{extra})
+		})
+	})
+
+	t.Run("corrupted row refused and named", func(t *testing.T) {
+		req := c.requestFor(fresh, sg.Index())
+		bad := len(req.Slices) - 1 // a parity row: any canonical change is a bad row, not bad packing
+		if int(req.Slices[bad].Row) < fresh.D {
+			t.Fatalf("node %d holds no parity row", si)
+		}
+		orig := req.Slices[bad].Data
+		data := bytes.Clone(orig)
+		data[100*32+31] ^= 1 // still a canonical element
+		req.Slices[bad].Data = data
+		storesNothing(t, func() {
+			refused(t, c.send(sg, da.ProtocolDisperse, req), da.CodeBadRows, "do not match their commitments", []uint32{req.Slices[bad].Row})
+		})
+		// The same request, intact, is signed, and stored with its header.
+		before := c.count(si, "row/")
+		req.Slices[bad].Data = orig
+		r, ok := c.send(sg, da.ProtocolDisperse, req).(*da.DisperseResponse)
 		if !ok || !r.OK {
-			t.Fatalf("intact request: %#v", ans)
+			t.Fatalf("intact request: %#v", r)
 		}
-		root, _ := da.BatchRoot(req.Keys())
 		s, err := signer.ParseSignature(r.Signature[:])
-		if err != nil || !sg.PublicKey().Verify(da.AttestationMessage(testChainID, req.Epoch, 0, root), s) {
+		if err != nil || !sg.PublicKey().Verify(da.AttestationMessage(testChainID, req.Epoch, 0, fresh.Root), s) {
 			t.Fatalf("signature over the batch does not verify: %v", err)
 		}
-		if got := c.count(3, "row/"); got != before+len(req.Slices) {
-			t.Fatalf("stored %d rows, want %d", got-before, len(req.Slices))
+		if got := c.count(si, "row/"); got != before+len(req.Slices) || c.count(si, "hdr/") != 2 {
+			t.Fatalf("stored %d rows and %d headers", got-before, c.count(si, "hdr/"))
+		}
+		if sg.LastVerifyChecks() != 1 {
+			t.Fatalf("good rows took %d checks, want 1", sg.LastVerifyChecks())
 		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {
-		// A K = 8 blob whose header is consistent but whose commitments and
-		// rows are made up: the checks below all come before verification.
-		fake := fakeHeader(8)
-		good := func() *da.DisperseRequest {
-			ep, _ := c.client.CurrentEpoch(ctx)
-			req := &da.DisperseRequest{ChainID: testChainID, Epoch: ep.Epoch, Headers: []da.BlobHeader{fake}}
-			for _, r := range heldRows(ep.Quorums[0], sg.Index(), fake) {
-				req.Slices = append(req.Slices, da.Slice{SliceRef: da.SliceRef{Row: r}, Data: make([]byte, da.RowSize)})
+		other := encodeBatch(t, 4, 7000, 2*da.BytesPerRow) // R = 1, 2: never signed by node 3
+		good := func() *da.DisperseRequest { return c.requestFor(other, sg.Index()) }
+		// A header whose keys hash right but whose commitments are not curve
+		// points; the rows (zero) are canonical.
+		fake := fakeHeader(2, 3)
+		fakeReq := func() *da.DisperseRequest {
+			_, q, epoch := c.window(other)
+			d := fake.DataRows()
+			w, err := da.NewWindow(fake.Root(), 4*d, int(c.params.MinBatchSlots), len(q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &da.DisperseRequest{ChainID: testChainID, Epoch: epoch, Batch: fake}
+			for _, n := range q.RowsOf(w, sg.Index()) {
+				req.Slices = append(req.Slices, da.Slice{Row: n, Data: make([]byte, da.RowSize)})
 			}
 			return req
 		}
-		notHeld := func() (*da.DisperseRequest, da.SliceRef) {
-			req := good()
-			held := map[uint32]bool{}
-			for _, s := range req.Slices {
-				held[s.Row] = true
-			}
-			for r := uint32(0); r < 32; r++ {
-				if !held[r] {
-					req.Slices = append(req.Slices, da.Slice{SliceRef: da.SliceRef{Row: r}, Data: make([]byte, da.RowSize)})
-					slices.SortFunc(req.Slices, func(a, b da.Slice) int { return int(a.Row) - int(b.Row) })
-					return req, da.SliceRef{Row: r}
-				}
-			}
-			t.Fatal("node 3 holds every row of a K = 8 blob")
-			return nil, da.SliceRef{}
-		}
-		nh, nhRef := notHeld()
-		missing := good()
-		missRef := missing.Slices[2].SliceRef
-		missing.Slices = slices.Delete(missing.Slices, 2, 3)
-		wrongKey := good()
-		wrongKey.Headers[0].Key[0] ^= 1
-		tooBig := good()
-		tooBig.Headers[0] = fakeHeader(128)
-		tooBig.Slices = nil
-		kLength := good()
-		kLength.Headers[0].Length = 10 // K = 8 for 10 bytes
-		kLength.Headers[0].Key = encoder.BlobKey(10, kzgComms(kLength.Headers[0].Commitments))
-		badPoint := good()
-		badPoint.Headers[0] = fakeHeader(8)
-		nonCanon := c.requestFor(fresh, sg.Index())
+		nonCanon := good()
 		nonCanon.Slices[0].Data = bytes.Repeat([]byte{0xff}, da.RowSize)
+		packing := good()
+		packRow := -1
+		for i, s := range packing.Slices {
+			if int(s.Row) < other.D { // a data row: the top byte of every element must be zero
+				data := bytes.Clone(s.Data)
+				data[7*32] = 1
+				packing.Slices[i].Data, packRow = data, int(s.Row)
+				break
+			}
+		}
+		if packRow < 0 {
+			t.Fatalf("node %d holds no data row", si)
+		}
 
 		cases := []struct {
 			name   string
 			req    func() *da.DisperseRequest
 			code   da.ErrorCode
 			reason string
-			rows   []da.SliceRef
+			rows   []uint32
 		}{
 			{"wrong chain", func() *da.DisperseRequest { r := good(); r.ChainID = "other"; return r }, da.CodeWrongChain, `chain "other"`, nil},
 			{"future epoch", func() *da.DisperseRequest { r := good(); r.Epoch = 99; return r }, da.CodeUnknownEpoch, "epoch 99 is not known", nil},
 			{"next epoch not started", func() *da.DisperseRequest { r := good(); r.Epoch = 1; return r }, da.CodeUnknownEpoch, "epoch 1 has not started", nil},
 			{"unknown quorum", func() *da.DisperseRequest { r := good(); r.Quorum = 3; return r }, da.CodeUnknownQuorum, "no quorum 3", nil},
-			{"key not of header", func() *da.DisperseRequest { return wrongKey }, da.CodeBadHeader, "is not the key", nil},
-			{"K over M/4", func() *da.DisperseRequest { return tooBig }, da.CodeBadHeader, "K = 128, more than", nil},
-			{"K not of length", func() *da.DisperseRequest { return kLength }, da.CodeBadHeader, "has K = 1", nil},
-			{"rows of slots not held", func() *da.DisperseRequest { return nh }, da.CodeNotHeld, "does not hold", []da.SliceRef{nhRef}},
-			{"rows missing", func() *da.DisperseRequest { return missing }, da.CodeMissingRows, "were not sent", []da.SliceRef{missRef}},
-			{"commitments not points", func() *da.DisperseRequest { return badPoint }, da.CodeBadHeader, "commitment", nil},
-			{"non-canonical element", func() *da.DisperseRequest { return nonCanon }, da.CodeBadRows, "non-canonical", []da.SliceRef{nonCanon.Slices[0].SliceRef}},
+			{"commitments not points", fakeReq, da.CodeBadHeader, "commitment", nil},
+			{"non-canonical element", func() *da.DisperseRequest { return nonCanon }, da.CodeBadRows, "not canonical", []uint32{nonCanon.Slices[0].Row}},
+			{"data row not canonically packed", func() *da.DisperseRequest { return packing }, da.CodeBadRows, "not canonical", []uint32{uint32(packRow)}},
 		}
-		before := c.count(3, "row/")
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				ans := c.send(sg, da.ProtocolDisperse, tc.req())
-				r, ok := ans.(*da.DisperseResponse)
-				if !ok || r.OK {
-					t.Fatalf("answer %#v", ans)
-				}
-				if r.Code != tc.code || !strings.Contains(r.Reason, tc.reason) {
-					t.Fatalf("refused %s %q, want %s %q", r.Code, r.Reason, tc.code, tc.reason)
-				}
-				if tc.rows != nil && !slices.Equal(r.Rows, tc.rows) {
-					t.Fatalf("named rows %v, want %v", r.Rows, tc.rows)
-				}
+				storesNothing(t, func() { refused(t, c.send(sg, da.ProtocolDisperse, tc.req()), tc.code, tc.reason, tc.rows) })
 			})
 		}
 
-		// Bytes that are not a request at all.
+		// Frames that are not a valid request at all.
 		frame := func(payload []byte) []byte {
 			return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
 		}
+		encoded := func(r *da.DisperseRequest) []byte {
+			b, err := da.EncodeMessage(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		// The encoder refuses a header that does not hash to its key, so
+		// craft one: change a byte of the first commitment.
+		wrongKey := func() []byte {
+			b := encoded(good())
+			at := 2 + 1 + len(testChainID) + 8 + 4 + 2 + 32 + 8 + 4 + 20
+			b[at] ^= 1
+			return frame(b)
+		}
+		// Blob 0 (R = 1) claims 200,000 bytes, which take R = 2.
+		wrongR := func() []byte {
+			b := encoded(good())
+			binary.BigEndian.PutUint64(b[2+1+len(testChainID)+8+4+2+32:], 200_000)
+			return frame(b)
+		}
+		// A header of 257 blobs, with room for all of them.
+		tooManyBlobs := func() []byte {
+			b := []byte{da.WireVersion, byte(da.MsgDisperseRequest), byte(len(testChainID))}
+			b = append(b, testChainID...)
+			b = binary.BigEndian.AppendUint64(b, 0)
+			b = binary.BigEndian.AppendUint32(b, 0)
+			b = binary.BigEndian.AppendUint16(b, da.MaxBatchBlobs+1)
+			return frame(append(b, make([]byte, (da.MaxBatchBlobs+1)*(32+12+da.CommitmentSize)+4)...))
+		}
 		raw := []struct {
-			name string
-			b    []byte
-			code da.ErrorCode
+			name   string
+			b      []byte
+			codes  []da.ErrorCode
+			reason string
 		}{
-			{"garbage", frame([]byte("hello, node")), da.CodeMalformed},
-			{"truncated request", func() []byte { b, _ := da.EncodeMessage(good()); return frame(b[:len(b)-7]) }(), da.CodeMalformed},
-			{"wrong message type", frame([]byte{1, byte(da.MsgBusy), 0, 0, 0, 1}), da.CodeMalformed},
-			{"oversized length", binary.BigEndian.AppendUint32(nil, da.MaxDisperseRequestSize+1), da.CodeTooLarge},
-			{"cut short", binary.BigEndian.AppendUint32(nil, 1000), da.CodeMalformed},
+			{"garbage", frame([]byte("hello, node")), []da.ErrorCode{da.CodeMalformed}, ""},
+			{"truncated request", func() []byte { b := encoded(good()); return frame(b[:len(b)-7]) }(), []da.ErrorCode{da.CodeMalformed}, ""},
+			{"wrong message type", frame([]byte{da.WireVersion, byte(da.MsgBusy), 0, 0, 0, 1}), []da.ErrorCode{da.CodeMalformed}, ""},
+			// CodeBadHeader once da's decoder keeps da.ErrHeader in its error chain.
+			{"header not of its keys", wrongKey(), []da.ErrorCode{da.CodeBadHeader, da.CodeMalformed}, "hashes to"},
+			{"R not of its length", wrongR(), []da.ErrorCode{da.CodeBadHeader, da.CodeMalformed}, "1 rows for 200000 bytes"},
+			{"header of too many blobs", tooManyBlobs(), []da.ErrorCode{da.CodeMalformed}, "257 blobs"},
+			{"oversized length", binary.BigEndian.AppendUint32(nil, da.MaxDisperseRequestSize+1), []da.ErrorCode{da.CodeTooLarge}, ""},
+			{"cut short", binary.BigEndian.AppendUint32(nil, 1000), []da.ErrorCode{da.CodeMalformed}, ""},
 		}
 		for _, tc := range raw {
 			t.Run(tc.name, func(t *testing.T) {
-				ans, err := c.sendRaw(sg, da.ProtocolDisperse, tc.b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r, ok := ans.(*da.DisperseResponse); !ok || r.Code != tc.code {
-					t.Fatalf("answer %#v, want %s", ans, tc.code)
-				}
+				storesNothing(t, func() {
+					ans, err := c.sendRaw(sg, da.ProtocolDisperse, tc.b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r, ok := ans.(*da.DisperseResponse)
+					if !ok || !slices.Contains(tc.codes, r.Code) || !strings.Contains(r.Reason, tc.reason) {
+						t.Fatalf("answer %#v, want %v saying %q", ans, tc.codes, tc.reason)
+					}
+				})
 			})
 		}
 		t.Run("oversized row request", func(t *testing.T) {
@@ -296,14 +407,11 @@ func TestCluster(t *testing.T) {
 			}
 		})
 		t.Run("row not stored", func(t *testing.T) {
-			ans := c.send(sg, da.ProtocolRow, &da.RowRequest{Key: da.BlobKey{7}, Row: 1})
+			ans := c.send(sg, da.ProtocolRow, &da.RowRequest{Root: da.Hash{7}, Row: 1})
 			if e, ok := ans.(*da.ErrorMessage); !ok || e.Code != da.CodeNotFound {
 				t.Fatalf("answer %#v", ans)
 			}
 		})
-		if got := c.count(3, "row/"); got != before {
-			t.Fatalf("bad input stored %d rows", got-before)
-		}
 	})
 
 	t.Run("busy", func(t *testing.T) {
@@ -315,7 +423,7 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("restart keeps identity and rows, updates addresses", func(t *testing.T) {
+	t.Run("restart keeps identity, rows and header, updates addresses", func(t *testing.T) {
 		id, addrs := c.nodes[5].PeerID(), c.nodes[5].Addrs()
 		c.stop(5)
 		nd, err := c.startNode(ctx, 5)
@@ -330,15 +438,15 @@ func TestCluster(t *testing.T) {
 		if err != nil || !slices.Equal(info.Addrs, nd.Addrs()) {
 			t.Fatalf("registered %v, node has %v (before %v): %v", info.Addrs, nd.Addrs(), addrs, err)
 		}
-		ep, _ := c.client.CurrentEpoch(ctx)
-		r := heldRowsOf(ep.Quorums[0], nd.Index(), blobs[0].Key, 1)
-		ans := c.send(nd, da.ProtocolRow, &da.RowRequest{Key: blobs[0].Key, Row: r[0], WantHeader: true})
+		w, q, _ := c.window(batch)
+		r := q.RowsOf(w, nd.Index())[0]
+		ans := c.send(nd, da.ProtocolRow, &da.RowRequest{Root: batch.Root, Row: r, WantHeader: true})
 		rr, ok := ans.(*da.RowResponse)
-		if !ok || !bytes.Equal(rr.Data, rowBytes(blobs[0].Rows[r[0]])) || rr.Header == nil || rr.Header.Key != blobs[0].Key {
+		if !ok || !bytes.Equal(rr.Data, rowBytes(batch.Rows[r])) || rr.Header == nil || rr.Header.Root() != batch.Root {
 			t.Fatalf("row after restart: %#v", ans)
 		}
 		// It still signs.
-		if _, rep, err := c.disp.Disperse(ctx, encodeBlobs(t, 3, 777)); err != nil || len(rep.Failed()) != 0 {
+		if _, rep, err := c.disp.Disperse(ctx, encodeBatch(t, 3, 777)); err != nil || len(rep.Failed()) != 0 {
 			t.Fatalf("dispersal after restart: %v %v", err, rep.Failed())
 		}
 	})
@@ -365,8 +473,51 @@ func TestCluster(t *testing.T) {
 	})
 }
 
+// One node holding every slot is sent the 256 dispersed rows of a batch
+// (D = 64), one of them bad: it names exactly that row, after O(log n)
+// random-linear-combination checks, and stores nothing.
+func TestBadRowNamedByBisection(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	// Only the first row of the blob is random, so that committing the
+	// other 63 is quick; every parity row still mixes it in.
+	blob := make([]byte, 64*da.BytesPerRow)
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range da.BytesPerRow {
+		blob[i] = byte(rng.Uint32())
+	}
+	b := encodeBlobs(t, blob)
+	sg := c.nodes[0]
+	req := c.requestFor(b, sg.Index())
+	if len(req.Slices) != 256 {
+		t.Fatalf("the node holds %d rows, want 256", len(req.Slices))
+	}
+	const bad = 200 // a parity row
+	orig := req.Slices[bad].Data
+	data := bytes.Clone(orig)
+	data[3000*32+31] ^= 1
+	req.Slices[bad].Data = data
+	ans := c.send(sg, da.ProtocolDisperse, req)
+	r, ok := ans.(*da.DisperseResponse)
+	if !ok || r.OK || r.Code != da.CodeBadRows || !slices.Equal(r.Rows, []uint32{bad}) {
+		t.Fatalf("answer %#v, want bad-rows naming row %d", ans, bad)
+	}
+	if checks, limit := sg.LastVerifyChecks(), 2*8+2; checks < 2 || checks > limit {
+		t.Fatalf("%d checks for one bad row of 256, want 2 to %d", checks, limit)
+	}
+	if c.count(0, "row/") != 0 || c.count(0, "hdr/") != 0 {
+		t.Fatal("a refused request stored something")
+	}
+	req.Slices[bad].Data = orig
+	if r, ok := c.send(sg, da.ProtocolDisperse, req).(*da.DisperseResponse); !ok || !r.OK {
+		t.Fatalf("intact request: %#v", r)
+	}
+	if sg.LastVerifyChecks() != 1 || c.count(0, "row/") != 256 || c.count(0, "hdr/") != 1 {
+		t.Fatalf("intact request: %d checks, %d rows stored", sg.LastVerifyChecks(), c.count(0, "row/"))
+	}
+}
+
 // Faults: a bad signer is excluded, a quarter of the nodes down is
-// tolerated, more than a third is not.
+// tolerated, half of them is not.
 func TestClusterFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a second cluster")
@@ -375,7 +526,7 @@ func TestClusterFaults(t *testing.T) {
 	ctx := ctxT(t, 3*time.Minute)
 
 	t.Run("bad signature excluded", func(t *testing.T) {
-		cert, rep, err := c.disp.Disperse(ctx, encodeBlobs(t, 10, 3000, 150_000))
+		cert, rep, err := c.disp.Disperse(ctx, encodeBatch(t, 10, 3000, 150_000))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +543,7 @@ func TestClusterFaults(t *testing.T) {
 	t.Run("a quarter stopped", func(t *testing.T) {
 		c.stop(0)
 		c.stop(1)
-		cert, rep, err := c.disp.Disperse(ctx, encodeBlobs(t, 11, 40_000))
+		cert, rep, err := c.disp.Disperse(ctx, encodeBatch(t, 11, 40_000))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -407,71 +558,76 @@ func TestClusterFaults(t *testing.T) {
 		c.submitCert(cert)
 	})
 
-	t.Run("over a third stopped", func(t *testing.T) {
+	t.Run("half stopped", func(t *testing.T) {
 		c.stop(2)
-		blobs := encodeBlobs(t, 12, 9000, 130_000)
-		cert, rep, err := c.disp.Disperse(ctx, blobs)
+		c.stop(3)
+		b := encodeBatch(t, 12, 9000, 130_000)
+		cert, rep, err := c.disp.Disperse(ctx, b)
 		if cert != nil || !errors.Is(err, dispersal.ErrInsufficientSignatures) {
 			t.Fatalf("certificate %v, error %v", cert, err)
 		}
 		var se *dispersal.ShortError
-		if !errors.As(err, &se) || len(se.Short) != 2 || len(se.Failed) != 3 {
+		if !errors.As(err, &se) || len(se.Failed) != 4 || se.Root != b.Root {
 			t.Fatalf("%v", err)
 		}
-		for _, b := range rep.Blobs {
-			if b.OK || b.Signed != 160 || b.Slots != 256 || b.Need != 171 {
-				t.Fatalf("blob %+v", b)
-			}
+		w, q, _ := c.window(b)
+		got, total := q.SignedWeight(w, func(s uint32) bool { return s >= 4 })
+		if rep.Window.OK || rep.Window.Weight != got || rep.Window.Total != total || 3*got >= 2*total || rep.Window.Need != (2*total+2)/3 {
+			t.Fatalf("window %+v, want weight %d of %d", rep.Window, got, total)
 		}
 		msg := err.Error()
-		for _, want := range []string{blobs[0].Key.String(), "160 of 256 slots signed, needs 171", "signer 2", "unreachable"} {
+		for _, want := range []string{b.Root.String(), fmt.Sprintf("signed weight %d of %d", got, total), "signer 2", "unreachable"} {
 			if !strings.Contains(msg, want) {
 				t.Fatalf("error does not say %q:\n%s", want, msg)
 			}
 		}
-		// The 5 signatures that did come would be refused by the chain too.
-		if _, err := c.client.CertificateForBlob(ctx, blobs[0].Key); !chain.IsNotFound(err) {
-			t.Fatalf("a blob short of signatures is on chain: %v", err)
+		// The signatures that did come would be refused by the chain too:
+		// nothing is recorded.
+		if _, err := c.client.Certificate(ctx, b.Root); !chain.IsNotFound(err) {
+			t.Fatalf("a batch short of signatures is on chain: %v", err)
 		}
 	})
 }
 
-// fakeHeader is a consistent header (key of length and commitments) for a
-// blob of K = k whose commitments are not curve points.
-func fakeHeader(k uint32) da.BlobHeader {
-	h := da.BlobHeader{Length: uint64(k) * encoder.BytesPerRow, Rows: k}
-	for i := uint32(0); i < k; i++ {
-		var cm da.Commitment
-		cm[0], cm[1] = 0x81, byte(i) // compressed flag set, x not on the curve
-		h.Commitments = append(h.Commitments, cm)
+// fakeHeader is a header whose blob keys hash right (length, R and
+// commitments) for blobs of the given R but whose commitments are not
+// curve points.
+func fakeHeader(rs ...uint32) da.BatchHeader {
+	var h da.BatchHeader
+	for b, r := range rs {
+		bh := da.BlobHeader{Length: uint64(r) * da.BytesPerRow, Rows: r}
+		for i := uint32(0); i < r; i++ {
+			var cm da.Commitment
+			cm[0], cm[1], cm[2] = 0x81, byte(b), byte(i) // compressed flag set, x not on the curve
+			bh.Commitments = append(bh.Commitments, cm)
+		}
+		bh.Key = da.ComputeBlobKey(bh.Length, bh.Commitments)
+		h.Blobs = append(h.Blobs, bh)
 	}
-	h.Key = encoder.BlobKey(int(h.Length), kzgComms(h.Commitments))
 	return h
 }
 
-func kzgComms(cs []da.Commitment) []kzg.Commitment {
-	out := make([]kzg.Commitment, len(cs))
-	for i := range cs {
-		out[i] = kzg.Commitment(cs[i])
-	}
-	return out
-}
-
-func heldRows(q da.Quorum, sg uint32, h da.BlobHeader) []uint32 {
-	return heldRowsOf(q, sg, h.Key, h.Rows)
-}
-
-func heldRowsOf(q da.Quorum, sg uint32, key da.BlobKey, k uint32) []uint32 {
-	set := map[uint32]bool{}
-	for _, a := range q.BlobAssignments(key, k) {
-		if a.Signer == sg {
-			set[a.Row] = true
+// lieAboutRows makes nd serve its stored rows with one element changed (a
+// canonical element still), with the right header.
+func lieAboutRows(t *testing.T, nd *node.Node) {
+	nd.Host().SetStreamHandler(da.ProtocolRow, func(s network.Stream) {
+		defer s.Close()
+		m, err := da.ReadMessage(s, da.MaxQuerySize)
+		if err != nil {
+			return
 		}
-	}
-	var out []uint32
-	for r := range set {
-		out = append(out, r)
-	}
-	slices.Sort(out)
-	return out
+		req, ok := m.(*da.RowRequest)
+		if !ok {
+			return
+		}
+		resp, err := nd.Row(context.Background(), req)
+		if err != nil {
+			t.Errorf("lying node: %v", err)
+			return
+		}
+		data := bytes.Clone(resp.Data)
+		data[17*32+31] ^= 1
+		resp.Data = data
+		da.WriteFrame(s, resp)
+	})
 }

@@ -105,33 +105,35 @@ func truncReason(s string) string {
 	return s
 }
 
-// header reads a stored blob header.
-func (n *Node) header(ctx context.Context, key da.BlobKey) (uint64, *da.BlobHeader, error) {
-	raw, err := n.store.Get(ctx, headerKey(key))
+// header reads a stored batch header and the epoch it was stored for.
+func (n *Node) header(ctx context.Context, root da.Hash) (uint64, *da.BatchHeader, error) {
+	raw, err := n.store.Get(ctx, headerKey(root))
 	if errors.Is(err, storage.ErrNotFound) {
-		return 0, nil, &notFoundError{"blob " + key.String()}
+		return 0, nil, &notFoundError{"batch " + root.String()}
 	}
 	if err != nil {
 		return 0, nil, err
 	}
-	return decodeHeader(key, raw)
+	return decodeHeader(root, raw)
 }
 
-// Row answers a row request from storage (the work behind da.ProtocolRow).
+// Row answers a row request from storage (the work behind da.ProtocolRow):
+// dispersed row req.Row of batch req.Root, with the stored batch header when
+// asked for.
 func (n *Node) Row(ctx context.Context, req *da.RowRequest) (*da.RowResponse, error) {
-	data, err := n.store.Get(ctx, rowKey(req.Key, req.Row))
+	data, err := n.store.Get(ctx, rowKey(req.Root, req.Row))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, &notFoundError{fmt.Sprintf("row %d of blob %s", req.Row, req.Key)}
+		return nil, &notFoundError{fmt.Sprintf("row %d of batch %s", req.Row, req.Root)}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if len(data) != da.RowSize {
-		return nil, fmt.Errorf("stored row %d of %s has %d bytes", req.Row, req.Key, len(data))
+		return nil, fmt.Errorf("stored row %d of batch %s has %d bytes", req.Row, req.Root, len(data))
 	}
-	resp := &da.RowResponse{Key: req.Key, Row: req.Row, Data: data}
+	resp := &da.RowResponse{Root: req.Root, Row: req.Row, Data: data}
 	if req.WantHeader {
-		if _, resp.Header, err = n.header(ctx, req.Key); err != nil {
+		if _, resp.Header, err = n.header(ctx, req.Root); err != nil {
 			return nil, err
 		}
 	}
@@ -143,17 +145,18 @@ func (n *Node) Row(ctx context.Context, req *da.RowRequest) (*da.RowResponse, er
 // compute_cells_and_kzg_proofs) and stores them; concurrent first requests
 // share that work.
 func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse, error) {
-	epoch, hdr, err := n.header(ctx, req.Key)
+	epoch, hdr, err := n.header(ctx, req.Root)
 	if err != nil {
 		return nil, err
 	}
-	if req.Row >= hdr.ExtendedRows() {
-		return nil, &notFoundError{fmt.Sprintf("row %d of blob %s (it has %d)", req.Row, req.Key, hdr.ExtendedRows())}
+	if nr := hdr.DispersedRows(); int(req.Row) >= nr {
+		return nil, &notFoundError{fmt.Sprintf("row %d of batch %s (it has %d)", req.Row, req.Root, nr)}
 	}
-	cells, err := n.store.Get(ctx, cellsKey(req.Key, req.Row))
+	key := cellsKey(req.Root, req.Row)
+	cells, err := n.store.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
-		v, err, _ := n.cells.Do(string(cellsKey(req.Key, req.Row)), func() (any, error) {
-			return n.computeCells(ctx, req.Key, req.Row, epoch)
+		v, err, _ := n.cells.Do(string(key), func() (any, error) {
+			return n.computeCells(ctx, req.Root, req.Row, epoch)
 		})
 		if err != nil {
 			return nil, err
@@ -163,10 +166,10 @@ func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse,
 		return nil, err
 	}
 	if len(cells) != da.CellsPerRow*cellRecord {
-		return nil, fmt.Errorf("stored cells of row %d of %s: %d bytes", req.Row, req.Key, len(cells))
+		return nil, fmt.Errorf("stored cells of row %d of batch %s: %d bytes", req.Row, req.Root, len(cells))
 	}
 	rec := cells[int(req.Cell)*cellRecord:][:cellRecord]
-	resp := &da.CellResponse{Key: req.Key, Row: req.Row, Cell: req.Cell, Data: rec[:da.CellSize]}
+	resp := &da.CellResponse{Root: req.Root, Row: req.Row, Cell: req.Cell, Data: rec[:da.CellSize]}
 	copy(resp.Proof[:], rec[da.CellSize:])
 	if req.WantHeader {
 		resp.Header = hdr
@@ -174,20 +177,17 @@ func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse,
 	return resp, nil
 }
 
-func (n *Node) computeCells(ctx context.Context, key da.BlobKey, row uint32, epoch uint64) ([]byte, error) {
-	data, err := n.store.Get(ctx, rowKey(key, row))
+func (n *Node) computeCells(ctx context.Context, root da.Hash, row uint32, epoch uint64) ([]byte, error) {
+	data, err := n.store.Get(ctx, rowKey(root, row))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, &notFoundError{fmt.Sprintf("row %d of blob %s", row, key)}
+		return nil, &notFoundError{fmt.Sprintf("row %d of batch %s", row, root)}
 	}
 	if err != nil {
 		return nil, err
 	}
 	elems := make([]fr.Element, kzg.ScalarsPerRow)
-	if len(data) != da.RowSize {
-		return nil, fmt.Errorf("stored row %d of %s has %d bytes", row, key, len(data))
-	}
 	if err := parseRow(data, elems); err != nil {
-		return nil, fmt.Errorf("stored row %d of %s: %v", row, key, err)
+		return nil, fmt.Errorf("stored row %d of batch %s: %v", row, root, err)
 	}
 	cells, proofs, err := n.kzg.ComputeCellsAndProofs(elems)
 	if err != nil {
@@ -198,7 +198,7 @@ func (n *Node) computeCells(ctx context.Context, key da.BlobKey, row uint32, epo
 		out = append(out, kzg.CellBytes(cells[i])...)
 		out = append(out, proofs[i][:]...)
 	}
-	if err := n.store.Put(ctx, cellsKey(key, row), out, storage.WithEpoch(epoch)); err != nil {
+	if err := n.store.Put(ctx, cellsKey(root, row), out, storage.WithEpoch(epoch)); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -1,6 +1,7 @@
-// Package rs holds the field arithmetic behind the zgda/v1 codec: cached FFT
-// domains over the BLS12-381 scalar field, extension of polynomials given in
-// evaluation form onto larger domains, and Reed–Solomon erasure decoding by the
+// Package rs holds the field arithmetic behind the codec (docs/spec.md §3.4
+// Column extension, §3.6 Reconstruction): cached FFT domains over the
+// BLS12-381 scalar field, extension of polynomials given in evaluation form
+// onto larger domains, and Reed–Solomon erasure decoding by the
 // vanishing-polynomial method of EIP-7594 recover_cells.
 //
 // Conventions follow EIP-4844/7594: evaluations are stored in bit-reversed order

@@ -12,18 +12,29 @@ import (
 	"github.com/zgda/zgda/internal/par"
 )
 
-// DeriveCommitments returns the commitments C_0 … C_{4K−1} of all extended
-// rows from the K data-row commitments (DESIGN.md §3). A commitment is linear
-// in the row, so the column extension applied to the commitments — an
-// inverse FFT of size K and an FFT of size 4K in G1, in bit-reversed order —
-// gives the commitments of the extended rows without any 4096-point MSM.
-// The first K outputs equal the inputs. Inputs are fully checked.
-func (c *Context) DeriveCommitments(data []Commitment) ([]Commitment, error) {
-	k := len(data)
-	if k == 0 || k&(k-1) != 0 {
-		return nil, fmt.Errorf("%w: %d data commitments, want a power of two", ErrBadArgument, k)
+// MaxMatrixRows is the largest batch matrix K (docs/spec.md §3.3 Batch matrix:
+// D ≤ 256, so K ≤ 256).
+const MaxMatrixRows = 256
+
+// ParityCommitments returns the commitments of the parity rows of a batch
+// matrix (docs/spec.md §3.4 Column extension): data are the commitments
+// C_0 … C_{D−1} of its D data rows, k is K, the smallest power of two ≥ D,
+// and the result holds the 3D commitments of extended rows K … K+3D−1, the
+// parity dispersed rows n = D … 4D−1, in that order.
+//
+// A commitment is linear in its row, so the column extension applied to the
+// commitments — an inverse FFT of size K and an FFT of size 4K in G1, in
+// bit-reversed order — gives the extended rows' commitments without any
+// 4096-point MSM. The K − D padding rows are all zero: their commitments are
+// the G1 identity and nothing else of them is built. The result equals
+// C_j = Σ_{i<D} ℓ_i(x_j)·C_i with ℓ_i the Lagrange basis over all K matrix
+// points. Inputs are fully checked; data is only read.
+func (c *Context) ParityCommitments(data []Commitment, k int) ([]Commitment, error) {
+	d := len(data)
+	if err := checkMatrix(d, k); err != nil {
+		return nil, err
 	}
-	pts := make([]bls.G1Affine, k)
+	pts := make([]bls.G1Affine, k) // the zero value is the identity: padding rows
 	for i := range data {
 		p, err := decodePoint("commitment", i, data[i][:])
 		if err != nil {
@@ -32,11 +43,23 @@ func (c *Context) DeriveCommitments(data []Commitment) ([]Commitment, error) {
 		pts[i] = p
 	}
 	ext := c.deriveG1(pts)
-	out := make([]Commitment, len(ext))
-	for i := range ext {
-		out[i] = ext[i].Bytes()
+	out := make([]Commitment, 3*d)
+	for i := range out {
+		out[i] = ext[k+i].Bytes()
 	}
 	return out, nil
+}
+
+// checkMatrix checks D data rows in a matrix of K rows: 1 ≤ D ≤ K ≤
+// MaxMatrixRows, K the smallest power of two ≥ D (docs/spec.md §3.3 Batch matrix).
+func checkMatrix(d, k int) error {
+	if d < 1 || d > MaxMatrixRows {
+		return fmt.Errorf("%w: %d data rows, want 1 to %d", ErrBadArgument, d, MaxMatrixRows)
+	}
+	if k&(k-1) != 0 || k < d || k >= 2*d {
+		return fmt.Errorf("%w: K = %d for %d data rows, want the smallest power of two ≥ D", ErrBadArgument, k, d)
+	}
+	return nil
 }
 
 // deriveG1 extends K points (evaluations at the K-th roots of unity in

@@ -1,0 +1,156 @@
+package encoder
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/kzg"
+)
+
+// Batch is a batch of blobs encoded with the zgda/v2 codec (docs/spec.md §3.3
+// Batch matrix, §3.4 Column extension, §3.7 Batch root): the blobs' D data rows
+// stacked into one matrix of K rows (padding rows D … K−1 are zero), extended
+// by columns, and its N = 4D dispersed rows with their commitments.
+type Batch struct {
+	Blobs  []*Blob
+	Header da.BatchHeader
+	Root   da.Hash
+	D      int // data rows, Σ R_i
+	K      int // matrix rows, the smallest power of two ≥ D
+	N      int // dispersed rows, 4D
+	// Rows are the N dispersed rows: Rows[n] for n < D is the blob's own row
+	// slice (by reference, no copy), Rows[n] for n ≥ D is extended row
+	// K + (n − D), freshly allocated.
+	Rows [][]fr.Element
+	// Commitments are those of the N dispersed rows: the blobs' data
+	// commitments in batch order, then the 3D derived parity commitments.
+	Commitments []kzg.Commitment
+}
+
+// BlobRows returns blob i's R_i data rows, Rows[o_i : o_i+R_i].
+func (b *Batch) BlobRows(i int) [][]fr.Element {
+	o := 0
+	for j := 0; j < i; j++ {
+		o += len(b.Blobs[j].Rows)
+	}
+	return b.Rows[o : o+len(b.Blobs[i].Rows) : o+len(b.Blobs[i].Rows)]
+}
+
+// EncodeBatch places the blobs, in the given order, into one batch matrix
+// and encodes it (docs/spec.md §3.3 Batch matrix, §3.4 Column extension): one
+// column extension of the K-row matrix, whose padding rows are one shared
+// all-zero row, keeping only extended rows K … K+3D−1 as parity, and one
+// derivation of the 3D parity commitments from the blobs' data commitments
+// in G1 (no MSM over a row). It refuses an empty batch (ErrEmptyBatch), a
+// nil or inconsistent blob (ErrShape, ErrBadBlob: a zero key or one that does
+// not match), a repeated key (ErrDuplicateBlob) and
+// D > MaxBatchRows (ErrBatchTooLarge).
+//
+// The blobs and their rows are only read; the Batch references them.
+func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, progress Progress) (*Batch, error) {
+	hdr, err := batchHeader(blobs)
+	if err != nil {
+		return nil, err
+	}
+	d := hdr.DataRows()
+	k, n := da.MatrixRows(d), da.ExtensionFactor*d
+	matrix := make([][]fr.Element, k)
+	data := make([]kzg.Commitment, 0, d)
+	i := 0
+	for _, b := range blobs {
+		for r := range b.Rows {
+			matrix[i] = b.Rows[r]
+			i++
+		}
+		data = append(data, b.Commitments...)
+	}
+	zero := make([]fr.Element, ElementsPerRow)
+	for ; i < k; i++ {
+		matrix[i] = zero // padding rows: read only, one allocation
+	}
+	parity := newRows(n-d, ElementsPerRow)
+	out := make([][]fr.Element, ColumnExtension*k)
+	copy(out[k:], parity)
+	progress.report(StageExtend, 0, 1)
+	if err := e.backend.ExtendColumns(ctx, matrix, out); err != nil {
+		return nil, err
+	}
+	progress.report(StageExtend, 1, 1)
+	progress.report(StageDerive, 0, 1)
+	pc, err := c.ParityCommitments(data, k)
+	if err != nil {
+		return nil, err
+	}
+	if len(pc) != n-d {
+		return nil, fmt.Errorf("encoder: the committer derived %d parity commitments, want %d", len(pc), n-d)
+	}
+	progress.report(StageDerive, 1, 1)
+	rows := make([][]fr.Element, 0, n)
+	rows = append(append(rows, matrix[:d]...), parity...)
+	return &Batch{Blobs: blobs, Header: hdr, Root: hdr.Root(), D: d, K: k, N: n, Rows: rows,
+		Commitments: append(data, pc...)}, nil
+}
+
+// EncodeBlob is a batch of one: CommitBlob then EncodeBatch.
+func (e *Encoder) EncodeBlob(ctx context.Context, c Committer, blob []byte, progress Progress) (*Batch, error) {
+	b, err := e.CommitBlob(ctx, c, blob, progress)
+	if err != nil {
+		return nil, err
+	}
+	return e.EncodeBatch(ctx, c, []*Blob{b}, progress)
+}
+
+// batchHeader checks the blobs of a batch and returns its header.
+func batchHeader(blobs []*Blob) (da.BatchHeader, error) {
+	if len(blobs) == 0 {
+		return da.BatchHeader{}, ErrEmptyBatch
+	}
+	hdr := da.BatchHeader{Blobs: make([]da.BlobHeader, len(blobs))}
+	seen := make(map[da.BlobKey]int, len(blobs))
+	d := 0
+	for i, b := range blobs {
+		if b == nil {
+			return da.BatchHeader{}, shapeErr("blob %d is nil", i)
+		}
+		if err := checkBlob(b); err != nil {
+			return da.BatchHeader{}, fmt.Errorf("blob %d: %w", i, err)
+		}
+		if j, dup := seen[b.Key]; dup {
+			return da.BatchHeader{}, fmt.Errorf("%w: blob %s is at positions %d and %d", ErrDuplicateBlob, b.Key, j, i)
+		}
+		seen[b.Key] = i
+		d += len(b.Rows)
+		hdr.Blobs[i] = b.Header()
+	}
+	if d > MaxBatchRows {
+		return da.BatchHeader{}, fmt.Errorf("%w: %d blobs hold %d data rows, the limit is %d", ErrBatchTooLarge, len(blobs), d, MaxBatchRows)
+	}
+	if err := hdr.CheckShape(); err != nil { // da's rules, which nodes apply
+		return da.BatchHeader{}, fmt.Errorf("encoder: %w", err)
+	}
+	return hdr, nil
+}
+
+// checkBlob checks that a Blob is what NewBlob or CommitBlob makes.
+func checkBlob(b *Blob) error {
+	p, err := ParamsFor(b.Length)
+	if err != nil {
+		return err
+	}
+	if len(b.Rows) != p.Rows || len(b.Commitments) != p.Rows {
+		return shapeErr("a %d-byte blob has %d rows, got %d rows and %d commitments", b.Length, p.Rows, len(b.Rows), len(b.Commitments))
+	}
+	if err := checkRows("blob", b.Rows, p.Rows, ElementsPerRow); err != nil {
+		return err
+	}
+	if b.Key == (da.BlobKey{}) {
+		return fmt.Errorf("%w: the zero key", ErrBadBlob)
+	}
+	if k := BlobKey(b.Length, b.Commitments); k != b.Key {
+		return fmt.Errorf("%w: key %s does not match its length and commitments (they hash to %s)", ErrBadBlob, b.Key, k)
+	}
+	return nil
+}
