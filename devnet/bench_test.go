@@ -37,4 +37,10 @@ func TestBenchE2E(t *testing.T) {
 	if r.CertifiedMBps <= 0 || r.P99 < r.P50 {
 		t.Fatalf("report %+v", r)
 	}
+	// Every dispersed row goes out at least once: N = 4D rows of 131,072
+	// bytes for at most D·126,976 posted bytes.
+	if r.Batches < 1 || r.MeanBatchRows < 1 || r.RowBytesPerByte < 4 || r.HeaderBytesPerByte <= 0 {
+		t.Fatalf("batches %d of %.1f rows, %.2f row bytes and %.4f header bytes per byte posted",
+			r.Batches, r.MeanBatchRows, r.RowBytesPerByte, r.HeaderBytesPerByte)
+	}
 }

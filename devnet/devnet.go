@@ -1,5 +1,5 @@
-// Package devnet starts a whole zgda network in one process (DESIGN.md:
-// `zgda devnet`): a single-validator CometBFT chain, N DA nodes speaking
+// Package devnet starts a whole zgda network in one process (`zgda
+// devnet`): a single-validator CometBFT chain, N DA nodes speaking
 // libp2p on 127.0.0.1, each with its own storage, and the disperser with its
 // HTTP API — all under one data directory.
 //

@@ -84,8 +84,8 @@ func WithEncoder(enc *encoder.Encoder) Option { return func(o *options) { o.enco
 // WithClock sets the clock for status times (default time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// Engine is the disperser: the pipeline of DESIGN.md §1 behind the HTTP API
-// of §7. Create it with New, Start it, Close it. It is safe for concurrent
+// Engine is the disperser: the pipeline of package engine behind the HTTP API
+// of docs/spec.md §7. Create it with New, Start it, Close it. It is safe for concurrent
 // use.
 type Engine struct {
 	cfg   Config

@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "zgda_sampler_batches_total", Help: "Batches checked, by verdict (available, unavailable).",
 		}, []string{"verdict"}),
 		blobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zgda_sampler_blobs_total", Help: "Blob verdicts given, by verdict (available, unavailable): a batch's check gives each blob checked for its verdict.",
+			Name: "zgda_sampler_blobs_total", Help: "Blob verdicts, by verdict (available, unavailable): one for each blob a batch's check was for.",
 		}, []string{"verdict"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "zgda_sampler_batch_seconds", Help: "Time to check one batch.",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zgda/zgda/chain"
+	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/kzg"
@@ -39,7 +41,7 @@ type Sampler struct {
 	chain chain.Client
 	d     *dispersal.Dispatcher
 	kzg   *kzg.Context
-	http  *disperser // the disperser's HTTP API, or nil
+	http  *client.Client // the disperser's HTTP API, or nil
 	url   string
 	log   *slog.Logger
 	met   *metrics
@@ -117,10 +119,14 @@ func New(c chain.Client, cfg Config, opts ...Option) (*Sampler, error) {
 	s := &Sampler{cfg: cfg, chain: c, d: d, kzg: o.kzg, log: o.log, url: o.url,
 		met: newMetrics(o.reg), batches: make(map[da.Hash]*batch)}
 	if o.url != "" {
-		s.http = newDisperser(o.url)
+		s.http = client.New(o.url, client.WithMaxResponseBytes(maxHTTPAnswer))
 	}
 	return s, nil
 }
+
+// maxHTTPAnswer bounds a disperser answer: a cell and proof in hex, or the
+// header of the largest batch (256 blob headers, 256 commitments) in JSON.
+const maxHTTPAnswer = 256 << 10
 
 // Close releases the Sampler's own libp2p host.
 func (s *Sampler) Close() error { return s.d.Close() }
@@ -195,7 +201,7 @@ func (s *Sampler) check(ctx context.Context, loc *dispersal.Location, n, blobs i
 		return nil, fmt.Errorf("sampler: %w", err)
 	}
 	rows := loc.Window.N // N = 4D: the grid is N × 128 (docs/spec.md §3.5)
-	rep := &Report{BatchRoot: loc.Root, BatchBlobs: len(loc.Blobs), Blobs: loc.Blobs, Index: -1,
+	rep := &Report{BatchRoot: loc.Root, BatchBlobs: len(loc.Blobs), Blobs: slices.Clone(loc.Blobs), Index: -1,
 		DataRows: rows / da.ExtensionFactor, DispersedRows: rows,
 		Epoch: loc.Epoch, Quorum: loc.Quorum, CertHeight: loc.Height}
 	cells, err := draw(uint32(rows), n)
@@ -431,7 +437,7 @@ func (r *run) askHTTP(ctx context.Context, a *answer, s *Sample, wantHeader bool
 		}
 		a.hdr = h
 	}
-	c, err := r.s.http.cell(hctx, r.root, s.Row, s.Cell)
+	c, err := r.s.http.GetCell(hctx, r.root, int(s.Row), int(s.Cell))
 	if err != nil {
 		a.fault, a.err = httpFault(err), err
 		return
@@ -447,9 +453,16 @@ func (r *run) disperserHeader(ctx context.Context) (*da.BatchHeader, error) {
 	if r.httpHdr != nil {
 		return r.httpHdr, nil
 	}
-	h, err := r.s.http.header(ctx, r.root)
+	b, err := r.s.http.GetBatch(ctx, r.root)
 	if err != nil {
 		return nil, err
+	}
+	if b.BatchRoot != r.root {
+		return nil, fmt.Errorf("%w: asked for batch %s, got %s", errBadHeader, r.root, b.BatchRoot)
+	}
+	h, err := b.Header()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadHeader, err)
 	}
 	r.httpHdr = h
 	return h, nil
@@ -636,6 +649,28 @@ func faultOf(err error) Fault {
 	}
 	if errors.Is(err, dispersal.ErrMalformedAnswer) {
 		return Malformed
+	}
+	return Unreachable
+}
+
+// errBadHeader: the disperser served a batch header that does not check
+// against the root.
+var errBadHeader = errors.New("bad batch header")
+
+// httpFault maps a disperser error to a Fault.
+func httpFault(err error) Fault {
+	var ce *client.Error
+	switch {
+	case errors.Is(err, client.ErrBadAnswer), errors.Is(err, errBadHeader):
+		return Malformed
+	case errors.As(err, &ce) && (ce.StatusCode == 429 || ce.StatusCode == 503):
+		return Busy
+	case errors.As(err, &ce) && ce.StatusCode >= 400 && ce.StatusCode < 500:
+		return Withheld
+	case errors.As(err, &ce):
+		return Unreachable
+	case errors.Is(err, context.DeadlineExceeded):
+		return TimedOut
 	}
 	return Unreachable
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/zgda/zgda/devnet"
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/engine/api"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/sampler"
 	"github.com/zgda/zgda/signer/node"
@@ -553,14 +555,35 @@ func TestSampler(t *testing.T) {
 			tn.set(i, &fault{withhold: func(uint32) bool { return true }})
 		}
 		for _, tc := range []struct {
-			name, fault string
-			h           http.HandlerFunc
+			name, fault, want string
+			h                 http.HandlerFunc
 		}{
-			{"not JSON", "malformed", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html>hello</html>") }},
-			{"oversized", "malformed", func(w http.ResponseWriter, r *http.Request) {
+			{"not JSON", "malformed", "bad answer", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html>hello</html>") }},
+			{"oversized", "malformed", "exceeds", func(w http.ResponseWriter, r *http.Request) {
 				w.Write([]byte(`{"cell":"0x` + strings.Repeat("00", 1<<20) + `"}`))
 			}},
-			{"wrong cell", "invalid", func(w http.ResponseWriter, r *http.Request) {
+			{"another batch's header", "malformed", "bad batch header", func(w http.ResponseWriter, r *http.Request) {
+				// The two-blob batch's header, labelled with the root asked
+				// about; cells from the real disperser.
+				if root, ok := strings.CutPrefix(r.URL.Path, "/v1/batches/"); ok && !strings.Contains(root, "/") {
+					b := api.NewBatch(&multi.Header, nil)
+					if err := b.BatchRoot.UnmarshalText([]byte(root)); err != nil {
+						http.Error(w, err.Error(), 400)
+						return
+					}
+					json.NewEncoder(w).Encode(b)
+					return
+				}
+				resp, err := http.Get(tn.URL() + r.URL.Path)
+				if err != nil {
+					http.Error(w, err.Error(), 502)
+					return
+				}
+				defer resp.Body.Close()
+				w.WriteHeader(resp.StatusCode)
+				io.Copy(w, resp.Body)
+			}},
+			{"wrong cell", "invalid", "does not verify", func(w http.ResponseWriter, r *http.Request) {
 				// Forward to the real disperser, one cell over.
 				var row, cell int
 				var root string
@@ -583,8 +606,8 @@ func TestSampler(t *testing.T) {
 				s := tn.sampler(t, testConfig(), sampler.WithDisperser(srv.URL))
 				rep := sample(t, s, small, 4)
 				nr := nodeReport(rep, sampler.DisperserSource)
-				if rep.Available || rep.Failed != 4 || nr == nil || nr.Faults[tc.fault] == 0 {
-					t.Fatalf("%s: want every sample failed, the disperser %s:\n%s", tc.name, tc.fault, text(rep))
+				if rep.Available || rep.Failed != 4 || nr == nil || nr.Faults[tc.fault] == 0 || !strings.Contains(nr.Error, tc.want) {
+					t.Fatalf("%s: want every sample failed, the disperser %s saying %q:\n%s", tc.name, tc.fault, tc.want, text(rep))
 				}
 			})
 		}

@@ -76,7 +76,7 @@ func TestDeviceEmulated(t *testing.T) {
 
 func deviceEmulatedChild(t *testing.T) {
 	dir := os.Getenv("ZGDA_EMU_DIR")
-	blob := make([]byte, 300_000) // K = 4
+	blob := make([]byte, 300_000) // R = D = 3, K = 4, N = 12
 	for i := range blob {
 		blob[i] = byte(i*7 + i/251)
 	}
@@ -100,9 +100,12 @@ func deviceEmulatedChild(t *testing.T) {
 	if out, err := run(t, "encode", file, "--out", enc, "-q", "--device", "cuda"); err != nil {
 		t.Fatalf("encode --device cuda: %v\n%s", err, out)
 	}
-	// Keep 4 of the 16 rows, all parity: decoding needs the column code.
+	// Keep D = 3 of the 12 rows, all parity: decoding needs the column code.
 	rows, _ := filepath.Glob(filepath.Join(enc, "row-*.bin"))
-	for _, r := range rows[:12] {
+	if len(rows) != 12 {
+		t.Fatalf("%d row files, want N = 12", len(rows))
+	}
+	for _, r := range rows[:9] {
 		os.Remove(r)
 	}
 	back := filepath.Join(dir, "back.bin")

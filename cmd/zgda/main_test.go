@@ -23,7 +23,7 @@ func run(t *testing.T, args ...string) (string, error) {
 
 func TestCommitEncodeDecode(t *testing.T) {
 	dir := t.TempDir()
-	blob := make([]byte, 200_000) // K = 2
+	blob := make([]byte, 200_000) // R = D = K = 2, N = 8
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range blob {
 		blob[i] = byte(rng.Uint32())
@@ -77,7 +77,7 @@ func TestCommitEncodeDecode(t *testing.T) {
 	m, _ := os.ReadFile(filepath.Join(enc, "manifest.json"))
 	bad := strings.Replace(string(m), c.BlobKey[:10], "0xffffffff", 1)
 	os.WriteFile(filepath.Join(enc, "manifest.json"), []byte(bad), 0o644)
-	if _, err := run(t, "decode", enc, "--out", back, "-q"); err == nil || !strings.Contains(err.Error(), "blob_key") {
+	if _, err := run(t, "decode", enc, "--out", back, "-q"); err == nil || !strings.Contains(err.Error(), "not to its key") {
 		t.Fatalf("decode with a bad manifest: %v", err)
 	}
 	if _, err := run(t, "commit", filepath.Join(dir, "missing"), "-q"); err == nil {
