@@ -1,7 +1,9 @@
 package chain
 
 import (
+	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,41 +16,47 @@ import (
 
 func smallParams() Params {
 	p := DefaultParams()
-	p.QuorumSize = 256
 	p.EpochLength = 1000
 	return p
 }
 
-// With 256 ballots in all and M = 256 there is one quorum in which each
-// signer holds exactly as many slots as it has ballots. A K=1 blob spans all
-// 256 slots, so 2/3 means 171 slots: {128, 43} passes, {128, 42} does not.
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// With 1024 ballots in all and M = W = 1024 there is one quorum, and every
+// batch's window is the whole quorum, in which each signer holds exactly as
+// many slots as it has ballots. N = 4 and N = 256 divide 1024, so every slot
+// weighs the same and 2/3 means 683 slots: {512, 171} passes, {512, 170}
+// does not.
 func TestCertificateThresholdBoundary(t *testing.T) {
-	h := newHarness(t, smallParams(), []uint64{128, 43, 42, 1, 42}, false)
+	p := smallParams()
+	p.MinBatchSlots = p.QuorumSize
+	stakes := []uint64{512, 171, 170, 1, 170}
+	h := newHarness(t, p, stakes, false)
 	q := h.epoch(0).Quorums
 	if len(q) != 1 {
 		t.Fatalf("%d quorums, want 1", len(q))
 	}
-	for i, want := range []int{128, 43, 42, 1, 42} {
-		if got := len(q[0].SlotsOf(uint32(i))); got != want {
+	for i, want := range stakes {
+		if got := len(q[0].SlotsOf(uint32(i))); got != int(want) {
 			t.Fatalf("signer %d holds %d slots, want %d", i, got, want)
 		}
 	}
 	for _, tc := range []struct {
 		name    string
 		signers []int
-		rows    uint32
+		n       int // blobs of one row: D = n, N = 4n
 		ok      bool
-		signed  int
 	}{
-		{"171 of 256", []int{0, 1}, 1, true, 171},
-		{"170 of 256", []int{0, 2}, 1, false, 170},
-		{"171 again, three signers", []int{0, 2, 3}, 1, true, 171},
-		{"170, K=64 (S=256)", []int{0, 4}, 64, false, 170},
-		{"all", []int{0, 1, 2, 3, 4}, 64, true, 256},
-		{"one big signer", []int{0}, 1, false, 128},
+		{"683 of 1024", []int{0, 1}, 1, true},
+		{"682 of 1024", []int{0, 2}, 1, false},
+		{"683 again, three signers", []int{0, 2, 3}, 1, true},
+		{"682, D = 64 (N = 256)", []int{0, 4}, 64, false},
+		{"683, D = 64", []int{0, 4, 3}, 64, true},
+		{"all", []int{0, 1, 2, 3, 4}, 64, true},
+		{"one big signer", []int{0}, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := certify(t, h.keys, testChainID, 0, 0, blobs(tc.name, 3, tc.rows), tc.signers...)
+			c := certify(t, h.keys, testChainID, 0, 0, blobs(tc.name, tc.n, 1), tc.signers...)
 			err := h.both(certTx(t, c))
 			if tc.ok {
 				if err != nil {
@@ -58,10 +66,13 @@ func TestCertificateThresholdBoundary(t *testing.T) {
 				if err := h.query(QueryCertificate, c.BatchRoot[:], &rec); err != nil || rec.Height != h.height {
 					t.Fatalf("recorded certificate: %v %+v", err, rec)
 				}
-				for _, b := range c.Blobs {
+				for i, b := range c.Blobs {
 					var r2 CertificateRecord
 					if err := h.query(QueryBlob, b.Key[:], &r2); err != nil || r2.Certificate.BatchRoot != c.BatchRoot {
 						t.Fatalf("blob %s → %v %v", b.Key, err, r2.Certificate.BatchRoot)
+					}
+					if idx, off, ok := r2.Certificate.Locate(b.Key); !ok || idx != i || off != i {
+						t.Fatalf("blob %d located at index %d offset %d", i, idx, off)
 					}
 				}
 				return
@@ -70,10 +81,6 @@ func TestCertificateThresholdBoundary(t *testing.T) {
 			if te := err.(*TxError); te.Code != CodeInsufficientSlots {
 				t.Fatalf("code %d", te.Code)
 			}
-			want := fmt.Sprintf("signers hold %d of its 256 slots, need 171", tc.signed)
-			if !contains(err.Error(), want) {
-				t.Fatalf("error %q does not say %q", err, want)
-			}
 			if err := h.query(QueryCertificate, c.BatchRoot[:], &CertificateRecord{}); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("rejected certificate recorded: %v", err)
 			}
@@ -81,73 +88,139 @@ func TestCertificateThresholdBoundary(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-// signedSlots counts, independently of da.Quorum.SignedBlobSlots, how many of
-// a K=1 blob's 256 slots the set holds.
-func signedSlots(q da.Quorum, key da.BlobKey, set map[uint32]bool) int {
-	start := int((uint64(key[0])<<56 | uint64(key[1])<<48 | uint64(key[2])<<40 | uint64(key[3])<<32 |
-		uint64(key[4])<<24 | uint64(key[5])<<16 | uint64(key[6])<<8 | uint64(key[7])) % uint64(len(q)))
-	n := 0
-	for i := 0; i < 256; i++ {
-		if set[q[(start+i)%len(q)]] {
-			n++
+// windowWeight computes the signed weight of a batch's window from first
+// principles (docs/spec.md §4.2, §4.4), independently of da.Window: slot i of
+// the window is quorum slot (start + i) mod M and holds row i mod N; a row
+// held m times weighs Q/m per signed slot, Q = q·(q+1).
+func windowWeight(q da.Quorum, root da.Hash, n, w int, signed func(uint32) bool) (slots, got, total int) {
+	m := len(q)
+	start := int(binary.BigEndian.Uint64(root[:8]) % uint64(m))
+	s := max(n, w)
+	copies := make([]int, n)
+	for i := 0; i < s; i++ {
+		copies[i%n]++
+	}
+	qq := s / n
+	big := qq * (qq + 1)
+	for i := 0; i < s; i++ {
+		if signed(q[(start+i)%m]) {
+			slots++
+			got += big / copies[i%n]
 		}
 	}
-	return n
+	return slots, got, n * big
 }
 
-// With M = 512 a K=1 blob spans half the quorum, so the same signers can hold
-// 2/3 of one blob's slots and not another's; the certificate must fail if
-// any one blob falls short.
-func TestCertificateEveryBlob(t *testing.T) {
+// With N = 100 and W = 256 (q = 2), rows 0…55 have three window slots and
+// rows 56…99 two. Signers of the rows held three times can hold more than
+// 2/3 of the window's slots and still not 2/3 of its weight: every row
+// counts once, so such a certificate proves less than 2/3 of the rows are
+// held. The chain must refuse it and accept the honest one.
+func TestCertificateWeightedWindow(t *testing.T) {
 	p := smallParams()
-	p.QuorumSize = 512
-	stakes := make([]uint64, 8)
+	const signers = 128 // one ballot each: T < M, so the quorum takes the tickets cyclically
+	stakes := make([]uint64, signers)
 	for i := range stakes {
-		stakes[i] = 64
+		stakes[i] = 1
 	}
 	h := newHarness(t, p, stakes, false)
 	q := h.epoch(0).Quorums[0]
-	// Find signers and keys such that the signers hold 2/3 of two blobs'
-	// slots and less than 2/3 of a third's.
-	var subset []int
-	var pass, fail []da.CertifiedBlob
-	for mask := 0; mask < 256 && (len(pass) < 2 || len(fail) < 1); mask++ {
-		subset, pass, fail = nil, nil, nil
-		set := map[uint32]bool{}
-		for i := 0; i < 8; i++ {
-			if mask&(1<<i) != 0 {
-				subset = append(subset, i)
-				set[uint32(i)] = true
-			}
+	bs := blobs("weighted", 25, 1) // D = 25, N = 100
+	root, err := da.BatchRoot(bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each signer's share of the weight, lightest first.
+	type share struct {
+		signer, weight int
+	}
+	var shares []share
+	for s := 0; s < signers; s++ {
+		_, got, _ := windowWeight(q, root, 100, 256, func(x uint32) bool { return x == uint32(s) })
+		shares = append(shares, share{s, got})
+	}
+	slices.SortStableFunc(shares, func(a, b share) int { return cmp.Compare(a.weight, b.weight) })
+	var pick []int
+	set := map[uint32]bool{}
+	for _, sh := range shares {
+		set[uint32(sh.signer)] = true
+		pick = append(pick, sh.signer)
+		if slots, _, _ := windowWeight(q, root, 100, 256, func(x uint32) bool { return set[x] }); 3*slots >= 2*256 {
+			break
 		}
-		if len(subset) < 5 || len(subset) > 6 {
+	}
+	slots, got, total := windowWeight(q, root, 100, 256, func(x uint32) bool { return set[x] })
+	if 3*slots < 2*256 || 3*got >= 2*total {
+		t.Fatalf("test setup: %d of 256 slots, weight %d of %d: not the case this test needs", slots, got, total)
+	}
+	short := certify(t, h.keys, testChainID, 0, 0, bs, pick...)
+	err = h.both(certTx(t, short))
+	wantErr(t, fmt.Sprintf("%d of 256 slots but weight %d of %d", slots, got, total), err, ErrInsufficientSlots)
+	if !contains(err.Error(), fmt.Sprintf("weight %d of %d", got, total)) {
+		t.Fatalf("error does not give the weight: %v", err)
+	}
+	// The heaviest signers added one by one: accepted exactly when the
+	// independent weight reaches 2/3.
+	for i := len(shares) - 1; i >= 0; i-- {
+		s := uint32(shares[i].signer)
+		if set[s] {
 			continue
 		}
-		for i := 0; i < 4000 && (len(pass) < 2 || len(fail) < 1); i++ {
-			b := da.CertifiedBlob{Key: da.BlobKey(sha256.Sum256(fmt.Appendf(nil, "k%d", i))), Rows: 1}
-			if n := signedSlots(q, b.Key, set); 3*n >= 2*256 {
-				pass = append(pass, b)
-			} else if len(fail) == 0 {
-				fail = append(fail, b)
-			}
+		set[s] = true
+		pick = append(pick, int(s))
+		if _, got, total := windowWeight(q, root, 100, 256, func(x uint32) bool { return set[x] }); 3*got >= 2*total {
+			break
 		}
 	}
-	bad := certify(t, h.keys, testChainID, 0, 0, []da.CertifiedBlob{pass[0], fail[0], pass[1]}, subset...)
-	err := h.both(certTx(t, bad))
-	wantErr(t, "one blob short", err, ErrInsufficientSlots)
-	if !contains(err.Error(), "blob 1 ("+fail[0].Key.String()+")") {
-		t.Fatalf("error does not name blob 1: %v", err)
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, bs, pick...))); err != nil {
+		t.Fatalf("weight at 2/3: %v", err)
 	}
-	good := certify(t, h.keys, testChainID, 0, 0, pass[:2], subset...)
-	if err := h.both(certTx(t, good)); err != nil {
-		t.Fatalf("every blob above 2/3: %v", err)
+}
+
+// A certificate whose (key, R) list is not what the signers signed, or that
+// breaks the batch rules, is refused before any signature is checked: one R
+// changed (a K-rewriting front-runner), a zero key, a repeated key, D > 256.
+func TestCertificateBatchRules(t *testing.T) {
+	h := newHarness(t, smallParams(), []uint64{256, 256, 256, 256}, false)
+	all := []int{0, 1, 2, 3}
+	honest := certify(t, h.keys, testChainID, 0, 0, []da.CertifiedBlob{
+		{Key: da.BlobKey(sha256.Sum256([]byte("a"))), Rows: 3},
+		{Key: da.BlobKey(sha256.Sum256([]byte("b"))), Rows: 1},
+	}, all...)
+	for _, tc := range []struct {
+		name   string
+		mutate func(c *da.Certificate)
+	}{
+		{"one R changed, root kept", func(c *da.Certificate) { c.Blobs[0].Rows = 1 }},
+		{"one R changed, root recomputed (signature no longer matches)", func(c *da.Certificate) {
+			c.Blobs[0].Rows = 1
+			c.BatchRoot, _ = da.BatchRoot(c.Blobs)
+		}},
+		{"zero key", func(c *da.Certificate) { c.Blobs[1].Key = da.BlobKey{}; c.BatchRoot, _ = da.BatchRoot(c.Blobs) }},
+		{"repeated key", func(c *da.Certificate) { c.Blobs[1] = c.Blobs[0]; c.BatchRoot, _ = da.BatchRoot(c.Blobs) }},
+		{"D = 258", func(c *da.Certificate) {
+			c.Blobs[0].Rows, c.Blobs[1].Rows = 129, 129
+			c.BatchRoot, _ = da.BatchRoot(c.Blobs)
+		}},
+		{"extra zero-key blob", func(c *da.Certificate) {
+			c.Blobs = append(c.Blobs, da.CertifiedBlob{Rows: 1})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := *honest
+			c.Blobs = slices.Clone(honest.Blobs)
+			tc.mutate(&c)
+			err := h.both(rawCertTx(&c))
+			if !errors.Is(err, ErrMalformedTx) && !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("got %v, want a malformed certificate or a bad signature", err)
+			}
+			if err := h.query(QueryCertificate, c.BatchRoot[:], &CertificateRecord{}); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("refused certificate recorded: %v", err)
+			}
+		})
 	}
-	// All eight signers pass the blob that five could not.
-	all := certify(t, h.keys, testChainID, 0, 0, fail[:1], 0, 1, 2, 3, 4, 5, 6, 7)
-	if err := h.both(certTx(t, all)); err != nil {
-		t.Fatal(err)
+	if err := h.both(certTx(t, honest)); err != nil {
+		t.Fatalf("the honest certificate: %v", err)
 	}
 }
 
@@ -194,9 +267,7 @@ func TestCertificateRejections(t *testing.T) {
 		{"bitmap names signer 1000", func(c *da.Certificate) { c.Signers = c.Signers.Set(1000) }, ErrUnknownSigner},
 		{"future epoch", func(c *da.Certificate) { c.Epoch = 1; resign(c, testChainID, 1, 0, c.BatchRoot) }, ErrFutureEpoch},
 		{"unknown quorum", func(c *da.Certificate) { c.Quorum = 1; resign(c, testChainID, 0, 1, c.BatchRoot) }, ErrUnknownQuorum},
-		{"batch root not the keys' root", func(c *da.Certificate) { c.BatchRoot = otherRoot }, ErrMalformedTx},
-		{"K too large for M = 256", func(c *da.Certificate) { c.Blobs[0].Rows = 128; c.BatchRoot, _ = da.BatchRoot(c.Keys()) }, ErrMalformedTx},
-		{"repeated blob key", func(c *da.Certificate) { c.Blobs[1] = c.Blobs[0]; c.BatchRoot, _ = da.BatchRoot(c.Keys()) }, ErrMalformedTx},
+		{"batch root not the blobs' root", func(c *da.Certificate) { c.BatchRoot = otherRoot }, ErrMalformedTx},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok(tc.name)
@@ -226,7 +297,7 @@ func TestCertificateRejections(t *testing.T) {
 		}
 		wantErr(t, "second copy in the block", errs[1], ErrDuplicate)
 	})
-	t.Run("blob keeps its first batch", func(t *testing.T) {
+	t.Run("a key names its most recent batch", func(t *testing.T) {
 		first := ok("first")
 		if err := h.both(certTx(t, first)); err != nil {
 			t.Fatal(err)
@@ -236,24 +307,30 @@ func TestCertificateRejections(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rec CertificateRecord
-		if err := h.query(QueryBlob, first.Blobs[0].Key[:], &rec); err != nil || rec.Certificate.BatchRoot != first.BatchRoot {
-			t.Fatalf("blob → %s, %v", rec.Certificate.BatchRoot, err)
+		if err := h.query(QueryBlob, first.Blobs[0].Key[:], &rec); err != nil || rec.Certificate.BatchRoot != second.BatchRoot {
+			t.Fatalf("blob → %s, %v; want the second batch %s", rec.Certificate.BatchRoot, err, second.BatchRoot)
+		}
+		if i, off, ok := rec.Certificate.Locate(first.Blobs[0].Key); !ok || i != 1 || off != 1 {
+			t.Fatalf("blob at index %d offset %d (%v), want 1 and 1", i, off, ok)
 		}
 	})
 }
 
-// 8 signers with 63 ballots and 8 with one make 512 tickets: two quorums of
-// 256. A one-ballot signer sits in exactly one of them; naming it in a
+// 8 signers with 255 ballots and 8 with one make 2048 tickets: two quorums
+// of 1024. A one-ballot signer sits in exactly one of them; naming it in a
 // certificate of the other is refused even though its signature is valid.
+// With W = M the window is the whole quorum.
 func TestCertificateWrongQuorum(t *testing.T) {
 	stakes := make([]uint64, 16)
 	for i := range stakes {
-		stakes[i] = 63
+		stakes[i] = 255
 		if i >= 8 {
 			stakes[i] = 1
 		}
 	}
-	h := newHarness(t, smallParams(), stakes, false)
+	p := smallParams()
+	p.MinBatchSlots = p.QuorumSize
+	h := newHarness(t, p, stakes, false)
 	qs := h.epoch(0).Quorums
 	if len(qs) != 2 {
 		t.Fatalf("%d quorums, want 2", len(qs))
@@ -280,7 +357,7 @@ func TestCertificateWrongQuorum(t *testing.T) {
 	c := certify(t, h.keys, testChainID, 0, 0, bs, append(slices.Clone(in), outsider)...)
 	err := h.both(certTx(t, c))
 	wantErr(t, "outsider in the bitmap", err, ErrNotInQuorum)
-	if !contains(err.Error(), fmt.Sprintf("signer %d holds no slot of quorum 0", outsider)) {
+	if !contains(err.Error(), fmt.Sprintf("signer %d holds no slot of batch", outsider)) {
 		t.Fatalf("error does not name the signer: %v", err)
 	}
 	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, bs, in...))); err != nil {

@@ -23,7 +23,7 @@ func TestEpochsVRFAndStaleCertificates(t *testing.T) {
 		out, _ := k.VRF(testChainID, 0, GenesisSeed())
 		ps = append(ps, da.Participant{Signer: uint32(i), VRF: out, Ballots: 64})
 	}
-	if want := da.AssignQuorums(ps, 256); !e0.Started || !slices.Equal(e0.Quorums[0], want[0]) {
+	if want := da.AssignQuorums(ps, int(p.QuorumSize)); !e0.Started || !slices.Equal(e0.Quorums[0], want[0]) {
 		t.Fatalf("epoch 0 quorum is not the genesis assignment")
 	}
 
@@ -79,7 +79,7 @@ func TestEpochsVRFAndStaleCertificates(t *testing.T) {
 		out, _ := h.keys[i].VRF(testChainID, 1, seed1)
 		ps = append(ps, da.Participant{Signer: uint32(i), VRF: out, Ballots: 64})
 	}
-	want := da.AssignQuorums(ps, 256)
+	want := da.AssignQuorums(ps, int(p.QuorumSize))
 	if !e1.Started || len(e1.Quorums) != 1 || !slices.Equal(e1.Quorums[0], want[0]) {
 		t.Fatalf("epoch 1 quorum is not the assignment of the three outputs")
 	}
@@ -200,8 +200,8 @@ func TestRegistration(t *testing.T) {
 	h.advanceTo(next.StartHeight)
 	e := h.epoch(next.Epoch)
 	// The only output is signer 2's: 5000 stake, capped to 1024 ballots,
-	// fills four quorums of 256.
-	if !e.Started || len(e.Quorums) != 4 || len(e.Quorums[3].SlotsOf(2)) != 256 {
+	// fills one quorum of 1024.
+	if !e.Started || len(e.Quorums) != 1 || len(e.Quorums[0].SlotsOf(2)) != 1024 {
 		t.Fatalf("epoch %d: %d quorums", next.Epoch, len(e.Quorums))
 	}
 }

@@ -163,7 +163,7 @@ func (h *harness) epoch(e uint64) *EpochInfo {
 	return &info
 }
 
-// blobs makes n blobs of K = rows with keys derived from tag.
+// blobs makes n blobs of R = rows with keys derived from tag.
 func blobs(tag string, n int, rows uint32) []da.CertifiedBlob {
 	out := make([]da.CertifiedBlob, n)
 	for i := range out {
@@ -177,7 +177,7 @@ func blobs(tag string, n int, rows uint32) []da.CertifiedBlob {
 func certify(t testing.TB, keys []*signer.Key, chainID string, epoch uint64, quorum uint32, bs []da.CertifiedBlob, signers ...int) *da.Certificate {
 	t.Helper()
 	c := &da.Certificate{Epoch: epoch, Quorum: quorum, Blobs: bs}
-	root, err := da.BatchRoot(c.Keys())
+	root, err := da.BatchRoot(bs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +194,24 @@ func certify(t testing.TB, keys []*signer.Key, chainID string, epoch uint64, quo
 	}
 	c.Signature = agg.Bytes()
 	return c
+}
+
+// rawCertTx encodes c as a certificate tx without the encoder's checks
+// (the layout of docs/spec.md §4.4), so that the chain's own refusal of a
+// malformed certificate can be tested.
+func rawCertTx(c *da.Certificate) []byte {
+	b := []byte{TxVersion, byte(TxCertificate), da.CertificateVersion}
+	b = append(b, c.BatchRoot[:]...)
+	b = binary.BigEndian.AppendUint64(b, c.Epoch)
+	b = binary.BigEndian.AppendUint32(b, c.Quorum)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(c.Blobs)))
+	for _, bl := range c.Blobs {
+		b = append(b, bl.Key[:]...)
+		b = binary.BigEndian.AppendUint32(b, bl.Rows)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(c.Signers)))
+	b = append(b, c.Signers...)
+	return append(b, c.Signature[:]...)
 }
 
 func certTx(t testing.TB, c *da.Certificate) []byte {

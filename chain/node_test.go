@@ -328,7 +328,7 @@ func TestStartRejectsBadFiles(t *testing.T) {
 		{"config: public RPC", cfgPath, `"listen": ""`, `"listen": "0.0.0.0:26657"`, "rpc.listen"},
 		{"config: log level", cfgPath, `"log_level": "none"`, `"log_level": "loud"`, "node.log_level"},
 		{"config: mempool", cfgPath, `"max_tx_bytes": 1048576`, `"max_tx_bytes": 100`, "mempool.max_tx_bytes"},
-		{"genesis: quorum size", genPath, `"quorum_size": 256`, `"quorum_size": 300`, "app_state.params.quorum_size"},
+		{"genesis: quorum size", genPath, `"quorum_size": 1024`, `"quorum_size": 1000`, "app_state.params.quorum_size"},
 		{"genesis: epoch length", genPath, `"epoch_length": 10`, `"epoch_length": 0`, "app_state.params.epoch_length"},
 		{"genesis: unknown app_state field", genPath, `"signers"`, `"signerz"`, `unknown field "signerz"`},
 		{"genesis: pop", genPath, `"pop": "0x`, `"pop": "0x1`, "pop"},

@@ -20,7 +20,7 @@ func sampleTxs(t testing.TB) map[string][]byte {
 		t.Fatal(err)
 	}
 	c := &da.Certificate{Epoch: 1, Quorum: 0, Blobs: blobs("sample", 3, 2), Signers: da.NewBitmap(0, 1, 2)}
-	c.BatchRoot, _ = da.BatchRoot(c.Keys())
+	c.BatchRoot, _ = da.BatchRoot(c.Blobs)
 	c.Signature = testKey(t, 0).Sign([]byte("x")).Bytes()
 	return map[string][]byte{
 		"register": reg,

@@ -251,7 +251,7 @@ func DecodeMessage(b []byte) (Message, error) {
 	}
 	r := &reader{b: b[2:]}
 	if err := m.decode(r); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrWire, t, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrWire, t, err)
 	}
 	if len(r.b) != 0 {
 		return nil, wireErr("%s: %d trailing bytes", t, len(r.b))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -26,7 +27,7 @@ func init() {
 	var home, chainID, registrar string
 	var validators, basePort int
 	var epochLength uint64
-	var quorumSize uint32
+	var quorumSize, minBatchSlots uint32
 	initCmd := &cobra.Command{
 		Use:   "init --home DIR [--validators N]",
 		Short: "Create the home(s) of a new chain: keys, genesis, config",
@@ -36,7 +37,12 @@ validator, all on loopback: node i listens on --base-port+2i (p2p) and
 --base-port+2i+1 (RPC). Each home holds config/chain.json (edit it to change
 ports or timeouts) and config/genesis.json, whose app_state sets the chain
 parameters. New DA signers can register only if --registrar names the BLS
-public key that grants their stake.`,
+public key that grants their stake.
+
+A batch's window spans max(N, --min-batch-slots) quorum slots; init prints
+the chance that faulty nodes holding 1/4 or 1/3 of the tickets hold 5/12 of
+a window (the safety bound of docs/spec.md §4.2), so that the parameters can
+be chosen for the faulty-stake assumption.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
@@ -48,6 +54,12 @@ public key that grants their stake.`,
 			}
 			if quorumSize != 0 {
 				g.Params.QuorumSize = quorumSize
+			}
+			if minBatchSlots != 0 {
+				g.Params.MinBatchSlots = minBatchSlots
+			}
+			if err := g.Params.ValidateBasic(); err != nil {
+				return err
 			}
 			if registrar != "" {
 				var pk da.PublicKey
@@ -81,6 +93,7 @@ public key that grants their stake.`,
 					fmt.Fprintf(w, "  %s  p2p %s  rpc http://%s\n", h, c.P2P.Listen, c.RPC.Listen)
 				}
 			}
+			printSafety(w, g.Params)
 			if registrar == "" {
 				fmt.Fprintln(w, "note: no --registrar; only genesis signers can sign certificates on this chain")
 			}
@@ -94,6 +107,7 @@ public key that grants their stake.`,
 	initCmd.Flags().IntVar(&basePort, "base-port", 26656, "first port (p2p; RPC is the next); 0 picks free ports")
 	initCmd.Flags().Uint64Var(&epochLength, "epoch-length", 0, "blocks per epoch (0: the default, 100)")
 	initCmd.Flags().Uint32Var(&quorumSize, "quorum-size", 0, "slots per quorum M, a power of two (0: the default, 1024)")
+	initCmd.Flags().Uint32Var(&minBatchSlots, "min-batch-slots", 0, "least window slots W of a batch, ≤ the quorum size (0: the default, 256)")
 	initCmd.Flags().StringVar(&registrar, "registrar", "", "BLS public key (0x…) allowed to register signers and grant stake")
 
 	var startHome string
@@ -186,4 +200,21 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// printSafety states the per-window safety bound of the chain's parameters
+// (docs/spec.md §4.2) for the smallest window, S = min_batch_slots.
+func printSafety(w io.Writer, p chain.Params) {
+	s, m := int(p.MinBatchSlots), int(p.QuorumSize)
+	fmt.Fprintf(w, "safety: a batch window of S = %d of M = %d slots is unsafe if faulty nodes hold ≥ 5/12 of it:\n", s, m)
+	for _, b := range []struct {
+		name  string
+		share float64
+	}{{"1/4", 0.25}, {"1/3", 1.0 / 3}} {
+		win, q := chain.SafetyBound(s, m, b.share)
+		fmt.Fprintf(w, "  faulty ticket share %s: %.2g per window, ≤ %.2g per quorum and epoch\n", b.name, win, q)
+	}
+	if s < m {
+		fmt.Fprintf(w, "  (min_batch_slots = quorum_size = %d makes every window the whole quorum)\n", m)
+	}
 }

@@ -376,9 +376,8 @@ func TestCluster(t *testing.T) {
 			{"garbage", frame([]byte("hello, node")), []da.ErrorCode{da.CodeMalformed}, ""},
 			{"truncated request", func() []byte { b := encoded(good()); return frame(b[:len(b)-7]) }(), []da.ErrorCode{da.CodeMalformed}, ""},
 			{"wrong message type", frame([]byte{da.WireVersion, byte(da.MsgBusy), 0, 0, 0, 1}), []da.ErrorCode{da.CodeMalformed}, ""},
-			// CodeBadHeader once da's decoder keeps da.ErrHeader in its error chain.
-			{"header not of its keys", wrongKey(), []da.ErrorCode{da.CodeBadHeader, da.CodeMalformed}, "hashes to"},
-			{"R not of its length", wrongR(), []da.ErrorCode{da.CodeBadHeader, da.CodeMalformed}, "1 rows for 200000 bytes"},
+			{"header not of its keys", wrongKey(), []da.ErrorCode{da.CodeBadHeader}, "hashes to"},
+			{"R not of its length", wrongR(), []da.ErrorCode{da.CodeBadHeader}, "1 rows for 200000 bytes"},
 			{"header of too many blobs", tooManyBlobs(), []da.ErrorCode{da.CodeMalformed}, "257 blobs"},
 			{"oversized length", binary.BigEndian.AppendUint32(nil, da.MaxDisperseRequestSize+1), []da.ErrorCode{da.CodeTooLarge}, ""},
 			{"cut short", binary.BigEndian.AppendUint32(nil, 1000), []da.ErrorCode{da.CodeMalformed}, ""},
