@@ -59,7 +59,6 @@ func TestNodeInitStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := chain.DefaultGenesisState()
-	g.Params.QuorumSize = 256
 	pk := reg.PublicKey().Bytes()
 	g.Registrar = &pk
 	ports, err := chain.FreePorts(2)
