@@ -97,23 +97,25 @@ func (d *Dispatcher) Locate(ctx context.Context, key da.BlobKey) (*Location, err
 	if ok {
 		return loc, nil
 	}
-	bl, err := d.blobBatch(ctx, key)
+	rec, err := d.client.CertificateForBlob(ctx, key)
 	if chain.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: the chain has no certified batch holding blob %s", ErrNotFound, key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dispersal: looking up blob %s: %w", key, err)
 	}
-	batch, err := d.LocateBatch(ctx, bl.BatchRoot)
+	// The record is that of the key's most recent batch (docs/spec.md §6).
+	batch, err := d.locationOf(ctx, rec)
 	if err != nil {
 		return nil, fmt.Errorf("dispersal: blob %s: %w", key, err)
 	}
-	if bl.Index < 0 || bl.Index >= len(batch.Blobs) || batch.Blobs[bl.Index].Key != key || batch.Blobs[bl.Index].Rows != bl.Rows {
-		return nil, fmt.Errorf("dispersal: the chain places blob %s at position %d of batch %s, whose certificate does not list it there", key, bl.Index, bl.BatchRoot)
+	index := slices.IndexFunc(batch.Blobs, func(b da.CertifiedBlob) bool { return b.Key == key })
+	if index < 0 {
+		return nil, fmt.Errorf("dispersal: the certificate the chain returns for blob %s (batch %s) does not list it", key, batch.Root)
 	}
 	l := *batch
-	l.Index, l.Offset, l.Rows = bl.Index, 0, bl.Rows
-	for _, b := range batch.Blobs[:bl.Index] {
+	l.Index, l.Offset, l.Rows = index, 0, batch.Blobs[index].Rows
+	for _, b := range batch.Blobs[:index] {
 		l.Offset += int(b.Rows)
 	}
 	d.mu.Lock()
@@ -141,7 +143,14 @@ func (d *Dispatcher) LocateBatch(ctx context.Context, root da.Hash) (*Location, 
 	if err != nil {
 		return nil, fmt.Errorf("dispersal: looking up batch %s: %w", root, err)
 	}
+	return d.locationOf(ctx, rec)
+}
+
+// locationOf builds (and caches) a batch's Location from its certificate
+// record.
+func (d *Dispatcher) locationOf(ctx context.Context, rec *chain.CertificateRecord) (*Location, error) {
 	c := &rec.Certificate
+	root := c.BatchRoot
 	ep, err := d.client.Epoch(ctx, c.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("dispersal: epoch %d of batch %s: %w", c.Epoch, root, err)
@@ -158,7 +167,7 @@ func (d *Dispatcher) LocateBatch(ctx context.Context, root da.Hash) (*Location, 
 	if err != nil {
 		return nil, fmt.Errorf("dispersal: the window of batch %s: %w", root, err)
 	}
-	loc = &Location{Root: root, Epoch: c.Epoch, Quorum: c.Quorum, Blobs: c.Blobs, Window: w, Slots: q, Height: rec.Height}
+	loc := &Location{Root: root, Epoch: c.Epoch, Quorum: c.Quorum, Blobs: c.Blobs, Window: w, Slots: q, Height: rec.Height}
 	d.mu.Lock()
 	if len(d.roots) >= cacheLimit {
 		clear(d.roots)
@@ -488,26 +497,4 @@ func (d *Dispatcher) Signers(ctx context.Context) ([]chain.SignerInfo, error) {
 	d.signers, d.signAt = reg, time.Now()
 	d.mu.Unlock()
 	return reg, nil
-}
-
-// blobLocation is the part of the chain's answer for a blob key that Locate
-// uses. (Interim, until chain.Client.BlobBatch lands: found through the
-// certificate that CertificateForBlob returns.)
-type blobLocation struct {
-	BatchRoot da.Hash
-	Index     int
-	Rows      uint32
-}
-
-func (d *Dispatcher) blobBatch(ctx context.Context, key da.BlobKey) (*blobLocation, error) {
-	rec, err := d.client.CertificateForBlob(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	for i, b := range rec.Certificate.Blobs {
-		if b.Key == key {
-			return &blobLocation{BatchRoot: rec.Certificate.BatchRoot, Index: i, Rows: b.Rows}, nil
-		}
-	}
-	return nil, fmt.Errorf("the certificate the chain returns for blob %s does not list it", key)
 }
