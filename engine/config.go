@@ -199,18 +199,16 @@ type BatcherConfig struct {
 	// MaxRows bounds D (at most MaxBatchRows, 256); a blob of more rows
 	// goes alone.
 	MaxRows int `json:"max_rows"`
-	// MaxWait bounds how long queued blobs wait for posts still in intake.
-	// It only runs while commitments are being computed, so it costs latency
-	// only under load; it must outlast one intake commitment call, or a
-	// burst is cut into the pieces that its commit calls happened to take
-	// (committing 64 rows takes about 2 s on 2 cores).
+	// MaxWait bounds how long queued blobs wait for posts still in intake
+	// that no commit call has taken yet (a running commit call is always
+	// waited for: its blobs arrive when it ends).
 	MaxWait Duration `json:"max_wait"`
 }
 
-// DefaultBatcherConfig: D from the chain's window up to 256 rows, or 2 s
-// while posts are still being committed.
+// DefaultBatcherConfig: D from the chain's window up to 256 rows, or 250 ms
+// for posts not yet being committed.
 func DefaultBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(2 * time.Second)}
+	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(250 * time.Millisecond)}
 }
 
 // TestBatcherConfig waits at most 100 ms.

@@ -104,6 +104,8 @@ type Engine struct {
 	wg     sync.WaitGroup
 
 	commitCh   chan *commitReq
+	committing bool // an intake CommitRows call is running (under mu)
+	storing    int  // posts committed and being stored, not yet queued (under mu)
 	encodeCh   chan *batch
 	disperseCh chan *batch
 

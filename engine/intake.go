@@ -56,6 +56,14 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 	if err != nil {
 		return api.PutResponse{}, err
 	}
+	e.mu.Lock()
+	e.storing++ // committed: it is about to be queued (see cutRule)
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.storing--
+		e.mu.Unlock()
+	}()
 	eb, err := encoder.NewBlob(p.Length, rows, commits)
 	if err != nil {
 		return api.PutResponse{}, fmt.Errorf("%w: %v", ErrInternal, err)
@@ -164,6 +172,15 @@ func (e *Engine) intakeEnd(b *blob) {
 	e.poke()
 }
 
+// setCommitting tells the batcher whether an intake commit call is running
+// (see cutRule).
+func (e *Engine) setCommitting(on bool) {
+	e.mu.Lock()
+	e.committing = on
+	e.mu.Unlock()
+	e.poke()
+}
+
 // poke wakes the batcher.
 func (e *Engine) poke() {
 	select {
@@ -236,8 +253,10 @@ func (e *Engine) runCommitter() {
 		for _, r := range reqs {
 			all = append(all, r.rows...)
 		}
+		e.setCommitting(true)
 		start := time.Now()
 		commits, err := e.kzg.CommitRows(e.ctx, all, nil)
+		e.setCommitting(false)
 		e.m.stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
 		e.m.commitCalls.Observe(float64(len(reqs)))
 		if err != nil && e.ctx.Err() != nil {
