@@ -19,7 +19,7 @@ import (
 const AppVersion = 1
 
 // App is the zgda ABCI application: the signer registry, epochs and their
-// quorums, and certificates (DESIGN.md §4–5). It is safe for concurrent use;
+// quorums, and certificates (docs/spec.md §6). It is safe for concurrent use;
 // CometBFT drives it through a local client.
 type App struct {
 	abci.BaseApplication
@@ -660,10 +660,13 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 		}
 	}
 	v.set(keyCert(c.BatchRoot), marshalCertRecord(c, h))
-	// A key names its most recent batch (docs/spec.md §6): a repost that
-	// was certified again points readers at the newer copy.
-	for _, b := range c.Blobs {
-		v.set(keyBlob(b.Key), c.BatchRoot[:])
+	// A key names its most recently recorded batch (docs/spec.md §6): a
+	// repost that was certified again points readers at the newer copy.
+	offset := 0
+	for i, b := range c.Blobs {
+		loc := BlobLocation{BatchRoot: c.BatchRoot, Index: i, Offset: offset, Rows: b.Rows, Height: h}
+		v.set(keyBlob(b.Key), marshalBlobLocation(&loc, c.Epoch))
+		offset += int(b.Rows)
 	}
 	return nil, nil
 }

@@ -66,6 +66,11 @@ func TestGenesisValidationNamesTheField(t *testing.T) {
 		{"unknown field", `{"params":{"epoch_lenght":5}}`, `unknown field "epoch_lenght"`},
 		{"zero epoch length", `{"params":{"epoch_length":0}}`, "params.epoch_length"},
 		{"quorum size not a power of two", `{"params":{"quorum_size":1000}}`, "params.quorum_size"},
+		{"quorum size below 1024", `{"params":{"quorum_size":512,"min_batch_slots":256}}`, "params.quorum_size"},
+		{"quorum size above 65536", `{"params":{"quorum_size":131072}}`, "params.quorum_size"},
+		{"min batch slots 0", `{"params":{"min_batch_slots":0}}`, "params.min_batch_slots"},
+		{"min batch slots above the quorum size", `{"params":{"min_batch_slots":1025}}`, "params.min_batch_slots: 1025, want 1 to quorum_size (1024)"},
+		{"negative availability", `{"params":{"availability_epochs":-1}}`, "availability_epochs"},
 		{"threshold below 2/3", `{"params":{"threshold":{"num":1,"den":2}}}`, "params.threshold"},
 		{"bad registrar", `{"registrar":"0x1234"}`, "public key"},
 	} {
@@ -102,5 +107,40 @@ func TestGenesisValidationNamesTheField(t *testing.T) {
 	g.Signers = []GenesisSigner{good}
 	if err := g.Validate("zgda-other"); err == nil || !contains(err.Error(), "signers[0].vrf") {
 		t.Errorf("epoch-0 VRF from another chain: %v", err)
+	}
+}
+
+// The v2 parameters (docs/spec.md §6): M a power of two from 1024, 1 ≤ W ≤
+// M, availability_epochs any count (0: unbounded); left out, the defaults.
+func TestParamsBounds(t *testing.T) {
+	g, err := ParseGenesisState([]byte(`{"params":{"epoch_length":5}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := g.Params; p.MinBatchSlots != 256 || p.QuorumSize != 1024 || p.AvailabilityEpochs != 0 || p.EpochLength != 5 {
+		t.Fatalf("defaults: %+v", p)
+	}
+	for _, tc := range []struct {
+		m, w uint32
+		ok   bool
+	}{
+		{1024, 1, true}, {1024, 256, true}, {1024, 1024, true}, {1024, 1025, false}, {1024, 0, false},
+		{2048, 2048, true}, {2048, 2049, false}, {65536, 256, true}, {65536, 65536, true},
+		{512, 256, false}, {1 << 17, 256, false}, {1536, 256, false}, {0, 0, false},
+	} {
+		p := DefaultParams()
+		p.QuorumSize, p.MinBatchSlots = tc.m, tc.w
+		if err := p.ValidateBasic(); (err == nil) != tc.ok {
+			t.Errorf("M = %d, W = %d: %v, want ok = %v", tc.m, tc.w, err, tc.ok)
+		}
+	}
+	p := DefaultParams()
+	p.AvailabilityEpochs = 1 << 40
+	if err := p.ValidateBasic(); err != nil {
+		t.Errorf("availability_epochs 2^40: %v", err)
+	}
+	g, err = ParseGenesisState([]byte(`{"params":{"availability_epochs":7,"min_batch_slots":1024}}`))
+	if err != nil || g.Params.AvailabilityEpochs != 7 || g.Params.MinBatchSlots != 1024 {
+		t.Fatalf("parsed %+v (%v)", g, err)
 	}
 }

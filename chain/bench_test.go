@@ -11,7 +11,7 @@ import (
 // BenchmarkCertificateVerify is the chain's whole check of one certificate
 // with a 1024-slot quorum and 100 signers: decoding, the batch root, state
 // lookups, the slot threshold of each blob, and the aggregate signature
-// (FastAggregateVerify over 100 cached keys). DESIGN.md §10: blst
+// (FastAggregateVerify over 100 cached keys). The README anchors it: blst
 // FastAggregateVerify(100) ≈ 2.5 ms; target ≤ 5 ms for the certificate.
 func BenchmarkCertificateVerify(b *testing.B) {
 	for _, nb := range []int{1, 16} {

@@ -178,8 +178,10 @@ func TestCertificateWeightedWindow(t *testing.T) {
 }
 
 // A certificate whose (key, R) list is not what the signers signed, or that
-// breaks the batch rules, is refused before any signature is checked: one R
-// changed (a K-rewriting front-runner), a zero key, a repeated key, D > 256.
+// breaks the batch rules, is refused: one R changed with the root kept (the
+// list no longer hashes to it), one R changed with the root recomputed (a
+// K-rewriting front-runner: the signers did not sign that root), a zero key,
+// a repeated key, R or D out of range. D = 256 exactly is accepted.
 func TestCertificateBatchRules(t *testing.T) {
 	h := newHarness(t, smallParams(), []uint64{256, 256, 256, 256}, false)
 	all := []int{0, 1, 2, 3}
@@ -187,40 +189,54 @@ func TestCertificateBatchRules(t *testing.T) {
 		{Key: da.BlobKey(sha256.Sum256([]byte("a"))), Rows: 3},
 		{Key: da.BlobKey(sha256.Sum256([]byte("b"))), Rows: 1},
 	}, all...)
+	rehash := func(c *da.Certificate) { c.BatchRoot, _ = da.BatchRoot(c.Blobs) }
 	for _, tc := range []struct {
 		name   string
 		mutate func(c *da.Certificate)
+		want   error
+		says   string
 	}{
-		{"one R changed, root kept", func(c *da.Certificate) { c.Blobs[0].Rows = 1 }},
-		{"one R changed, root recomputed (signature no longer matches)", func(c *da.Certificate) {
-			c.Blobs[0].Rows = 1
-			c.BatchRoot, _ = da.BatchRoot(c.Blobs)
-		}},
-		{"zero key", func(c *da.Certificate) { c.Blobs[1].Key = da.BlobKey{}; c.BatchRoot, _ = da.BatchRoot(c.Blobs) }},
-		{"repeated key", func(c *da.Certificate) { c.Blobs[1] = c.Blobs[0]; c.BatchRoot, _ = da.BatchRoot(c.Blobs) }},
-		{"D = 258", func(c *da.Certificate) {
-			c.Blobs[0].Rows, c.Blobs[1].Rows = 129, 129
-			c.BatchRoot, _ = da.BatchRoot(c.Blobs)
-		}},
-		{"extra zero-key blob", func(c *da.Certificate) {
-			c.Blobs = append(c.Blobs, da.CertifiedBlob{Rows: 1})
-		}},
+		{"one R changed, root kept", func(c *da.Certificate) { c.Blobs[0].Rows = 1 }, ErrMalformedTx, "is not the root"},
+		{"one R raised, root kept", func(c *da.Certificate) { c.Blobs[1].Rows = 2 }, ErrMalformedTx, "is not the root"},
+		{"one R changed, root recomputed", func(c *da.Certificate) { c.Blobs[0].Rows = 2; rehash(c) }, ErrBadSignature, "does not verify"},
+		{"blobs swapped, root recomputed", func(c *da.Certificate) { c.Blobs[0], c.Blobs[1] = c.Blobs[1], c.Blobs[0]; rehash(c) }, ErrBadSignature, "does not verify"},
+		{"zero key", func(c *da.Certificate) { c.Blobs[1].Key = da.BlobKey{}; rehash(c) }, ErrMalformedTx, "zero key"},
+		{"repeated key", func(c *da.Certificate) { c.Blobs[1] = c.Blobs[0]; rehash(c) }, ErrMalformedTx, "appears twice"},
+		{"R = 0", func(c *da.Certificate) { c.Blobs[1].Rows = 0; rehash(c) }, ErrMalformedTx, "0 rows"},
+		{"R = 257", func(c *da.Certificate) { c.Blobs[1].Rows = 257; rehash(c) }, ErrMalformedTx, "257 rows"},
+		{"D = 257", func(c *da.Certificate) { c.Blobs[0].Rows, c.Blobs[1].Rows = 200, 57; rehash(c) }, ErrMalformedTx, "257 data rows"},
+		{"D = 512", func(c *da.Certificate) { c.Blobs[0].Rows, c.Blobs[1].Rows = 256, 256; rehash(c) }, ErrMalformedTx, "512 data rows"},
+		{"extra zero-key blob", func(c *da.Certificate) { c.Blobs = append(c.Blobs, da.CertifiedBlob{Rows: 1}) }, ErrMalformedTx, "zero key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *honest
 			c.Blobs = slices.Clone(honest.Blobs)
 			tc.mutate(&c)
 			err := h.both(rawCertTx(&c))
-			if !errors.Is(err, ErrMalformedTx) && !errors.Is(err, ErrBadSignature) {
-				t.Fatalf("got %v, want a malformed certificate or a bad signature", err)
+			wantErr(t, tc.name, err, tc.want)
+			if !contains(err.Error(), tc.says) {
+				t.Fatalf("error does not say %q: %v", tc.says, err)
 			}
 			if err := h.query(QueryCertificate, c.BatchRoot[:], &CertificateRecord{}); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("refused certificate recorded: %v", err)
+			}
+			for _, b := range c.Blobs {
+				if err := h.query(QueryBlobBatch, b.Key[:], &BlobLocation{}); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("a key of a refused certificate has a batch: %v", err)
+				}
 			}
 		})
 	}
 	if err := h.both(certTx(t, honest)); err != nil {
 		t.Fatalf("the honest certificate: %v", err)
+	}
+	// D = 256 (N = 1024, the whole quorum): the largest batch.
+	full := certify(t, h.keys, testChainID, 0, 0, []da.CertifiedBlob{
+		{Key: da.BlobKey(sha256.Sum256([]byte("c"))), Rows: 200},
+		{Key: da.BlobKey(sha256.Sum256([]byte("d"))), Rows: 56},
+	}, all...)
+	if err := h.both(certTx(t, full)); err != nil {
+		t.Fatalf("D = 256: %v", err)
 	}
 }
 

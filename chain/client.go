@@ -43,8 +43,14 @@ type Client interface {
 	CurrentEpoch(ctx context.Context) (*EpochInfo, error)
 	// Certificate returns the certificate recorded for a batch root.
 	Certificate(ctx context.Context, batchRoot da.Hash) (*CertificateRecord, error)
-	// CertificateForBlob returns the first certificate recorded for a blob key.
+	// CertificateForBlob returns the certificate record of a blob key's
+	// batch (the one BlobBatch names).
 	CertificateForBlob(ctx context.Context, key da.BlobKey) (*CertificateRecord, error)
+	// BlobBatch returns a blob key's batch: the most recently recorded
+	// batch that names it, and where in that batch the blob lies
+	// (ErrNotFound for a key never certified, or whose batch has left the
+	// availability window).
+	BlobBatch(ctx context.Context, key da.BlobKey) (*BlobLocation, error)
 	// CertificatesAt returns the certificates block h recorded, in block
 	// order (none for a block without any; an error for a block not yet
 	// committed). Light clients follow the chain with it.
@@ -241,6 +247,14 @@ func (c *cometClient) CertificateForBlob(ctx context.Context, key da.BlobKey) (*
 		return nil, err
 	}
 	return &r, nil
+}
+
+func (c *cometClient) BlobBatch(ctx context.Context, key da.BlobKey) (*BlobLocation, error) {
+	var l BlobLocation
+	if err := c.query(ctx, QueryBlobBatch, key[:], &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
 }
 
 func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error) {

@@ -1,4 +1,4 @@
-// Package chain is zgda's chain (DESIGN.md §4–5): a CometBFT ABCI
+// Package chain is zgda's chain (docs/spec.md §6): a CometBFT ABCI
 // application that keeps the DA signer registry, opens epochs and fixes
 // their quorums, and verifies and records DA certificates; an embedded node
 // that runs it in-process; and a Client for everything that talks to it.
@@ -22,13 +22,13 @@
 // Epoch e covers blocks [b + e·E, b + (e+1)·E) for genesis height b and
 // params.epoch_length E. At the first block of epoch e the app
 //
-//   - fixes e's quorums (da.AssignQuorums, DESIGN.md §4) from the VRF outputs
+//   - fixes e's quorums (da.AssignQuorums, docs/spec.md §4.1) from the VRF outputs
 //     submitted for e during e−1, with each signer's stake at that moment;
 //   - fixes the seed of e+1 as SHA-256(hash of this block ‖ uint64_be(e+1))
 //     and starts accepting VRF outputs for e+1.
 //
 // The seed is fixed one epoch ahead so that outputs can be submitted before
-// the epoch they select for, as DESIGN.md §4 requires. Epoch 0's seed is
+// the epoch they select for, as docs/spec.md §4.1 requires. Epoch 0's seed is
 // SHA-256(32 zero bytes ‖ uint64_be(0)) and its quorums come from VRF proofs
 // in genesis.
 //
@@ -36,12 +36,18 @@
 // genesis signs new signers and stake changes; nonces stop replays), submit a
 // VRF proof for the next epoch (one per signer and epoch), submit a
 // certificate (one per batch root). CheckTx and FinalizeBlock run the same
-// checks; a certificate is accepted iff every bitmap bit names a registered
-// signer holding a slot of the quorum, for every blob the signers hold at
-// least params.threshold of its S slots, and the aggregate BLS signature
-// verifies against the sum of their keys over da.AttestationMessage. Its
-// epoch must have started and be at most params.cert_epoch_window old.
-// A blob key maps to the first recorded certificate that names it.
+// checks. A certificate (docs/spec.md §4.4) is accepted iff its (key, R)
+// list hashes to its batch root, the keys are distinct and non-zero, D ≤
+// da.MaxBatchRows, every bitmap bit names a registered signer holding a slot
+// of the batch's window (da.NewWindow with params.min_batch_slots), the
+// signed weight of the window (da.Quorum.SignedWeight: every row weighs the
+// same however often it is replicated) reaches params.threshold, and the
+// aggregate BLS signature verifies against the sum of the signers' keys,
+// each once, over da.AttestationMessage. Its epoch must have started and be
+// at most params.cert_epoch_window old. Every key it names then maps to this
+// batch (BlobLocation: root, index, offset, rows, height), the most recently
+// recorded batch winning; lookups by key answer while the batch is within
+// params.availability_epochs of the current epoch.
 //
 // # Running
 //
@@ -55,7 +61,7 @@
 //
 // Refused transactions carry an ABCI code (Code…) and a message saying what
 // was wrong; Client returns them as *TxError, which matches the sentinels in
-// errors.go with errors.Is (a certificate short of slots also gives a
-// *SlotsError naming the blob). Malformed config or genesis fails StartNode
-// with an error naming the file and the field.
+// errors.go with errors.Is (a certificate short of weight also gives a
+// *SlotsError with the signed and total weight). Malformed config or genesis
+// fails StartNode with an error naming the file and the field.
 package chain

@@ -30,10 +30,10 @@ var (
 	// ErrUnknownSigner: a key or bitmap bit that names no registered signer.
 	ErrUnknownSigner = errors.New("chain: signer not registered")
 	// ErrNotInQuorum: a bitmap naming a registered signer that holds no slot
-	// of the certificate's quorum.
+	// of the batch's window in the certificate's quorum.
 	ErrNotInQuorum = errors.New("chain: signer not in the quorum")
-	// ErrInsufficientSlots: for some blob, the signers hold less than the
-	// threshold of its slots (see *SlotsError).
+	// ErrInsufficientSlots: the signers hold less than the threshold of the
+	// batch window's weight (see *SlotsError).
 	ErrInsufficientSlots = errors.New("chain: signers hold too little of the batch window's weight")
 	// ErrStaleEpoch: an epoch that has already started (VRF) or is older than
 	// the certificate window allows.

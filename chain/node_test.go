@@ -137,6 +137,18 @@ func TestNodeSingleValidatorRestart(t *testing.T) {
 	}
 	_, err = rc.Certificate(ctx, da.Hash{9})
 	wantErr(t, "RPC unknown batch", err, ErrNotFound)
+	// A key's batch: blobs of R = 4 lie at offsets 0, 4, 8.
+	for name, cl := range map[string]Client{"in-process": c, "RPC": rc} {
+		loc, err := cl.BlobBatch(ctx, cert.Blobs[2].Key)
+		if err != nil {
+			t.Fatalf("%s: blob batch: %v", name, err)
+		}
+		if want := (BlobLocation{BatchRoot: cert.BatchRoot, Index: 2, Offset: 8, Rows: 4, Height: res.Height}); *loc != want {
+			t.Fatalf("%s: blob batch %+v, want %+v", name, *loc, want)
+		}
+		_, err = cl.BlobBatch(ctx, da.BlobKey{9})
+		wantErr(t, name+": unknown key's batch", err, ErrNotFound)
+	}
 	// Following the chain: the certificate's block lists it, in process and
 	// over RPC; the blocks of the refused replay and of the registration do not.
 	for name, cl := range map[string]Client{"in-process": c, "RPC": rc} {

@@ -35,11 +35,17 @@ type Params struct {
 	// current epoch is at most e + cert_epoch_window (batches in flight at a
 	// boundary still land).
 	CertEpochWindow uint64 `json:"cert_epoch_window"`
+	// AvailabilityEpochs: a recorded batch whose certificate has epoch e is
+	// within the availability window while the current epoch is at most e +
+	// availability_epochs (docs/spec.md §6); 0 means always. Outside it,
+	// the batch's keys are no longer looked up.
+	AvailabilityEpochs uint64 `json:"availability_epochs"`
 	// MaxSigners bounds the registry (and so the bitmap and the ticket count).
 	MaxSigners uint32 `json:"max_signers"`
 }
 
-// DefaultParams: M = 1024, epochs of 100 blocks, 2/3.
+// DefaultParams: M = 1024, W = 256, epochs of 100 blocks, 2/3, an
+// unbounded availability window.
 func DefaultParams() Params {
 	return Params{
 		EpochLength:     100,

@@ -20,7 +20,8 @@ const (
 	QuerySigner      = "/signer"      // data: public key [48] → SignerInfo
 	QueryEpoch       = "/epoch"       // data: u64 epoch, or empty for the last block's → EpochInfo
 	QueryCertificate = "/certificate" // data: batch root [32] → CertificateRecord
-	QueryBlob        = "/blob"        // data: blob key [32] → CertificateRecord
+	QueryBlob        = "/blob"        // data: blob key [32] → CertificateRecord of the key's batch
+	QueryBlobBatch   = "/blob_batch"  // data: blob key [32] → BlobLocation
 )
 
 // Query implements abci.Application. It reads the last committed state
@@ -101,31 +102,54 @@ func (a *App) query(path string, data []byte) (any, error) {
 			return nil, fmt.Errorf("%w: epoch query wants 0 or 8 bytes, got %d", ErrMalformedTx, len(data))
 		}
 		return a.epochInfo(r, e)
-	case QueryCertificate, QueryBlob:
+	case QueryCertificate:
 		if len(data) != 32 {
-			return nil, fmt.Errorf("%w: %s query wants 32 bytes, got %d", ErrMalformedTx, path, len(data))
+			return nil, fmt.Errorf("%w: %s query wants a 32-byte batch root, got %d bytes", ErrMalformedTx, path, len(data))
 		}
-		root := da.Hash(data)
-		if path == QueryBlob {
-			b, err := a.st.getCommitted(keyBlob(da.BlobKey(data)))
-			if err != nil {
-				return nil, err
-			}
-			if b == nil {
-				return nil, fmt.Errorf("%w: no certificate for blob %s", ErrNotFound, da.BlobKey(data))
-			}
-			root = da.Hash(b)
-		}
-		rec, err := r.cert(root)
+		rec, err := r.cert(da.Hash(data))
 		if err != nil {
 			return nil, err
 		}
 		if rec == nil {
-			return nil, fmt.Errorf("%w: no certificate for batch %s", ErrNotFound, root)
+			return nil, fmt.Errorf("%w: no certificate for batch %s", ErrNotFound, da.Hash(data))
+		}
+		return rec, nil
+	case QueryBlob, QueryBlobBatch:
+		if len(data) != 32 {
+			return nil, fmt.Errorf("%w: %s query wants a 32-byte blob key, got %d bytes", ErrMalformedTx, path, len(data))
+		}
+		loc, err := a.blobLocation(r, da.BlobKey(data))
+		if err != nil || path == QueryBlobBatch {
+			return loc, err
+		}
+		rec, err := r.cert(loc.BatchRoot)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			return nil, fmt.Errorf("%w: blob %s names batch %s, which has no certificate", ErrInternal, da.BlobKey(data), loc.BatchRoot)
 		}
 		return rec, nil
 	}
 	return nil, fmt.Errorf("%w: unknown query path %q", ErrNotFound, path)
+}
+
+// blobLocation is key's batch, or ErrNotFound when the key was never
+// certified or its batch has left the availability window (docs/spec.md §6).
+func (a *App) blobLocation(r stateReader, key da.BlobKey) (*BlobLocation, error) {
+	loc, epoch, err := r.blob(key)
+	if err != nil {
+		return nil, err
+	}
+	if loc == nil {
+		return nil, fmt.Errorf("%w: no certificate for blob %s", ErrNotFound, key)
+	}
+	cur := a.epochOf(max(a.st.height, a.base))
+	if w := a.params.AvailabilityEpochs; w != 0 && cur > epoch && cur-epoch > w {
+		return nil, fmt.Errorf("%w: blob %s: its batch %s (certificate epoch %d) left the availability window of %d epochs (current epoch %d)",
+			ErrNotFound, key, loc.BatchRoot, epoch, w, cur)
+	}
+	return loc, nil
 }
 
 func (a *App) epochInfo(r stateReader, e uint64) (*EpochInfo, error) {

@@ -19,7 +19,9 @@ import (
 //	e/ u64 epoch            epoch record (seed; quorums once started)
 //	v/ u64 epoch u32 index  VRF output [32] submitted for that epoch
 //	c/ batch_root[32]       certificate record
-//	b/ blob_key[32]         batch_root[32] of the first certificate naming it
+//	b/ blob_key[32]         blob location of the key's most recently recorded
+//	                        batch: batch_root[32] ‖ u32 index ‖ u32 offset ‖
+//	                        u32 rows ‖ u64 height ‖ u64 certificate epoch
 var (
 	keyParams    = []byte("p")
 	keyBase      = []byte("g/base")
@@ -169,6 +171,46 @@ type CertificateRecord struct {
 	Height      int64          `json:"height"`
 }
 
+// BlobLocation is a blob key's batch (docs/spec.md §6): the most recently
+// recorded batch that names the key, the key's position in it (Index), its
+// first matrix row (Offset = Σ R of the blobs before it), its R (Rows) and
+// the height of the block that recorded the certificate.
+type BlobLocation struct {
+	BatchRoot da.Hash `json:"batch_root"`
+	Index     int     `json:"index"`
+	Offset    int     `json:"offset"`
+	Rows      uint32  `json:"rows"`
+	Height    int64   `json:"height"`
+}
+
+// blobLocationSize is the stored form's length: the location and the
+// certificate's epoch (for the availability window).
+const blobLocationSize = 32 + 4 + 4 + 4 + 8 + 8
+
+func marshalBlobLocation(l *BlobLocation, epoch uint64) []byte {
+	b := make([]byte, 0, blobLocationSize)
+	b = append(b, l.BatchRoot[:]...)
+	b = binary.BigEndian.AppendUint32(b, uint32(l.Index))
+	b = binary.BigEndian.AppendUint32(b, uint32(l.Offset))
+	b = binary.BigEndian.AppendUint32(b, l.Rows)
+	b = binary.BigEndian.AppendUint64(b, uint64(l.Height))
+	return binary.BigEndian.AppendUint64(b, epoch)
+}
+
+func unmarshalBlobLocation(b []byte) (*BlobLocation, uint64, error) {
+	if len(b) != blobLocationSize {
+		return nil, 0, fmt.Errorf("%w: blob location of %d bytes, want %d", ErrInternal, len(b), blobLocationSize)
+	}
+	l := &BlobLocation{
+		BatchRoot: da.Hash(b[:32]),
+		Index:     int(binary.BigEndian.Uint32(b[32:])),
+		Offset:    int(binary.BigEndian.Uint32(b[36:])),
+		Rows:      binary.BigEndian.Uint32(b[40:]),
+		Height:    int64(binary.BigEndian.Uint64(b[44:])),
+	}
+	return l, binary.BigEndian.Uint64(b[52:]), nil
+}
+
 func marshalCertRecord(c *da.Certificate, height int64) []byte {
 	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+c.EncodedSize()), uint64(height))
 	out, err := c.AppendBinary(b)
@@ -284,6 +326,16 @@ func (r stateReader) vrfs(e uint64) ([]VRFRecord, error) {
 		return nil
 	})
 	return out, err
+}
+
+// blob returns a key's location and its certificate's epoch (nil if the key
+// was never certified).
+func (r stateReader) blob(k da.BlobKey) (*BlobLocation, uint64, error) {
+	b, err := r.v.get(keyBlob(k))
+	if err != nil || b == nil {
+		return nil, 0, err
+	}
+	return unmarshalBlobLocation(b)
 }
 
 func (r stateReader) cert(root da.Hash) (*CertificateRecord, error) {

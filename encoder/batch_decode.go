@@ -95,7 +95,7 @@ func (e *Encoder) DecodeBlob(ctx context.Context, c Committer, hdr *da.BatchHead
 			list[i] = kzg.BatchRow{Index: o + i, Row: own[i]}
 		}
 		progress.report(StageVerify, 0, 1)
-		bad, _, err := c.VerifyBatchRows(kzgCommitments(hdr.Commitments()), hdr.MatrixRows(), list)
+		bad, _, err := c.VerifyBatchRows(KZGCommitments(hdr.Commitments()), hdr.MatrixRows(), list)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -163,7 +163,7 @@ func (e *Encoder) decodeMatrix(ctx context.Context, c Committer, hdr *da.BatchHe
 		list[i] = kzg.BatchRow{Index: da.ExtendedRow(j, d), Row: rows[j]}
 	}
 	progress.report(StageVerify, 0, 1)
-	badPos, _, err := c.VerifyBatchRows(kzgCommitments(hdr.Commitments()), k, list)
+	badPos, _, err := c.VerifyBatchRows(KZGCommitments(hdr.Commitments()), k, list)
 	if err != nil {
 		return decoded{}, err
 	}

@@ -29,7 +29,7 @@ var _ Committer = (*kzg.Context)(nil)
 // SHA-256("zgda/v2/blob" ‖ uint64_be(L) ‖ uint32_be(R) ‖ C_0 ‖ … ‖ C_{R−1}),
 // with R = len(comms). The hash is da.ComputeBlobKey's.
 func BlobKey(length int, comms []kzg.Commitment) da.BlobKey {
-	return da.ComputeBlobKey(uint64(length), daCommitments(comms))
+	return da.ComputeBlobKey(uint64(length), DACommitments(comms))
 }
 
 // Blob is a packed and committed blob (docs/spec.md §3.1 Packing, §3.2 Blob
@@ -45,7 +45,7 @@ type Blob struct {
 // Header returns the blob's header (L, R, C_0 … C_{R−1} and the key). The
 // commitments are copied.
 func (b *Blob) Header() da.BlobHeader {
-	return da.BlobHeader{Key: b.Key, Length: uint64(b.Length), Rows: uint32(len(b.Rows)), Commitments: daCommitments(b.Commitments)}
+	return da.BlobHeader{Key: b.Key, Length: uint64(b.Length), Rows: uint32(len(b.Rows)), Commitments: DACommitments(b.Commitments)}
 }
 
 // NewBlob makes a Blob of rows that the caller packed (Pack, PackInto) and
@@ -114,8 +114,8 @@ func (p Progress) report(s Stage, done, total int) {
 	}
 }
 
-// daCommitments converts commitments to da's type (the same 48 bytes).
-func daCommitments(c []kzg.Commitment) []da.Commitment {
+// DACommitments converts commitments to da's type (the same 48 bytes).
+func DACommitments(c []kzg.Commitment) []da.Commitment {
 	out := make([]da.Commitment, len(c))
 	for i := range c {
 		out[i] = da.Commitment(c[i])
@@ -123,8 +123,8 @@ func daCommitments(c []kzg.Commitment) []da.Commitment {
 	return out
 }
 
-// kzgCommitments converts commitments from da's type.
-func kzgCommitments(c []da.Commitment) []kzg.Commitment {
+// KZGCommitments converts commitments from da's type.
+func KZGCommitments(c []da.Commitment) []kzg.Commitment {
 	out := make([]kzg.Commitment, len(c))
 	for i := range c {
 		out[i] = kzg.Commitment(c[i])

@@ -145,7 +145,7 @@ func ReadDir(dir string) (*DirContents, error) {
 				return nil, fmt.Errorf("encoder: %s: blob %d: commitment %d: %w", manifestName, i, j, err)
 			}
 		}
-		hdr.Blobs[i] = da.BlobHeader{Key: key, Length: uint64(b.Length), Rows: uint32(b.Rows), Commitments: daCommitments(b.Commitments)}
+		hdr.Blobs[i] = da.BlobHeader{Key: key, Length: uint64(b.Length), Rows: uint32(b.Rows), Commitments: DACommitments(b.Commitments)}
 	}
 	if err := hdr.Check(); err != nil {
 		return nil, fmt.Errorf("encoder: %s: %w", manifestName, err)

@@ -652,7 +652,7 @@ func (e *Engine) headerFromRecords(ctx context.Context, c *da.Certificate) *da.B
 		if err != nil || r == nil || r.Rows != int(cb.Rows) {
 			return nil
 		}
-		h.Blobs[i] = da.BlobHeader{Key: cb.Key, Length: uint64(r.Length), Rows: uint32(r.Rows), Commitments: daCommitments(r.Commitments)}
+		h.Blobs[i] = da.BlobHeader{Key: cb.Key, Length: uint64(r.Length), Rows: uint32(r.Rows), Commitments: encoder.DACommitments(r.Commitments)}
 	}
 	if h.Check() != nil || h.Root() != c.BatchRoot {
 		return nil
@@ -683,22 +683,6 @@ func newRows(n int) [][]fr.Element {
 		rows[i] = slab[i*encoder.ElementsPerRow : (i+1)*encoder.ElementsPerRow : (i+1)*encoder.ElementsPerRow]
 	}
 	return rows
-}
-
-func daCommitments(c []kzg.Commitment) []da.Commitment {
-	out := make([]da.Commitment, len(c))
-	for i := range c {
-		out[i] = da.Commitment(c[i])
-	}
-	return out
-}
-
-func kzgCommitments(c []da.Commitment) []kzg.Commitment {
-	out := make([]kzg.Commitment, len(c))
-	for i := range c {
-		out[i] = kzg.Commitment(c[i])
-	}
-	return out
 }
 
 func closedChan() chan struct{} {

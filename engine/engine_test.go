@@ -634,7 +634,7 @@ func verifyCell(t *testing.T, b *api.Batch, n, c int, cell *api.Cell) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := kzgCommitments(hdr.Commitments())
+	data := encoder.KZGCommitments(hdr.Commitments())
 	parity, err := kzg.Default().ParityCommitments(data, hdr.MatrixRows())
 	if err != nil {
 		t.Fatal(err)

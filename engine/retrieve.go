@@ -129,7 +129,7 @@ func (e *Engine) Commitments(ctx context.Context, key da.BlobKey) (*api.Commitme
 		return nil, err
 	}
 	b := &hdr.Blobs[hdr.Index(key)]
-	return &api.Commitments{Length: int(b.Length), Rows: int(b.Rows), Commitments: kzgCommitments(b.Commitments)}, nil
+	return &api.Commitments{Length: int(b.Length), Rows: int(b.Rows), Commitments: encoder.KZGCommitments(b.Commitments)}, nil
 }
 
 // Batch returns a batch's header with its counts and, once the chain has

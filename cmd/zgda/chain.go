@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -42,7 +43,7 @@ public key that grants their stake.
 A batch's window spans max(N, --min-batch-slots) quorum slots; init prints
 the chance that faulty nodes holding 1/4 or 1/3 of the tickets hold 5/12 of
 a window (the safety bound of docs/spec.md §4.2), so that the parameters can
-be chosen for the faulty-stake assumption.`,
+be chosen for the faulty-stake assumption.` + safetyHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
@@ -71,9 +72,20 @@ be chosen for the faulty-stake assumption.`,
 			opts := chain.InitOptions{ChainID: chainID, Genesis: g}
 			w := cmd.OutOrStdout()
 			if validators == 1 {
+				p2p, rpc := basePort, basePort+1
+				switch {
+				case basePort < 0 || basePort > 65534:
+					return fmt.Errorf("--base-port %d: want 0 (free ports) or 1 to 65534", basePort)
+				case basePort == 0:
+					free, err := chain.FreePorts(2)
+					if err != nil {
+						return err
+					}
+					p2p, rpc = free[0], free[1]
+				}
 				cfg := chain.DefaultConfig()
-				cfg.P2P.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(basePort))
-				cfg.RPC.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(basePort+1))
+				cfg.P2P.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(p2p))
+				cfg.RPC.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(rpc))
 				opts.Config = cfg
 				if err := chain.InitHome(home, opts); err != nil {
 					return err
@@ -202,19 +214,47 @@ func orNone(s string) string {
 	return s
 }
 
+// safetyShares are the faulty ticket shares that init reports.
+var safetyShares = []struct {
+	name  string
+	share float64
+}{{"1/4", 0.25}, {"1/3", 1.0 / 3}}
+
 // printSafety states the per-window safety bound of the chain's parameters
 // (docs/spec.md §4.2) for the smallest window, S = min_batch_slots.
 func printSafety(w io.Writer, p chain.Params) {
 	s, m := int(p.MinBatchSlots), int(p.QuorumSize)
 	fmt.Fprintf(w, "safety: a batch window of S = %d of M = %d slots is unsafe if faulty nodes hold ≥ 5/12 of it:\n", s, m)
-	for _, b := range []struct {
-		name  string
-		share float64
-	}{{"1/4", 0.25}, {"1/3", 1.0 / 3}} {
+	for _, b := range safetyShares {
 		win, q := chain.SafetyBound(s, m, b.share)
-		fmt.Fprintf(w, "  faulty ticket share %s: %.2g per window, ≤ %.2g per quorum and epoch\n", b.name, win, q)
+		note := ""
+		if q >= 1 {
+			note = " (no guarantee: raise --min-batch-slots)"
+		}
+		fmt.Fprintf(w, "  faulty ticket share %s: %.2g per window, ≤ %.2g per quorum and epoch%s\n", b.name, win, q, note)
 	}
 	if s < m {
 		fmt.Fprintf(w, "  (min_batch_slots = quorum_size = %d makes every window the whole quorum)\n", m)
 	}
+}
+
+// safetyHelp gives the bound for the default parameters and for W = M, for
+// init's help text.
+func safetyHelp() string {
+	p := chain.DefaultParams()
+	m := int(p.QuorumSize)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n\nFor faulty ticket share b, per window and per quorum and epoch:\n")
+	for _, c := range []struct {
+		what string
+		s    int
+	}{{fmt.Sprintf("defaults, W = %d, M = %d:", p.MinBatchSlots, m), int(p.MinBatchSlots)}, {fmt.Sprintf("W = M = %d:", m), m}} {
+		fmt.Fprintf(&b, "  %-28s", c.what)
+		for _, sh := range safetyShares {
+			win, q := chain.SafetyBound(c.s, m, sh.share)
+			fmt.Fprintf(&b, "  b = %s: %.2g, ≤ %.2g", sh.name, win, q)
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -16,9 +16,11 @@ import (
 var rootCmd = &cobra.Command{
 	Use:   "zgda",
 	Short: "zgda: a data-availability and erasure-coding engine",
-	Long: `zgda erasure-codes blobs with the zgda/v1 codec (EIP-4844 rows, EIP-7594
-cells), commits to them with KZG over Ethereum's trusted setup, disperses them
-to DA nodes and records their certificates on a CometBFT chain.
+	Long: `zgda packs the blobs that arrive together into one batch matrix and
+erasure-codes it with the zgda/v2 codec (EIP-4844 rows, EIP-7594 cells;
+docs/spec.md), commits to it with KZG over Ethereum's trusted setup,
+disperses its rows to DA nodes and records their certificate on a CometBFT
+chain.
 
 Start with 'zgda devnet' for the whole network on this machine, 'zgda commit
 FILE' to see a blob's key and commitments, or 'zgda encode FILE --out DIR' and
