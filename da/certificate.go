@@ -204,7 +204,7 @@ func (c *Certificate) MarshalBinary() ([]byte, error) {
 
 // AppendBinary appends c's encoding to b:
 //
-//	u8 version (1) ‖ batch_root[32] ‖ u64 epoch ‖ u32 quorum ‖
+//	u8 version (2) ‖ batch_root[32] ‖ u64 epoch ‖ u32 quorum ‖
 //	u16 n ‖ n × (blob_key[32] ‖ u32 R) ‖ u16 len ‖ bitmap[len] ‖ signature[96]
 //
 // integers big-endian.

@@ -300,9 +300,9 @@ func appendBatchHeader(b []byte, h *BatchHeader) []byte {
 	return b
 }
 
-// decodeBatchHeader reads a batch header and checks it fully (shape and
-// key hashes): a header that decodes is one a receiver can trust to name its
-// blobs.
+// decodeBatchHeader reads a batch header and checks its shape; its callers
+// check the key hashes (Check) once the message is whole, so a header that
+// decodes is one a receiver can trust to name its blobs.
 func decodeBatchHeader(r *reader) (*BatchHeader, error) {
 	n := int(r.u16())
 	if r.err != nil {
@@ -337,7 +337,7 @@ func decodeBatchHeader(r *reader) (*BatchHeader, error) {
 			copy(bh.Commitments[j][:], raw[j*CommitmentSize:])
 		}
 	}
-	if err := h.Check(); err != nil {
+	if err := h.CheckShape(); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -364,6 +364,9 @@ func (b *BatchHeader) UnmarshalBinary(data []byte) error {
 	}
 	if r.left() != 0 {
 		return fmt.Errorf("%w: %d bytes after the batch header", ErrHeader, r.left())
+	}
+	if err := h.Check(); err != nil {
+		return err
 	}
 	*b = *h
 	return nil
@@ -406,12 +409,13 @@ func (m *DisperseRequest) EncodedSize() int {
 	return m.prefixSize() + len(m.Slices)*(sliceFixed+RowSize)
 }
 
-// check enforces the structure; the key hashes are checked on decoding.
+// check enforces the structure and the header's key hashes, so that every
+// encoding decodes.
 func (m *DisperseRequest) check() error {
 	if len(m.ChainID) == 0 || len(m.ChainID) > MaxChainIDLen {
 		return fmt.Errorf("chain id of %d bytes, want 1 to %d", len(m.ChainID), MaxChainIDLen)
 	}
-	if err := m.Batch.CheckShape(); err != nil {
+	if err := m.Batch.Check(); err != nil {
 		return err
 	}
 	n := uint32(m.Batch.DispersedRows())
@@ -683,7 +687,7 @@ func (m *RowResponse) EncodedSize() int {
 
 // AppendBinary implements Message.
 func (m *RowResponse) AppendBinary(b []byte) ([]byte, error) {
-	if err := checkOptHeader(m.Root, m.Row, m.Header); err != nil {
+	if err := checkOptHeader(m.Root, m.Row, m.Header, false); err != nil {
 		return nil, markWire(err)
 	}
 	if len(m.Data) != RowSize {
@@ -708,7 +712,7 @@ func (m *RowResponse) decode(r *reader) error {
 	if r.err != nil {
 		return r.err
 	}
-	return checkOptHeader(m.Root, m.Row, m.Header)
+	return checkOptHeader(m.Root, m.Row, m.Header, true)
 }
 
 // CellRequest asks for cell Cell (0 ≤ Cell < 128) of dispersed row Row of a
@@ -775,7 +779,7 @@ func (m *CellResponse) EncodedSize() int {
 
 // AppendBinary implements Message.
 func (m *CellResponse) AppendBinary(b []byte) ([]byte, error) {
-	if err := checkOptHeader(m.Root, m.Row, m.Header); err != nil {
+	if err := checkOptHeader(m.Root, m.Row, m.Header, false); err != nil {
 		return nil, markWire(err)
 	}
 	if m.Cell >= CellsPerRow {
@@ -810,7 +814,7 @@ func (m *CellResponse) decode(r *reader) error {
 	if m.Cell >= CellsPerRow {
 		return fmt.Errorf("cell %d, want below %d", m.Cell, CellsPerRow)
 	}
-	return checkOptHeader(m.Root, m.Row, m.Header)
+	return checkOptHeader(m.Root, m.Row, m.Header, true)
 }
 
 func optHeaderSize(h *BatchHeader) int {
@@ -822,14 +826,20 @@ func optHeaderSize(h *BatchHeader) int {
 
 // checkOptHeader checks an answer's row against the limits and, with a
 // header, that the header is the batch's (its root is root) and has the row.
-func checkOptHeader(root Hash, row uint32, h *BatchHeader) error {
+// Decoding also checks the key hashes (full); encoding leaves them to the
+// receiver, so that fault-injecting tests can send a lying header.
+func checkOptHeader(root Hash, row uint32, h *BatchHeader, full bool) error {
 	if row >= MaxDispersedRows {
 		return fmt.Errorf("row %d, want below %d", row, MaxDispersedRows)
 	}
 	if h == nil {
 		return nil
 	}
-	if err := h.CheckShape(); err != nil {
+	check := h.CheckShape
+	if full {
+		check = h.Check
+	}
+	if err := check(); err != nil {
 		return err
 	}
 	if got := h.Root(); got != root {
