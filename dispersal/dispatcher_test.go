@@ -64,6 +64,9 @@ func (f *fakeChain) Certificate(context.Context, da.Hash) (*chain.CertificateRec
 func (f *fakeChain) CertificateForBlob(context.Context, da.BlobKey) (*chain.CertificateRecord, error) {
 	return nil, chain.ErrNotFound
 }
+func (f *fakeChain) BlobBatch(context.Context, da.BlobKey) (*chain.BlobLocation, error) {
+	return nil, chain.ErrNotFound
+}
 func (f *fakeChain) CertificatesAt(context.Context, int64) ([]chain.CertificateRecord, error) {
 	return nil, nil
 }
