@@ -269,6 +269,11 @@ func TestCertificateRejections(t *testing.T) {
 			agg, _ := signer.AggregateSignatures([]*signer.Signature{h.keys[0].Sign(msg), h.keys[1].Sign(msg)})
 			c.Signature = agg.Bytes()
 		}, ErrBadSignature},
+		{"aggregate counts a signer twice (once per slot)", func(c *da.Certificate) {
+			msg := c.Message(testChainID)
+			agg, _ := signer.AggregateSignatures([]*signer.Signature{h.keys[0].Sign(msg), h.keys[0].Sign(msg), h.keys[1].Sign(msg), h.keys[2].Sign(msg)})
+			c.Signature = agg.Bytes()
+		}, ErrBadSignature},
 		{"forged aggregate: garbage bytes", func(c *da.Certificate) {
 			for i := range c.Signature {
 				c.Signature[i] = 0xab
@@ -385,5 +390,274 @@ func TestCertificateWrongQuorum(t *testing.T) {
 	}
 	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 1, blobs("q1", 1, 1), in1...))); err != nil {
 		t.Fatalf("quorum 1's members: %v", err)
+	}
+}
+
+// windowSigners is the number of one-ballot signers of ownSlotHarness.
+const windowSigners = 300
+
+// ownSlotHarness is a chain of 300 one-ballot signers: with 300 < M = 1024
+// tickets the quorum takes them cyclically (slot s belongs to the s mod
+// 300-th ticket), so any 256 consecutive quorum slots, and so any window of
+// S = 256, hold 256 distinct signers once each, and 44 quorum members hold no
+// slot of it. A set of signers is then a set of window slots.
+func ownSlotHarness(t *testing.T) (*harness, da.Quorum) {
+	t.Helper()
+	stakes := make([]uint64, windowSigners)
+	for i := range stakes {
+		stakes[i] = 1
+	}
+	h := newHarness(t, smallParams(), stakes, false)
+	qs := h.epoch(0).Quorums
+	if len(qs) != 1 || len(qs[0]) != 1024 || len(qs[0].Members()) != windowSigners {
+		t.Fatalf("%d quorums", len(qs))
+	}
+	return h, qs[0]
+}
+
+// TestCertificateWindow: a certificate counts the batch's window, not the
+// quorum. N = 160 (D = 40) does not divide W = 256: S = 256, q = 1, rows
+// 0…95 have m_r = q+1 = 2 window slots and rows 96…159 one. The holders of
+// the rows held twice hold 192 of the 256 slots (75%, over 2/3) but only 96
+// of the 160 rows (60% of the weight): a certificate signed by just them
+// proves that too few rows are held to rebuild the batch, and is refused.
+// The honest certificate, and the least weight reaching 2/3, are accepted,
+// and every key then locates its blob. A quorum member outside the window
+// cannot sign.
+func TestCertificateWindow(t *testing.T) {
+	h, q := ownSlotHarness(t)
+	// R = 3, 1, 5, 2, 29: D = 40, offsets 0, 3, 4, 9, 11.
+	rows := []uint32{3, 1, 5, 2, 29}
+	offsets := []int{0, 3, 4, 9, 11}
+	mk := func(tag string) []da.CertifiedBlob {
+		bs := blobs(tag, len(rows), 1)
+		for i := range bs {
+			bs[i].Rows = rows[i]
+		}
+		return bs
+	}
+	// The signers of the window slots of rows held twice and of rows held
+	// once, and the quorum members without a window slot.
+	type split struct{ twice, once, outside []int }
+	window := func(bs []da.CertifiedBlob) split {
+		t.Helper()
+		root, _ := da.BatchRoot(bs)
+		start := int(binary.BigEndian.Uint64(root[:8]) % 1024)
+		var sp split
+		seen := map[uint32]bool{}
+		for i := 0; i < 256; i++ {
+			s := q[(start+i)%1024]
+			if seen[s] {
+				t.Fatalf("signer %d holds two window slots", s)
+			}
+			seen[s] = true
+			if i%160 < 96 { // row i mod 160; rows below 256 mod 160 = 96 are held twice
+				sp.twice = append(sp.twice, int(s))
+			} else {
+				sp.once = append(sp.once, int(s))
+			}
+		}
+		for _, m := range q.Members() {
+			if !seen[m] {
+				sp.outside = append(sp.outside, int(m))
+			}
+		}
+		if len(sp.twice) != 192 || len(sp.once) != 64 || len(sp.outside) != windowSigners-256 {
+			t.Fatalf("%d slots of rows held twice, %d of rows held once, %d members outside", len(sp.twice), len(sp.once), len(sp.outside))
+		}
+		return sp
+	}
+
+	// Q = q(q+1) = 2: a slot of a row held twice weighs 1, of a row held
+	// once 2; total N·Q = 320, 2/3 of it 213⅓.
+	bs := mk("replicated-only")
+	sp := window(bs)
+	err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, bs, sp.twice...)))
+	wantErr(t, "192 of 256 slots, weight 192 of 320", err, ErrInsufficientSlots)
+	if !contains(err.Error(), "weight 192 of 320") {
+		t.Fatalf("error does not give the weight: %v", err)
+	}
+	// 10 single-copy slots more: 202 slots, weight 212 < 213⅓.
+	err = h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, bs, append(slices.Clone(sp.twice), sp.once[:10]...)...)))
+	wantErr(t, "weight 212 of 320", err, ErrInsufficientSlots)
+	if !contains(err.Error(), "weight 212 of 320") {
+		t.Fatalf("error does not give the weight: %v", err)
+	}
+	// 11 more: weight 214 ≥ 213⅓.
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, bs, append(slices.Clone(sp.twice), sp.once[:11]...)...))); err != nil {
+		t.Fatalf("weight 214 of 320: %v", err)
+	}
+	// The single-copy rows plus half of the rest: 160 slots (62.5%), but
+	// weight 64·2 + 96 = 224 ≥ 2/3.
+	honestish := mk("once-heavy")
+	sp2 := window(honestish)
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, honestish, append(slices.Clone(sp2.once), sp2.twice[:96]...)...))); err != nil {
+		t.Fatalf("160 slots of weight 224 of 320: %v", err)
+	}
+
+	// The honest certificate: every window slot signed; with a quorum
+	// member outside the window added, it is refused.
+	honest := mk("honest")
+	sp3 := window(honest)
+	inWindow := append(slices.Clone(sp3.twice), sp3.once...)
+	err = h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, honest, append(slices.Clone(inWindow), sp3.outside[0])...)))
+	wantErr(t, "a quorum member outside the window", err, ErrNotInQuorum)
+	if !contains(err.Error(), fmt.Sprintf("signer %d holds no slot of batch", sp3.outside[0])) {
+		t.Fatalf("error does not name the signer: %v", err)
+	}
+	c := certify(t, h.keys, testChainID, 0, 0, honest, inWindow...)
+	if err := h.both(certTx(t, c)); err != nil {
+		t.Fatalf("honest: %v", err)
+	}
+	for i, b := range honest {
+		var loc BlobLocation
+		if err := h.query(QueryBlobBatch, b.Key[:], &loc); err != nil {
+			t.Fatalf("blob %d: %v", i, err)
+		}
+		if want := (BlobLocation{BatchRoot: c.BatchRoot, Index: i, Offset: offsets[i], Rows: rows[i], Height: h.height}); loc != want {
+			t.Fatalf("blob %d: %+v, want %+v", i, loc, want)
+		}
+		var rec CertificateRecord
+		if err := h.query(QueryBlob, b.Key[:], &rec); err != nil || rec.Certificate.BatchRoot != c.BatchRoot || rec.Height != h.height {
+			t.Fatalf("blob %d: certificate %v %+v", i, err, rec)
+		}
+	}
+}
+
+// A key names its most recently recorded batch, with its index and offset
+// there; malformed lookups are refused.
+func TestBlobBatch(t *testing.T) {
+	h := newHarness(t, smallParams(), []uint64{256, 256, 256, 256}, false)
+	all := []int{0, 1, 2, 3}
+	first := certify(t, h.keys, testChainID, 0, 0, []da.CertifiedBlob{
+		{Key: da.BlobKey{1}, Rows: 7}, {Key: da.BlobKey{2}, Rows: 2}, {Key: da.BlobKey{3}, Rows: 1},
+	}, all...)
+	if err := h.both(certTx(t, first)); err != nil {
+		t.Fatal(err)
+	}
+	h1 := h.height
+	h.block()
+	// Blob 2 posted again, now after a blob of 4 rows.
+	second := certify(t, h.keys, testChainID, 0, 0, []da.CertifiedBlob{
+		{Key: da.BlobKey{4}, Rows: 4}, {Key: da.BlobKey{2}, Rows: 2},
+	}, all...)
+	if err := h.both(certTx(t, second)); err != nil {
+		t.Fatal(err)
+	}
+	h2 := h.height
+	for _, tc := range []struct {
+		key  da.BlobKey
+		want BlobLocation
+	}{
+		{da.BlobKey{1}, BlobLocation{first.BatchRoot, 0, 0, 7, h1}},
+		{da.BlobKey{2}, BlobLocation{second.BatchRoot, 1, 4, 2, h2}},
+		{da.BlobKey{3}, BlobLocation{first.BatchRoot, 2, 9, 1, h1}},
+		{da.BlobKey{4}, BlobLocation{second.BatchRoot, 0, 0, 4, h2}},
+	} {
+		var loc BlobLocation
+		if err := h.query(QueryBlobBatch, tc.key[:], &loc); err != nil || loc != tc.want {
+			t.Errorf("key %s: %+v (%v), want %+v", tc.key, loc, err, tc.want)
+		}
+		var rec CertificateRecord
+		if err := h.query(QueryBlob, tc.key[:], &rec); err != nil || rec.Certificate.BatchRoot != tc.want.BatchRoot || rec.Height != tc.want.Height {
+			t.Errorf("key %s: certificate %s at %d (%v)", tc.key, rec.Certificate.BatchRoot, rec.Height, err)
+		}
+	}
+	// The first batch's own record is unchanged.
+	var rec CertificateRecord
+	if err := h.query(QueryCertificate, first.BatchRoot[:], &rec); err != nil || rec.Height != h1 || len(rec.Certificate.Blobs) != 3 {
+		t.Fatalf("first batch: %+v (%v)", rec, err)
+	}
+	for _, path := range []string{QueryBlobBatch, QueryBlob} {
+		err := h.query(path, make([]byte, 31), &BlobLocation{})
+		if te, ok := err.(*TxError); !ok || te.Code != CodeMalformed {
+			t.Errorf("%s with 31 bytes: %v", path, err)
+		}
+		unknown := da.BlobKey{9}
+		if err := h.query(path, unknown[:], &BlobLocation{}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s of an unknown key: %v", path, err)
+		}
+	}
+}
+
+// With availability_epochs = 1 a key's batch is looked up while the current
+// epoch is at most the certificate's epoch + 1, counted from the
+// certificate's epoch, not from the block that recorded it; the certificate
+// itself stays queryable by root. With 0 (the default) lookups never expire.
+func TestBlobBatchAvailabilityWindow(t *testing.T) {
+	const E = 10
+	p := smallParams()
+	p.EpochLength = E
+	p.AvailabilityEpochs = 1
+	h := newHarness(t, p, []uint64{256, 256, 256, 256}, false)
+	all := []int{0, 1, 2, 3}
+	h.block() // opens epoch 0, fixes epoch 1's seed
+	seed1 := h.epoch(1).Seed
+	for i := range h.keys {
+		if err := h.both(NewVRFTx(testChainID, h.keys[i], 1, seed1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	early := certify(t, h.keys, testChainID, 0, 0, blobs("early", 2, 1), all...)
+	if err := h.both(certTx(t, early)); err != nil {
+		t.Fatal(err)
+	}
+	h.advanceTo(E + 1) // epoch 1
+	// An epoch-0 certificate recorded in epoch 1.
+	late := certify(t, h.keys, testChainID, 0, 0, blobs("late", 1, 1), all...)
+	if err := h.both(certTx(t, late)); err != nil {
+		t.Fatal(err)
+	}
+	// early's blob 1 posted again in an epoch-1 batch.
+	repost := certify(t, h.keys, testChainID, 1, 0, append(blobs("repost", 1, 1), early.Blobs[1]), all...)
+	if err := h.both(certTx(t, repost)); err != nil {
+		t.Fatal(err)
+	}
+	found := func(key da.BlobKey) error {
+		var loc BlobLocation
+		err := h.query(QueryBlobBatch, key[:], &loc)
+		var rec CertificateRecord
+		err2 := h.query(QueryBlob, key[:], &rec)
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("key %s: /blob_batch %v, /blob %v", key, err, err2)
+		}
+		return err
+	}
+	for _, k := range []da.BlobKey{early.Blobs[0].Key, early.Blobs[1].Key, late.Blobs[0].Key, repost.Blobs[0].Key} {
+		if err := found(k); err != nil {
+			t.Fatalf("epoch 1: key %s: %v", k, err)
+		}
+	}
+	h.advanceTo(2*E + 1) // epoch 2: epoch-0 batches have left the window
+	for _, k := range []da.BlobKey{early.Blobs[0].Key, late.Blobs[0].Key} {
+		err := found(k)
+		wantErr(t, "epoch-0 batch in epoch 2", err, ErrNotFound)
+		if !contains(err.Error(), "left the availability window") {
+			t.Fatalf("error does not say why: %v", err)
+		}
+	}
+	for _, k := range []da.BlobKey{early.Blobs[1].Key, repost.Blobs[0].Key} {
+		if err := found(k); err != nil {
+			t.Fatalf("epoch 2: key %s of the epoch-1 batch: %v", k, err)
+		}
+	}
+	if err := h.query(QueryCertificate, early.BatchRoot[:], &CertificateRecord{}); err != nil {
+		t.Fatalf("the expired batch's certificate by root: %v", err)
+	}
+	h.advanceTo(3*E + 1) // epoch 3: all gone
+	wantErr(t, "epoch-1 batch in epoch 3", found(repost.Blobs[0].Key), ErrNotFound)
+
+	// Unbounded: an epoch-0 batch is still found in epoch 5.
+	p.AvailabilityEpochs = 0
+	u := newHarness(t, p, []uint64{256, 256, 256, 256}, false)
+	u.block()
+	c := certify(t, u.keys, testChainID, 0, 0, blobs("forever", 1, 1), all...)
+	if err := u.both(certTx(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	u.advanceTo(5*E + 1)
+	var loc BlobLocation
+	if err := u.query(QueryBlobBatch, c.Blobs[0].Key[:], &loc); err != nil || loc.BatchRoot != c.BatchRoot {
+		t.Fatalf("unbounded window, epoch 5: %+v %v", loc, err)
 	}
 }
