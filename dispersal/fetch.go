@@ -15,6 +15,7 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -211,10 +212,7 @@ func (d *Dispatcher) acceptHeader(root da.Hash, h *da.BatchHeader) (*batchMeta, 
 	if m := d.batches[root]; m != nil {
 		return m, nil
 	}
-	m := &batchMeta{hdr: h}
-	for _, c := range h.Commitments() {
-		m.data = append(m.data, kzg.Commitment(c))
-	}
+	m := &batchMeta{hdr: h, data: encoder.KZGCommitments(h.Commitments())}
 	if len(d.batches) >= cacheLimit {
 		clear(d.batches)
 	}

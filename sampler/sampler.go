@@ -22,6 +22,7 @@ import (
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -262,10 +263,7 @@ func (s *Sampler) batch(root da.Hash) *batch {
 // the commitments of its N dispersed rows (docs/spec.md §3.4): the data
 // rows' are the header's, the parity rows' are derived from them in G1.
 func (s *Sampler) accept(root da.Hash, h *da.BatchHeader) (*batch, error) {
-	data := make([]kzg.Commitment, 0, h.DispersedRows())
-	for _, c := range h.Commitments() {
-		data = append(data, kzg.Commitment(c))
-	}
+	data := encoder.KZGCommitments(h.Commitments())
 	parity, err := s.kzg.ParityCommitments(data, h.MatrixRows())
 	if err != nil {
 		return nil, err

@@ -204,7 +204,6 @@ func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.Disper
 	if err := hdr.Check(); err != nil {
 		return refuse(da.CodeBadHeader, nil, "%v", err)
 	}
-	d := hdr.DataRows()
 	nRows := hdr.DispersedRows()
 	if nRows > len(q) {
 		return refuse(da.CodeBadHeader, nil, "a batch of %d dispersed rows does not fit quorum %d of %d slots", nRows, req.Quorum, len(q))
@@ -255,11 +254,7 @@ func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.Disper
 
 	// Every row at once, by random linear combination against the data
 	// commitments; bisection names the bad ones (docs/spec.md §4.3).
-	data := make([]kzg.Commitment, 0, d)
-	for _, c := range hdr.Commitments() {
-		data = append(data, kzg.Commitment(c))
-	}
-	badIdx, checks, err := n.kzg.VerifyBatchRows(data, hdr.MatrixRows(), rows)
+	badIdx, checks, err := n.kzg.VerifyBatchRows(encoder.KZGCommitments(hdr.Commitments()), hdr.MatrixRows(), rows)
 	n.metrics.verify.Observe(time.Since(start).Seconds())
 	n.metrics.checks.Add(float64(checks))
 	n.lastChecks.Store(int64(checks))
