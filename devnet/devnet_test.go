@@ -87,15 +87,10 @@ func verifyCell(t testing.TB, b *api.Batch, n, c int, cell *api.Cell) {
 		t.Fatal(err)
 	}
 	kc := kzg.Default()
-	data := make([]kzg.Commitment, 0, hdr.DataRows())
-	for _, c := range hdr.Commitments() {
-		data = append(data, kzg.Commitment(c))
-	}
-	parity, err := kc.ParityCommitments(data, hdr.MatrixRows())
+	all, err := encoder.RowCommitments(kc, hdr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(data, parity...)
 	x, err := kzg.ParseCell(cell.Cell)
 	if err != nil {
 		t.Fatal(err)

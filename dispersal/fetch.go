@@ -61,14 +61,7 @@ type batchMeta struct {
 // commitments and the 3D parity commitments derived from them in G1
 // (docs/spec.md §3.4), derived on the first call.
 func (m *batchMeta) commitments(c *kzg.Context) ([]kzg.Commitment, error) {
-	m.once.Do(func() {
-		parity, err := c.ParityCommitments(m.data, m.hdr.MatrixRows())
-		if err != nil {
-			m.err = fmt.Errorf("deriving the parity rows' commitments: %w", err)
-			return
-		}
-		m.all = append(slices.Clip(m.data), parity...)
-	})
+	m.once.Do(func() { m.all, m.err = encoder.RowCommitments(c, m.hdr) })
 	return m.all, m.err
 }
 

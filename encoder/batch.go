@@ -154,3 +154,16 @@ func checkBlob(b *Blob) error {
 	}
 	return nil
 }
+
+// RowCommitments returns the commitments of a batch's N dispersed rows from
+// its header (docs/spec.md §3.4): the header's D data-row commitments, in
+// matrix order, then the 3D parity rows' derived from them in G1. hdr is
+// only read.
+func RowCommitments(c Committer, hdr *da.BatchHeader) ([]kzg.Commitment, error) {
+	data := KZGCommitments(hdr.Commitments())
+	parity, err := c.ParityCommitments(data, hdr.MatrixRows())
+	if err != nil {
+		return nil, fmt.Errorf("encoder: deriving the parity rows' commitments: %w", err)
+	}
+	return append(data, parity...), nil
+}

@@ -634,12 +634,10 @@ func verifyCell(t *testing.T, b *api.Batch, n, c int, cell *api.Cell) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := encoder.KZGCommitments(hdr.Commitments())
-	parity, err := kzg.Default().ParityCommitments(data, hdr.MatrixRows())
+	all, err := encoder.RowCommitments(kzg.Default(), hdr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(data, parity...)
 	x, err := kzg.ParseCell(cell.Cell)
 	if err != nil {
 		t.Fatal(err)

@@ -263,12 +263,11 @@ func (s *Sampler) batch(root da.Hash) *batch {
 // the commitments of its N dispersed rows (docs/spec.md §3.4): the data
 // rows' are the header's, the parity rows' are derived from them in G1.
 func (s *Sampler) accept(root da.Hash, h *da.BatchHeader) (*batch, error) {
-	data := encoder.KZGCommitments(h.Commitments())
-	parity, err := s.kzg.ParityCommitments(data, h.MatrixRows())
+	comms, err := encoder.RowCommitments(s.kzg, h)
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{hdr: h, comms: append(data, parity...)}
+	b := &batch{hdr: h, comms: comms}
 	s.mu.Lock()
 	if len(s.batches) >= batchCacheLimit {
 		clear(s.batches)
