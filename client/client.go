@@ -289,7 +289,9 @@ func codeForStatus(status int) api.Code {
 }
 
 // IsRetryable reports whether an error is worth retrying later: a full
-// queue, the concurrency cap, or a temporarily unavailable server.
+// queue, the concurrency cap, a server shutting down, or a temporarily
+// unavailable one.
 func IsRetryable(err error) bool {
-	return errors.Is(err, api.ErrQueueFull) || errors.Is(err, api.ErrTooManyRequests) || errors.Is(err, api.ErrUnavailable)
+	return errors.Is(err, api.ErrQueueFull) || errors.Is(err, api.ErrTooManyRequests) ||
+		errors.Is(err, api.ErrShuttingDown) || errors.Is(err, api.ErrUnavailable)
 }

@@ -118,10 +118,16 @@ type APIConfig struct {
 	ReadTimeout  Duration `json:"read_timeout"`
 	WriteTimeout Duration `json:"write_timeout"`
 	IdleTimeout  Duration `json:"idle_timeout"`
-	// MaxConcurrentRequests is how many requests are handled at once; the
-	// next gets 429 with Retry-After.
+	// MaxConcurrentRequests is how many posts (POST /v1/blobs, /put) are
+	// taken in at once; the next gets 429 with Retry-After. A /put waiting
+	// for its certificate no longer holds its place (AltDA.MaxWaiters).
 	MaxConcurrentRequests int `json:"max_concurrent_requests"`
-	// MaxConnections bounds open connections (fasthttp's Concurrency).
+	// MaxConcurrentReads is how many GET requests are handled at once, apart
+	// from posts, so that reads can never make a post wait or fail; the next
+	// gets 429 with Retry-After.
+	MaxConcurrentReads int `json:"max_concurrent_reads"`
+	// MaxConnections bounds open connections; one over it is answered 429
+	// (JSON, Retry-After) and closed.
 	MaxConnections int `json:"max_connections"`
 	// MaxBodyBytesInFlight bounds the request bodies being received at
 	// once; a post that would exceed it gets 429 before its body is read.
@@ -141,6 +147,7 @@ func DefaultAPIConfig() APIConfig {
 		WriteTimeout:          Duration(60 * time.Second),
 		IdleTimeout:           Duration(120 * time.Second),
 		MaxConcurrentRequests: 512,
+		MaxConcurrentReads:    256,
 		MaxConnections:        4096,
 		MaxBodyBytesInFlight:  1 << 30,
 		RetryAfter:            Duration(time.Second),
@@ -177,6 +184,8 @@ func (c APIConfig) ValidateBasic() error {
 		return fmt.Errorf("idle_timeout must not be negative")
 	case c.MaxConcurrentRequests < 1:
 		return fmt.Errorf("max_concurrent_requests %d: must be at least 1", c.MaxConcurrentRequests)
+	case c.MaxConcurrentReads < 1:
+		return fmt.Errorf("max_concurrent_reads %d: must be at least 1", c.MaxConcurrentReads)
 	case c.MaxBodyBytesInFlight < int64(c.MaxBodyBytes):
 		return fmt.Errorf("max_body_bytes_in_flight %d: must be at least max_body_bytes (%d)", c.MaxBodyBytesInFlight, c.MaxBodyBytes)
 	case c.MaxConnections < c.MaxConcurrentRequests:
@@ -365,11 +374,24 @@ type RetrievalConfig struct {
 	// CellCacheRows is how many dispersed rows' cells and proofs are kept
 	// (about 300 KiB each); computing them costs an FK20 run per row.
 	CellCacheRows int `json:"cell_cache_rows"`
+	// MaxHeavy bounds the expensive reads run at once — a row's cells and
+	// proofs (an FK20 run) or a blob rebuilt from the DA nodes — whatever
+	// the number of requests asking; each uses every core.
+	MaxHeavy int `json:"max_heavy"`
+	// QueueTimeout is how long a read waits for one of those places before
+	// it is answered 429 with Retry-After.
+	QueueTimeout Duration `json:"queue_timeout"`
+	// CacheBytes bounds the blobs rebuilt from DA nodes that are kept for
+	// the next read (least recently read first out).
+	CacheBytes int64 `json:"cache_bytes"`
 }
 
-// DefaultRetrievalConfig: 30 s, 16 fetches at once, 64 rows of cells cached.
+// DefaultRetrievalConfig: 30 s, 16 fetches at once, 64 rows of cells
+// cached, 2 expensive reads at once with a 10 s queue, 256 MiB of rebuilt
+// blobs cached.
 func DefaultRetrievalConfig() RetrievalConfig {
-	return RetrievalConfig{Timeout: Duration(30 * time.Second), Concurrency: 16, CellCacheRows: 64}
+	return RetrievalConfig{Timeout: Duration(30 * time.Second), Concurrency: 16, CellCacheRows: 64,
+		MaxHeavy: 2, QueueTimeout: Duration(10 * time.Second), CacheBytes: 256 << 20}
 }
 
 // TestRetrievalConfig is the default with a shorter timeout.
@@ -388,6 +410,12 @@ func (c RetrievalConfig) ValidateBasic() error {
 		return fmt.Errorf("concurrency %d: must be positive", c.Concurrency)
 	case c.CellCacheRows < 0:
 		return fmt.Errorf("cell_cache_rows %d: must not be negative", c.CellCacheRows)
+	case c.MaxHeavy < 1:
+		return fmt.Errorf("max_heavy %d: must be positive", c.MaxHeavy)
+	case c.QueueTimeout <= 0:
+		return fmt.Errorf("queue_timeout must be positive")
+	case c.CacheBytes < 0:
+		return fmt.Errorf("cache_bytes %d: must not be negative", c.CacheBytes)
 	}
 	return nil
 }
@@ -400,24 +428,40 @@ type AltDAConfig struct {
 	// PutTimeout is how long /put waits for the blob to be certified before
 	// answering 503 (the rollup's signal to fail over).
 	PutTimeout Duration `json:"put_timeout"`
+	// MaxWaiters bounds the /put calls waiting for their certificate; they
+	// hold no request slot of the intake while they wait. A /put over it
+	// gets 429 before its body is read.
+	MaxWaiters int `json:"max_waiters"`
+	// DrainTimeout is how long Close lets waiting /put calls get their
+	// certificate, the pipeline still running, before it stops; those
+	// still waiting then get a retryable answer, never 503.
+	DrainTimeout Duration `json:"drain_timeout"`
 }
 
-// DefaultAltDAConfig: da_layer_byte 0x7a ('z'), 60 s.
+// DefaultAltDAConfig: da_layer_byte 0x7a ('z'), 60 s, 1024 waiters, 20 s
+// of drain.
 func DefaultAltDAConfig() AltDAConfig {
-	return AltDAConfig{DALayerByte: 0x7a, PutTimeout: Duration(60 * time.Second)}
+	return AltDAConfig{DALayerByte: 0x7a, PutTimeout: Duration(60 * time.Second), MaxWaiters: 1024,
+		DrainTimeout: Duration(20 * time.Second)}
 }
 
-// TestAltDAConfig waits 20 s.
+// TestAltDAConfig waits 20 s and drains for 1 s.
 func TestAltDAConfig() AltDAConfig {
 	c := DefaultAltDAConfig()
 	c.PutTimeout = Duration(20 * time.Second)
+	c.DrainTimeout = Duration(time.Second)
 	return c
 }
 
 // ValidateBasic names a bad field.
 func (c AltDAConfig) ValidateBasic() error {
-	if c.PutTimeout <= 0 {
+	switch {
+	case c.PutTimeout <= 0:
 		return fmt.Errorf("put_timeout must be positive")
+	case c.MaxWaiters < 1:
+		return fmt.Errorf("max_waiters %d: must be positive", c.MaxWaiters)
+	case c.DrainTimeout < 0:
+		return fmt.Errorf("drain_timeout must not be negative")
 	}
 	return nil
 }

@@ -114,9 +114,10 @@ type Engine struct {
 	mu         sync.Mutex
 	started    bool
 	closed     bool
-	blobs      map[da.BlobKey]*blob // every accepted blob not yet certified or failed
-	batches    map[da.Hash]*batch   // encoded batches not yet final, by root
-	queue      []*blob              // accepted, waiting for the batcher
+	blobs      map[da.BlobKey]*blob     // every accepted blob not yet certified or failed
+	byHash     map[[32]byte]*hashFlight // posts in intake, by SHA-256 of their bytes
+	batches    map[da.Hash]*batch       // encoded batches not yet final, by root
+	queue      []*blob                  // accepted, waiting for the batcher
 	queueRows  int
 	queueBytes int
 	queueScr   []int         // scratch for the cut rule
@@ -126,9 +127,12 @@ type Engine struct {
 	pendBlobs  int           // admission: blobs holding a place
 	pendMem    int64         // admission: their memory in encoder form
 	freed      chan struct{} // closed and replaced whenever a place is freed
+	waiters    int           // /put calls waiting for their certificate
+	drained    chan struct{} // closed when waiters reaches 0 during Close
 
-	cells   *cellCache
-	cellSem chan struct{} // bounds concurrent cell computations
+	cells   *flightCache[cellKey, *cellEntry] // rows' cells and proofs, by row
+	rebuilt *flightCache[da.BlobKey, []byte]  // blobs read back from DA nodes
+	heavy   chan struct{}                     // places of the expensive reads (Retrieval.MaxHeavy)
 	http    *httpServer
 }
 
@@ -181,11 +185,13 @@ func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
 		encodeCh:   make(chan *batch, cfg.Queue.Batches),
 		disperseCh: make(chan *batch, cfg.Queue.Batches),
 		blobs:      make(map[da.BlobKey]*blob),
+		byHash:     make(map[[32]byte]*hashFlight),
 		batches:    make(map[da.Hash]*batch),
 		wake:       make(chan struct{}, 1),
 		freed:      make(chan struct{}),
-		cells:      newCellCache(cfg.Retrieval.CellCacheRows),
-		cellSem:    make(chan struct{}, 2),
+		cells:      newFlightCache[cellKey](int64(cfg.Retrieval.CellCacheRows), func(*cellEntry) int64 { return 1 }),
+		rebuilt:    newFlightCache[da.BlobKey](cfg.Retrieval.CacheBytes, func(b []byte) int64 { return int64(len(b)) }),
+		heavy:      make(chan struct{}, cfg.Retrieval.MaxHeavy),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.m = newMetrics(e)
@@ -258,6 +264,10 @@ func (e *Engine) APIAddr() string {
 
 // Close stops the HTTP server and the pipeline and closes the store.
 // Blobs in flight stay persisted as they are; the next Start re-queues them.
+//
+// New posts are refused at once (ErrClosed). /put calls waiting for their
+// certificates get up to AltDA.DrainTimeout to receive them, the pipeline
+// still running; those still waiting then get a retryable answer.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -265,9 +275,26 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	waiting := e.waiters
+	var drained chan struct{}
+	if waiting > 0 && e.started && e.cfg.AltDA.DrainTimeout > 0 {
+		drained = make(chan struct{})
+		e.drained = drained
+	}
 	e.mu.Unlock()
-	// Cancel first: waiting /put handlers answer 503 at once, a post in
-	// progress stores nothing, and the pipeline stops where it is.
+	if drained != nil {
+		e.log.Info("shutting down: letting waiting /put calls get their certificates",
+			"waiting", waiting, "at_most", e.cfg.AltDA.DrainTimeout)
+		t := time.NewTimer(time.Duration(e.cfg.AltDA.DrainTimeout))
+		select {
+		case <-drained:
+		case <-t.C:
+			e.log.Warn("shutting down with /put calls still waiting; they are told to retry", "waiting", e.waiting())
+		}
+		t.Stop()
+	}
+	// Cancel: waiting /put handlers answer at once, a post in progress
+	// stores nothing, and the pipeline stops where it is.
 	e.cancel()
 	if e.http != nil {
 		e.http.shutdown()
@@ -275,6 +302,54 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	e.reg.Unregister(e.m)
 	return e.store.Close()
+}
+
+// beginWait takes one of AltDA.MaxWaiters places for a /put waiting for
+// its certificate; false when all are taken.
+func (e *Engine) beginWait() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.waiters >= e.cfg.AltDA.MaxWaiters {
+		return false
+	}
+	e.waiters++
+	e.m.putWaiters.Inc()
+	return true
+}
+
+// endWait gives the place back.
+func (e *Engine) endWait() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.waiters--
+	e.m.putWaiters.Dec()
+	if e.waiters == 0 && e.drained != nil {
+		close(e.drained)
+		e.drained = nil
+	}
+}
+
+func (e *Engine) waiting() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.waiters
+}
+
+// oldestPending is how long the oldest accepted blob not yet certified or
+// failed has waited (0 with none).
+func (e *Engine) oldestPending() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var oldest time.Time
+	for _, b := range e.blobs {
+		if oldest.IsZero() || b.accepted.Before(oldest) {
+			oldest = b.accepted
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return e.now().Sub(oldest)
 }
 
 func (e *Engine) goRun(name string, f func()) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"slices"
 	"strings"
 	"sync"
@@ -371,9 +372,10 @@ func TestDispersalGivesUp(t *testing.T) {
 	if held != 0 || inFlight != 0 {
 		t.Fatalf("%d places and %d batches still held", held, inFlight)
 	}
-	// The bytes stay readable, and posting again queues it again.
-	if back, err := e.Blob(context.Background(), keys[0]); err != nil || !bytes.Equal(back, b) {
-		t.Fatalf("read back failed blob: %v", err)
+	// The bytes are not served (nothing certified them), the error says
+	// why, and posting again queues it again.
+	if _, err := e.Blob(context.Background(), keys[0]); !errors.Is(err, ErrNotYetCertified) || !strings.Contains(err.Error(), "failed") {
+		t.Fatalf("read back failed blob: %v; want ErrNotYetCertified naming the failed status", err)
 	}
 	d.set(func(f *fakeDisperser) { f.failAll = false })
 	r, err := e.Put(ctxT(t, 10*time.Second), b)
@@ -564,6 +566,12 @@ func TestReconstructFromNodes(t *testing.T) {
 	if d.fetches != r {
 		t.Fatalf("fetched %d rows, want only the blob's own %d", d.fetches, r)
 	}
+	// A second read is served from the rebuilt-blob cache: no fetch.
+	d.set(func(f *fakeDisperser) { f.fetches = 0 })
+	if back, err := e.Blob(ctxT(t, 30*time.Second), keys[i]); err != nil || !bytes.Equal(back, blobs[i]) || d.fetches != 0 {
+		t.Fatalf("cached read: %v, %d rows fetched", err, d.fetches)
+	}
+	e.rebuilt = newFlightCache[da.BlobKey](0, func(b []byte) int64 { return int64(len(b)) }) // keep nothing from here on
 	d.set(func(f *fakeDisperser) {
 		f.fetches = 0
 		f.withhold[o], f.withhold[0], f.withhold[7] = true, true, true
@@ -698,36 +706,79 @@ func TestBatchAndCells(t *testing.T) {
 	}
 }
 
+// TestConcurrentPutsShareCommitCalls: posts that arrive while a commit call
+// runs are committed together in the next one, not one call each.
 func TestConcurrentPutsShareCommitCalls(t *testing.T) {
 	d, c := newFakeDisperser(), newFakeChain()
-	e := startEngine(t, testConfig(t, tempDir(t)), d, c)
+	e, g := gatedEngine(t, testConfig(t, tempDir(t)), d, c)
 	const n = 40
-	keys := make([]da.BlobKey, n)
+	blobs := make([][]byte, n)
+	for i := range blobs {
+		blobs[i] = randBlob(t, 50_000)
+	}
+	keys := burst(t, e, g, blobs) // the first call is held until all n are in intake
+	waitAll(t, e, keys)
+	h := collectHistogram(t, e, "zgda_engine_commit_call_blobs")
+	// The held call took what had arrived (at least one post); the rest
+	// waited in the queue and fit one call of Queue.CommitRows rows.
+	if h[0] != n || h[1] > 2 {
+		t.Fatalf("%v CommitRows calls covered %v blobs; want %d blobs in at most 2 calls", h[1], h[0], n)
+	}
+}
+
+// TestRepostRecognisedBeforeCommit: posting bytes already accepted — after
+// their answer, or while their first post is still in intake — returns the
+// same key and status without committing them again.
+func TestRepostRecognisedBeforeCommit(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	e, g := gatedEngine(t, testConfig(t, tempDir(t)), d, c)
+	b := randBlob(t, 3*encoder.BytesPerRow)
+	keys := make([]da.BlobKey, 3)
+	errs := make([]error, 3)
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
+	post := func(i int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := e.Put(context.Background(), randBlob(t, 50_000))
-			if err != nil {
-				errs <- err
-				return
-			}
-			keys[i] = r.BlobKey
+			r, err := e.Put(ctxT(t, 60*time.Second), b)
+			keys[i], errs[i] = r.BlobKey, err
 		}()
 	}
+	post(0)
+	waitFor(t, "the first post in its (held) commit call", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.intake == 1
+	})
+	post(1)
+	post(2)
+	waitFor(t, "both reposts waiting for the first", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, f := range e.byHash {
+			return f.waiting == 2
+		}
+		return false
+	})
+	close(g.open)
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	for i, err := range errs {
+		if err != nil || keys[i] != keys[0] {
+			t.Fatalf("post %d: %v, key %s (first %s)", i, err, keys[i], keys[0])
+		}
 	}
-	waitAll(t, e, keys)
+	waitAll(t, e, keys[:1])
+	r, err := e.Put(ctxT(t, 10*time.Second), b)
+	if err != nil || r.BlobKey != keys[0] || r.Status != api.StatusCertified {
+		t.Fatalf("repost after certification: %+v %v", r, err)
+	}
 	h := collectHistogram(t, e, "zgda_engine_commit_call_blobs")
-	if h[0] != n {
-		t.Fatalf("commit calls covered %v blobs, want %d", h[0], n)
+	if h[0] != 1 {
+		t.Fatalf("the commit calls covered %v blobs for four posts of one blob, want 1", h[0])
 	}
-	t.Logf("%d concurrent posts: %v CommitRows calls, batches %v", n, h[1], d.batchSizes())
+	if got := testutil.ToFloat64(e.m.reposts); got != 3 {
+		t.Fatalf("reposts %v, want 3", got)
+	}
 }
 
 // collectHistogram returns a histogram's sample sum and count.

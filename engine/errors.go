@@ -15,21 +15,23 @@ var (
 	// ErrConfig: a configuration that fails validation; the message names
 	// the section and field.
 	ErrConfig = errors.New("engine: bad config")
-	// ErrClosed: the engine is shutting down (HTTP 503 unavailable).
-	ErrClosed = fmt.Errorf("engine: shutting down: %w", api.ErrUnavailable)
+	// ErrClosed: the engine is shutting down (HTTP 503 shutting_down with
+	// Retry-After; 429 on the alt-DA /put, where 503 means "fail over").
+	ErrClosed = fmt.Errorf("engine: %w", api.ErrShuttingDown)
 
-	ErrEmptyBlob      = api.ErrEmptyBlob      // 400 empty_blob
-	ErrBlobTooLarge   = api.ErrBlobTooLarge   // 413 blob_too_large
-	ErrNotFound       = api.ErrNotFound       // 404 not_found: the engine knows no such blob
-	ErrQueueFull      = api.ErrQueueFull      // 429 queue_full
-	ErrNotCertified   = api.ErrNotCertified   // 503 not_certified: not certified in time, or failed
-	ErrUnavailable    = api.ErrUnavailable    // 503 unavailable: the data cannot be served now
-	ErrInvalidRow     = api.ErrInvalidRow     // 400 invalid_row
-	ErrInvalidCell    = api.ErrInvalidCell    // 400 invalid_cell
-	ErrInvalidBlobKey = api.ErrInvalidBlobKey // 400 invalid_blob_key
-	ErrInvalidRoot    = api.ErrInvalidRoot    // 400 invalid_batch_root
-	ErrInvalidCommit  = api.ErrInvalidCommit  // 400 invalid_commitment
-	ErrInternal       = api.ErrInternal       // 500 internal: storage or a broken invariant
+	ErrEmptyBlob       = api.ErrEmptyBlob       // 400 empty_blob
+	ErrBlobTooLarge    = api.ErrBlobTooLarge    // 413 blob_too_large
+	ErrNotFound        = api.ErrNotFound        // 404 not_found: the engine knows no such blob
+	ErrQueueFull       = api.ErrQueueFull       // 429 queue_full
+	ErrNotYetCertified = api.ErrNotYetCertified // 409 not_yet_certified: known, not certified (yet)
+	ErrNotCertified    = api.ErrNotCertified    // 503 not_certified: not certified in time, or failed
+	ErrUnavailable     = api.ErrUnavailable     // 503 unavailable: the data cannot be served now
+	ErrInvalidRow      = api.ErrInvalidRow      // 400 invalid_row
+	ErrInvalidCell     = api.ErrInvalidCell     // 400 invalid_cell
+	ErrInvalidBlobKey  = api.ErrInvalidBlobKey  // 400 invalid_blob_key
+	ErrInvalidRoot     = api.ErrInvalidRoot     // 400 invalid_batch_root
+	ErrInvalidCommit   = api.ErrInvalidCommit   // 400 invalid_commitment
+	ErrInternal        = api.ErrInternal        // 500 internal: storage or a broken invariant
 )
 
 // FailedError says that a blob ended in the failed status, and why. It

@@ -25,7 +25,8 @@ type httpServer struct {
 	e       *Engine
 	ln      *trackingListener
 	srv     *fasthttp.Server
-	sem     chan struct{} // API.MaxConcurrentRequests
+	intake  chan struct{} // posts being taken in (API.MaxConcurrentRequests)
+	reads   chan struct{} // GET requests (API.MaxConcurrentReads)
 	metrics fasthttp.RequestHandler
 
 	bodyMu       sync.Mutex
@@ -35,16 +36,20 @@ type httpServer struct {
 func newHTTPServer(e *Engine, ln net.Listener) *httpServer {
 	c := e.cfg.API
 	s := &httpServer{
-		e: e, ln: newTrackingListener(ln),
-		sem:     make(chan struct{}, c.MaxConcurrentRequests),
+		e: e, ln: newTrackingListener(ln, c.MaxConnections, e),
+		intake:  make(chan struct{}, c.MaxConcurrentRequests),
+		reads:   make(chan struct{}, c.MaxConcurrentReads),
 		metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{})),
 	}
 	s.srv = &fasthttp.Server{
-		Handler:            s.handle,
-		ErrorHandler:       s.parseError,
-		ExpectHandler:      s.expect,
-		Name:               "zgda",
-		Concurrency:        c.MaxConnections,
+		Handler:       s.handle,
+		ErrorHandler:  s.parseError,
+		ExpectHandler: s.expect,
+		Name:          "zgda",
+		// The listener caps connections (with a JSON 429); fasthttp's own
+		// cap would answer a plain-text 503, which an alt-DA client takes
+		// for "fail over".
+		Concurrency:        2 * c.MaxConnections,
 		ReadBufferSize:     c.MaxHeaderBytes,
 		MaxRequestBodySize: c.MaxBodyBytes,
 		// Bodies are streamed: the handler checks the limits and the queue
@@ -81,57 +86,6 @@ func (s *httpServer) shutdown() {
 	// got that far yet, closing ours makes it return at once.
 	_ = s.ln.Close()
 	s.ln.closeAll()
-}
-
-// trackingListener remembers its open connections so that shutdown can
-// close them.
-type trackingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{}
-}
-
-func newTrackingListener(ln net.Listener) *trackingListener {
-	return &trackingListener{Listener: ln, conns: map[*trackedConn]struct{}{}}
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &trackedConn{Conn: c, l: l}
-	l.mu.Lock()
-	l.conns[tc] = struct{}{}
-	l.mu.Unlock()
-	return tc, nil
-}
-
-func (l *trackingListener) closeAll() {
-	l.mu.Lock()
-	cs := make([]*trackedConn, 0, len(l.conns))
-	for c := range l.conns {
-		cs = append(cs, c)
-	}
-	l.mu.Unlock()
-	for _, c := range cs {
-		c.Close()
-	}
-}
-
-type trackedConn struct {
-	net.Conn
-	l    *trackingListener
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.l.mu.Lock()
-		delete(c.l.conns, c)
-		c.l.mu.Unlock()
-	})
-	return c.Conn.Close()
 }
 
 type fasthttpLogger struct{ e *Engine }
@@ -197,6 +151,12 @@ func (s *httpServer) handle(ctx *fasthttp.RequestCtx) {
 		s.e.m.httpSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	}()
 	if perr != nil {
+		if errors.Is(perr, api.ErrInvalidCommit) && bytes.HasPrefix(ctx.Path(), []byte("/get/")) {
+			// A commitment that can never be served: op-node must drop it,
+			// not retry it forever.
+			s.writeDrop(ctx, dropMalformed, perr)
+			return
+		}
 		s.writeError(ctx, perr)
 		return
 	}
@@ -217,14 +177,36 @@ func (s *httpServer) handle(ctx *fasthttp.RequestCtx) {
 		s.metrics(ctx)
 		return
 	}
+	// Posts and reads have places of their own, so that no read can make a
+	// post wait or fail.
+	pool := s.reads
+	if r.kind.method() == "POST" {
+		pool = s.intake
+	}
 	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
+	case pool <- struct{}{}:
 	default:
 		s.e.m.rejected.WithLabelValues("too_many_requests").Inc()
-		s.writeError(ctx, fmt.Errorf("%w (%d at once)", api.ErrTooManyRequests, cap(s.sem)))
+		what := "reads"
+		if r.kind.method() == "POST" {
+			what = "posts"
+		}
+		err := fmt.Errorf("%w (%d %s at once)", api.ErrTooManyRequests, cap(pool), what)
+		if r.kind == routeAltPut {
+			s.writeAltPutError(ctx, err)
+		} else {
+			s.writeError(ctx, err)
+		}
 		return
 	}
+	held := true
+	leave := func() {
+		if held {
+			held = false
+			<-pool
+		}
+	}
+	defer leave()
 	// fasthttp's RequestCtx is no cancellation context; the engine's is.
 	rctx := s.e.ctx
 	switch r.kind {
@@ -256,14 +238,18 @@ func (s *httpServer) handle(ctx *fasthttp.RequestCtx) {
 	case routeGetBlob:
 		s.bytes(ctx, r)
 	case routeAltGet:
+		if err := checkL1Inclusion(ctx); err != nil {
+			s.writeError(ctx, err)
+			return
+		}
 		if r.daLayer != s.e.cfg.AltDA.DALayerByte {
-			s.writeError(ctx, fmt.Errorf("%w: da_layer_byte 0x%02x; this server's is 0x%02x",
+			s.writeDrop(ctx, dropWrongLayer, fmt.Errorf("%w: da_layer_byte 0x%02x; this server's is 0x%02x",
 				api.ErrInvalidCommit, r.daLayer, s.e.cfg.AltDA.DALayerByte))
 			return
 		}
 		s.bytes(ctx, r)
 	case routeAltPut:
-		s.altPut(ctx, &bodyRead)
+		s.altPut(ctx, &bodyRead, leave)
 	}
 }
 
@@ -279,22 +265,99 @@ func (s *httpServer) bytes(ctx *fasthttp.RequestCtx, r route) {
 }
 
 // altPut is the OP Stack alt-DA put: accept, wait until certified, answer
-// the generic commitment as raw bytes; 503 when that does not happen within
-// AltDA.PutTimeout, so that the batcher fails over.
-func (s *httpServer) altPut(ctx *fasthttp.RequestCtx, bodyRead *bool) {
-	body, release, err := s.readBody(ctx, bodyRead)
-	if err != nil {
-		s.writeError(ctx, err)
+// the generic commitment as raw bytes. The post's intake place is left
+// (leave) once the blob is taken in; the wait holds one of
+// AltDA.MaxWaiters places instead. 503 only when the DA layer cannot
+// certify in time — the batcher's signal to fail over to L1 — and a
+// retryable status for everything else (writeAltPutError).
+func (s *httpServer) altPut(ctx *fasthttp.RequestCtx, bodyRead *bool, leave func()) {
+	if !s.e.beginWait() {
+		ctx.SetConnectionClose()
+		s.e.m.rejected.WithLabelValues("waiters_full").Inc()
+		s.writeAltPutError(ctx, fmt.Errorf("%w: %d /put calls are waiting for their certificates", api.ErrTooManyRequests, s.e.cfg.AltDA.MaxWaiters))
 		return
 	}
-	commitment, err := s.e.PutAltDA(s.e.ctx, body, release)
+	defer s.e.endWait()
+	body, release, err := s.readBody(ctx, bodyRead)
 	if err != nil {
-		s.writeError(ctx, err)
+		s.writeAltPutError(ctx, err)
+		return
+	}
+	commitment, err := s.e.PutAltDA(s.e.ctx, body, func() { release(); leave() })
+	if err != nil {
+		s.writeAltPutError(ctx, err)
 		return
 	}
 	ctx.SetStatusCode(http.StatusOK)
 	ctx.SetContentType("application/octet-stream")
 	ctx.SetBody(commitment)
+}
+
+// writeAltPutError answers a failed /put. op-batcher fails over to L1 on
+// 503 and retries on anything else, so 503 is kept for a DA layer that
+// cannot certify in time: not certified within AltDA.PutTimeout, or a full
+// queue whose oldest blob has waited longer than that (the pipeline is
+// stuck, and a 429 would have the batcher retry forever). A server shutting
+// down answers 429 with Retry-After: the batcher comes back, to this server
+// or the next.
+func (s *httpServer) writeAltPutError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, context.Canceled) && s.e.ctx.Err() != nil {
+		err = ErrClosed
+	}
+	if errors.Is(err, api.ErrQueueFull) {
+		if age := s.e.oldestPending(); age > time.Duration(s.e.cfg.AltDA.PutTimeout) {
+			err = fmt.Errorf("%w: the queue is full and its oldest blob has waited %v for a certificate (%v)",
+				api.ErrNotCertified, age.Round(time.Second), err)
+		}
+	}
+	code, status := api.Classify(err)
+	if code == api.CodeShuttingDown || (status == http.StatusServiceUnavailable && code != api.CodeNotCertified) {
+		status = http.StatusTooManyRequests
+	}
+	s.writeErrorStatus(ctx, err, code, status)
+}
+
+// Reasons a commitment is dropped (the StatusCode of op-alt-da's
+// DropEigenDACommitmentError, 1–4, which the client reads from a 418
+// answer): the commitment does not parse as a zgda/v2 generic commitment,
+// or it belongs to another DA layer.
+const (
+	dropMalformed  = 1
+	dropWrongLayer = 3
+)
+
+// dropBody is the 418 answer: op-alt-da's fields beside the API's own.
+type dropBody struct {
+	StatusCode int      `json:"StatusCode"`
+	Msg        string   `json:"Msg"`
+	Error      string   `json:"error"`
+	Code       api.Code `json:"code"`
+}
+
+// writeDrop answers an alt-DA GET whose commitment can never be served with
+// 418, which op-alt-da's client turns into the error that makes op-node
+// drop the commitment instead of retrying it (docs/spec.md §7).
+func (s *httpServer) writeDrop(ctx *fasthttp.RequestCtx, reason int, err error) {
+	code, _ := api.Classify(err)
+	b, _ := json.Marshal(dropBody{StatusCode: reason, Msg: err.Error(), Error: err.Error(), Code: code})
+	ctx.SetStatusCode(http.StatusTeapot)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// checkL1Inclusion accepts op-node's ?l1_inclusion_block_number= on alt-DA
+// GETs (a decimal block number; 0 or absent: no check). Certified zgda
+// blobs stay readable for the chain's availability epochs whatever the
+// L1 block, so the number is checked for form only.
+func checkL1Inclusion(ctx *fasthttp.RequestCtx) error {
+	v := ctx.QueryArgs().Peek("l1_inclusion_block_number")
+	if v == nil {
+		return nil
+	}
+	if _, err := strconv.ParseUint(string(v), 10, 64); err != nil {
+		return fmt.Errorf("%w: l1_inclusion_block_number %q is not a decimal block number", api.ErrBadRequest, clip(string(v)))
+	}
+	return nil
 }
 
 // PutAltDA accepts a blob and waits until it is certified (at most
@@ -334,11 +397,14 @@ func (e *Engine) statusOf(key [32]byte) string {
 }
 
 // readBody receives a POST body: it checks the announced length against
-// API.MaxBodyBytes (413), takes the body's bytes from
+// API.MaxBodyBytes (413), takes the buffer's bytes from
 // API.MaxBodyBytesInFlight and checks that the queue has room (429 both)
-// before reading anything, then reads the body into a pooled buffer. The
-// caller must call release once it no longer needs the body. When it fails
-// before the body is read the connection is closed after the answer.
+// before reading anything, then reads the body into a pooled buffer. A
+// chunked body, whose length is known only at its end, starts in a small
+// buffer that grows (taking its bytes from the budget as it does). Buffers
+// are counted at their real size. The caller must call release once it no
+// longer needs the body. When it fails before the body is read the
+// connection is closed after the answer.
 func (s *httpServer) readBody(ctx *fasthttp.RequestCtx, read *bool) (body []byte, release func(), err error) {
 	limit := s.e.cfg.API.MaxBodyBytes
 	n := ctx.Request.Header.ContentLength()
@@ -351,31 +417,42 @@ func (s *httpServer) readBody(ctx *fasthttp.RequestCtx, read *bool) (body []byte
 		return nil, nil, fmt.Errorf("%w: the body (%d bytes) exceeds the limit of %d bytes", api.ErrBlobTooLarge, n, limit)
 	}
 	want := n
-	if n < 0 { // chunked: the length is known only at the end
-		want = limit
+	if n < 0 { // chunked
+		want = min(limit, chunkedStart)
 	}
-	if !s.takeBody(int64(want)) {
+	buf, err := s.takeBuf(want)
+	if err != nil {
 		ctx.SetConnectionClose()
-		s.e.m.rejected.WithLabelValues("too_many_requests").Inc()
-		return nil, nil, fmt.Errorf("%w: %d MiB of request bodies are being received", api.ErrTooManyRequests,
-			s.e.cfg.API.MaxBodyBytesInFlight>>20)
+		return nil, nil, err
 	}
+	release = func() { s.giveBuf(buf) }
 	if n > 0 && !s.e.hasRoom(n) {
-		s.giveBody(int64(want))
+		release()
 		ctx.SetConnectionClose()
 		s.e.m.rejected.WithLabelValues("queue_full").Inc()
 		return nil, nil, fmt.Errorf("%w (checked before reading the body)", ErrQueueFull)
-	}
-	buf := getBuf(want)
-	release = func() {
-		putBuf(buf)
-		s.giveBody(int64(want))
 	}
 	r := ctx.RequestBodyStream()
 	if r == nil {
 		r = bytes.NewReader(ctx.Request.Body())
 	}
 	got, err := io.ReadFull(r, (*buf)[:want+1])
+	for n < 0 && err == nil && got <= limit {
+		// The chunked body fills its buffer: move to one twice the size.
+		bigger, terr := s.takeBuf(min(limit, 2*want))
+		if terr != nil {
+			release()
+			ctx.SetConnectionClose()
+			return nil, nil, terr
+		}
+		copy(*bigger, (*buf)[:got])
+		release()
+		buf, want = bigger, min(limit, 2*want)
+		release = func() { s.giveBuf(buf) }
+		var more int
+		more, err = io.ReadFull(r, (*buf)[got:want+1])
+		got += more
+	}
 	switch {
 	case n > 0 && got == n && (err == io.ErrUnexpectedEOF || err == io.EOF):
 	case n < 0 && got <= limit && (err == io.ErrUnexpectedEOF || err == io.EOF):
@@ -400,10 +477,34 @@ func (s *httpServer) readBody(ctx *fasthttp.RequestCtx, read *bool) (body []byte
 	return (*buf)[:got], release, nil
 }
 
+// chunkedStart is the first buffer of a chunked body.
+const chunkedStart = 1 << 20
+
+// takeBuf takes a pooled buffer for a body of up to n bytes (+1, see
+// getBuf), counting its whole capacity against API.MaxBodyBytesInFlight.
+func (s *httpServer) takeBuf(n int) (*[]byte, error) {
+	size := int64(bufSize(n))
+	if !s.takeBody(size) {
+		s.e.m.rejected.WithLabelValues("too_many_requests").Inc()
+		return nil, fmt.Errorf("%w: %d MiB of request bodies are being received", api.ErrTooManyRequests,
+			s.e.cfg.API.MaxBodyBytesInFlight>>20)
+	}
+	return getBuf(n), nil
+}
+
+func (s *httpServer) giveBuf(b *[]byte) {
+	s.giveBody(int64(cap(*b)))
+	putBuf(b)
+}
+
+// takeBody counts n bytes of buffers against API.MaxBodyBytesInFlight. One
+// body is always let in when nothing else is in flight, even if its
+// power-of-two buffer passes the budget, so that a post of
+// API.MaxBodyBytes is never refused by an idle server.
 func (s *httpServer) takeBody(n int64) bool {
 	s.bodyMu.Lock()
 	defer s.bodyMu.Unlock()
-	if s.bodyInFlight+n > s.e.cfg.API.MaxBodyBytesInFlight {
+	if s.bodyInFlight > 0 && s.bodyInFlight+n > s.e.cfg.API.MaxBodyBytesInFlight {
 		return false
 	}
 	s.bodyInFlight += n
@@ -427,6 +528,14 @@ func bufClass(n int) int {
 		c++
 	}
 	return c
+}
+
+// bufSize is the capacity getBuf(n) returns.
+func bufSize(n int) int {
+	if c := bufClass(n); c < len(bufPools) {
+		return 4096 << c
+	}
+	return n + 1
 }
 
 func getBuf(n int) *[]byte {
@@ -474,11 +583,17 @@ func (s *httpServer) writeError(ctx *fasthttp.RequestCtx, err error) {
 		err = ErrClosed
 	}
 	code, status := api.Classify(err)
+	s.writeErrorStatus(ctx, err, code, status)
+}
+
+// writeErrorStatus sends {"error","code"} with the given status, and
+// Retry-After on 429 and on a shutdown.
+func (s *httpServer) writeErrorStatus(ctx *fasthttp.RequestCtx, err error, code api.Code, status int) {
 	msg := err.Error()
 	if code == api.CodeInternal {
 		s.e.log.Error("request failed", "path", string(ctx.Path()), "err", err)
 	}
-	if status == http.StatusTooManyRequests {
+	if status == http.StatusTooManyRequests || code == api.CodeShuttingDown {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(time.Duration(s.e.cfg.API.RetryAfter).Seconds())))
 	}
 	b, _ := json.Marshal(api.ErrorBody{Error: msg, Code: code})

@@ -96,13 +96,17 @@ func TestHTTPBadInput(t *testing.T) {
 		{"delete", "DELETE", "/v1/blobs/0x" + key + "/status", nil, 405, api.CodeMethodNotAllowed, "GET"},
 		{"get on put", "GET", "/put", nil, 405, api.CodeMethodNotAllowed, "POST"},
 		{"put keccak", "POST", "/put/0x" + key, []byte("x"), 400, api.CodeInvalidCommit, "keccak"},
-		{"altda get short", "GET", "/get/0x01", nil, 400, api.CodeInvalidCommit, "hex digits"},
-		{"altda get no 0x", "GET", "/get/" + key, nil, 400, api.CodeInvalidCommit, "0x"},
-		{"altda get keccak type", "GET", "/get/" + commit(0, 0x7a, 2), nil, 400, api.CodeInvalidCommit, "type 0x00"},
-		{"altda get v1 version", "GET", "/get/" + commit(1, 0x7a, 0), nil, 400, api.CodeInvalidCommit, "version"},
-		{"altda get other version", "GET", "/get/" + commit(1, 0x7a, 1), nil, 400, api.CodeInvalidCommit, "version"},
-		{"altda get other layer", "GET", "/get/" + commit(1, 0x00, 2), nil, 400, api.CodeInvalidCommit, "da_layer_byte"},
+		// Alt-DA commitments that can never be served: 418, which op-alt-da's
+		// client turns into "drop this commitment" (StatusCode checked below).
+		{"altda get short", "GET", "/get/0x01", nil, 418, api.CodeInvalidCommit, "hex digits"},
+		{"altda get no 0x", "GET", "/get/" + key, nil, 418, api.CodeInvalidCommit, "0x"},
+		{"altda get keccak type", "GET", "/get/" + commit(0, 0x7a, 2), nil, 418, api.CodeInvalidCommit, "type 0x00"},
+		{"altda get v1 version", "GET", "/get/" + commit(1, 0x7a, 0), nil, 418, api.CodeInvalidCommit, "version"},
+		{"altda get other version", "GET", "/get/" + commit(1, 0x7a, 1), nil, 418, api.CodeInvalidCommit, "version"},
+		{"altda get other layer", "GET", "/get/" + commit(1, 0x00, 2), nil, 418, api.CodeInvalidCommit, "da_layer_byte"},
 		{"altda get unknown", "GET", "/get/" + commit(1, 0x7a, 2), nil, 404, api.CodeNotFound, "no blob"},
+		{"altda get unknown with L1 block", "GET", "/get/" + commit(1, 0x7a, 2) + "?l1_inclusion_block_number=123", nil, 404, api.CodeNotFound, "no blob"},
+		{"altda get bad L1 block", "GET", "/get/" + commit(1, 0x7a, 2) + "?l1_inclusion_block_number=x1", nil, 400, api.CodeBadRequest, "l1_inclusion_block_number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, hdr, body := call(t, tc.method, base+tc.path, tc.body)
@@ -112,6 +116,15 @@ func TestHTTPBadInput(t *testing.T) {
 			}
 			if status != tc.status || eb.Code != tc.code || !strings.Contains(eb.Error, tc.mention) {
 				t.Fatalf("got %d %+v, want %d %s mentioning %q", status, eb, tc.status, tc.code, tc.mention)
+			}
+			if status == 418 {
+				var drop struct {
+					StatusCode int
+					Msg        string
+				}
+				if err := json.Unmarshal(body, &drop); err != nil || drop.StatusCode < 1 || drop.StatusCode > 4 || drop.Msg == "" {
+					t.Fatalf("418 body %s: want op-alt-da's StatusCode in 1..4 and a Msg (%v)", body, err)
+				}
 			}
 			if ct := hdr.Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("content type %q", ct)
@@ -180,9 +193,12 @@ func TestHTTPQueueFullAndConcurrencyCap(t *testing.T) {
 	d.set(func(f *fakeDisperser) { close(f.block); f.block = nil })
 	_ = e
 
-	// The concurrency cap: hold the only slot with a /put that waits.
+	// A /put waiting for its certificate holds no intake place: with one
+	// place, a post beside it is taken in. The waiters have a cap of their
+	// own, answered 429 (retryable), never 503 (fail over).
 	e2, d2, _, base2 := httpEngine(t, func(c *Config) {
 		c.API.MaxConcurrentRequests, c.API.MaxConnections = 1, 16
+		c.AltDA.MaxWaiters = 1
 	})
 	d2.set(func(f *fakeDisperser) { f.block = make(chan struct{}); f.started = make(chan struct{}, 1) })
 	done := make(chan error, 1)
@@ -190,10 +206,13 @@ func TestHTTPQueueFullAndConcurrencyCap(t *testing.T) {
 		_, err := client.New(base2).AltDAPut(context.Background(), []byte("slow"))
 		done <- err
 	}()
-	<-d2.started
-	_, err = client.New(base2).Put(context.Background(), []byte("other"))
-	if !errors.Is(err, api.ErrTooManyRequests) {
-		t.Fatalf("put beside a waiting /put: %v", err)
+	<-d2.started // the first /put is dispersing: it waits for its certificate
+	if _, err := client.New(base2).Put(context.Background(), []byte("other")); err != nil {
+		t.Fatalf("post beside a waiting /put: %v", err)
+	}
+	status, hdr, body := call(t, "POST", base2+"/put", []byte("third"))
+	if status != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), "waiting") {
+		t.Fatalf("/put over the waiter cap: %d %s", status, body)
 	}
 	close(d2.block)
 	if err := <-done; err != nil {
@@ -420,12 +439,16 @@ func TestHTTPStreamedBodies(t *testing.T) {
 		if tc.status == 202 {
 			var r api.PutResponse
 			json.Unmarshal(b, &r)
+			if _, err := e.WaitCertified(ctxT(t, 30*time.Second), r.BlobKey); err != nil {
+				t.Fatalf("chunked %d: %v", tc.n, err)
+			}
 			if back, err := e.Blob(context.Background(), r.BlobKey); err != nil || !bytes.Equal(back, body) {
 				t.Fatalf("chunked %d: read back %v", tc.n, err)
 			}
 		}
 	}
-	// A slow upload holds its announced bytes: a second one that does not
+	// A slow upload holds its buffer (counted at its real, power-of-two
+	// size): a second one that does not
 	// fit beside it gets 429 before sending its body; a short body stores
 	// nothing.
 	slow, err := net.Dial("tcp", addr)
@@ -435,7 +458,7 @@ func TestHTTPStreamedBodies(t *testing.T) {
 	defer slow.Close()
 	// (fasthttp reads the first 8 KiB before the handler runs.)
 	fmt.Fprintf(slow, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", 60<<10, randBlob(t, 9<<10))
-	waitBodyBytes(t, e, 60<<10)
+	waitBodyBytes(t, e, int64(bufSize(60<<10)))
 	_, err = client.New(base).Put(context.Background(), randBlob(t, 50<<10))
 	if !errors.Is(err, api.ErrTooManyRequests) {
 		t.Fatalf("second upload beside a slow one: %v", err)

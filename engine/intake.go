@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,7 +25,10 @@ import (
 // only read, and not retained after Put returns.
 //
 // Posting a blob the engine already holds returns its current status
-// (a failed one is queued again). A full queue gives ErrQueueFull at once.
+// (a failed one is queued again); the bytes are recognised by their SHA-256
+// before any reservation or commitment, so a client retrying a post whose
+// answer it missed pays for a hash, not for the commitments again. A full
+// queue gives ErrQueueFull at once.
 func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) {
 	p, err := encoder.ParamsFor(len(data))
 	switch {
@@ -34,6 +39,23 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 		e.m.rejected.WithLabelValues("too_large").Inc()
 		return api.PutResponse{}, fmt.Errorf("%w: %d bytes, the maximum is %d", ErrBlobTooLarge, len(data), encoder.MaxBlobSize)
 	}
+	sum := sha256.Sum256(data)
+	if r, ok, err := e.repost(ctx, sum); ok || err != nil {
+		return r, err
+	}
+	f := e.beginHash(sum)
+	if f == nil { // the same bytes are in intake: their answer is ours
+		return e.awaitHash(ctx, sum)
+	}
+	var res api.PutResponse
+	var resErr error
+	defer func() { e.endHash(sum, f, res, resErr) }()
+	res, resErr = e.put(ctx, data, p, sum)
+	return res, resErr
+}
+
+// put is Put once the bytes are known to be new.
+func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32]byte) (api.PutResponse, error) {
 	mem := memFor(p)
 	if err := e.reserve(ctx, mem, false); err != nil {
 		e.m.rejected.WithLabelValues("queue_full").Inc()
@@ -103,6 +125,7 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 	wb.Put(storeKey(prefixBlob, key), data)
 	wb.Put(storeKey(prefixStat, key), b.record(api.StatusQueued, start).marshal())
 	wb.Put(storeKey(prefixPend, key), nil)
+	wb.Put(storeKey(prefixHash, sum), key[:])
 	// Once registered a write cannot be withdrawn, so it must not depend on
 	// the caller's context beyond the wait for a place.
 	if err := e.store.Write(e.ctx, &wb); err != nil {
@@ -124,6 +147,90 @@ func (e *Engine) Put(ctx context.Context, data []byte) (api.PutResponse, error) 
 	e.m.stage.WithLabelValues("intake").Observe(e.now().Sub(start).Seconds())
 	e.log.Debug("blob accepted", "blob_key", key, "length", p.Length, "rows", p.Rows)
 	return api.PutResponse{BlobKey: key, Status: api.StatusQueued}, nil
+}
+
+// hashFlight is a post in intake, by the SHA-256 of its bytes: a repost of
+// the same bytes meanwhile waits for its answer instead of committing again.
+type hashFlight struct {
+	done    chan struct{}
+	waiting int // reposts waiting for it (under Engine.mu)
+	res     api.PutResponse
+	err     error
+}
+
+// beginHash registers a post of bytes with SHA-256 sum; nil when a post of
+// the same bytes is already in intake.
+func (e *Engine) beginHash(sum [32]byte) *hashFlight {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.byHash[sum]; ok {
+		return nil
+	}
+	f := &hashFlight{done: make(chan struct{})}
+	e.byHash[sum] = f
+	return f
+}
+
+func (e *Engine) endHash(sum [32]byte, f *hashFlight, res api.PutResponse, err error) {
+	e.mu.Lock()
+	delete(e.byHash, sum)
+	e.mu.Unlock()
+	f.res, f.err = res, err
+	close(f.done)
+}
+
+// awaitHash waits for the post of the same bytes in intake and answers
+// what it was answered, or, if it is gone by now, looks the bytes up again.
+func (e *Engine) awaitHash(ctx context.Context, sum [32]byte) (api.PutResponse, error) {
+	e.mu.Lock()
+	f := e.byHash[sum]
+	if f != nil {
+		f.waiting++
+	}
+	e.mu.Unlock()
+	if f != nil {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return api.PutResponse{}, ctx.Err()
+		}
+		e.m.reposts.Inc()
+		return f.res, f.err
+	}
+	r, ok, err := e.repost(ctx, sum)
+	if !ok && err == nil {
+		err = fmt.Errorf("%w: a post of the same bytes ended without a record", ErrInternal)
+	}
+	return r, err
+}
+
+// repost reports the status of bytes already accepted, by their SHA-256:
+// ok is false when they are new, or when their blob failed (it is posted
+// again then).
+func (e *Engine) repost(ctx context.Context, sum [32]byte) (api.PutResponse, bool, error) {
+	raw, err := e.store.Get(ctx, storeKey(prefixHash, sum))
+	if errors.Is(err, storage.ErrNotFound) {
+		return api.PutResponse{}, false, nil
+	}
+	if err != nil {
+		return api.PutResponse{}, false, fmt.Errorf("%w: reading the content index: %v", ErrInternal, err)
+	}
+	if len(raw) != len(da.BlobKey{}) {
+		return api.PutResponse{}, false, fmt.Errorf("%w: content index entry of %d bytes", ErrInternal, len(raw))
+	}
+	key := da.BlobKey(raw)
+	if r, ok, err := e.existing(ctx, key); ok || err != nil {
+		if ok && err == nil {
+			e.m.reposts.Inc()
+		}
+		return r, ok, err
+	}
+	rec, err := e.readStatus(ctx, key)
+	if err != nil || rec == nil || rec.Status == api.StatusFailed {
+		return api.PutResponse{}, false, err
+	}
+	e.m.reposts.Inc()
+	return api.PutResponse{BlobKey: key, Status: rec.Status}, true, nil
 }
 
 // existing reports the status of a blob already in flight, once its own

@@ -21,6 +21,9 @@ type metrics struct {
 	http         *prometheus.CounterVec
 	httpSeconds  *prometheus.HistogramVec
 	reconstructs *prometheus.CounterVec
+	heavyReads   prometheus.Gauge // expensive reads running (cells, rebuilds)
+	putWaiters   prometheus.Gauge // /put calls waiting for their certificate
+	reposts      prometheus.Counter
 }
 
 const ns = "zgda_engine"
@@ -37,7 +40,7 @@ func newMetrics(e *Engine) *metrics {
 		certFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "certification_failures_total",
 			Help: "Failed certification attempts by step (disperse, submit) and batches given up (gave_up)."}, []string{"step"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rejected_total",
-			Help: "Posts refused, by reason: empty, too_large, queue_full, too_many_requests."}, []string{"reason"}),
+			Help: "Requests refused, by reason: empty, too_large, queue_full, too_many_requests (posts or reads at their cap), reads_busy (no place for an expensive read in time), waiters_full, connections_full."}, []string{"reason"}),
 		batchBlobs: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_blobs",
 			Help: "Blobs per batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
 		batchRows: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_rows",
@@ -52,6 +55,12 @@ func newMetrics(e *Engine) *metrics {
 			Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}, []string{"route"}),
 		reconstructs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "reconstructions_total",
 			Help: "Reads served by reconstructing from DA nodes, by result."}, []string{"result"}),
+		heavyReads: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "heavy_reads",
+			Help: "Expensive reads running now (a row's cells and proofs, a blob rebuilt from DA nodes); at most retrieval.max_heavy."}),
+		putWaiters: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "altda_put_waiters",
+			Help: "Alt-DA /put calls waiting for their certificate; at most altda.max_waiters."}),
+		reposts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "reposts_total",
+			Help: "Posts of bytes already accepted, recognised by content hash before any commitment work."}),
 	}
 	backend := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "encoder_backend_info",
 		Help: "The encoder backend in use (value 1)."}, []string{"backend"})
@@ -65,7 +74,7 @@ func newMetrics(e *Engine) *metrics {
 		return func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return f() }
 	}
 	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchRows, m.sent,
-		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, backend,
+		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, backend,
 		depth("commit", func() float64 { return float64(len(e.commitCh)) }),
 		depth("batcher", locked(func() float64 { return float64(len(e.queue)) })),
 		depth("encode", func() float64 { return float64(len(e.encodeCh)) }),

@@ -24,8 +24,10 @@ import (
 //	            so that a restart re-queues exactly these
 //	cert/<root> chain.CertificateRecord (JSON): the certificate and its height
 //	bhdr/<root> the batch header (da.BatchHeader binary form, docs/spec.md §5)
+//	hash/<sha>  the blob key of the bytes whose SHA-256 is sha, so that a
+//	            repost is recognised before any commitment work
 //
-// Intake writes blob/, stat/ and pend/ in one atomic batch before it answers;
+// Intake writes blob/, stat/, pend/ and hash/ in one atomic batch before it answers;
 // certification writes stat/, deletes pend/ and writes cert/ and bhdr/ in
 // one batch.
 const (
@@ -34,6 +36,7 @@ const (
 	prefixPend   = "pend/"
 	prefixCert   = "cert/"
 	prefixHeader = "bhdr/"
+	prefixHash   = "hash/"
 )
 
 func storeKey(prefix string, k [32]byte) []byte {

@@ -1,12 +1,10 @@
 package engine
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
@@ -20,32 +18,72 @@ import (
 	"github.com/zgda/zgda/storage"
 )
 
-// Blob returns the exact bytes posted under key (docs/spec.md §7): the
-// local copy, or, once retention has pruned it or for a blob this engine
-// never held, the blob read back from the DA nodes of the batch the chain
-// last certified it in — its own data rows when they all come back and
-// verify, any D dispersed rows otherwise (docs/spec.md §3.6) — so the bytes
-// are always the committed ones. The result belongs to the caller.
+// Blob returns the exact bytes posted under key once the chain has
+// certified them (docs/spec.md §7): the local copy, or, once retention has
+// pruned it or for a blob this engine never held, the blob read back from
+// the DA nodes of the batch the chain last certified it in — its own data
+// rows when they all come back and verify, any D dispersed rows otherwise
+// (docs/spec.md §3.6) — so the bytes are always the committed ones. A blob
+// this engine holds but has not got certified (queued, dispersing, failed)
+// is ErrNotYetCertified naming its status, even while the bytes are here.
+//
+// Blobs read back are kept within Retrieval.CacheBytes, and concurrent reads
+// of one blob share one rebuild, which waits for one of Retrieval.MaxHeavy
+// places. The result must not be modified.
 func (e *Engine) Blob(ctx context.Context, key da.BlobKey) ([]byte, error) {
-	data, err := e.store.Get(ctx, storeKey(prefixBlob, key))
-	if err == nil {
-		return data, nil
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("%w: reading blob %s: %v", ErrInternal, key, err)
-	}
 	r, err := e.readStatus(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	if r != nil && r.Status != api.StatusCertified {
-		return nil, fmt.Errorf("%w: blob %s is %s and its local copy is gone", ErrUnavailable, key, r.Status)
+		why := ""
+		if r.Reason != "" {
+			why = " (" + r.Reason + ")"
+		}
+		return nil, fmt.Errorf("%w: blob %s is %s%s; GET /v1/blobs/%s/status follows it",
+			ErrNotYetCertified, key, r.Status, why, key)
 	}
-	root, hdr, err := e.locate(ctx, key, r)
-	if err != nil {
-		return nil, err
+	if r != nil {
+		data, err := e.store.Get(ctx, storeKey(prefixBlob, key))
+		if err == nil {
+			return data, nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("%w: reading blob %s: %v", ErrInternal, key, err)
+		}
 	}
-	return e.reconstruct(ctx, key, root, hdr)
+	return e.rebuilt.get(ctx, key, func() ([]byte, error) {
+		root, hdr, err := e.locate(ctx, key, r)
+		if err != nil {
+			return nil, err
+		}
+		release, err := e.heavySlot(ctx, "rebuilding blob "+key.String())
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		return e.reconstruct(ctx, key, root, hdr)
+	})
+}
+
+// heavySlot waits (at most Retrieval.QueueTimeout) for one of the
+// Retrieval.MaxHeavy places of the expensive reads; the answer to a read that
+// gets none is 429 with Retry-After, so that reads queue at the client, not
+// here.
+func (e *Engine) heavySlot(ctx context.Context, what string) (release func(), err error) {
+	t := time.NewTimer(time.Duration(e.cfg.Retrieval.QueueTimeout))
+	defer t.Stop()
+	select {
+	case e.heavy <- struct{}{}:
+		e.m.heavyReads.Inc()
+		return func() { e.m.heavyReads.Dec(); <-e.heavy }, nil
+	case <-t.C:
+		e.m.rejected.WithLabelValues("reads_busy").Inc()
+		return nil, fmt.Errorf("%w: %s: %d expensive reads (cells, rebuilds) are running and none finished within %v",
+			api.ErrTooManyRequests, what, cap(e.heavy), e.cfg.Retrieval.QueueTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // locate finds the batch that holds a certified blob and its header: from
@@ -185,12 +223,11 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 	ent, err := e.cells.get(ctx, cellKey{root, n}, func() (*cellEntry, error) {
 		// An FK20 run uses every core: run few at once, whatever the
 		// number of requests asking.
-		select {
-		case e.cellSem <- struct{}{}:
-			defer func() { <-e.cellSem }()
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		release, err := e.heavySlot(ctx, fmt.Sprintf("cells of row %d of batch %s", n, root))
+		if err != nil {
+			return nil, err
 		}
+		defer release()
 		row, err := e.localRow(ctx, root, hdr, n)
 		if err != nil {
 			return nil, err
@@ -365,75 +402,13 @@ func (e *Engine) reconstruct(ctx context.Context, key da.BlobKey, root da.Hash, 
 	}
 }
 
-// cellCache keeps the cells and proofs of recently asked rows (LRU) and
-// computes each row once however many ask at the same time.
-type cellCache struct {
-	mu    sync.Mutex
-	max   int
-	items map[cellKey]*list.Element // of *cellEntry
-	lru   list.List
-}
-
 type cellKey struct {
 	root da.Hash
 	row  int
 }
 
+// cellEntry is one row's 128 cells and proofs.
 type cellEntry struct {
-	k      cellKey
-	ready  chan struct{}
-	err    error
 	cells  [][]fr.Element
 	proofs []kzg.Proof
-}
-
-func newCellCache(max int) *cellCache {
-	return &cellCache{max: max, items: map[cellKey]*list.Element{}}
-}
-
-func (c *cellCache) get(ctx context.Context, k cellKey, compute func() (*cellEntry, error)) (*cellEntry, error) {
-	c.mu.Lock()
-	if el, ok := c.items[k]; ok {
-		c.lru.MoveToFront(el)
-		ent := el.Value.(*cellEntry)
-		c.mu.Unlock()
-		select {
-		case <-ent.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if ent.err != nil {
-			return nil, ent.err
-		}
-		return ent, nil
-	}
-	ent := &cellEntry{k: k, ready: make(chan struct{})}
-	el := c.lru.PushFront(ent)
-	c.items[k] = el
-	c.mu.Unlock()
-
-	res, err := compute()
-	c.mu.Lock()
-	if err != nil {
-		ent.err = err
-		c.lru.Remove(el)
-		delete(c.items, k)
-	} else {
-		ent.cells, ent.proofs = res.cells, res.proofs
-	}
-	for c.lru.Len() > max(c.max, 0) {
-		old := c.lru.Back()
-		oe := old.Value.(*cellEntry)
-		if old == el {
-			break
-		}
-		c.lru.Remove(old)
-		delete(c.items, oe.k)
-	}
-	c.mu.Unlock()
-	close(ent.ready)
-	if err != nil {
-		return nil, err
-	}
-	return ent, nil
 }

@@ -23,6 +23,8 @@ const (
 	CodeHeaderTooLarge   Code = "headers_too_large"  // 431
 	CodeQueueFull        Code = "queue_full"         // 429, with Retry-After: the pipeline holds its maximum
 	CodeTooManyRequests  Code = "too_many_requests"  // 429, with Retry-After: the concurrent request cap
+	CodeNotYetCertified  Code = "not_yet_certified"  // 409: the blob is known but not certified (its status says why)
+	CodeShuttingDown     Code = "shutting_down"      // 503 with Retry-After (429 on /put, where 503 means fail over)
 	CodeNotCertified     Code = "not_certified"      // 503: /put could not certify in time (or the blob failed)
 	CodeUnavailable      Code = "unavailable"        // 503: shutting down, or the DA nodes could not serve the data
 	CodeInternal         Code = "internal"           // 500
@@ -47,6 +49,8 @@ var (
 	ErrHeaderTooLarge  = errors.New("request headers too large")
 	ErrQueueFull       = errors.New("queue full: retry later")
 	ErrTooManyRequests = errors.New("too many concurrent requests: retry later")
+	ErrNotYetCertified = errors.New("blob not certified yet")
+	ErrShuttingDown    = errors.New("server shutting down: retry later")
 	ErrNotCertified    = errors.New("blob not certified in time")
 	ErrUnavailable     = errors.New("service unavailable")
 	ErrInternal        = errors.New("internal error")
@@ -71,6 +75,8 @@ var codes = []struct {
 	{CodeHeaderTooLarge, http.StatusRequestHeaderFieldsTooLarge, ErrHeaderTooLarge},
 	{CodeQueueFull, http.StatusTooManyRequests, ErrQueueFull},
 	{CodeTooManyRequests, http.StatusTooManyRequests, ErrTooManyRequests},
+	{CodeNotYetCertified, http.StatusConflict, ErrNotYetCertified},
+	{CodeShuttingDown, http.StatusServiceUnavailable, ErrShuttingDown},
 	{CodeNotCertified, http.StatusServiceUnavailable, ErrNotCertified},
 	{CodeUnavailable, http.StatusServiceUnavailable, ErrUnavailable},
 	{CodeInternal, http.StatusInternalServerError, ErrInternal},
