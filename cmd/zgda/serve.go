@@ -67,6 +67,7 @@ when it stops are dispersed when it starts again.`,
 				}
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			applyMemoryLimit(log, cfg.MemoryBudget())
 			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 
