@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -34,6 +35,16 @@ type BenchOptions struct {
 	// EncodeBlobs is how many blobs the encode-only anchor encodes
 	// (default min(Blobs, 64)).
 	EncodeBlobs int
+	// Readers, if positive, sample random cells of one certified blob of
+	// ReadSize bytes (default encoder.MaxBlobSize) from the disperser while
+	// the posters post, as light clients would: the report says whether
+	// reads made posts wait or fail.
+	Readers  int
+	ReadSize int
+	// MemoryBudget is the disperser's configured budget
+	// (engine.Config.MemoryBudget), set beside the peak RSS when the
+	// devnet runs in this process; 0 if unknown.
+	MemoryBudget int64
 }
 
 // BenchReport is what BenchE2E measured. Rates are in MB/s (10^6 bytes)
@@ -61,6 +72,18 @@ type BenchReport struct {
 	MeanBatchRows      float64 `json:"mean_batch_rows"`
 	RowBytesPerByte    float64 `json:"row_bytes_per_byte"`
 	HeaderBytesPerByte float64 `json:"header_bytes_per_byte"`
+	// PostsRefused counts 429 answers to posts (retried).
+	PostsRefused int64 `json:"posts_refused"`
+	// With readers: their cell rate, the 429s and other failures they got,
+	// and the peak RSS of this process beside the disperser's budget.
+	Readers        int     `json:"readers,omitempty"`
+	ReadSize       int     `json:"read_size,omitempty"`
+	CellsPerSecond float64 `json:"cells_per_second,omitempty"`
+	ReadsRefused   int64   `json:"reads_refused,omitempty"`
+	ReadFailures   int64   `json:"read_failures,omitempty"`
+	ReadError      string  `json:"read_error,omitempty"`
+	PeakRSS        int64   `json:"peak_rss_bytes,omitempty"`
+	MemoryBudget   int64   `json:"memory_budget_bytes,omitempty"`
 }
 
 // BenchE2E measures a running disperser at baseURL end to end: Posters
@@ -95,7 +118,17 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	}
 	r.EncodeOnlyMBps = mbps
 
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * o.Posters}}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * (o.Posters + o.Readers)}}
+	var reads *readLoad
+	if o.Readers > 0 {
+		if o.ReadSize == 0 {
+			o.ReadSize = encoder.MaxBlobSize
+		}
+		r.Readers, r.ReadSize = o.Readers, o.ReadSize
+		if reads, err = prepareReads(ctx, client.New(baseURL, client.WithHTTPClient(hc), client.WithPollInterval(20*time.Millisecond)), o.ReadSize); err != nil {
+			return nil, err
+		}
+	}
 	before, err := scrape(ctx, hc, baseURL)
 	if err != nil {
 		return nil, err
@@ -108,6 +141,13 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	next := 0
 	errc := make(chan error, o.Posters)
 	var wg sync.WaitGroup
+	var refused atomic.Int64
+	readCtx, stopReads := context.WithCancel(ctx)
+	defer stopReads()
+	var readers *sync.WaitGroup
+	if reads != nil {
+		readers = reads.run(readCtx, client.New(baseURL, client.WithHTTPClient(hc)), o.Readers)
+	}
 	start := time.Now()
 	for p := 0; p < o.Posters; p++ {
 		wg.Add(1)
@@ -124,7 +164,7 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 					return
 				}
 				t := time.Now()
-				res, err := putRetry(ctx, cl, blobs[i])
+				res, err := putRetry(ctx, cl, blobs[i], &refused)
 				if err != nil {
 					errc <- fmt.Errorf("blob %d: %w", i, err)
 					return
@@ -146,6 +186,10 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 		}()
 	}
 	wg.Wait()
+	stopReads()
+	if readers != nil {
+		readers.Wait()
+	}
 	close(errc)
 	var errs []error
 	for err := range errc {
@@ -161,6 +205,11 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	r.AcceptP50, r.AcceptP99 = percentiles(accept)
 	r.P50, r.P99 = percentiles(certify)
 	r.Ratio = r.CertifiedMBps / r.EncodeOnlyMBps
+	r.PostsRefused = refused.Load()
+	if reads != nil {
+		reads.report(r, r.Seconds)
+		r.PeakRSS, r.MemoryBudget = peakRSS(), o.MemoryBudget
+	}
 	after, err := scrape(ctx, hc, baseURL)
 	if err != nil {
 		return nil, err
@@ -302,11 +351,16 @@ func scrape(ctx context.Context, hc *http.Client, baseURL string) (counters, err
 	return c, nil
 }
 
-func putRetry(ctx context.Context, cl *client.Client, b []byte) (*api.PutResponse, error) {
+// putRetry posts b until it is accepted, retrying retryable answers;
+// refused, if not nil, counts the 429s.
+func putRetry(ctx context.Context, cl *client.Client, b []byte, refused *atomic.Int64) (*api.PutResponse, error) {
 	for {
 		r, err := cl.Put(ctx, b)
 		var ae *client.Error
 		if errors.As(err, &ae) && client.IsRetryable(err) {
+			if refused != nil && ae.StatusCode == http.StatusTooManyRequests {
+				refused.Add(1)
+			}
 			select {
 			case <-time.After(max(ae.RetryAfter/4, 20*time.Millisecond)):
 				continue
@@ -333,5 +387,23 @@ func (r *BenchReport) WriteTable(w io.Writer) error {
 		r.AcceptP50.Round(time.Millisecond), r.AcceptP99.Round(time.Millisecond),
 		r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond),
 		r.Batches, r.MeanBatchRows, r.RowBytesPerByte, r.HeaderBytesPerByte)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Readers == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nwith %d readers sampling cells of a %d-byte blob: %.1f cells/s, reads refused (429) %d, other read failures %d; posts refused (429) %d",
+		r.Readers, r.ReadSize, r.CellsPerSecond, r.ReadsRefused, r.ReadFailures, r.PostsRefused)
+	if r.PeakRSS > 0 {
+		fmt.Fprintf(w, "; peak RSS %d MiB", r.PeakRSS>>20)
+		if r.MemoryBudget > 0 {
+			fmt.Fprintf(w, " (disperser budget %d MiB, DA nodes and chain in the same process)", r.MemoryBudget>>20)
+		}
+	}
+	if r.ReadError != "" {
+		fmt.Fprintf(w, "\nfirst read failure: %s", r.ReadError)
+	}
+	fmt.Fprintln(w)
+	return nil
 }

@@ -16,8 +16,8 @@ import (
 // bench e2e is a subcommand of bench (cmd/zgda/bench.go), attached here so
 // that the engine's benchmark lives beside the engine's commands.
 func init() {
-	var posters, blobs, nodes int
-	var size, url string
+	var posters, blobs, nodes, readers int
+	var size, url, readSize string
 	var asJSON, fast bool
 	cmd := &cobra.Command{
 		Use:   "e2e [--posters N] [--size S] [--blobs N] [--url URL]",
@@ -32,7 +32,14 @@ dispersed rows and of batch headers sent to DA nodes per byte posted (from
 the disperser's /metrics; ≈ 4 row bytes per byte when batches fill their
 window, docs/spec.md §4.2). The target is e2e ≥ 70% of encode-only.
 A row holds 126,976 bytes; blobs pack into R = ceil(L / 126,976) rows and
-share batches, so every size costs about the same per byte.`,
+share batches, so every size costs about the same per byte.
+
+--readers N adds read load: one blob of --read-size is posted and certified
+first, then N light clients sample random cells of its batch from the
+disperser for as long as the posters post. The report then says how many
+reads and posts were refused (429) — reads have places of their own, so
+posts should see none because of them — and the peak RSS of this process
+beside the disperser's configured memory budget.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n, err := bench.ParseSize(size)
@@ -42,6 +49,7 @@ share batches, so every size costs about the same per byte.`,
 			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			target := url
+			var budget int64
 			if target == "" {
 				dir, err := os.MkdirTemp("", "zgda-bench-e2e-")
 				if err != nil {
@@ -56,8 +64,16 @@ share batches, so every size costs about the same per byte.`,
 				}
 				defer net.Close()
 				target = net.URL()
+				budget = net.MemoryBudget()
 			}
-			r, err := devnet.BenchE2E(ctx, target, devnet.BenchOptions{Posters: posters, Size: n, Blobs: blobs})
+			rs := 0
+			if readers > 0 {
+				if rs, err = bench.ParseSize(readSize); err != nil {
+					return fmt.Errorf("--read-size: %w", err)
+				}
+			}
+			r, err := devnet.BenchE2E(ctx, target, devnet.BenchOptions{Posters: posters, Size: n, Blobs: blobs,
+				Readers: readers, ReadSize: rs, MemoryBudget: budget})
 			if err != nil {
 				return err
 			}
@@ -84,6 +100,8 @@ share batches, so every size costs about the same per byte.`,
 	f.StringVar(&url, "url", "", "benchmark a running disperser instead of a temporary devnet")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.BoolVar(&fast, "fast", false, "devnet with test timings (blocks every few tens of milliseconds)")
+	f.IntVar(&readers, "readers", 0, "light clients sampling random cells of one certified blob of --read-size while the posters post (0: none)")
+	f.StringVar(&readSize, "read-size", "31MiB", "the size of the blob the readers sample")
 	for _, c := range rootCmd.Commands() {
 		if c.Name() == "bench" {
 			c.AddCommand(cmd)
