@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -333,7 +335,21 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("second start did not resume")
 	}
 	cl3 := client.New(n2.URL())
-	time.Sleep(200 * time.Millisecond) // a few pruning rounds
+	// Wait for retention to prune the three local copies (the engine serves
+	// a certified blob's local copy while it is there).
+	pruned := regexp.MustCompile(`(?m)^zgda_storage_pruned_total (\d+)`)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		m := pruned.FindStringSubmatch(metrics(t, n2.URL()))
+		if v := 0; m != nil {
+			if v, _ = strconv.Atoi(m[1]); v >= len(keys) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retention did not prune the %d local copies: %v", len(keys), m)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for i, k := range keys {
 		back, err := cl3.Get(ctx, k)
 		if err != nil || !bytes.Equal(back, blobs[i]) {
