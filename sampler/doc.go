@@ -7,10 +7,8 @@
 // quorum), draws n distinct cells of the batch's N × 128 grid — the N = 4D
 // dispersed rows, 128 EIP-7594 cells each — at random (crypto/rand, so nodes
 // cannot guess them), asks a DA node that holds each cell's row in the
-// batch's window for it over /zgda/cell/2.0.0 (the disperser's HTTP cell
-// endpoint is the last resort when one is configured), and checks every
-// answer with EIP-7594 verify_cell_kzg_proof_batch against that row's
-// commitment. Row commitments come from the batch header, which is accepted
+// batch's window for it over /zgda/cell/2.0.0, and checks every answer
+// with EIP-7594 verify_cell_kzg_proof_batch against that row's commitment. Row commitments come from the batch header, which is accepted
 // only if every blob header in it hashes to its key and the blobs hash to
 // the certified batch root: data rows' commitments are the header's, parity
 // rows' are derived from them in G1 (docs/spec.md §3.4). Nothing a node
@@ -25,9 +23,14 @@
 // most (5/8)^n. n = 16 gives 0.99946; drawing without replacement only
 // helps.
 //
-// A sample is OK once a verified cell arrives, Failed when every answer
-// that came was wrong, and Unanswered when nobody answered. A batch — and
-// so each of its blobs — is available only if every sample is OK. Nodes
+// A sample is OK once a verified cell arrives from a DA node, Failed when
+// every answer that came was wrong, and Unanswered when nobody answered. A
+// batch — and so each of its blobs — is available only if every sample is
+// OK. Only the DA nodes' answers are evidence: a batch the nodes withhold
+// is lost once the disperser forgets it. With WithDisperser, the disperser
+// is asked afterwards for each sample no node served; its cells are
+// verified and reported apart (Report.Disperser, Sample.Disperser) and
+// change neither the verdict nor the confidence. Nodes
 // that sent wrong cells or proofs, a batch header that does not match the
 // root, or malformed answers, are named as liars; nodes that refused, were
 // unreachable or timed out are named too. Answers are verified a round at a

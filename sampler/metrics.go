@@ -20,10 +20,10 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zgda_sampler_samples_total", Help: "Cells sampled, by outcome (ok, failed, unanswered).",
+			Name: "zgda_sampler_samples_total", Help: "Cells sampled, by outcome (ok, failed, unanswered) from the DA nodes.",
 		}, []string{"outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zgda_sampler_requests_total", Help: "Cell requests, by source (node, disperser) and result (served or the fault).",
+			Name: "zgda_sampler_requests_total", Help: "Cell requests, by source (node, disperser) and result (served or the fault); the disperser's are no evidence of availability.",
 		}, []string{"source", "result"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zgda_sampler_batches_total", Help: "Batches checked, by verdict (available, unavailable).",
@@ -64,15 +64,17 @@ func (m *metrics) observe(r *Report, blobs int) {
 	for _, s := range r.Samples {
 		m.samples.WithLabelValues(s.Outcome.String()).Inc()
 	}
-	for _, n := range r.Nodes {
-		src := "node"
-		if n.Signer == DisperserSource {
-			src = "disperser"
-		}
+	count := func(src string, n *NodeReport) {
 		m.requests.WithLabelValues(src, "served").Add(float64(n.Served))
 		for f, c := range n.Faults {
 			m.requests.WithLabelValues(src, f).Add(float64(c))
 		}
+	}
+	for i := range r.Nodes {
+		count("node", &r.Nodes[i])
+	}
+	if r.Disperser != nil {
+		count("disperser", r.Disperser)
 	}
 	m.batches.WithLabelValues(r.Verdict()).Inc()
 	m.blobs.WithLabelValues(r.Verdict()).Add(float64(blobs))

@@ -97,29 +97,36 @@ func (f Fault) lie() bool { return f == Malformed || f == Invalid }
 // transient reports whether asking again later may help.
 func (f Fault) transient() bool { return f == Unreachable || f == TimedOut || f == Busy }
 
-// DisperserSource is Try.Source and NodeReport.Signer for the disperser's
-// HTTP fallback.
+// DisperserSource is NodeReport.Signer in Report.Disperser, the
+// disperser's HTTP API (WithDisperser).
 const DisperserSource = -1
 
-// Try is one failed request for a sample.
+// Try is one failed request to a DA node for a sample.
 type Try struct {
-	Source int    `json:"source"` // signer index, or DisperserSource
+	Source int    `json:"source"` // signer index
 	Fault  Fault  `json:"fault"`
 	Error  string `json:"error"`
 }
 
 // Sample is one drawn cell of the batch's grid and what became of it.
 type Sample struct {
-	Row     uint32  `json:"row"`  // dispersed row n < N
-	Cell    uint16  `json:"cell"` // cell c < 128
+	Row  uint32 `json:"row"`  // dispersed row n < N
+	Cell uint16 `json:"cell"` // cell c < 128
+	// Outcome is what the DA nodes answered; it alone counts towards the
+	// verdict.
 	Outcome Outcome `json:"outcome"`
-	// From is the source that served the verified cell: a signer index or
-	// DisperserSource; nil unless the sample is OK.
+	// From is the DA node (signer index) that served the verified cell;
+	// nil unless the sample is OK.
 	From  *int  `json:"from,omitempty"`
-	Tries []Try `json:"tries,omitempty"` // failed requests, in order
+	Tries []Try `json:"tries,omitempty"` // the DA nodes' failed requests, in order
+	// Disperser is what the disperser answered when it was asked for the
+	// cell because no DA node served it (WithDisperser); zero when it was
+	// not asked. It never changes Outcome.
+	Disperser Outcome `json:"disperser,omitempty"`
 }
 
-// NodeReport is one source's part in a check.
+// NodeReport is one source's part in a check: a DA node's, or the
+// disperser's in Report.Disperser.
 type NodeReport struct {
 	Signer int            `json:"signer"` // DisperserSource for the disperser
 	Name   string         `json:"name"`   // "signer 3 (12D3Koo…)" or "disperser http://…"
@@ -170,15 +177,23 @@ type Report struct {
 	Quorum     uint32   `json:"quorum"`
 	CertHeight int64    `json:"certificate_height"`
 	Samples    []Sample `json:"samples"`
-	OK         int      `json:"ok"`
-	Failed     int      `json:"failed"`
-	Unanswered int      `json:"unanswered"`
-	// Available is the batch's verdict, and so each of its blobs'.
+	// The samples by Outcome: only cells the DA nodes served, verified
+	// against their row commitments, are OK.
+	OK         int `json:"ok"`
+	Failed     int `json:"failed"`
+	Unanswered int `json:"unanswered"`
+	// Available is the batch's verdict, and so each of its blobs': every
+	// sample OK (docs/spec.md §3.6).
 	Available bool `json:"available"`
 	// Confidence is 1 − (5/8)^OK for an available batch, 0 otherwise.
-	Confidence float64       `json:"confidence"`
-	Nodes      []NodeReport  `json:"nodes"` // every source asked, by signer
-	Elapsed    time.Duration `json:"elapsed_ns"`
+	Confidence float64      `json:"confidence"`
+	Nodes      []NodeReport `json:"nodes"` // every DA node asked, by signer
+	// Disperser is the disperser's part when it was asked (WithDisperser)
+	// for the samples no DA node served: Served of them verified. Those
+	// cells show that the disperser still has them, not that the batch is
+	// available; they count in neither OK nor Confidence.
+	Disperser *NodeReport   `json:"disperser_cells,omitempty"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
 }
 
 // ForBlob is the report of the batch's i-th blob (0 ≤ i < BatchBlobs): the
@@ -209,11 +224,22 @@ func (r *Report) Verdict() string {
 	return "unavailable"
 }
 
-// Liars are the sources that sent wrong or malformed answers.
+// Liars are the DA nodes that sent wrong or malformed answers.
 func (r *Report) Liars() []int { return r.sources((*NodeReport).Lied) }
 
-// Unresponsive are the sources that left requests unanswered.
+// Unresponsive are the DA nodes that left requests unanswered.
 func (r *Report) Unresponsive() []int { return r.sources((*NodeReport).Unresponsive) }
+
+// DisperserAsked is how many samples the disperser was asked for.
+func (r *Report) DisperserAsked() int {
+	n := 0
+	for _, s := range r.Samples {
+		if s.Disperser != 0 {
+			n++
+		}
+	}
+	return n
+}
 
 func (r *Report) sources(f func(*NodeReport) bool) []int {
 	var out []int
@@ -225,8 +251,9 @@ func (r *Report) sources(f func(*NodeReport) bool) []int {
 	return out
 }
 
-// tally fills the counts, the verdict and the node list.
-func (r *Report) tally(nodes map[int]*NodeReport) {
+// tally fills the counts, the verdict and the source lists. The verdict
+// reads only the samples' Outcome: the disperser's answers are not in it.
+func (r *Report) tally(nodes map[int]*NodeReport, disp *NodeReport) {
 	r.OK, r.Failed, r.Unanswered = 0, 0, 0
 	for _, s := range r.Samples {
 		switch s.Outcome {
@@ -248,6 +275,11 @@ func (r *Report) tally(nodes map[int]*NodeReport) {
 		r.Nodes = append(r.Nodes, *n)
 	}
 	sort.Slice(r.Nodes, func(i, j int) bool { return r.Nodes[i].Signer < r.Nodes[j].Signer })
+	r.Disperser = nil
+	if disp != nil {
+		d := *disp
+		r.Disperser = &d
+	}
 }
 
 // WriteText writes the report for people: the verdict first, then the
@@ -277,9 +309,23 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&sb, "  did not answer: %s: %s (%d of %d served)\n", n.Name, n.Error, n.Served, n.Asked)
 		}
 	}
+	if d := r.Disperser; d != nil {
+		fmt.Fprintf(&sb, "  %s: has %d of the %d cells the DA nodes did not serve (verified; no evidence of availability)\n",
+			d.Name, d.Served, r.DisperserAsked())
+		switch {
+		case d.Lied():
+			fmt.Fprintf(&sb, "  LIED: %s: %s\n", d.Name, d.Error)
+		case d.Unresponsive():
+			fmt.Fprintf(&sb, "  did not answer: %s: %s\n", d.Name, d.Error)
+		}
+	}
 	for _, s := range r.Samples {
 		if s.Outcome != OK {
-			fmt.Fprintf(&sb, "  cell (%d, %d) %s after %d tries\n", s.Row, s.Cell, s.Outcome, len(s.Tries))
+			fmt.Fprintf(&sb, "  cell (%d, %d) %s after %d tries", s.Row, s.Cell, s.Outcome, len(s.Tries))
+			if s.Disperser != 0 {
+				fmt.Fprintf(&sb, "; disperser: %s", s.Disperser)
+			}
+			sb.WriteByte('\n')
 		}
 	}
 	_, err := io.WriteString(w, sb.String())

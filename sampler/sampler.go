@@ -85,10 +85,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithRegisterer exports the Sampler's Prometheus metrics on r.
 func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.reg = r } }
 
-// WithDisperser asks the disperser's HTTP API at baseURL (GET
+// WithDisperser also asks the disperser's HTTP API at baseURL (GET
 // /v1/batches/{root}/cells/{n}/{c}, and /v1/batches/{root} for the header;
-// docs/spec.md §7) for a cell after every DA node holding it failed. Its
-// answers are verified like any other.
+// docs/spec.md §7) for each sample that no DA node served, once the DA
+// nodes have had every try. Its cells are verified like the nodes' and
+// reported apart (Report.Disperser, Sample.Disperser), but they are no
+// evidence of availability (docs/spec.md §3.6): they only say whether the
+// disperser still has the data the DA nodes did not serve.
 func WithDisperser(baseURL string) Option { return func(o *options) { o.url = baseURL } }
 
 // New returns a Sampler that reads certificates, quorums and the signer
@@ -214,7 +217,14 @@ func (s *Sampler) check(ctx context.Context, loc *dispersal.Location, n, blobs i
 	if err := r.rounds(ctx); err != nil {
 		return nil, err
 	}
-	rep.tally(r.nodes)
+	// Only now, with the verdict's evidence complete, the disperser: its
+	// cells go to Sample.Disperser and Report.Disperser, never to Outcome.
+	if s.http != nil && r.planDisperser() {
+		if err := r.rounds(ctx); err != nil {
+			return nil, err
+		}
+	}
+	rep.tally(r.nodes, r.disp)
 	rep.Elapsed = time.Since(start)
 	s.met.observe(rep, blobs)
 	return rep, nil
@@ -259,15 +269,21 @@ func (s *Sampler) batch(root da.Hash) *batch {
 	return s.batches[root]
 }
 
-// accept caches a batch header that passed dispersal.VerifyBatchHeader with
+// accept takes a batch header that passed dispersal.VerifyBatchHeader with
 // the commitments of its N dispersed rows (docs/spec.md §3.4): the data
-// rows' are the header's, the parity rows' are derived from them in G1.
-func (s *Sampler) accept(root da.Hash, h *da.BatchHeader) (*batch, error) {
+// rows' are the header's, the parity rows' are derived from them in G1. It
+// caches the batch only if cache is set: a header only the disperser served
+// is used for the disperser's cells of this check and not kept, so that a
+// later check asks the DA nodes for it again.
+func (s *Sampler) accept(root da.Hash, h *da.BatchHeader, cache bool) (*batch, error) {
 	comms, err := encoder.RowCommitments(s.kzg, h)
 	if err != nil {
 		return nil, err
 	}
 	b := &batch{hdr: h, comms: comms}
+	if !cache {
+		return b, nil
+	}
 	s.mu.Lock()
 	if len(s.batches) >= batchCacheLimit {
 		clear(s.batches)
@@ -283,8 +299,9 @@ type run struct {
 	root  da.Hash
 	reg   []chain.SignerInfo
 	rep   *Report
-	nodes map[int]*NodeReport
-	b     *batch // nil until a header checks
+	nodes map[int]*NodeReport // the DA nodes asked, by signer
+	disp  *NodeReport         // the disperser, once asked
+	b     *batch              // nil until a header checks
 	todo  []*pending
 
 	// The disperser's header, fetched once per check however many answers
@@ -294,16 +311,28 @@ type run struct {
 }
 
 // pending is a sample still without a verified cell, and the sources left
-// to ask, in order.
+// to ask, in order: the DA nodes holding its row, or (disp) the disperser
+// alone.
 type pending struct {
 	idx     int // into rep.Samples
+	disp    bool
 	queue   []int
 	retried map[int]int
 }
 
+// outcome is what p's answers decide: the sample's Outcome for the DA
+// nodes, its Disperser field for the disperser.
+func (r *run) outcome(p *pending) *Outcome {
+	if p.disp {
+		return &r.rep.Samples[p.idx].Disperser
+	}
+	return &r.rep.Samples[p.idx].Outcome
+}
+
 // plan lists each sample's holders, least-asked first so that the samples
 // spread over as many nodes as possible (a liar among them is asked), with
-// ties broken at random; the disperser comes last.
+// ties broken at random. Only DA nodes are listed: the disperser is asked
+// apart (planDisperser).
 func (r *run) plan(loc *dispersal.Location, cells []cellRef) {
 	load := make(map[uint32]int)
 	for i, c := range cells {
@@ -318,11 +347,21 @@ func (r *run) plan(loc *dispersal.Location, cells []cellRef) {
 		if len(hs) > 0 {
 			load[hs[0]]++
 		}
-		if r.s.http != nil {
-			p.queue = append(p.queue, DisperserSource)
-		}
 		r.todo = append(r.todo, p)
 	}
+}
+
+// planDisperser queues the disperser for every sample the DA nodes did not
+// serve, and reports whether there is any.
+func (r *run) planDisperser() bool {
+	r.todo = r.todo[:0]
+	for i := range r.rep.Samples {
+		if s := &r.rep.Samples[i]; s.Outcome != OK {
+			s.Disperser = Unanswered
+			r.todo = append(r.todo, &pending{idx: i, disp: true, queue: []int{DisperserSource}})
+		}
+	}
+	return len(r.todo) > 0
 }
 
 // answer is one request's result.
@@ -502,7 +541,7 @@ func (r *run) check(batch []*answer) error {
 			// blobs hash to it: this cannot happen with a valid certificate.
 			return fmt.Errorf("sampler: batch %s has N = %d dispersed rows by its header, but its certificate says %d", r.root, n, r.rep.DispersedRows)
 		}
-		b, err := r.s.accept(r.root, a.hdr)
+		b, err := r.s.accept(r.root, a.hdr, a.src != DisperserSource)
 		if err != nil {
 			// The header is the certified one (it matches the root): every
 			// holder would send the same, so no sender is at fault.
@@ -557,16 +596,21 @@ func (r *run) verify(as []*answer) error {
 
 // settle records the batch: verified samples leave the to-do list, faults
 // are charged to their sources, transient ones earn a retry at the end of
-// the sample's queue.
+// the sample's queue. A DA node's answer decides the sample's Outcome; the
+// disperser's only its Disperser field.
 func (r *run) settle(batch []*answer) {
 	for _, a := range batch {
 		n := r.node(a.src)
 		n.Asked++
 		s := &r.rep.Samples[a.p.idx]
+		out := r.outcome(a.p)
 		if a.fault == 0 {
 			n.Served++
-			src := a.src
-			s.Outcome, s.From = OK, &src
+			*out = OK
+			if !a.p.disp {
+				src := a.src
+				s.From = &src
+			}
 			continue
 		}
 		if n.Faults == nil {
@@ -578,9 +622,11 @@ func (r *run) settle(batch []*answer) {
 			n.Error = a.err.Error()
 		}
 		n.Faults[a.fault.String()]++
-		s.Tries = append(s.Tries, Try{Source: a.src, Fault: a.fault, Error: a.err.Error()})
+		if !a.p.disp {
+			s.Tries = append(s.Tries, Try{Source: a.src, Fault: a.fault, Error: a.err.Error()})
+		}
 		if a.fault.lie() {
-			s.Outcome = Failed
+			*out = Failed
 		}
 		if a.fault.transient() && a.p.retried[a.src] < r.s.cfg.Retries {
 			if a.p.retried == nil {
@@ -594,7 +640,7 @@ func (r *run) settle(batch []*answer) {
 	}
 	left := r.todo[:0]
 	for _, p := range r.todo {
-		if r.rep.Samples[p.idx].Outcome != OK {
+		if *r.outcome(p) != OK {
 			left = append(left, p)
 		}
 	}
@@ -603,13 +649,17 @@ func (r *run) settle(batch []*answer) {
 
 // node is the report entry of a source.
 func (r *run) node(src int) *NodeReport {
+	if src == DisperserSource {
+		if r.disp == nil {
+			r.disp = &NodeReport{Signer: src, Name: "disperser " + r.s.url}
+		}
+		return r.disp
+	}
 	if n, ok := r.nodes[src]; ok {
 		return n
 	}
 	n := &NodeReport{Signer: src}
 	switch {
-	case src == DisperserSource:
-		n.Name = "disperser " + r.s.url
 	case src < len(r.reg):
 		n.Addrs = r.reg[src].Addrs
 		n.Name = fmt.Sprintf("signer %d", src)

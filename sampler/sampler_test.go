@@ -91,6 +91,21 @@ func (tn *testNet) inject() {
 
 func (tn *testNet) set(i int, f *fault) { tn.faults[i].Store(f) }
 
+// unplug takes every node's cell protocol off its host, so that no node
+// can be asked for a cell (a stream for it cannot be opened), and returns
+// what puts the fault-injecting handlers back.
+func (tn *testNet) unplug() (replug func()) {
+	for _, nd := range tn.Nodes() {
+		nd.Host().RemoveStreamHandler(da.ProtocolCell)
+	}
+	return func() {
+		for i, nd := range tn.Nodes() {
+			p := tn.faults[i]
+			nd.Host().SetStreamHandler(da.ProtocolCell, func(s network.Stream) { serveCell(nd, p.Load(), s) })
+		}
+	}
+}
+
 func (tn *testNet) honest() {
 	for _, p := range tn.faults {
 		p.Store(nil)
@@ -390,6 +405,12 @@ func TestSampler(t *testing.T) {
 		if rep := sample(t, s, small, 512); !rep.Available {
 			t.Fatalf("whole grid:\n%s", text(rep))
 		}
+		// The disperser is asked only for what no DA node served: here,
+		// nothing.
+		s = tn.sampler(t, testConfig(), sampler.WithDisperser(tn.URL()))
+		if rep := sample(t, s, small, 16); !rep.Available || rep.Disperser != nil || rep.DisperserAsked() != 0 {
+			t.Fatalf("honest nodes, the disperser configured:\n%s", text(rep))
+		}
 	})
 
 	tn.inject()
@@ -420,16 +441,74 @@ func TestSampler(t *testing.T) {
 			t.Fatalf("report does not say it:\n%s", out)
 		}
 
-		// The disperser still has the batch: as a fallback it makes it
-		// available, and the nodes are still named.
+		// The disperser still has the batch and serves the withheld cells:
+		// they are verified and reported apart, and the batch stays
+		// unavailable, the nodes still named.
 		s = tn.sampler(t, testConfig(), sampler.WithDisperser(tn.URL()))
 		rep = sample(t, s, small, 16)
-		if !rep.Available || len(rep.Unresponsive()) == 0 {
-			t.Fatalf("with the disperser as fallback:\n%s", text(rep))
+		if rep.Available || rep.Confidence != 0 || rep.Unanswered == 0 || len(rep.Unresponsive()) != len(tn.Nodes()) {
+			t.Fatalf("half the grid withheld, the disperser serving it:\n%s", text(rep))
+		}
+		if d := rep.Disperser; d == nil || d.Served != rep.Unanswered || rep.DisperserAsked() != rep.Unanswered || d.Lied() {
+			t.Fatalf("the disperser's part %+v, want the %d withheld cells served:\n%s", d, rep.Unanswered, text(rep))
 		}
 		for _, smp := range rep.Samples {
-			if smp.From == nil || (smp.Row < 2) != (*smp.From == sampler.DisperserSource) {
-				t.Fatalf("sample (%d, %d) served by %v", smp.Row, smp.Cell, smp.From)
+			withheld := smp.Row < 2
+			if withheld != (smp.Outcome == sampler.Unanswered) || withheld != (smp.From == nil) ||
+				withheld != (smp.Disperser == sampler.OK) || (!withheld && (smp.Disperser != 0 || *smp.From < 0)) {
+				t.Fatalf("sample (%d, %d): %s from %v, disperser %v", smp.Row, smp.Cell, smp.Outcome, smp.From, smp.Disperser)
+			}
+		}
+	})
+
+	t.Run("every DA node withholds, the disperser serves", func(t *testing.T) {
+		defer tn.honest()
+		for i := range tn.Nodes() {
+			tn.set(i, &fault{withhold: func(uint32) bool { return true }})
+		}
+		reg := prometheus.NewRegistry()
+		s := tn.sampler(t, testConfig(), sampler.WithDisperser(tn.URL()), sampler.WithRegisterer(reg))
+		rep := sample(t, s, small, 16)
+		checkDisperserOnly(t, tn, rep, 16)
+		for _, smp := range rep.Samples {
+			if len(smp.Tries) != len(tn.Nodes()) {
+				t.Fatalf("sample (%d, %d) asked %d holders, want all %d", smp.Row, smp.Cell, len(smp.Tries), len(tn.Nodes()))
+			}
+		}
+		if got := rep.Unresponsive(); len(got) != len(tn.Nodes()) {
+			t.Fatalf("unresponsive %v, want every node:\n%s", got, text(rep))
+		}
+		// The verdict's metrics hold no disperser cell either.
+		for _, c := range []struct {
+			name, label string
+			want        float64
+		}{
+			{"zgda_sampler_samples_total", "ok", 0},
+			{"zgda_sampler_samples_total", "unanswered", 16},
+			{"zgda_sampler_batches_total", "unavailable", 1},
+			{"zgda_sampler_batches_total", "available", 0},
+		} {
+			if got := testutil.ToFloat64(counter(t, reg, c.name, c.label)); got != c.want {
+				t.Fatalf("%s{%s} = %v, want %v", c.name, c.label, got, c.want)
+			}
+		}
+		// The batch by root, the same.
+		brep, err := s.SampleBatchN(ctx, tn.locate(t, ctx, small).Root, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDisperserOnly(t, tn, brep, 16)
+
+		// No DA node can be reached at all (their cell protocol is gone):
+		// still unavailable, whatever the disperser serves.
+		replug := tn.unplug()
+		defer replug()
+		s = tn.sampler(t, testConfig(), sampler.WithDisperser(tn.URL()))
+		rep = sample(t, s, small, 16)
+		checkDisperserOnly(t, tn, rep, 16)
+		for _, n := range rep.Nodes {
+			if n.Faults["unreachable"] == 0 || n.Served != 0 {
+				t.Fatalf("node %s: %+v, want it unreachable", n.Name, n)
 			}
 		}
 	})
@@ -605,9 +684,18 @@ func TestSampler(t *testing.T) {
 				defer srv.Close()
 				s := tn.sampler(t, testConfig(), sampler.WithDisperser(srv.URL))
 				rep := sample(t, s, small, 4)
-				nr := nodeReport(rep, sampler.DisperserSource)
-				if rep.Available || rep.Failed != 4 || nr == nil || nr.Faults[tc.fault] == 0 || !strings.Contains(nr.Error, tc.want) {
-					t.Fatalf("%s: want every sample failed, the disperser %s saying %q:\n%s", tc.name, tc.fault, tc.want, text(rep))
+				nr := rep.Disperser
+				if rep.Available || rep.Unanswered != 4 || nr == nil || nr.Served != 0 || !nr.Lied() ||
+					nr.Faults[tc.fault] == 0 || !strings.Contains(nr.Error, tc.want) {
+					t.Fatalf("%s: want every sample unanswered, the disperser %s saying %q:\n%s", tc.name, tc.fault, tc.want, text(rep))
+				}
+				for _, smp := range rep.Samples {
+					if smp.Disperser != sampler.Failed {
+						t.Fatalf("sample (%d, %d): disperser %v, want failed", smp.Row, smp.Cell, smp.Disperser)
+					}
+				}
+				if out := text(rep); !strings.Contains(out, "LIED: disperser "+srv.URL) {
+					t.Fatalf("report does not name the disperser:\n%s", out)
 				}
 			})
 		}
@@ -723,6 +811,58 @@ func TestSampler(t *testing.T) {
 			t.Fatalf("batches_total{available} = %v, blobs_total{available} = %v; want %d batches, %d blobs", batches, blobs, len(roots), len(fresh))
 		}
 	})
+}
+
+// checkDisperserOnly checks the report of a check in which no DA node
+// served a cell and the disperser served all n: unavailable, confidence 0,
+// the disperser's cells apart in the report, its text and its JSON.
+func checkDisperserOnly(t *testing.T, tn *testNet, rep *sampler.Report, n int) {
+	t.Helper()
+	if rep.Available || rep.Confidence != 0 || rep.OK != 0 || rep.Unanswered != n {
+		t.Fatalf("the DA nodes served nothing, the disperser everything: want unavailable:\n%s", text(rep))
+	}
+	d := rep.Disperser
+	if d == nil || d.Signer != sampler.DisperserSource || d.Served != n || d.Asked != n || d.Lied() || rep.DisperserAsked() != n {
+		t.Fatalf("the disperser's part %+v, want %d cells served at first ask:\n%s", d, n, text(rep))
+	}
+	for _, smp := range rep.Samples {
+		if smp.Outcome != sampler.Unanswered || smp.From != nil || smp.Disperser != sampler.OK {
+			t.Fatalf("sample (%d, %d): %s from %v, disperser %v", smp.Row, smp.Cell, smp.Outcome, smp.From, smp.Disperser)
+		}
+	}
+	if nodeReport(rep, sampler.DisperserSource) != nil {
+		t.Fatalf("the disperser is listed among the DA nodes:\n%s", text(rep))
+	}
+	out := text(rep)
+	for _, want := range []string{"UNAVAILABLE", fmt.Sprintf("disperser %s: has %d of the %d cells the DA nodes did not serve", tn.URL(), n, n),
+		"no evidence of availability", "disperser: ok"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("report text lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "confidence:") {
+		t.Fatalf("an unavailable report states a confidence:\n%s", out)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Available  bool                `json:"available"`
+		OK         int                 `json:"ok"`
+		Confidence float64             `json:"confidence"`
+		Disperser  *sampler.NodeReport `json:"disperser_cells"`
+		Samples    []struct {
+			Disperser string `json:"disperser"`
+		} `json:"samples"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Available || back.OK != 0 || back.Confidence != 0 || back.Disperser == nil || back.Disperser.Served != n ||
+		len(back.Samples) != n || back.Samples[0].Disperser != "ok" {
+		t.Fatalf("JSON report: %s", b)
+	}
 }
 
 func nodeReport(r *sampler.Report, signer int) *sampler.NodeReport {

@@ -27,7 +27,9 @@ func init() {
 		Long: `light follows the chain block by block and, for every batch a
 certificate records, runs the check of 'zgda sample' once: n random cells
 of the batch's N × 128 grid fetched from the DA nodes and verified against
-the rows' commitments.
+the rows' commitments. Only the DA nodes' cells count: with --disperser, the
+cells the disperser serves for samples no node served are verified and
+logged apart (disperser_has), never as availability.
 
 The batch's verdict is each of its blobs': one log line per blob key
 (available with its confidence, or UNAVAILABLE with the nodes that lied or
@@ -109,6 +111,12 @@ func logVerdict(log *slog.Logger, c sampler.Checked) {
 	}
 	if quiet := r.Unresponsive(); len(quiet) > 0 {
 		attrs = append(attrs, "unresponsive", nodeNames(r, quiet))
+	}
+	if d := r.Disperser; d != nil {
+		attrs = append(attrs, "disperser_has", fmt.Sprintf("%d/%d", d.Served, r.DisperserAsked()))
+		if d.Lied() {
+			attrs = append(attrs, "disperser_lied", d.Error)
+		}
 	}
 	if r.Available {
 		log.Info("blob available", append(attrs, "confidence", fmt.Sprintf("%.6f", r.Confidence))...)

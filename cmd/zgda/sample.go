@@ -33,7 +33,7 @@ func (s *samplingFlags) add(cmd *cobra.Command) {
 	def := sampler.DefaultConfig()
 	f := cmd.Flags()
 	f.StringVar(&s.rpc, "chain-rpc", "http://127.0.0.1:26657", "the chain's CometBFT RPC (the devnet's by default)")
-	f.StringVar(&s.disperser, "disperser", "", "the disperser's HTTP API, asked for a cell only after every DA node holding it failed (e.g. http://127.0.0.1:3100; empty: DA nodes only)")
+	f.StringVar(&s.disperser, "disperser", "", "also ask the disperser's HTTP API (e.g. http://127.0.0.1:3100) for each cell no DA node served, and report its verified cells apart: they say whether the disperser still has the data, never that it is available (empty: DA nodes only)")
 	f.IntVarP(&s.samples, "samples", "n", def.Samples, "cells to sample per batch; confidence is 1 − (5/8)^n (16 gives 0.99946)")
 	f.Float64Var(&s.confidence, "confidence", 0, "sample as many cells as this confidence needs (e.g. 0.999999), instead of --samples")
 	f.DurationVar(&s.timeout, "request-timeout", def.RequestTimeout, "bound on one request to one node")
@@ -82,8 +82,12 @@ func (s *samplingFlags) open(ctx context.Context, cmd *cobra.Command, log *slog.
 type errUnavailable struct{ rep *sampler.Report }
 
 func (e *errUnavailable) Error() string {
-	return fmt.Sprintf("blob %s is NOT available: %d of %d samples of its batch %s failed, %d unanswered",
+	msg := fmt.Sprintf("blob %s is NOT available: %d of %d samples of its batch %s failed, %d unanswered by the DA nodes",
 		e.rep.Key, e.rep.Failed, len(e.rep.Samples), e.rep.BatchRoot, e.rep.Unanswered)
+	if d := e.rep.Disperser; d != nil && d.Served > 0 {
+		msg += fmt.Sprintf("; the disperser still has %d of those %d cells, which is no evidence that the DA nodes do", d.Served, e.rep.DisperserAsked())
+	}
+	return msg
 }
 
 func (e *errUnavailable) ExitCode() int { return 2 }
@@ -107,8 +111,15 @@ which must match the batch root, a parity row's derived from those. Nodes
 that send wrong cells or a header of another batch are named as liars;
 nodes that refuse or do not answer are named too.
 
-The blob is available only if every sample verifies. Confidence is
-1 − (5/8)^n: an unrecoverable batch lacks more than 3/8 of its cells.
+The blob is available only if every sample is a cell a DA node served and
+that verified. Confidence is 1 − (5/8)^n: an unrecoverable batch lacks more
+than 3/8 of its cells.
+
+--disperser also asks the disperser's HTTP API, after the DA nodes, for each
+cell none of them served. Its cells are verified and reported apart (in the
+text, and as "disperser_cells" and each sample's "disperser" in --json):
+they say whether the disperser still has what the nodes withhold, and never
+count towards the verdict or the confidence.
 
 Exit status: 0 available, 2 not available, 1 the check could not be made
 (unknown blob, chain unreachable, bad flags).`,

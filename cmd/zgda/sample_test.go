@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zgda/zgda/client"
+	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/devnet"
 	"github.com/zgda/zgda/sampler"
 )
@@ -101,6 +102,36 @@ func TestSampleAndLight(t *testing.T) {
 		t.Fatalf("sample: %v\n%s", err, out)
 	}
 
+	// Every DA node unreachable (their cell protocol gone), the disperser
+	// still serving: the blob is NOT available (exit 2), and the
+	// disperser's cells are reported apart, in JSON and in text.
+	for _, nd := range n.Nodes() {
+		nd.Host().RemoveStreamHandler(da.ProtocolCell)
+	}
+	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json", "--samples", "16", "--disperser", n.URL())
+	var ec interface{ ExitCode() int }
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(err.Error(), "the disperser still has 16 of those 16 cells") {
+		t.Fatalf("sample with only the disperser serving: %v, want exit 2 naming the disperser's cells\n%s", err, out)
+	}
+	var dj struct {
+		Available  bool    `json:"available"`
+		OK         int     `json:"ok"`
+		Confidence float64 `json:"confidence"`
+		Disperser  *struct {
+			Name   string `json:"name"`
+			Served int    `json:"served"`
+		} `json:"disperser_cells"`
+	}
+	if err := json.Unmarshal([]byte(out), &dj); err != nil || dj.Available || dj.OK != 0 || dj.Confidence != 0 ||
+		dj.Disperser == nil || dj.Disperser.Served != 16 || dj.Disperser.Name != "disperser "+n.URL() {
+		t.Fatalf("sample --json with only the disperser serving: %v\n%s", err, out)
+	}
+	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json=false", "--samples", "16", "--disperser", n.URL())
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(out, "UNAVAILABLE") || strings.Contains(out, "confidence:") ||
+		!strings.Contains(out, "disperser "+n.URL()+": has 16 of the 16 cells the DA nodes did not serve") {
+		t.Fatalf("sample with only the disperser serving: %v\n%s", err, out)
+	}
+
 	// Bad input: each error says what is wrong.
 	for _, tc := range []struct {
 		args []string
@@ -120,7 +151,6 @@ func TestSampleAndLight(t *testing.T) {
 		}
 	}
 	// A check that ran and found the blob unavailable exits 2.
-	var ec interface{ ExitCode() int }
 	if !errors.As(error(&errUnavailable{rep: &sampler.Report{}}), &ec) || ec.ExitCode() != 2 {
 		t.Fatal("unavailable must exit 2")
 	}
