@@ -33,7 +33,9 @@ certified is dispersed then.
 The API is docs/spec.md §7: POST /v1/blobs, GET /v1/blobs/{key}/status,
 GET /v1/blobs/{key}, …/commitments, GET /v1/batches/{root},
 …/cells/{n}/{c}, the OP Stack alt-DA POST /put and GET /get/0x{commitment},
-/healthz and /metrics.
+/healthz and /metrics. Once up, it prints the op-node and op-batcher flags
+(--altda.enabled, --altda.da-server, --altda.da-service) that point an OP
+Stack rollup at this API, with a curl example of /put and /get.
 --engine-config reads the disperser's configuration (JSON, see
 engine.Config) over the defaults.`,
 		Args: cobra.NoArgs,
@@ -88,21 +90,7 @@ engine.Config) over the defaults.`,
 			if n.Resumed() {
 				how = "resumed"
 			}
-			url := n.URL()
-			fmt.Fprintf(w, `zgda devnet %s: %d DA nodes, data in %s
-
-  API        %s
-  metrics    %s/metrics
-  chain RPC  %s
-
-Post a blob, follow it, read it back:
-  key=$(echo 'hello, zgda' | curl -s --data-binary @- %s/v1/blobs | sed 's/.*"blob_key":"\([^"]*\)".*/\1/')
-  curl -s %s/v1/blobs/$key/status
-  curl -s %s/v1/blobs/$key
-OP Stack alt-DA server: %s (POST /put, GET /get/0x…)
-
-Ctrl-C stops; 'zgda devnet --dir %s' resumes.
-`, how, len(n.Nodes()), n.Dir(), url, url, orNone(n.RPCAddress()), url, url, url, url, n.Dir())
+			writeDevnetBanner(w, how, len(n.Nodes()), n.Dir(), n.URL(), n.RPCAddress())
 			<-ctx.Done()
 			fmt.Fprintln(w, "stopping the devnet …")
 			if err := n.Close(); err != nil {
@@ -122,6 +110,36 @@ Ctrl-C stops; 'zgda devnet --dir %s' resumes.
 	f.BoolVar(&fast, "fast", false, "test timings: blocks every few tens of milliseconds, short timeouts")
 	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
+}
+
+// writeDevnetBanner prints what a running devnet serves and how to use it:
+// the URLs, a curl round trip through the native API, and the op-node and
+// op-batcher flags that make an OP Stack rollup use url as its alt-DA
+// server (docs/spec.md §7). zgda makes generic commitments itself, hence
+// --altda.da-service=true (op-alt-da posts to /put/ and reads the
+// commitment back); verify-on-read checks only Keccak commitments.
+func writeDevnetBanner(w io.Writer, how string, nodes int, dir, url, rpc string) {
+	fmt.Fprintf(w, `zgda devnet %s: %d DA nodes, data in %s
+
+  API        %s
+  metrics    %s/metrics
+  chain RPC  %s
+
+Post a blob, follow it, read it back:
+  key=$(echo 'hello, zgda' | curl -s --data-binary @- %s/v1/blobs | sed 's/.*"blob_key":"\([^"]*\)".*/\1/')
+  curl -s %s/v1/blobs/$key/status
+  curl -s %s/v1/blobs/$key
+
+OP Stack alt-DA server: %s (POST /put, GET /get/0x…), generic commitments
+(rollup config: "da_commitment_type": "GenericCommitment"). Point a rollup at it:
+  op-node     --altda.enabled=true --altda.da-server=%s --altda.da-service=true --altda.verify-on-read=false
+  op-batcher  --altda.enabled=true --altda.da-server=%s --altda.da-service=true
+Put a frame and get it back by its commitment (/put answers once the blob is certified):
+  comm=$(echo 'hello, rollup' | curl -s --data-binary @- %s/put | od -An -tx1 | tr -d ' \n')
+  curl -s %s/get/0x$comm
+
+Ctrl-C stops; 'zgda devnet --dir %s' resumes.
+`, how, nodes, dir, url, url, orNone(rpc), url, url, url, url, url, url, url, url, dir)
 }
 
 // parseLevel parses a slog level name.

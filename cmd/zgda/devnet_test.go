@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -65,9 +69,29 @@ func TestDevnetCommand(t *testing.T) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
 	}
-	cl := client.New(m[1], client.WithPollInterval(20*time.Millisecond))
+	// How to point an OP Stack rollup at it: the flags, with the real URL.
+	url := m[1]
+	for _, want := range []string{
+		"op-node     --altda.enabled=true --altda.da-server=" + url + " --altda.da-service=true --altda.verify-on-read=false\n",
+		"op-batcher  --altda.enabled=true --altda.da-server=" + url + " --altda.da-service=true\n",
+		"curl -s --data-binary @- " + url + "/put | od -An -tx1 | tr -d ' \\n')\n",
+		"curl -s " + url + "/get/0x$comm\n",
+		"GenericCommitment",
+	} {
+		if !strings.Contains(out, want) {
+			stop()
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+	cl := client.New(url, client.WithPollInterval(20*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// The printed alt-DA round trip: POST /put answers the commitment,
+	// GET /get/0x{commitment} the bytes.
+	if err := altDARoundTrip(ctx, url, []byte("hello, rollup\n")); err != nil {
+		stop()
+		t.Fatal(err)
+	}
 	r, err := cl.Put(ctx, []byte("hello from the CLI test"))
 	if err == nil {
 		_, err = cl.WaitCertified(ctx, r.BlobKey)
@@ -99,6 +123,42 @@ func TestDevnetCommand(t *testing.T) {
 		!strings.Contains(err.Error(), "created with 3 nodes") {
 		t.Fatalf("--nodes 5 on a 3-node devnet: %v\n%s", err, out)
 	}
+}
+
+// altDARoundTrip does what the devnet's curl example does: POST the frame
+// to /put, then GET /get/0x{commitment} and compare.
+func altDARoundTrip(ctx context.Context, url string, frame []byte) error {
+	do := func(method, u string, body []byte) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, b)
+		}
+		return b, err
+	}
+	comm, err := do(http.MethodPost, url+"/put", frame)
+	if err != nil {
+		return err
+	}
+	if len(comm) != 35 || comm[0] != 0x01 {
+		return fmt.Errorf("POST /put answered %x, want a 35-byte generic commitment", comm)
+	}
+	back, err := do(http.MethodGet, url+"/get/0x"+hex.EncodeToString(comm), nil)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(back, frame) {
+		return fmt.Errorf("GET /get/0x%x answered %q, want %q", comm, back, frame)
+	}
+	return nil
 }
 
 func TestBenchE2ECommand(t *testing.T) {
