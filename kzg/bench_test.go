@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	goethkzg "github.com/crate-crypto/go-eth-kzg"
 )
 
 // Benchmarks side by side with go-eth-kzg (the performance anchor), in
@@ -15,47 +16,83 @@ import (
 
 const rowPayload = 4096 * 31
 
+// randomDataRow is a row as zgda packs payload: 31 random bytes per field
+// element, so every scalar is below 2^248.
+func randomDataRow(rng *rand.Rand) []fr.Element {
+	row := make([]fr.Element, ScalarsPerRow)
+	var b [32]byte
+	for i := range row {
+		for j := 1; j < 32; j++ {
+			b[j] = byte(rng.Uint32())
+		}
+		row[i].SetBytes(b[:])
+	}
+	return row
+}
+
+// BenchmarkCommit commits calls of 1, 3, 8 and 32 rows (posts arrive one
+// by one; EncodeBlob commits many), cycling through distinct data rows so no
+// call sees the rows of the previous one.
 func BenchmarkCommit(b *testing.B) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	row := randomRow(rng)
+	pool := make([][]fr.Element, 64)
+	for i := range pool {
+		pool[i] = randomDataRow(rng)
+	}
 	ctx := testContext()
 	if err := ctx.Warm(); err != nil {
 		b.Fatal(err)
 	}
 	eth := ethContext(b)
-	blob := toBlob(row)
-	b.Run("row/zgda", func(b *testing.B) {
-		b.SetBytes(rowPayload)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := ctx.Commit(row); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("row/go-eth-kzg", func(b *testing.B) {
-		b.SetBytes(rowPayload)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := eth.BlobToKZGCommitment(blob, 0); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	// Many rows at once: how EncodeBlob commits (parallel over rows).
-	rows := make([][]fr.Element, 16)
-	for i := range rows {
-		rows[i] = randomRow(rng)
+	blobs := make([]*goethkzg.Blob, 8)
+	for i := range blobs {
+		blobs[i] = toBlob(pool[i])
 	}
-	b.Run("16rows/zgda", func(b *testing.B) {
-		b.SetBytes(16 * rowPayload)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := ctx.CommitRows(context.Background(), rows, nil); err != nil {
-				b.Fatal(err)
-			}
+	// The rows are short scalars, which take a path of their own in the
+	// MSM (fewer windows): check them once against go-eth-kzg.
+	got, err := ctx.CommitRows(context.Background(), pool[:len(blobs)], nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range blobs {
+		if want, err := eth.BlobToKZGCommitment(blobs[i], 0); err != nil || got[i] != Commitment(want) {
+			b.Fatalf("row %d: zgda %s, go-eth-kzg %x (%v)", i, got[i], want, err)
 		}
-	})
+	}
+	for _, n := range []int{1, 3, 8, 32} {
+		name := fmt.Sprintf("%drows", n)
+		if n == 1 {
+			name = "1row"
+		}
+		b.Run(name+"/zgda", func(b *testing.B) {
+			b.SetBytes(int64(n) * rowPayload)
+			b.ReportAllocs()
+			next := 0
+			for b.Loop() {
+				rows := make([][]fr.Element, n)
+				for j := range rows {
+					rows[j] = pool[next%len(pool)]
+					next++
+				}
+				if _, err := ctx.CommitRows(context.Background(), rows, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if n == 1 {
+			b.Run("1row/go-eth-kzg", func(b *testing.B) {
+				b.SetBytes(rowPayload)
+				b.ReportAllocs()
+				next := 0
+				for b.Loop() {
+					if _, err := eth.BlobToKZGCommitment(blobs[next%len(blobs)], 0); err != nil {
+						b.Fatal(err)
+					}
+					next++
+				}
+			})
+		}
+	}
 }
 
 func BenchmarkCellsAndProofs(b *testing.B) {

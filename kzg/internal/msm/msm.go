@@ -8,13 +8,21 @@
 // point into one of 2^(c-1) buckets, and the buckets are summed with the
 // running-sum trick. Compared with Pippenger over the raw bases (what
 // gnark-crypto's MultiExp and so go-eth-kzg do) this removes the per-window
-// bucket reductions and all doublings.
+// bucket reductions and all doublings. Only as many windows are read as the
+// largest scalar of the call needs (a row of 31-byte payload elements needs
+// one window fewer than full-width scalars).
 //
-// Bucket accumulation uses affine additions with one shared field inversion
-// per round (Montgomery's trick): all pending points of a bucket are summed
-// pairwise, round after round, so every addition of a round is independent
-// and no bucket conflict can occur. Doubling and P + (−P) are handled exactly,
-// so the result is correct for every input, not only for random ones.
+// All point additions are affine, batched so that one field inversion is
+// shared by hundreds of them (Montgomery's trick): MultiExp streams the table
+// into cache-resident bucket sums (stream.go), MultiExpGroups sorts points
+// into bucket order and sums pairwise (sumBuckets), and the bucket running
+// sums advance in lock-step lanes (running.go). Doubling, P + (−P) and the
+// point at infinity are handled exactly, so results are correct for every
+// input, not only for random ones.
+//
+// MultiExpPart splits one multi-scalar multiplication by bucket, so that
+// several goroutines share one MSM without each reducing a full set of
+// buckets.
 //
 // gnark-crypto provides the field and curve arithmetic; this package only
 // schedules it. Writing the schedule by hand is justified by the measured
@@ -23,6 +31,7 @@ package msm
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
@@ -79,16 +88,126 @@ func NewTable(bases []bls.G1Affine, c, workers int) (*Table, error) {
 // Len is the number of bases.
 func (t *Table) Len() int { return t.n }
 
-// MultiExp returns Σ scalars[i]·P_i over all bases of the table.
-// It runs on the calling goroutine; callers parallelise over independent
-// MSMs (rows), which scales better than splitting one.
+// MultiExp returns Σ scalars[i]·P_i over all bases of the table. It runs on
+// the calling goroutine; MultiExpPart splits one MSM over several.
 func (t *Table) MultiExp(scalars []fr.Element) (bls.G1Jac, error) {
+	return t.MultiExpPart(scalars, 0, 1)
+}
+
+// MultiExpPart returns part (0 ≤ part < parts) of Σ scalars[i]·P_i: the sum
+// over the digits whose bucket b = |d|−1 has b mod parts = part. The parts
+// sum to MultiExp, cost about 1/parts of it each (interleaved buckets spread
+// every window, the short top one included, evenly), and can run on
+// different goroutines.
+func (t *Table) MultiExpPart(scalars []fr.Element, part, parts int) (bls.G1Jac, error) {
 	if len(scalars) != t.n {
 		return bls.G1Jac{}, fmt.Errorf("msm: %d scalars for %d bases", len(scalars), t.n)
 	}
-	var out [1]bls.G1Jac
-	t.multiExpGroups(scalars, 0, t.n, t.n, out[:])
-	return out[0], nil
+	if parts < 1 || part < 0 || part >= parts {
+		return bls.G1Jac{}, fmt.Errorf("msm: part %d of %d", part, parts)
+	}
+	s := t.scratch()
+	defer t.pool.Put(s)
+	return t.multiExpPart(s, scalars, part, parts), nil
+}
+
+func (t *Table) scratch() *scratch {
+	s, _ := t.pool.Get().(*scratch)
+	if s == nil {
+		s = new(scratch)
+	}
+	return s
+}
+
+// windows returns the regular-form limbs of scalars (into s.limbs) and how
+// many signed c-bit windows the largest needs: an ℓ-bit scalar has signed
+// digits in ceil((ℓ+1)/c) windows (the top digit is then below 2^(c-1), so
+// it carries nothing out).
+func (t *Table) windows(s *scratch, scalars []fr.Element) int {
+	s.limbs = grow(s.limbs, len(scalars))
+	var or [4]uint64
+	for i := range scalars {
+		l := scalars[i].Bits()
+		s.limbs[i] = l
+		or[0] |= l[0]
+		or[1] |= l[1]
+		or[2] |= l[2]
+		or[3] |= l[3]
+	}
+	n := 0
+	for w := 3; w >= 0; w-- {
+		if or[w] != 0 {
+			n = 64*w + bits.Len64(or[w])
+			break
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return min((n+t.c)/t.c, t.w)
+}
+
+func (t *Table) multiExpPart(s *scratch, scalars []fr.Element, part, parts int) bls.G1Jac {
+	c := t.c
+	nb := 1 << (c - 1)
+	w := t.windows(s, scalars)
+	np := (nb - part + parts - 1) / parts // this part's buckets
+	if w == 0 || np <= 0 {
+		return infinity
+	}
+	s.st.reset(np)
+	// slot[b] is the index of bucket b among this part's, or −1.
+	if parts > 1 {
+		s.slot = grow(s.slot, nb)
+		for b := range s.slot {
+			s.slot[b] = -1
+			if b%parts == part {
+				s.slot[b] = int32(b / parts)
+			}
+		}
+	}
+	mask := uint64(1)<<c - 1
+	half := int32(1) << (c - 1)
+	for i := range scalars {
+		limbs := &s.limbs[i]
+		row := t.points[i*t.w : i*t.w+w]
+		carry := int32(0)
+		for k := range row {
+			bit := k * c
+			word, sh := bit/64, uint(bit%64)
+			v := limbs[word] >> sh // word < 4: (t.w−1)·c < 256
+			if sh+uint(c) > 64 && word+1 < 4 {
+				v |= limbs[word+1] << (64 - sh)
+			}
+			d := int32(v&mask) + carry
+			carry = 0
+			if d > half {
+				d -= 1 << c
+				carry = 1
+			}
+			if d == 0 {
+				continue
+			}
+			neg := d < 0
+			b := abs32(d) - 1
+			if parts > 1 {
+				if b = s.slot[b]; b < 0 {
+					continue
+				}
+			}
+			if t.hasInf && row[k].IsInfinity() {
+				continue
+			}
+			s.add(b, &row[k], neg)
+		}
+	}
+	s.finish()
+	s0, s1 := s.bucketSums(s.st.buckets[:np])
+	// Bucket j of this part stands for |d| = parts·j + part + 1.
+	mulSmall(&s1, parts)
+	mulSmall(&s0, part+1)
+	s1.AddAssign(&s0)
+	return s1
 }
 
 // MultiExpGroups splits the bases into consecutive groups of groupSize and
@@ -109,16 +228,22 @@ func (t *Table) MultiExpGroups(scalars []fr.Element, groupSize, workers int) ([]
 	return out, nil
 }
 
-// scratch is the per-call working memory, pooled because it is large
-// (one affine point per non-zero digit).
+// scratch is the per-call working memory, pooled because it is large.
 type scratch struct {
-	digits []int32
-	count  []int32
+	limbs  [][4]uint64 // scalars in regular form
+	slot   []int32     // MultiExpPart's bucket map
+	st     stream
+	digits []int32 // MultiExpGroups' digits
+	count  []int32 // sumBuckets' buckets: count[b] points at pts[off[b]:]
 	off    []int32
 	pts    []bls.G1Affine
-	den    []fp.Element
-	acc    []fp.Element
+	den    []fp.Element // batched inversions
+	inv    []fp.Element
 	kind   []uint8
+	dst    []*bls.G1Affine // addInto's operands
+	src    []*bls.G1Affine
+	sum    []bls.G1Affine // bucketSums' lanes
+	run    []bls.G1Affine
 }
 
 // multiExpGroups computes the group sums for bases [lo, hi) (scalars are
@@ -127,10 +252,7 @@ func (t *Table) multiExpGroups(scalars []fr.Element, lo, hi, groupSize int, out 
 	c, w := t.c, t.w
 	nb := 1 << (c - 1) // buckets per group, for digits 1..2^(c-1)
 	groups := (hi - lo) / groupSize
-	s, _ := t.pool.Get().(*scratch)
-	if s == nil {
-		s = new(scratch)
-	}
+	s := t.scratch()
 	defer t.pool.Put(s)
 
 	// 1. Signed digits, and the number of points per bucket.
@@ -221,135 +343,6 @@ func (t *Table) multiExpGroups(scalars []fr.Element, lo, hi, groupSize int, out 
 }
 
 var infinity = bls.G1Jac{X: fp.One(), Y: fp.One()}
-
-// Pair kinds for one round of bucket summation.
-const (
-	kindAdd    = iota // distinct x: λ = (y2−y1)/(x2−x1)
-	kindDouble        // same point: λ = 3x²/(2y)
-	kindFirst         // second is infinity: result is the first
-	kindSecond        // first is infinity: result is the second
-	kindZero          // P + (−P): result is infinity
-)
-
-// sumBuckets reduces every bucket to a single point (at pts[off[b]]), in
-// rounds: a bucket of L points becomes ceil(L/2) points a round. Checks for
-// the point at infinity are skipped until one can occur (a base at infinity,
-// or a sum P + (−P) in an earlier round): they cost a tenth of the time.
-func (s *scratch) sumBuckets(buckets int, mayInf bool) {
-	for {
-		pairs := 0
-		for b := 0; b < buckets; b++ {
-			pairs += int(s.count[b] / 2)
-		}
-		if pairs == 0 {
-			return
-		}
-		s.den = grow(s.den, pairs)
-		s.acc = grow(s.acc, pairs)
-		s.kind = grow(s.kind, pairs)
-
-		// Pass 1: classify each pair and record its denominator.
-		p := 0
-		for b := 0; b < buckets; b++ {
-			o := s.off[b]
-			for j := int32(0); j < s.count[b]/2; j++ {
-				a, q := &s.pts[o+2*j], &s.pts[o+2*j+1]
-				switch {
-				case mayInf && q.IsInfinity():
-					s.kind[p] = kindFirst
-					s.den[p].SetOne()
-				case mayInf && a.IsInfinity():
-					s.kind[p] = kindSecond
-					s.den[p].SetOne()
-				case a.X.Equal(&q.X):
-					if a.Y.Equal(&q.Y) && !a.Y.IsZero() {
-						s.kind[p] = kindDouble
-						s.den[p].Double(&a.Y)
-					} else {
-						s.kind[p] = kindZero
-						s.den[p].SetOne()
-					}
-				default:
-					s.kind[p] = kindAdd
-					s.den[p].Sub(&q.X, &a.X)
-				}
-				p++
-			}
-		}
-
-		// Montgomery's trick: invert all denominators with one inversion.
-		batchInvert(s.den[:pairs], s.acc[:pairs])
-
-		// Pass 2: apply. Pair j of a bucket writes slot j, which no later
-		// pair of this round reads (they read slots ≥ 2j+2).
-		p = 0
-		for b := 0; b < buckets; b++ {
-			o, n := s.off[b], s.count[b]
-			for j := int32(0); j < n/2; j++ {
-				// dst may be a's slot: read through pointers, write last.
-				a, q := &s.pts[o+2*j], &s.pts[o+2*j+1]
-				dst := &s.pts[o+j]
-				switch s.kind[p] {
-				case kindFirst:
-					*dst = *a
-				case kindSecond:
-					*dst = *q
-				case kindZero:
-					dst.X.SetZero()
-					dst.Y.SetZero()
-					mayInf = true
-				default:
-					var lambda, t, x3 fp.Element
-					if s.kind[p] == kindDouble {
-						lambda.Square(&a.X)
-						t.Double(&lambda)
-						lambda.Add(&lambda, &t)
-					} else {
-						lambda.Sub(&q.Y, &a.Y)
-					}
-					lambda.Mul(&lambda, &s.den[p])
-					x3.Square(&lambda)
-					x3.Sub(&x3, &a.X)
-					x3.Sub(&x3, &q.X)
-					t.Sub(&a.X, &x3)
-					t.Mul(&t, &lambda)
-					dst.Y.Sub(&t, &a.Y)
-					dst.X = x3
-				}
-				p++
-			}
-			if n%2 == 1 {
-				s.pts[o+n/2] = s.pts[o+n-1]
-			}
-			s.count[b] = (n + 1) / 2
-		}
-	}
-}
-
-// batchInvert replaces every element of v by its inverse (all non-zero),
-// using acc as scratch of the same length. Four interleaved product chains
-// (four inversions instead of one) let the CPU overlap the multiplications,
-// which a single chain would serialise.
-func batchInvert(v, acc []fp.Element) {
-	const lanes = 4
-	var run [lanes]fp.Element
-	for l := range run {
-		run[l].SetOne()
-	}
-	for i := range v {
-		acc[i] = run[i%lanes]
-		run[i%lanes].Mul(&run[i%lanes], &v[i])
-	}
-	for l := range run {
-		run[l].Inverse(&run[l])
-	}
-	for i := len(v) - 1; i >= 0; i-- {
-		var inv fp.Element
-		inv.Mul(&run[i%lanes], &acc[i])
-		run[i%lanes].Mul(&run[i%lanes], &v[i])
-		v[i] = inv
-	}
-}
 
 func abs32(x int32) int32 {
 	if x < 0 {

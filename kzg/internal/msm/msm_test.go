@@ -1,6 +1,7 @@
 package msm
 
 import (
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -47,22 +48,55 @@ func reference(t testing.TB, points []bls.G1Affine, scalars []fr.Element) bls.G1
 	return r
 }
 
+// shortScalars returns n scalars below 2^bits (bits ≤ 256 − 8), as rows of
+// packed payload are.
+func shortScalars(n, bits int, rng *rand.Rand) []fr.Element {
+	s := make([]fr.Element, n)
+	for i := range s {
+		var b [32]byte
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		v := new(big.Int).SetBytes(b[:])
+		s[i].SetBigInt(v.Rsh(v, uint(256-bits)))
+	}
+	return s
+}
+
+// check compares MultiExp, and the sum of MultiExpPart's parts for a few
+// splits, with gnark-crypto's MultiExp.
 func check(t *testing.T, name string, tab *Table, points []bls.G1Affine, scalars []fr.Element) {
 	t.Helper()
+	want := reference(t, points, scalars)
+	for _, parts := range []int{1, 2, 3, 5} {
+		sum := infinity
+		for part := range parts {
+			got, err := tab.MultiExpPart(scalars, part, parts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum.AddAssign(&got)
+		}
+		var ga bls.G1Affine
+		ga.FromJacobian(&sum)
+		if !ga.Equal(&want) {
+			t.Fatalf("%s: %d parts differ from gnark-crypto's MultiExp", name, parts)
+		}
+	}
 	got, err := tab.MultiExp(scalars)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ga bls.G1Affine
 	ga.FromJacobian(&got)
-	if want := reference(t, points, scalars); !ga.Equal(&want) {
+	if !ga.Equal(&want) {
 		t.Fatalf("%s: MultiExp differs from gnark-crypto's", name)
 	}
 }
 
 func TestMultiExpMatchesGnark(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, c := range []int{4, 7, 8, 12} {
+	for _, c := range []int{4, 7, 8, 12, 13, 14} {
 		points := randomPoints(t, 64, rng)
 		tab, err := NewTable(points, c, 0)
 		if err != nil {
@@ -93,7 +127,64 @@ func TestMultiExpMatchesGnark(t *testing.T) {
 		}
 		check(t, "edge scalars", tab, points, edge)
 		check(t, "all zero", tab, points, make([]fr.Element, 64))
+		check(t, "248-bit", tab, points, shortScalars(64, 248, rng))
+		check(t, "64-bit", tab, points, shortScalars(64, 64, rng))
+		top := make([]fr.Element, 64) // one scalar with the top bit, the rest short
+		copy(top, shortScalars(64, 248, rng))
+		top[17] = minusOne
+		check(t, "one full-width", tab, points, top)
 	}
+}
+
+// TestMultiExpManyBases runs enough points for many batches, spill
+// reductions in the middle of the stream and every lane of the running sums.
+func TestMultiExpManyBases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 2048 random points")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	points := randomPoints(t, 2048, rng)
+	tab, err := NewTable(points, 13, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "random", tab, points, randomScalars(len(points), rng))
+	check(t, "248-bit", tab, points, shortScalars(len(points), 248, rng))
+	// Digit 7 in 19 windows of every scalar: all points in one bucket, so
+	// nearly all spill, many times over the spill's capacity.
+	seven := new(big.Int)
+	for k := range 19 {
+		seven.Add(seven, new(big.Int).Lsh(big.NewInt(7), uint(13*k)))
+	}
+	same := make([]fr.Element, len(points))
+	for i := range same {
+		same[i].SetBigInt(seven)
+	}
+	check(t, "same digit", tab, points, same)
+	for i := range same {
+		same[i].SetUint64(uint64(i%3 + 1)) // three buckets, P and 2P, 3P of other bases
+	}
+	check(t, "three digits", tab, points, same)
+
+	// P_i and −P_i with equal scalars: every bucket cancels to infinity.
+	pm := make([]bls.G1Affine, len(points))
+	for i := range pm {
+		pm[i] = points[i/2]
+		if i%2 == 1 {
+			pm[i].Neg(&pm[i])
+		}
+	}
+	tab, err = NewTable(pm, 13, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair := shortScalars(len(pm), 248, rng)
+	for i := 1; i < len(pair); i += 2 {
+		pair[i] = pair[i-1]
+	}
+	check(t, "P and −P", tab, pm, pair)
+	pair[5].SetUint64(12345) // all but one pair cancel
+	check(t, "P and −P but one", tab, pm, pair)
 }
 
 // TestMultiExpDegenerateBases forces the exact-arithmetic branches: equal
@@ -122,6 +213,7 @@ func TestMultiExpDegenerateBases(t *testing.T) {
 		same[i] = minusOne
 	}
 	check(t, "minus one", tab, bases, same)
+	check(t, "248-bit", tab, bases, shortScalars(len(bases), 248, rng))
 }
 
 func TestMultiExpGroups(t *testing.T) {
@@ -150,6 +242,9 @@ func TestMultiExpGroups(t *testing.T) {
 	if _, err := tab.MultiExp(scalars[:5]); err == nil {
 		t.Fatal("5 scalars for 96 bases accepted")
 	}
+	if _, err := tab.MultiExpPart(scalars, 2, 2); err == nil {
+		t.Fatal("part 2 of 2 accepted")
+	}
 	if _, err := NewTable(points, 3, 0); err == nil {
 		t.Fatal("window width 3 accepted")
 	}
@@ -158,17 +253,38 @@ func TestMultiExpGroups(t *testing.T) {
 func BenchmarkMultiExp(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	points := randomPoints(b, 4096, rng)
-	scalars := randomScalars(4096, rng)
-	for _, c := range []int{10, 11, 12, 13} {
-		tab, _ := NewTable(points, c, 0)
-		b.Run("fixed/c"+string(rune('0'+c/10))+string(rune('0'+c%10)), func(b *testing.B) {
+	scalars := shortScalars(4096, 248, rng) // a row of payload
+	for _, c := range []int{12, 13, 14, 15} {
+		var tab *Table // built by the first benchmark that needs it
+		table := func(b *testing.B) *Table {
+			if tab == nil {
+				tab, _ = NewTable(points, c, 0)
+			}
+			return tab
+		}
+		name := fmt.Sprintf("4096/c%d", c)
+		b.Run(name, func(b *testing.B) {
+			tab := table(b)
+			b.SetBytes(4096 * 31)
 			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				tab.MultiExp(scalars)
 			}
 		})
+		// Both halves of a split MSM, one after the other: the cost of
+		// splitting.
+		b.Run(name+"/2parts", func(b *testing.B) {
+			tab := table(b)
+			b.SetBytes(4096 * 31)
+			b.ReportAllocs()
+			for b.Loop() {
+				tab.MultiExpPart(scalars, 0, 2)
+				tab.MultiExpPart(scalars, 1, 2)
+			}
+		})
 	}
-	b.Run("gnark", func(b *testing.B) {
+	b.Run("4096/gnark", func(b *testing.B) {
+		b.SetBytes(4096 * 31)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			var r bls.G1Affine
