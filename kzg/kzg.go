@@ -24,7 +24,7 @@ const (
 	BytesPerCell     = ScalarsPerCell * BytesPerScalar
 	CommitmentSize   = 48
 	ProofSize        = 48
-	commitWindowBits = 12 // fixed-base windows for row commitments (see BenchmarkMultiExp in internal/msm)
+	commitWindowBits = 14 // fixed-base windows for row commitments (see BenchmarkMultiExp in internal/msm)
 	fk20WindowBits   = 8  // fixed-base windows for the 128 FK20 MSMs of 64 bases
 )
 
@@ -125,35 +125,21 @@ func (c *Context) Commit(row []fr.Element) (Commitment, error) {
 	if len(row) != ScalarsPerRow {
 		return Commitment{}, fmt.Errorf("%w: got %d", ErrRowLength, len(row))
 	}
-	tab, err := c.commitTable()
+	out, err := c.CommitRows(context.Background(), [][]fr.Element{row}, nil)
 	if err != nil {
 		return Commitment{}, err
 	}
-	parts, err := tab.MultiExpGroups(row, ScalarsPerRow/c.splits(), c.workers)
-	if err != nil {
-		return Commitment{}, err
-	}
-	for i := 1; i < len(parts); i++ {
-		parts[0].AddAssign(&parts[i])
-	}
-	var p bls.G1Affine
-	p.FromJacobian(&parts[0])
-	return Commitment(p.Bytes()), nil
+	return out[0], nil
 }
 
-// splits is how many parts one MSM is cut into: a power of two ≤ workers.
-func (c *Context) splits() int {
-	s := 1
-	for s*2 <= c.workers && s*2 <= 16 {
-		s *= 2
-	}
-	return s
-}
-
-// CommitRows commits to every row, in parallel over rows. progress, if not
-// nil, is called after each row with the number done so far (from several
-// goroutines, so it must be safe for concurrent use). It stops early and
-// returns ctx's error when ctx is done.
+// CommitRows commits to every row, on all the Context's workers whatever
+// the number of rows: rows are handed out whole while each worker still gets
+// one, and the rows left over (fewer than the workers: all of them for a
+// single row) are split into one part per worker (msm.MultiExpPart), so
+// that no core idles at the tail. progress, if not nil, is called after each
+// row with the number done so far (from several goroutines, so it must be
+// safe for concurrent use). It stops early and returns ctx's error when ctx
+// is done.
 func (c *Context) CommitRows(ctx context.Context, rows [][]fr.Element, progress func(done int)) ([]Commitment, error) {
 	for i, r := range rows {
 		if len(r) != ScalarsPerRow {
@@ -165,28 +151,55 @@ func (c *Context) CommitRows(ctx context.Context, rows [][]fr.Element, progress 
 		return nil, err
 	}
 	out := make([]Commitment, len(rows))
+	w := c.workers
+	whole := len(rows) - len(rows)%w // rows committed by one worker each
+	split := len(rows) - whole       // rows split into w parts
+	units := whole + split*w
+	parts := make([]bls.G1Jac, split*w)
+	pending := make([]atomic.Int32, split) // parts of a split row not yet done
 	var next, done atomic.Int64
+	finish := func(i int, jac *bls.G1Jac) {
+		var p bls.G1Affine
+		p.FromJacobian(jac)
+		out[i] = p.Bytes()
+		n := done.Add(1)
+		if progress != nil {
+			progress(int(n))
+		}
+	}
 	var wg sync.WaitGroup
-	workers := min(c.workers, len(rows))
-	for w := 0; w < workers; w++ {
+	for range min(w, units) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(rows) || ctx.Err() != nil {
+				u := int(next.Add(1) - 1)
+				if u >= units || ctx.Err() != nil {
 					return
 				}
-				jac, err := tab.MultiExp(rows[i])
-				if err != nil { // lengths were checked above
+				if u < whole {
+					jac, err := tab.MultiExp(rows[u])
+					if err != nil { // lengths were checked above
+						panic(err)
+					}
+					finish(u, &jac)
+					continue
+				}
+				k := u - whole
+				r, part := k/w, k%w
+				jac, err := tab.MultiExpPart(rows[whole+r], part, w)
+				if err != nil {
 					panic(err)
 				}
-				var p bls.G1Affine
-				p.FromJacobian(&jac)
-				out[i] = p.Bytes()
-				n := done.Add(1)
-				if progress != nil {
-					progress(int(n))
+				parts[k] = jac
+				// The last part to finish sums them; the atomic orders
+				// the other parts' writes before its reads.
+				if pending[r].Add(1) == int32(w) {
+					sum := parts[r*w]
+					for q := 1; q < w; q++ {
+						sum.AddAssign(&parts[r*w+q])
+					}
+					finish(whole+r, &sum)
 				}
 			}
 		}()
