@@ -41,9 +41,9 @@ type BenchOptions struct {
 	// reads made posts wait or fail.
 	Readers  int
 	ReadSize int
-	// MemoryBudget is the disperser's configured budget
-	// (engine.Config.MemoryBudget), set beside the peak RSS when the
-	// devnet runs in this process; 0 if unknown.
+	// MemoryBudget is the devnet's memory budget (Network.MemoryBudget),
+	// set beside the peak RSS when the devnet runs in this process; 0 if
+	// unknown.
 	MemoryBudget int64
 }
 
@@ -75,7 +75,7 @@ type BenchReport struct {
 	// PostsRefused counts 429 answers to posts (retried).
 	PostsRefused int64 `json:"posts_refused"`
 	// With readers: their cell rate, the 429s and other failures they got,
-	// and the peak RSS of this process beside the disperser's budget.
+	// and the peak RSS of this process beside the devnet's budget.
 	Readers        int     `json:"readers,omitempty"`
 	ReadSize       int     `json:"read_size,omitempty"`
 	CellsPerSecond float64 `json:"cells_per_second,omitempty"`
@@ -398,7 +398,7 @@ func (r *BenchReport) WriteTable(w io.Writer) error {
 	if r.PeakRSS > 0 {
 		fmt.Fprintf(w, "; peak RSS %d MiB", r.PeakRSS>>20)
 		if r.MemoryBudget > 0 {
-			fmt.Fprintf(w, " (disperser budget %d MiB, DA nodes and chain in the same process)", r.MemoryBudget>>20)
+			fmt.Fprintf(w, " (the devnet's memory budget: %d MiB)", r.MemoryBudget>>20)
 		}
 	}
 	if r.ReadError != "" {

@@ -39,7 +39,8 @@ first, then N light clients sample random cells of its batch from the
 disperser for as long as the posters post. The report then says how many
 reads and posts were refused (429) — reads have places of their own, so
 posts should see none because of them — and the peak RSS of this process
-beside the disperser's configured memory budget.`,
+beside the devnet's memory budget (Network.MemoryBudget: the disperser's
+configured budget plus an allowance per DA node and for the chain).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n, err := bench.ParseSize(size)

@@ -86,6 +86,7 @@ engine.Config) over the defaults.`,
 				return err
 			}
 			defer n.Close()
+			applyMemoryLimit(cfg.Logger, n.MemoryBudget())
 			how := "created"
 			if n.Resumed() {
 				how = "resumed"
