@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -21,8 +24,10 @@ import (
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/devnet"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine"
 	"github.com/zgda/zgda/engine/api"
+	"github.com/zgda/zgda/kzg"
 )
 
 const (
@@ -103,13 +108,117 @@ func (c *child) kill() {
 	c.cmd.Wait()
 }
 
-// TestSIGKILLRestart kills the devnet process (SIGKILL) while accepted
-// blobs are queued and a batch is being dispersed, restarts it on the same
-// directory, and checks that every accepted blob reaches certified and
-// reads back identical.
+// post is one POST /v1/blobs of a poster in TestSIGKILLRestart.
+type post struct {
+	data    []byte
+	round   int
+	wrote   atomic.Bool // the request went out in full
+	key     da.BlobKey  // the answer's, when accepted
+	outcome postOutcome
+}
+
+type postOutcome int
+
+const (
+	postAccepted postOutcome = iota + 1 // 202
+	postRefused                         // another HTTP answer (429, 503, …)
+	postCut                             // written in full, no answer: the process died
+	postUnsent                          // no connection, or cut before the request was written
+)
+
+// killRound runs posters against the child until accepted ≥ trigger posts
+// of this round got their 202 and at least one written post is still
+// waiting for its answer, SIGKILLs the child at that moment and waits for
+// the posters to see it. It returns the round's posts and how many were in
+// flight when the kill was decided.
+func killRound(t *testing.T, ctx context.Context, cl *client.Client, c *child, round, posters, trigger int) ([]*post, int64) {
+	t.Helper()
+	var (
+		mu                       sync.Mutex
+		posts                    []*post
+		wrote, finished, accepts atomic.Int64
+		stop                     atomic.Bool
+		wg                       sync.WaitGroup
+	)
+	changed := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	for w := 0; w < posters; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				p := &post{data: randBlob(t, 3000+round*997+w*101+i*13), round: round}
+				mu.Lock()
+				posts = append(posts, p)
+				mu.Unlock()
+				pctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+					WroteRequest: func(info httptrace.WroteRequestInfo) {
+						if info.Err == nil && p.wrote.CompareAndSwap(false, true) {
+							wrote.Add(1)
+							notify()
+						}
+					},
+				})
+				r, err := cl.Put(pctx, p.data)
+				var ae *client.Error
+				switch {
+				case err == nil:
+					p.key, p.outcome = r.BlobKey, postAccepted
+					accepts.Add(1)
+				case errors.As(err, &ae):
+					p.outcome = postRefused
+				case p.wrote.Load():
+					p.outcome = postCut
+				default:
+					p.outcome = postUnsent
+				}
+				if p.wrote.Load() {
+					finished.Add(1)
+				}
+				notify()
+			}
+		}()
+	}
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	var inflight int64
+	for {
+		select {
+		case <-changed:
+		case <-deadline.C:
+			stop.Store(true)
+			c.kill()
+			wg.Wait()
+			t.Fatalf("round %d: never had %d accepted and one post in flight (accepted %d, written %d, finished %d)",
+				round, trigger, accepts.Load(), wrote.Load(), finished.Load())
+		}
+		// finished is read before wrote: a post counted finished was counted
+		// written first, so inflight is never overstated.
+		f := finished.Load()
+		if inflight = wrote.Load() - f; accepts.Load() >= int64(trigger) && inflight >= 1 {
+			break
+		}
+	}
+	stop.Store(true)
+	c.kill()
+	wg.Wait()
+	return posts, inflight
+}
+
+// TestSIGKILLRestart SIGKILLs the devnet process five times while posts
+// are in flight — posters running, at least one post written and not yet
+// answered — restarting it on the same directory each time, and checks after
+// the last restart that every post answered 202 is certified and reads back
+// identical, and that every post the kill left unanswered is either absent
+// (404) or just as complete: never present but broken, never stuck.
 func TestSIGKILLRestart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a devnet process three times")
+		t.Skip("starts a devnet process six times")
 	}
 	dir := t.TempDir()
 	ports, err := chain.FreePorts(1)
@@ -120,72 +229,79 @@ func TestSIGKILLRestart(t *testing.T) {
 	base := "http://" + addr
 	cl := client.New(base, client.WithPollInterval(20*time.Millisecond),
 		client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}))
-	ctx := ctxT(t, 5*time.Minute)
+	ctx := ctxT(t, 3*time.Minute)
 
-	accepted := map[da.BlobKey][]byte{}
-	for round := 0; round < 2; round++ {
+	const rounds, posters = 5, 3
+	var all []*post
+	for round := 0; round < rounds; round++ {
 		c := startChild(t, dir, addr)
-		// Post a burst of blobs from a few clients.
-		const n = 16
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		var keys []da.BlobKey
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < n/4; i++ {
-					b := randBlob(t, 20_000+w*1000+i)
-					r, err := cl.Put(ctx, b)
-					if err != nil {
-						t.Errorf("round %d put: %v", round, err)
-						return
-					}
-					mu.Lock()
-					accepted[r.BlobKey] = b
-					keys = append(keys, r.BlobKey)
-					mu.Unlock()
-				}
-			}()
+		t0 := time.Now()
+		posts, inflight := killRound(t, ctx, cl, c, round, posters, 2+round)
+		n := map[postOutcome]int{}
+		for _, p := range posts {
+			n[p.outcome]++
 		}
-		wg.Wait()
-		if t.Failed() {
-			c.kill()
-			t.FailNow()
-		}
-		// Kill once a batch is in dispersal (or past it) and others still wait.
-		var seen map[api.Status]int
-		deadline := time.Now().Add(time.Minute)
-		for {
-			seen = map[api.Status]int{}
-			for _, k := range keys {
-				if s, err := cl.Status(ctx, k); err == nil {
-					seen[s.Status]++
-				}
-			}
-			if seen[api.StatusDispersing]+seen[api.StatusCertified] > 0 && seen[api.StatusQueued]+seen[api.StatusEncoding] > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				c.kill()
-				t.Fatalf("round %d: never saw queued and dispersing blobs together: %v", round, seen)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		c.kill()
-		t.Logf("round %d: SIGKILL with statuses %v", round, seen)
+		all = append(all, posts...)
+		t.Logf("round %d: SIGKILL after %v with %d posts in flight: %d accepted, %d refused, %d cut (written, unanswered), %d unsent",
+			round, time.Since(t0).Round(time.Millisecond), inflight, n[postAccepted], n[postRefused], n[postCut], n[postUnsent])
 	}
 
 	c := startChild(t, dir, addr)
 	defer c.kill()
-	for k, b := range accepted {
-		if _, err := cl.WaitCertified(ctx, k); err != nil {
-			t.Fatalf("%s after restarts: %v\n%s", k, err, c.stderr.String())
+	t0 := time.Now()
+	var accepted, cut, absent, complete int
+	for _, p := range all {
+		switch p.outcome {
+		case postAccepted:
+			accepted++
+			if _, err := cl.WaitCertified(ctx, p.key); err != nil {
+				t.Fatalf("round %d: accepted blob %s after the restarts: %v\n%s", p.round, p.key, err, c.stderr.String())
+			}
+			back, err := cl.Get(ctx, p.key)
+			if err != nil || !bytes.Equal(back, p.data) {
+				t.Fatalf("round %d: accepted blob %s after the restarts: read back %d bytes, %v", p.round, p.key, len(back), err)
+			}
+			continue
+		case postCut:
+			cut++
 		}
-		back, err := cl.Get(ctx, k)
-		if err != nil || !bytes.Equal(back, b) {
-			t.Fatalf("%s after restarts: read back %d bytes, %v", k, len(back), err)
+		// Unanswered (or refused): absent, or complete.
+		key := blobKeyOf(t, p.data)
+		if _, err := cl.Status(ctx, key); errors.Is(err, api.ErrNotFound) {
+			absent++
+			continue
+		} else if err != nil {
+			t.Fatalf("round %d: status of unanswered blob %s: %v", p.round, key, err)
 		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := cl.WaitCertified(wctx, key)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: unanswered blob %s is present but not complete: %v\n%s", p.round, key, err, c.stderr.String())
+		}
+		back, err := cl.Get(ctx, key)
+		if err != nil || !bytes.Equal(back, p.data) {
+			t.Fatalf("round %d: unanswered blob %s is certified but reads back %d bytes, %v", p.round, key, len(back), err)
+		}
+		complete++
 	}
-	t.Logf("all %d accepted blobs certified and identical after 2 SIGKILLs", len(accepted))
+	t.Logf("after %d SIGKILLs: %d accepted blobs certified and identical; of %d other posts (%d cut in flight) %d absent, %d complete; checked in %v",
+		rounds, accepted, len(all)-accepted, cut, absent, complete, time.Since(t0).Round(time.Millisecond))
+	if cut == 0 {
+		t.Fatal("no post was ever cut by a kill: the test did not kill while posts were in flight")
+	}
+}
+
+// blobKeyOf computes the key a disperser gives data (docs/spec.md §3.2).
+func blobKeyOf(t *testing.T, data []byte) da.BlobKey {
+	t.Helper()
+	rows, err := encoder.Pack(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comms, err := kzg.Default().CommitRows(context.Background(), rows, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return encoder.BlobKey(len(data), comms)
 }
