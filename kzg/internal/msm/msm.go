@@ -166,39 +166,43 @@ func (t *Table) multiExpPart(s *scratch, scalars []fr.Element, part, parts int) 
 			}
 		}
 	}
+	// Digits are recoded without branches (their signs and whether they
+	// belong to this part are random, so branches would be mispredicted
+	// half the time) into the list of this scalar's points to add.
 	mask := uint64(1)<<c - 1
 	half := int32(1) << (c - 1)
+	var stage [64]uint32 // bucket<<7 | window<<1 | negative; t.w ≤ 64
 	for i := range scalars {
 		limbs := &s.limbs[i]
 		row := t.points[i*t.w : i*t.w+w]
 		carry := int32(0)
+		n := 0
 		for k := range row {
 			bit := k * c
-			word, sh := bit/64, uint(bit%64)
+			word, sh := bit>>6, uint(bit&63)
 			v := limbs[word] >> sh // word < 4: (t.w−1)·c < 256
 			if sh+uint(c) > 64 && word+1 < 4 {
 				v |= limbs[word+1] << (64 - sh)
 			}
-			d := int32(v&mask) + carry
-			carry = 0
-			if d > half {
-				d -= 1 << c
-				carry = 1
-			}
-			if d == 0 {
-				continue
-			}
-			neg := d < 0
-			b := abs32(d) - 1
+			d := int32(v&mask) + carry // in [0, 2^c]
+			carry = int32(uint32(half-d) >> 31)
+			d -= carry << c // in (−2^(c−1), 2^(c−1)]
+			neg := d >> 31
+			b := (d ^ neg) - neg - 1          // |d| − 1, or −1 for d = 0
+			keep := int32(uint32(-d|d) >> 31) // d ≠ 0
 			if parts > 1 {
-				if b = s.slot[b]; b < 0 {
-					continue
-				}
+				b = s.slot[b&(half-1)]
+				keep &= ^b >> 31 & 1
 			}
-			if t.hasInf && row[k].IsInfinity() {
+			stage[n] = uint32(b)<<7 | uint32(k)<<1 | uint32(neg&1)
+			n += int(keep)
+		}
+		for _, e := range stage[:n] {
+			p := &row[e>>1&63]
+			if t.hasInf && p.IsInfinity() {
 				continue
 			}
-			s.add(b, &row[k], neg)
+			s.add(int32(e>>7), p, e&1 != 0)
 		}
 	}
 	s.finish()
