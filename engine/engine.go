@@ -72,7 +72,7 @@ type options struct {
 	now       func() time.Time
 }
 
-// WithLogger sets the logger (default: discard).
+// WithLogger sets the logger (default, and nil: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithCommitter sets the KZG implementation (default kzg.Default()).
@@ -167,6 +167,9 @@ func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
 	o := options{log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.log == nil { // WithLogger(nil): no logs, as without the option
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	if o.committer == nil {
 		o.committer = kzg.Default()
@@ -428,7 +431,9 @@ func memFor(p encoder.Params) int64 { return int64(encoder.ColumnExtension*p.Row
 
 // Status returns a blob's status; certified ones carry the batch root, the
 // blob's index, offset and inclusion proof, the certificate and its height
-// (docs/spec.md §7). Unknown keys give ErrNotFound.
+// (docs/spec.md §7). A blob this engine never held is looked up on the
+// chain: certified if a recorded batch holds it. Unknown keys give
+// ErrNotFound.
 func (e *Engine) Status(ctx context.Context, key da.BlobKey) (*api.BlobStatus, error) {
 	e.mu.Lock()
 	if b, ok := e.blobs[key]; ok {
@@ -445,7 +450,7 @@ func (e *Engine) Status(ctx context.Context, key da.BlobKey) (*api.BlobStatus, e
 		return nil, err
 	}
 	if r == nil {
-		return nil, fmt.Errorf("%w: no blob %s", ErrNotFound, key)
+		return e.chainStatus(ctx, key)
 	}
 	return e.apiStatus(ctx, key, r)
 }

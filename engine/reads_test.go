@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/zgda/zgda/client"
+	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 )
 
@@ -76,5 +79,36 @@ func TestHeavyReadsBounded(t *testing.T) {
 	release()
 	if status, _, body := call(t, "GET", cellPath, nil); status != http.StatusOK {
 		t.Fatalf("cell once a place is free: %d %s", status, body)
+	}
+}
+
+// TestStatusFromTheChain: an engine that never held a blob answers its
+// status from the chain — certified, with a proof that verifies — as it
+// serves its bytes; unknown keys stay 404.
+func TestStatusFromTheChain(t *testing.T) {
+	d, c := newFakeDisperser(), newFakeChain()
+	a := startEngine(t, testConfig(t, tempDir(t)), d, c)
+	b := randBlob(t, 2*encoder.BytesPerRow+7)
+	r, err := a.Put(ctxT(t, 10*time.Second), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WaitCertified(ctxT(t, 30*time.Second), r.BlobKey); err != nil {
+		t.Fatal(err)
+	}
+	fresh := startEngine(t, testConfig(t, tempDir(t)), d, c)
+	st, err := fresh.Status(ctxT(t, 10*time.Second), r.BlobKey)
+	if err != nil || st.Status != api.StatusCertified || st.Length != len(b) || st.Rows != 3 || !st.AcceptedAt.IsZero() {
+		t.Fatalf("status on a fresh engine: %+v, %v", st, err)
+	}
+	if err := st.VerifyInclusion(); err != nil {
+		t.Fatalf("its inclusion proof: %v", err)
+	}
+	back, err := fresh.Blob(ctxT(t, 30*time.Second), r.BlobKey)
+	if err != nil || !bytes.Equal(back, b) {
+		t.Fatalf("bytes on a fresh engine: %v", err)
+	}
+	if _, err := fresh.Status(context.Background(), da.BlobKey{1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown key: %v", err)
 	}
 }

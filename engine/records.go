@@ -136,20 +136,68 @@ func (e *Engine) apiStatus(ctx context.Context, key da.BlobKey, r *statusRecord)
 	if c == nil {
 		return nil, fmt.Errorf("%w: certified record of %s names batch %s, whose certificate is missing", ErrInternal, key, *r.BatchRoot)
 	}
-	blobs, i := c.Certificate.Blobs, int(r.Index)
-	if i >= len(blobs) || blobs[i].Key != key || int(blobs[i].Rows) != r.Rows {
-		return nil, fmt.Errorf("%w: certificate %s does not hold blob %s at index %d", ErrInternal, *r.BatchRoot, key, i)
+	if err := certified(s, c, int(r.Index)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// certified fills a certified status's batch fields from the certificate
+// record c, which holds the blob at index i.
+func certified(s *api.BlobStatus, c *chain.CertificateRecord, i int) error {
+	blobs, root := c.Certificate.Blobs, c.Certificate.BatchRoot
+	if i < 0 || i >= len(blobs) || blobs[i].Key != s.BlobKey || int(blobs[i].Rows) != s.Rows {
+		return fmt.Errorf("%w: certificate %s does not hold blob %s with %d rows at index %d", ErrInternal, root, s.BlobKey, s.Rows, i)
 	}
 	proof, err := da.InclusionProof(blobs, i)
 	if err != nil {
-		return nil, fmt.Errorf("%w: inclusion proof of %s: %v", ErrInternal, key, err)
+		return fmt.Errorf("%w: inclusion proof of %s: %v", ErrInternal, s.BlobKey, err)
 	}
 	var off uint32
 	for _, b := range blobs[:i] {
 		off += b.Rows
 	}
-	root, idx := *r.BatchRoot, r.Index
+	idx := uint32(i)
+	s.Status = api.StatusCertified
 	s.BatchRoot, s.Index, s.BatchSize, s.Offset, s.Proof = &root, &idx, len(blobs), &off, proof
 	s.Certificate, s.Height = &c.Certificate, c.Height
+	return nil
+}
+
+// chainStatus is the status of a blob this engine never held, from the
+// chain: certified in the batch the chain last recorded it in, its length
+// from that batch's header.
+func (e *Engine) chainStatus(ctx context.Context, key da.BlobKey) (*api.BlobStatus, error) {
+	if e.chain == nil {
+		return nil, fmt.Errorf("%w: no blob %s", ErrNotFound, key)
+	}
+	rec, err := e.chain.CertificateForBlob(ctx, key)
+	if chain.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: no blob %s here, and the chain has no certified batch holding it", ErrNotFound, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: looking blob %s up on the chain: %v", ErrUnavailable, key, err)
+	}
+	i := -1
+	for j, b := range rec.Certificate.Blobs {
+		if b.Key == key {
+			i = j
+		}
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("%w: the chain's certificate %s for blob %s does not name it", ErrUnavailable, rec.Certificate.BatchRoot, key)
+	}
+	hdr, err := e.batchHeader(ctx, rec.Certificate.BatchRoot)
+	if err != nil {
+		return nil, err
+	}
+	if hdr.Index(key) != i {
+		return nil, fmt.Errorf("%w: batch %s's header places blob %s at %d, its certificate at %d", ErrUnavailable, rec.Certificate.BatchRoot, key, hdr.Index(key), i)
+	}
+	b := &hdr.Blobs[i]
+	s := &api.BlobStatus{BlobKey: key, Length: int(b.Length), Rows: int(b.Rows)}
+	if err := certified(s, rec, i); err != nil {
+		return nil, err
+	}
 	return s, nil
 }

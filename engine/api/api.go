@@ -56,8 +56,8 @@ type BlobStatus struct {
 	Reason     string     `json:"reason,omitempty"` // why it failed
 	Length     int        `json:"length"`           // L, bytes
 	Rows       int        `json:"rows"`             // R, data rows
-	AcceptedAt time.Time  `json:"accepted_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	AcceptedAt time.Time  `json:"accepted_at,omitzero"` // absent from a server that learned the blob from the chain
+	UpdatedAt  time.Time  `json:"updated_at,omitzero"`
 
 	BatchRoot   *da.Hash        `json:"batch_root,omitempty"`
 	Index       *uint32         `json:"index,omitempty"`
