@@ -53,9 +53,9 @@ type PutResponse struct {
 type BlobStatus struct {
 	BlobKey    da.BlobKey `json:"blob_key"`
 	Status     Status     `json:"status"`
-	Reason     string     `json:"reason,omitempty"` // why it failed
-	Length     int        `json:"length"`           // L, bytes
-	Rows       int        `json:"rows"`             // R, data rows
+	Reason     string     `json:"reason,omitempty"`     // why it failed
+	Length     int        `json:"length"`               // L, bytes
+	Rows       int        `json:"rows"`                 // R, data rows
 	AcceptedAt time.Time  `json:"accepted_at,omitzero"` // absent from a server that learned the blob from the chain
 	UpdatedAt  time.Time  `json:"updated_at,omitzero"`
 
