@@ -3,6 +3,10 @@ GO      ?= go
 BIN     ?= bin/zgda
 PKGS    ?= ./...
 export CGO_ENABLED = 1
+# interop/ is a nested module (op-alt-da's own client against a devnet; its
+# go.mod keeps optimism and op-geth out of ours), so ./... does not reach
+# it: test and lint run it too. INTEROP= leaves it out.
+INTEROP ?= interop
 
 .PHONY: build test test-long bench lint run devnet demo clean cuda
 
@@ -13,6 +17,7 @@ build:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+	$(if $(INTEROP),cd $(INTEROP) && $(GO) vet ./... && $(GO) test -count=1 -timeout 25m ./...)
 
 # Heavy cases (many crash trials, large blobs); not part of CI.
 test-long:
@@ -25,6 +30,7 @@ bench:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
+	$(if $(INTEROP),cd $(INTEROP) && $(GO) vet ./...)
 
 # The main job: the whole network in one command (chain, DA nodes, the
 # disperser's HTTP API on 127.0.0.1:3100), data under DEVNET_DIR; Ctrl-C
