@@ -12,6 +12,6 @@
 // run against the working copy, and go-ethereum with op-geth, as the
 // optimism go.mod does.
 //
-// The package has no non-test code. `make test` and `make lint` run it
+// The package holds nothing but its tests. `make test` and `make lint` run it
 // (cd interop && go test ./...).
 package interop
