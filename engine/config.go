@@ -214,10 +214,14 @@ type BatcherConfig struct {
 	MaxWait Duration `json:"max_wait"`
 }
 
-// DefaultBatcherConfig: D from the chain's window up to 256 rows, or 250 ms
-// for posts not yet being committed.
+// DefaultBatcherConfig: D from the chain's window up to 256 rows, or 1 s
+// for posts not yet being committed. Under a steady stream of one-row posts
+// from 8 clients on 2 cores (about 30 rows/s) 250 ms cut batches of 7 to
+// 21 rows, each replicated to the whole window (5.9 row bytes per byte
+// instead of 4.1); 1 s keeps them at 32 rows or more, and the wait counts
+// only while posts are in intake, so a quiet disperser still cuts at once.
 func DefaultBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(250 * time.Millisecond)}
+	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(time.Second)}
 }
 
 // TestBatcherConfig waits at most 100 ms.

@@ -32,6 +32,7 @@ func (e *Engine) runBatcher() {
 		bt, wait := e.takeBatchLocked(e.now())
 		e.mu.Unlock()
 		if bt != nil {
+			e.log.Debug("batch cut", "blobs", len(bt.blobs), "rows", bt.rows, "oldest_waited", e.now().Sub(bt.blobs[0].queued))
 			e.m.batchBlobs.Observe(float64(len(bt.blobs)))
 			e.m.batchRows.Observe(float64(bt.rows))
 			select {
@@ -134,6 +135,7 @@ func (e *Engine) encode(bt *batch) bool {
 		return true
 	}
 	e.m.stage.WithLabelValues("encode").Observe(time.Since(start).Seconds())
+	e.log.Debug("batch encoded", "batch_root", enc.Root, "rows", bt.rows, "dispersed_rows", enc.N, "seconds", time.Since(start).Seconds())
 	e.m.blobs.WithLabelValues("encoded").Add(float64(len(bt.blobs)))
 	e.m.bytes.WithLabelValues("encoded").Add(float64(bt.bytes))
 	bt.enc = enc
