@@ -422,13 +422,13 @@ func (s *httpServer) readBody(ctx *fasthttp.RequestCtx, read *bool) (body []byte
 	}
 	buf, err := s.takeBuf(want)
 	if err != nil {
-		ctx.SetConnectionClose()
+		s.refuseBody(ctx, n, read)
 		return nil, nil, err
 	}
 	release = func() { s.giveBuf(buf) }
 	if n > 0 && !s.e.hasRoom(n) {
 		release()
-		ctx.SetConnectionClose()
+		s.refuseBody(ctx, n, read)
 		s.e.m.rejected.WithLabelValues("queue_full").Inc()
 		return nil, nil, fmt.Errorf("%w (checked before reading the body)", ErrQueueFull)
 	}
@@ -476,6 +476,25 @@ func (s *httpServer) readBody(ctx *fasthttp.RequestCtx, read *bool) (body []byte
 	}
 	return (*buf)[:got], release, nil
 }
+
+// refuseBody leaves the body of a refused post unread where it is large:
+// the connection is closed after the answer. A small one (up to
+// drainLimit) is read and dropped instead, so that the client, still
+// writing it, reads the answer rather than a connection reset.
+func (s *httpServer) refuseBody(ctx *fasthttp.RequestCtx, n int, read *bool) {
+	if n > 0 && n <= drainLimit {
+		if r := ctx.RequestBodyStream(); r != nil {
+			if _, err := io.CopyN(io.Discard, r, int64(n)); err == nil {
+				*read = true
+				return
+			}
+		}
+	}
+	ctx.SetConnectionClose()
+}
+
+// drainLimit is the largest refused body read and dropped (refuseBody).
+const drainLimit = 1 << 20
 
 // chunkedStart is the first buffer of a chunked body.
 const chunkedStart = 1 << 20
