@@ -124,6 +124,28 @@ func BenchmarkCellsAndProofs(b *testing.B) {
 	})
 }
 
+// BenchmarkCellProof is one cell and its proof without FK20 (what a node
+// answers a first sample of a row with); compare CellsAndProofs/row/zgda.
+func BenchmarkCellProof(b *testing.B) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	row := randomRow(rng)
+	ctx := testContext()
+	if err := ctx.WarmCellProof(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("1cell/zgda", func(b *testing.B) {
+		b.SetBytes(BytesPerCell)
+		b.ReportAllocs()
+		k := uint64(0)
+		for b.Loop() {
+			if _, _, err := ctx.ComputeCellAndProof(row, k%CellsPerRow); err != nil {
+				b.Fatal(err)
+			}
+			k += 37
+		}
+	})
+}
+
 func BenchmarkParityCommitments(b *testing.B) {
 	ctx := testContext()
 	rng := rand.New(rand.NewPCG(25, 26))

@@ -11,15 +11,17 @@
 //     by one random linear combination, bisecting only when it fails to name
 //     the bad rows (VerifyBatchRows; VerifyRows for rows with known
 //     commitments);
-//   - cells and proofs: EIP-7594 compute_cells_and_kzg_proofs (FK20);
+//   - cells and proofs: EIP-7594 compute_cells_and_kzg_proofs (FK20), or
+//     one cell and its proof alone (compute_kzg_proof_multi_impl: a synthetic
+//     division and one MSM over the monomial setup; ComputeCellAndProof);
 //   - cell verification: EIP-7594 verify_cell_kzg_proof_batch;
 //   - parsing of outside bytes: commitments, proofs and field elements are
 //     checked (length, encoding, on curve, in subgroup, canonical) and
 //     rejected with an error naming what is wrong.
 //
 // The setup points never change, so a Context precomputes window tables
-// over them (internal/msm) once, lazily, and every commitment and every FK20
-// proof is a fixed-base multi-scalar multiplication without doublings. That
+// over them (internal/msm) once, lazily, and every commitment, every FK20
+// proof and every single-cell proof is a fixed-base multi-scalar multiplication without doublings. That
 // is what makes commitments and proofs faster than go-eth-kzg, which this
 // package cross-checks in its tests and uses for cell verification.
 //

@@ -29,8 +29,7 @@ import (
 // points each, served from one precomputed table.
 type fk20 struct {
 	table  *msm.Table      // bases[j*64+r] = FFT(B_r)[j] / 128
-	dom4k  *fft.Domain     // 4096: row ⇄ coefficients
-	dom8k  *fft.Domain     // 8192: coefficients → cells
+	doms   *rowDomains     // row ⇄ coefficients → cells
 	dom128 *fft.Domain     // 128: the Toeplitz FFTs
 	omega  fr.Element      // ω_128
 	inv    fr.Element      // ω_128^{-1}
@@ -50,15 +49,14 @@ func (c *Context) fk20Tables() (*fk20, error) {
 			c.fk20Err = err
 			return
 		}
-		c.fk20, c.fk20Err = newFK20(s.monomial, c.workers)
+		c.fk20, c.fk20Err = newFK20(s.monomial, c.domains(), c.workers)
 	})
 	return c.fk20, c.fk20Err
 }
 
-func newFK20(monomial []bls.G1Affine, workers int) (*fk20, error) {
+func newFK20(monomial []bls.G1Affine, doms *rowDomains, workers int) (*fk20, error) {
 	f := &fk20{
-		dom4k:  fft.NewDomain(ScalarsPerRow),
-		dom8k:  fft.NewDomain(ScalarsPerExtRow),
+		doms:   doms,
 		dom128: fft.NewDomain(fk20Cosets),
 	}
 	f.omega = f.dom128.Generator
@@ -109,23 +107,12 @@ func (c *Context) ComputeCellsAndProofs(row []fr.Element) ([][]fr.Element, []Pro
 	if err != nil {
 		return nil, nil, err
 	}
-	// Coefficients of the row polynomial.
-	coeffs := make([]fr.Element, ScalarsPerExtRow)
-	copy(coeffs, row)
-	f.dom4k.FFTInverse(coeffs[:ScalarsPerRow], fft.DIT)
-
+	coeffs := f.doms.coefficients(row)
 	proofs, err := f.proofs(coeffs[:ScalarsPerRow], c.workers)
 	if err != nil {
 		return nil, nil, err
 	}
-
-	// Cells: the 8192 evaluations in bit-reversed order, 64 at a time.
-	f.dom8k.FFT(coeffs, fft.DIF)
-	cells := make([][]fr.Element, CellsPerRow)
-	for i := range cells {
-		cells[i] = coeffs[i*ScalarsPerCell : (i+1)*ScalarsPerCell : (i+1)*ScalarsPerCell]
-	}
-	return cells, proofs, nil
+	return f.doms.cells(coeffs), proofs, nil
 }
 
 // proofs computes the 128 FK20 proofs of the polynomial with the given 4096

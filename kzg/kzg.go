@@ -60,9 +60,16 @@ type Context struct {
 	commitTab  *msm.Table
 	commitErr  error
 
+	domOnce sync.Once
+	doms    *rowDomains
+
 	fk20Once sync.Once
 	fk20     *fk20
 	fk20Err  error
+
+	cellOnce sync.Once
+	cellTab  *msm.Table
+	cellErr  error
 
 	ethOnce sync.Once
 	eth     ethVerifier

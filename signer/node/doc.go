@@ -32,8 +32,10 @@
 //     quorum, batch_root).
 //   - rows by (batch root, dispersed row), with the stored batch header on
 //     request;
-//   - cells by (batch root, dispersed row, cell) with their EIP-7594 proofs,
-//     computed on the first request for a row and cached in storage.
+//   - cells by (batch root, dispersed row, cell) with their EIP-7594 proofs:
+//     the first few distinct cells asked of a row are proved one by one
+//     (kzg.ComputeCellAndProof); once 8 have been asked the whole row is
+//     computed with FK20 and cached in storage, and served from there.
 //
 // # Bounds
 //

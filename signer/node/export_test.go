@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/zgda/zgda/da"
 )
 
@@ -53,3 +55,13 @@ func (n *Node) Occupy() (release func()) {
 		}
 	}
 }
+
+// CellAnswers is the number of cells served by path: "single", "row" or
+// "cached" (see Cell).
+func (n *Node) CellAnswers(path string) int {
+	return int(testutil.ToFloat64(n.metrics.cellPaths.WithLabelValues(path)))
+}
+
+// RowCellsAfter is how many distinct cells of a row are asked before it is
+// computed whole and cached.
+const RowCellsAfter = rowCellsAfter

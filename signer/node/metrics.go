@@ -13,6 +13,8 @@ type metrics struct {
 	checks   prometheus.Counter
 	stored   prometheus.Counter
 	rows     prometheus.Counter
+	// cellPaths counts cell answers by how they were made.
+	cellPaths *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,6 +41,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "zgda", Subsystem: "node", Name: "stored_rows_total",
 			Help: "Rows stored durably from dispersal requests.",
 		}),
+		cellPaths: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "zgda", Subsystem: "node", Name: "cell_answers_total",
+			Help: "Cells served, by path: single (one cell proved on its own), row (all 128 computed with FK20 and cached), cached.",
+		}, []string{"path"}),
 	}
 	if reg != nil {
 		for _, c := range m.collectors() {
@@ -49,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.verify, m.checks, m.stored, m.rows}
+	return []prometheus.Collector{m.requests, m.verify, m.checks, m.stored, m.rows, m.cellPaths}
 }
 
 func (m *metrics) unregister() {

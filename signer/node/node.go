@@ -59,6 +59,7 @@ type Node struct {
 	current atomic.Uint64               // the chain's current epoch, as last seen
 
 	cells singleflight.Group
+	asks  cellAsks // cells asked of rows not cached yet
 
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc

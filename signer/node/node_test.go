@@ -18,6 +18,7 @@ import (
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/dispersal"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/signer/node"
@@ -96,7 +97,7 @@ func TestCluster(t *testing.T) {
 		var idx []uint64
 		var cells [][]fr.Element
 		var proofs []kzg.Proof
-		for _, rc := range [][2]int{{0, 127}, {5, 77}} { // a data row and a parity row (cells cost an FK20 per row)
+		for _, rc := range [][2]int{{0, 127}, {5, 77}} { // a data row and a parity row
 			cell, proof, err := d.FetchCell(ctx, batch.Root, uint32(rc[0]), uint16(rc[1]))
 			if err != nil {
 				t.Fatalf("cell %v: %v", rc, err)
@@ -113,12 +114,14 @@ func TestCluster(t *testing.T) {
 		if err := kzg.Default().VerifyCells(cm, idx, cells, proofs); err == nil {
 			t.Fatal("swapped proofs verified")
 		}
-		cached := 0
-		for i := range c.nodes {
+		// A first cell of a row is proved on its own and nothing is cached.
+		cached, single := 0, 0
+		for i, nd := range c.nodes {
 			cached += c.count(i, "cells/")
+			single += nd.CellAnswers("single")
 		}
-		if cached == 0 {
-			t.Fatal("no node cached the cells it computed")
+		if cached != 0 || single != 2 {
+			t.Fatalf("%d rows of cells cached and %d cells proved singly after 2 first requests, want 0 and 2", cached, single)
 		}
 		// Unknown blobs and batches are not found; rows past N are bad input.
 		if _, err := d.Locate(ctx, da.BlobKey{1}); !errors.Is(err, dispersal.ErrNotFound) {
@@ -130,6 +133,10 @@ func TestCluster(t *testing.T) {
 		if _, err := d.FetchRow(ctx, batch.Root, 16); !errors.Is(err, dispersal.ErrBadInput) {
 			t.Fatalf("row 16 of 16: %v", err)
 		}
+	})
+
+	t.Run("cells singly then by row", func(t *testing.T) {
+		cellsSinglyThenByRow(t, c, batch)
 	})
 
 	t.Run("lying holders skipped and named", func(t *testing.T) {
@@ -629,4 +636,81 @@ func lieAboutRows(t *testing.T, nd *node.Node) {
 		resp.Data = data
 		da.WriteFrame(s, resp)
 	})
+}
+
+// cellsSinglyThenByRow asks one node for distinct cells of a row it holds:
+// the first node.RowCellsAfter−1 are proved singly and not cached, the next
+// computes and caches the whole row, later ones come from the cache; every
+// answer verifies against the row commitment and repeated cells are the
+// same bytes whatever the path.
+func cellsSinglyThenByRow(t *testing.T, c *cluster, batch *encoder.Batch) {
+	ctx := ctxT(t, time.Minute)
+	w, q, _ := c.window(batch)
+	var nd *node.Node
+	var ni int
+	var row uint32
+	for i, x := range c.nodes {
+		for _, r := range q.RowsOf(w, x.Index()) {
+			if r != 0 && r != 5 && c.count(i, "cells/") == 0 { // rows the first subtest did not ask
+				nd, ni, row = x, i, r
+				break
+			}
+		}
+		if nd != nil {
+			break
+		}
+	}
+	if nd == nil {
+		t.Fatal("no node holds a fresh row")
+	}
+	single0, row0, cached0 := nd.CellAnswers("single"), nd.CellAnswers("row"), nd.CellAnswers("cached")
+	var idx []uint64
+	var cells [][]fr.Element
+	var proofs []kzg.Proof
+	first := map[uint16]*da.CellResponse{}
+	ask := func(cell uint16) *da.CellResponse {
+		t.Helper()
+		resp, err := nd.Cell(ctx, &da.CellRequest{Root: batch.Root, Row: row, Cell: cell})
+		if err != nil {
+			t.Fatalf("cell %d of row %d: %v", cell, row, err)
+		}
+		elems, err := kzg.ParseCell(resp.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, cells, proofs = append(idx, uint64(cell)), append(cells, elems), append(proofs, kzg.Proof(resp.Proof))
+		if f := first[cell]; f == nil {
+			first[cell] = resp
+		} else if !bytes.Equal(f.Data, resp.Data) || f.Proof != resp.Proof {
+			t.Fatalf("cell %d answered differently the second time", cell)
+		}
+		return resp
+	}
+	check := func(single, byRow, cached, rowsCached int) {
+		t.Helper()
+		got := [4]int{nd.CellAnswers("single") - single0, nd.CellAnswers("row") - row0, nd.CellAnswers("cached") - cached0, c.count(ni, "cells/")}
+		if want := [4]int{single, byRow, cached, rowsCached}; got != want {
+			t.Fatalf("single, row, cached answers and cached rows %v, want %v", got, want)
+		}
+	}
+	ask(0)
+	check(1, 0, 0, 0)
+	ask(0) // a repeat is not a new cell
+	check(2, 0, 0, 0)
+	for k := 1; k < node.RowCellsAfter-1; k++ {
+		ask(uint16(k * 17))
+	}
+	ask(127)
+	check(node.RowCellsAfter, 1, 0, 1) // the RowCellsAfter-th distinct cell (127) computed the row
+	ask(127)
+	ask(0)
+	ask(64)
+	check(node.RowCellsAfter, 1, 3, 1)
+	cm := make([]kzg.Commitment, len(idx))
+	for i := range cm {
+		cm[i] = batch.Commitments[row]
+	}
+	if err := kzg.Default().VerifyCells(cm, idx, cells, proofs); err != nil {
+		t.Fatalf("cells of row %d do not verify: %v", row, err)
+	}
 }

@@ -140,10 +140,20 @@ func (n *Node) Row(ctx context.Context, req *da.RowRequest) (*da.RowResponse, er
 	return resp, nil
 }
 
-// Cell answers a cell request (the work behind da.ProtocolCell). The first
-// request for a row computes all 128 cells and proofs (EIP-7594
-// compute_cells_and_kzg_proofs) and stores them; concurrent first requests
-// share that work.
+// rowCellsAfter is how many distinct cells of a row are asked for before the
+// node computes all 128 with FK20 and caches them. Until then each cell is
+// proved on its own (kzg.ComputeCellAndProof, about 1/7 of an FK20 on 2
+// cores): a sampler asks a few cells of many rows, so the first cell of a
+// fresh row is answered at once, and only rows sampled heavily pay for FK20,
+// which their later requests then amortise.
+const rowCellsAfter = 8
+
+// Cell answers a cell request (the work behind da.ProtocolCell): from the
+// cached cells of the row if there are some; else, for the first
+// rowCellsAfter−1 distinct cells asked of the row, by proving the one cell
+// (EIP-7594 compute_kzg_proof_multi_impl); after that by computing all 128
+// cells and proofs (EIP-7594 compute_cells_and_kzg_proofs) and storing them,
+// concurrent requests sharing that work.
 func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse, error) {
 	epoch, hdr, err := n.header(ctx, req.Root)
 	if err != nil {
@@ -152,32 +162,50 @@ func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse,
 	if nr := hdr.DispersedRows(); int(req.Row) >= nr {
 		return nil, &notFoundError{fmt.Sprintf("row %d of batch %s (it has %d)", req.Row, req.Root, nr)}
 	}
+	if int(req.Cell) >= da.CellsPerRow { // the decoder checks; a caller of Cell may not
+		return nil, &notFoundError{fmt.Sprintf("cell %d of row %d of batch %s (a row has %d)", req.Cell, req.Row, req.Root, da.CellsPerRow)}
+	}
+	resp := &da.CellResponse{Root: req.Root, Row: req.Row, Cell: req.Cell}
+	if req.WantHeader {
+		resp.Header = hdr
+	}
 	key := cellsKey(req.Root, req.Row)
 	cells, err := n.store.Get(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
+	switch {
+	case err == nil:
+		n.metrics.cellPaths.WithLabelValues("cached").Inc()
+	case !errors.Is(err, storage.ErrNotFound):
+		return nil, err
+	case n.asks.ask(string(key), req.Cell) < rowCellsAfter:
+		cell, proof, err := n.computeCell(ctx, req.Root, req.Row, req.Cell)
+		if err != nil {
+			return nil, err
+		}
+		n.metrics.cellPaths.WithLabelValues("single").Inc()
+		resp.Data, resp.Proof = cell, proof
+		return resp, nil
+	default:
 		v, err, _ := n.cells.Do(string(key), func() (any, error) {
 			return n.computeCells(ctx, req.Root, req.Row, epoch)
 		})
 		if err != nil {
 			return nil, err
 		}
+		n.asks.forget(string(key))
+		n.metrics.cellPaths.WithLabelValues("row").Inc()
 		cells = v.([]byte)
-	} else if err != nil {
-		return nil, err
 	}
 	if len(cells) != da.CellsPerRow*cellRecord {
 		return nil, fmt.Errorf("stored cells of row %d of batch %s: %d bytes", req.Row, req.Root, len(cells))
 	}
 	rec := cells[int(req.Cell)*cellRecord:][:cellRecord]
-	resp := &da.CellResponse{Root: req.Root, Row: req.Row, Cell: req.Cell, Data: rec[:da.CellSize]}
+	resp.Data = rec[:da.CellSize]
 	copy(resp.Proof[:], rec[da.CellSize:])
-	if req.WantHeader {
-		resp.Header = hdr
-	}
 	return resp, nil
 }
 
-func (n *Node) computeCells(ctx context.Context, root da.Hash, row uint32, epoch uint64) ([]byte, error) {
+// storedRow reads and parses a stored dispersed row.
+func (n *Node) storedRow(ctx context.Context, root da.Hash, row uint32) ([]fr.Element, error) {
 	data, err := n.store.Get(ctx, rowKey(root, row))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, &notFoundError{fmt.Sprintf("row %d of batch %s", row, root)}
@@ -188,6 +216,27 @@ func (n *Node) computeCells(ctx context.Context, root da.Hash, row uint32, epoch
 	elems := make([]fr.Element, kzg.ScalarsPerRow)
 	if err := parseRow(data, elems); err != nil {
 		return nil, fmt.Errorf("stored row %d of batch %s: %v", row, root, err)
+	}
+	return elems, nil
+}
+
+// computeCell proves one cell of a stored row; nothing is cached.
+func (n *Node) computeCell(ctx context.Context, root da.Hash, row uint32, cell uint16) ([]byte, kzg.Proof, error) {
+	elems, err := n.storedRow(ctx, root, row)
+	if err != nil {
+		return nil, kzg.Proof{}, err
+	}
+	c, proof, err := n.kzg.ComputeCellAndProof(elems, uint64(cell))
+	if err != nil {
+		return nil, kzg.Proof{}, err
+	}
+	return kzg.CellBytes(c), proof, nil
+}
+
+func (n *Node) computeCells(ctx context.Context, root da.Hash, row uint32, epoch uint64) ([]byte, error) {
+	elems, err := n.storedRow(ctx, root, row)
+	if err != nil {
+		return nil, err
 	}
 	cells, proofs, err := n.kzg.ComputeCellsAndProofs(elems)
 	if err != nil {
