@@ -88,7 +88,7 @@ func runKZG(ctx context.Context, o *Options) ([]Result, error) {
 			comms[i], idx[i], cells[i], proofs[i] = cm, uint64(k), cs[k], ps[k]
 		}
 	}
-	if err := c.VerifyCells(comms, idx, cells, proofs); err != nil { // loads the verifier's tables
+	if err := c.VerifyCells(comms, idx, cells, proofs); err != nil { // warms the setup and FFT domains
 		return out, err
 	}
 	s, as, n, an, err = pair(ctx, o,

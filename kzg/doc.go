@@ -21,9 +21,11 @@
 //
 // The setup points never change, so a Context precomputes window tables
 // over them (internal/msm) once, lazily, and every commitment, every FK20
-// proof and every single-cell proof is a fixed-base multi-scalar multiplication without doublings. That
-// is what makes commitments and proofs faster than go-eth-kzg, which this
-// package cross-checks in its tests and uses for cell verification.
+// proof and every single-cell proof is a fixed-base multi-scalar
+// multiplication without doublings. That is what makes commitments and
+// proofs faster than go-eth-kzg, which this package cross-checks in its
+// tests. Cells are verified here too (verify_cells.go: one pairing check
+// per batch), so that a sampler never builds go-eth-kzg's prover tables.
 //
 // Rows are slices of fr.Element in evaluation form, in the bit-reversed
 // order of the 4096th roots of unity (an EIP-4844 blob). Functions never

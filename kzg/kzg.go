@@ -70,10 +70,6 @@ type Context struct {
 	cellOnce sync.Once
 	cellTab  *msm.Table
 	cellErr  error
-
-	ethOnce sync.Once
-	eth     ethVerifier
-	ethErr  error
 }
 
 // Option configures a Context.

@@ -29,6 +29,8 @@ type setupJSON struct {
 type setup struct {
 	lagrange []bls.G1Affine // Lagrange bases in bit-reversed order (evaluation order of a row)
 	monomial []bls.G1Affine // [τ^i]G1, i < 4096
+	g2       bls.G2Affine   // the G2 generator [1]G2
+	g2Cell   bls.G2Affine   // [τ^64]G2, the cell-proof verification key
 }
 
 // parseSetup decodes the embedded setup. Subgroup checks are skipped here
@@ -51,7 +53,23 @@ func parseSetup(raw []byte) (*setup, error) {
 		return nil, fmt.Errorf("kzg: trusted setup g1_monomial: %w", err)
 	}
 	fft.BitReverse(lag)
-	return &setup{lagrange: lag, monomial: mono}, nil
+	if len(js.G2Monomial) <= ScalarsPerCell {
+		return nil, fmt.Errorf("kzg: trusted setup: want more than %d G2 points, have %d", ScalarsPerCell, len(js.G2Monomial))
+	}
+	st := &setup{lagrange: lag, monomial: mono}
+	for _, x := range []struct {
+		dst *bls.G2Affine
+		i   int
+	}{{&st.g2, 0}, {&st.g2Cell, ScalarsPerCell}} {
+		b, err := hex.DecodeString(strings.TrimPrefix(js.G2Monomial[x.i], "0x"))
+		if err == nil {
+			_, err = x.dst.SetBytes(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kzg: trusted setup g2_monomial point %d: %v", x.i, err)
+		}
+	}
+	return st, nil
 }
 
 func decodeG1(hexPoints []string) ([]bls.G1Affine, error) {

@@ -193,6 +193,14 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		"addrs", n.addrs, "chain", n.chainID, "epoch", st.Epoch)
 	n.loop.Add(1)
 	go n.epochLoop()
+	// The single-cell proof table (about 0.4 s) is built now, in the
+	// background, so that the first sample this node answers does not pay
+	// for it; the Context builds it once however many nodes share it.
+	go func() {
+		if err := n.kzg.WarmCellProof(); err != nil {
+			n.log.Warn("building the cell proof table", "err", err)
+		}
+	}()
 	return n, nil
 }
 
