@@ -17,6 +17,7 @@ import (
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
+	"github.com/zgda/zgda/internal/cellasks"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/storage"
 )
@@ -54,6 +55,7 @@ type Chain interface {
 type Committer interface {
 	encoder.Committer
 	ComputeCellsAndProofs(row []fr.Element) ([][]fr.Element, []kzg.Proof, error)
+	ComputeCellAndProof(row []fr.Element, index uint64) ([]fr.Element, kzg.Proof, error)
 }
 
 var (
@@ -133,6 +135,7 @@ type Engine struct {
 	cells   *flightCache[cellKey, *cellEntry] // rows' cells and proofs, by row
 	rebuilt *flightCache[da.BlobKey, []byte]  // blobs read back from DA nodes
 	heavy   chan struct{}                     // places of the expensive reads (Retrieval.MaxHeavy)
+	asks    cellasks.Tracker                  // cells asked of data rows whose cells are not cached
 	http    *httpServer
 }
 

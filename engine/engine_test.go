@@ -18,6 +18,7 @@ import (
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
+	"github.com/zgda/zgda/internal/cellasks"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -696,6 +697,31 @@ func TestBatchAndCells(t *testing.T) {
 	}
 	if d.cells != 0 {
 		t.Fatalf("%d cells fetched from the nodes; the engine holds the batch", d.cells)
+	}
+	// The data row's first cell was proved alone, the parity row whole.
+	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != 1 || r != 1 {
+		t.Fatalf("cell paths: %v single, %v row; want 1 and 1", s, r)
+	}
+	// A data row asked for cellasks.RowAfter distinct cells is then proved
+	// whole, once, and answers from its cached cells; every answer verifies
+	// and a repeated cell is the same whichever path answered it.
+	first, err := e.Cell(ctxT(t, 60*time.Second), root, 1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < cellasks.RowAfter+2; k++ {
+		cell, err := e.Cell(ctxT(t, 60*time.Second), root, 1, k*11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifyCell(t, b, 1, k*11, cell)
+	}
+	again, err := e.Cell(ctxT(t, 60*time.Second), root, 1, 7)
+	if err != nil || !bytes.Equal(again.Cell, first.Cell) || again.Proof != first.Proof {
+		t.Fatalf("cell 7 of row 1 again: %v", err)
+	}
+	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != float64(1+cellasks.RowAfter-1) || r != 2 {
+		t.Fatalf("cell paths after %d distinct cells of row 1: %v single, %v row", cellasks.RowAfter+3, s, r)
 	}
 	var ie *IndexError
 	if _, err := e.Cell(context.Background(), root, 16, 0); !errors.As(err, &ie) || !errors.Is(err, ErrInvalidRow) || ie.Limit != 16 {

@@ -82,3 +82,25 @@ func (c *flightCache[K, V]) get(ctx context.Context, k K, compute func() (V, err
 	close(f.ready)
 	return val, err
 }
+
+// peek returns k's value if it is held and finished, without computing it.
+func (c *flightCache[K, V]) peek(k K) (V, bool) {
+	var zero V
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok {
+		return zero, false
+	}
+	f := el.Value.(*flight[K, V])
+	select {
+	case <-f.ready:
+	default:
+		return zero, false
+	}
+	if f.err != nil {
+		return zero, false
+	}
+	c.lru.MoveToFront(el)
+	return f.val, true
+}

@@ -24,6 +24,7 @@ type metrics struct {
 	heavyReads   prometheus.Gauge // expensive reads running (cells, rebuilds)
 	putWaiters   prometheus.Gauge // /put calls waiting for their certificate
 	reposts      prometheus.Counter
+	cellPaths    *prometheus.CounterVec // cells computed here, by path
 }
 
 const ns = "zgda_engine"
@@ -59,6 +60,8 @@ func newMetrics(e *Engine) *metrics {
 			Help: "Expensive reads running now (a row's cells and proofs, a blob rebuilt from DA nodes); at most retrieval.max_heavy."}),
 		putWaiters: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "altda_put_waiters",
 			Help: "Alt-DA /put calls waiting for their certificate; at most altda.max_waiters."}),
+		cellPaths: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "cell_computations_total",
+			Help: "Cells proved here: single (one cell, one MSM) or row (a row's 128 cells by FK20, then cached)."}, []string{"path"}),
 		reposts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "reposts_total",
 			Help: "Posts of bytes already accepted, recognised by content hash before any commitment work."}),
 	}
@@ -74,7 +77,7 @@ func newMetrics(e *Engine) *metrics {
 		return func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return f() }
 	}
 	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchRows, m.sent,
-		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, backend,
+		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, m.cellPaths, backend,
 		depth("commit", func() float64 { return float64(len(e.commitCh)) }),
 		depth("batcher", locked(func() float64 { return float64(len(e.queue)) })),
 		depth("encode", func() float64 { return float64(len(e.encodeCh)) }),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
@@ -14,6 +15,7 @@ import (
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
+	"github.com/zgda/zgda/internal/cellasks"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/storage"
 )
@@ -206,9 +208,13 @@ func (e *Engine) inFlight(root da.Hash) *batch {
 // against that row's commitment (docs/spec.md §3.5). n and c are checked
 // against the batch's shape (an *IndexError). When the engine holds the
 // row's data — the batch in flight, or the local copies of the blobs it
-// needs — it computes the row's 128 cells and proofs once (an FK20 run) and
-// keeps them in a small cache; otherwise the cell comes from a DA node
-// (verified there against the row's commitment).
+// needs — it answers from the row's cached cells; else, for a data row asked
+// for fewer than cellasks.RowAfter distinct cells, by proving the one cell
+// (one MSM); else by computing the row's 128 cells and proofs once (FK20)
+// and caching them. Parity rows go straight to the whole row: rebuilding one
+// from the local copies costs more than its FK20. Without the row's data
+// the cell comes from a DA node (verified there against the row's
+// commitment).
 func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, error) {
 	hdr, err := e.batchHeader(ctx, root)
 	if err != nil {
@@ -219,6 +225,21 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 	}
 	if c < 0 || c >= encoder.CellsPerRow {
 		return nil, &IndexError{What: "cell", Index: c, Limit: encoder.CellsPerRow}
+	}
+	key := cellKey{root, n}
+	if ent, ok := e.cells.peek(key); ok {
+		return &api.Cell{Cell: kzg.CellBytes(ent.cells[c]), Proof: api.Proof(ent.proofs[c])}, nil
+	}
+	askKey := string(root[:]) + strconv.Itoa(n)
+	if n < hdr.DataRows() && e.asks.Ask(askKey, uint16(c)) < cellasks.RowAfter {
+		cell, err := e.singleCell(ctx, root, hdr, n, c)
+		if err == nil {
+			return cell, nil
+		}
+		if !errors.Is(err, errNotLocal) {
+			return nil, err
+		}
+		return e.nodeCell(ctx, root, n, c)
 	}
 	ent, err := e.cells.get(ctx, cellKey{root, n}, func() (*cellEntry, error) {
 		// An FK20 run uses every core: run few at once, whatever the
@@ -236,6 +257,8 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 		if err != nil {
 			return nil, fmt.Errorf("%w: cells of row %d of batch %s: %v", ErrInternal, n, root, err)
 		}
+		e.asks.Forget(askKey)
+		e.m.cellPaths.WithLabelValues("row").Inc()
 		return &cellEntry{cells: cells, proofs: proofs}, nil
 	})
 	if err == nil {
@@ -244,6 +267,32 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 	if !errors.Is(err, errNotLocal) {
 		return nil, err
 	}
+	return e.nodeCell(ctx, root, n, c)
+}
+
+// singleCell proves cell c of data row n from the local copies
+// (kzg.ComputeCellAndProof); nothing is cached.
+func (e *Engine) singleCell(ctx context.Context, root da.Hash, hdr *da.BatchHeader, n, c int) (*api.Cell, error) {
+	release, err := e.heavySlot(ctx, fmt.Sprintf("cell %d of row %d of batch %s", c, n, root))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	row, err := e.localRow(ctx, root, hdr, n)
+	if err != nil {
+		return nil, err
+	}
+	cell, proof, err := e.kzg.ComputeCellAndProof(row, uint64(c))
+	if err != nil {
+		return nil, fmt.Errorf("%w: cell %d of row %d of batch %s: %v", ErrInternal, c, n, root, err)
+	}
+	e.m.cellPaths.WithLabelValues("single").Inc()
+	return &api.Cell{Cell: kzg.CellBytes(cell), Proof: api.Proof(proof)}, nil
+}
+
+// nodeCell fetches cell c of row n from a DA node, which the engine no
+// longer holds the data of.
+func (e *Engine) nodeCell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, error) {
 	if e.disp == nil {
 		return nil, fmt.Errorf("%w: row %d of batch %s: the local copies are gone and there are no DA nodes to ask", ErrUnavailable, n, root)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/internal/cellasks"
 )
 
 // Test hooks: fault injection is reachable from tests only, never from a
@@ -64,4 +65,4 @@ func (n *Node) CellAnswers(path string) int {
 
 // RowCellsAfter is how many distinct cells of a row are asked before it is
 // computed whole and cached.
-const RowCellsAfter = rowCellsAfter
+const RowCellsAfter = cellasks.RowAfter

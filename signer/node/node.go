@@ -24,6 +24,7 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/internal/cellasks"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/storage"
@@ -59,7 +60,7 @@ type Node struct {
 	current atomic.Uint64               // the chain's current epoch, as last seen
 
 	cells singleflight.Group
-	asks  cellAsks // cells asked of rows not cached yet
+	asks  cellasks.Tracker // cells asked of rows not cached yet
 
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/internal/cellasks"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/storage"
 )
@@ -140,17 +141,9 @@ func (n *Node) Row(ctx context.Context, req *da.RowRequest) (*da.RowResponse, er
 	return resp, nil
 }
 
-// rowCellsAfter is how many distinct cells of a row are asked for before the
-// node computes all 128 with FK20 and caches them. Until then each cell is
-// proved on its own (kzg.ComputeCellAndProof, about 1/7 of an FK20 on 2
-// cores): a sampler asks a few cells of many rows, so the first cell of a
-// fresh row is answered at once, and only rows sampled heavily pay for FK20,
-// which their later requests then amortise.
-const rowCellsAfter = 8
-
 // Cell answers a cell request (the work behind da.ProtocolCell): from the
 // cached cells of the row if there are some; else, for the first
-// rowCellsAfter−1 distinct cells asked of the row, by proving the one cell
+// cellasks.RowAfter−1 distinct cells asked of the row, by proving the one cell
 // (EIP-7594 compute_kzg_proof_multi_impl); after that by computing all 128
 // cells and proofs (EIP-7594 compute_cells_and_kzg_proofs) and storing them,
 // concurrent requests sharing that work.
@@ -176,7 +169,7 @@ func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse,
 		n.metrics.cellPaths.WithLabelValues("cached").Inc()
 	case !errors.Is(err, storage.ErrNotFound):
 		return nil, err
-	case n.asks.ask(string(key), req.Cell) < rowCellsAfter:
+	case n.asks.Ask(string(key), req.Cell) < cellasks.RowAfter:
 		cell, proof, err := n.computeCell(ctx, req.Root, req.Row, req.Cell)
 		if err != nil {
 			return nil, err
@@ -191,7 +184,7 @@ func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse,
 		if err != nil {
 			return nil, err
 		}
-		n.asks.forget(string(key))
+		n.asks.Forget(string(key))
 		n.metrics.cellPaths.WithLabelValues("row").Inc()
 		cells = v.([]byte)
 	}
