@@ -242,3 +242,9 @@ func (c *Committer) VerifyBatchRows(data []kzg.Commitment, k int, rows []kzg.Bat
 func (c *Committer) ComputeCellsAndProofs(row []fr.Element) ([][]fr.Element, []kzg.Proof, error) {
 	return c.cpu.ComputeCellsAndProofs(row)
 }
+
+// ComputeCellAndProof proves one cell on the CPU (one MSM; no device
+// kernel yet), for the disperser's cell endpoint.
+func (c *Committer) ComputeCellAndProof(row []fr.Element, index uint64) ([]fr.Element, kzg.Proof, error) {
+	return c.cpu.ComputeCellAndProof(row, index)
+}
