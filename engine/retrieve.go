@@ -241,7 +241,7 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 		}
 		return e.nodeCell(ctx, root, n, c)
 	}
-	ent, err := e.cells.get(ctx, cellKey{root, n}, func() (*cellEntry, error) {
+	ent, err := e.cells.get(ctx, key, func() (*cellEntry, error) {
 		// An FK20 run uses every core: run few at once, whatever the
 		// number of requests asking.
 		release, err := e.heavySlot(ctx, fmt.Sprintf("cells of row %d of batch %s", n, root))
