@@ -25,6 +25,9 @@ var (
 	// ErrKeystorePermissions: a keystore file that group or others can access
 	// (mode & 0o077 != 0); the message says to chmod 600 it.
 	ErrKeystorePermissions = errors.New("signer: keystore file permissions too open")
+	// ErrPasswordFilePermissions: a password file that group or others can
+	// access (mode & 0o077 != 0); the message says to chmod 600 it.
+	ErrPasswordFilePermissions = errors.New("signer: password file permissions too open")
 	// ErrKeystoreExists: WriteKeystoreFile refuses to replace an existing file.
 	ErrKeystoreExists = errors.New("signer: keystore file already exists")
 )

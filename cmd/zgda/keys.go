@@ -178,13 +178,11 @@ func printKey(cmd *cobra.Command, key *signer.Key, asJSON bool) error {
 // (twice when confirm is set).
 func readPassword(cmd *cobra.Command, file string, confirm bool) (string, error) {
 	if file != "" {
-		b, err := readSmallFile(file, 4<<10)
+		pw, err := signer.ReadPasswordFile(file)
 		if err != nil {
 			return "", fmt.Errorf("--password-file: %w", err)
 		}
-		defer clear(b)
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		return string(bytes.TrimSuffix(line, []byte("\r"))), nil
+		return pw, nil
 	}
 	if !stdinIsTerminal() {
 		return "", errors.New("no terminal to ask for the password on: pass --password-file FILE")
