@@ -157,6 +157,17 @@ func (a *App) epochOf(h int64) uint64 {
 
 func (a *App) epochStart(e uint64) int64 { return a.base + int64(e*a.params.EpochLength) }
 
+// nextHeight is the height of the next block: the genesis initial height
+// (docs/spec.md §4.1, b₀) before any block, then one above the last. The
+// genesis state is committed at height 0 whatever b₀ is, so that Info
+// reports no block and CometBFT replays InitChain until the first commits.
+func (a *App) nextHeight() int64 {
+	if a.st.height == 0 {
+		return a.base
+	}
+	return a.st.height + 1
+}
+
 // Info implements abci.Application.
 func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
 	a.mu.Lock()
@@ -247,7 +258,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	if !a.ready {
 		err = fmt.Errorf("%w: chain not initialized yet", ErrFutureEpoch)
 	} else {
-		job, err = a.execTx(view{s: a.st}, req.Tx, a.st.height+1, true)
+		job, err = a.execTx(view{s: a.st}, req.Tx, a.nextHeight(), true)
 	}
 	a.mu.Unlock()
 	if err == nil && job != nil {
@@ -267,8 +278,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	if !a.ready {
 		return nil, fmt.Errorf("%w: FinalizeBlock before InitChain", ErrInternal)
 	}
-	if req.Height != a.st.height+1 {
-		return nil, fmt.Errorf("%w: FinalizeBlock for height %d after committed height %d", ErrInternal, req.Height, a.st.height)
+	if want := a.nextHeight(); req.Height != want {
+		return nil, fmt.Errorf("%w: FinalizeBlock for height %d, want %d (committed height %d)", ErrInternal, req.Height, want, a.st.height)
 	}
 	a.st.pending = map[string]entry{}
 	v := view{s: a.st, overlay: true}
@@ -300,7 +311,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 // Commit persists the finalized block's writes and wakes waiters.
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
 	a.mu.Lock()
-	if a.finalHeight != a.st.height+1 {
+	if a.finalHeight == 0 || a.finalHeight != a.nextHeight() {
 		a.mu.Unlock()
 		return nil, fmt.Errorf("%w: Commit without FinalizeBlock (finalized %d, committed %d)", ErrInternal, a.finalHeight, a.st.height)
 	}

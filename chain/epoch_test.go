@@ -218,3 +218,40 @@ func TestRegistrationWithoutRegistrar(t *testing.T) {
 		t.Fatalf("unclear error: %v", err)
 	}
 }
+
+// A genesis with initial_height 5: the first block is 5, epochs count from
+// it (docs/spec.md §4.1), and the app survives a restart before it.
+func TestInitialHeightAboveOne(t *testing.T) {
+	p := smallParams()
+	const E = 3
+	p.EpochLength = E
+	h := newHarnessAt(t, p, []uint64{64, 64, 64, 64}, false, 5)
+	// CometBFT calls InitChain again when it restarts before the first
+	// block; the reopened app takes block 5.
+	h.app.Close()
+	h.open()
+	var st AppStatus
+	if err := h.query(QueryStatus, nil, &st); err != nil || st.Height != 0 || st.Epoch != 0 || st.NextEpochHeight != 5+E {
+		t.Fatalf("status before the first block: %+v %v", st, err)
+	}
+	if errs := h.block(); h.height != 5 || len(errs) != 0 {
+		t.Fatalf("block %d: %v", h.height, errs)
+	}
+	e1 := h.epoch(1)
+	if e1.Seed != da.EpochSeed(da.Hash(blockHash(5)), 1) || e1.StartHeight != 5+E {
+		t.Fatalf("epoch 1 after block 5: %+v", e1)
+	}
+	if err := h.both(NewVRFTx(testChainID, h.keys[0], 1, e1.Seed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.both(certTx(t, certify(t, h.keys, testChainID, 0, 0, blobs("ih", 1, 1), 0, 1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	h.advanceTo(5 + E)
+	if e := h.epoch(1); !e.Started || len(e.Quorums) != 1 || len(e.Quorums[0].SlotsOf(0)) != int(p.QuorumSize) {
+		t.Fatalf("epoch 1 at block %d: %+v", h.height, e)
+	}
+	if err := h.query(QueryStatus, nil, &st); err != nil || st.Height != 5+E || st.Epoch != 1 {
+		t.Fatalf("status at block %d: %+v %v", h.height, st, err)
+	}
+}

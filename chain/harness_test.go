@@ -44,7 +44,13 @@ type harness struct {
 // an epoch-0 VRF proof.
 func newHarness(t testing.TB, p Params, stakes []uint64, withRegistrar bool) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir()}
+	return newHarnessAt(t, p, stakes, withRegistrar, 1)
+}
+
+// newHarnessAt is newHarness for a chain whose first block is initialHeight.
+func newHarnessAt(t testing.TB, p Params, stakes []uint64, withRegistrar bool, initialHeight int64) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), height: initialHeight - 1}
 	g := &GenesisState{Params: p}
 	for i, s := range stakes {
 		k := testKey(t, i)
@@ -62,7 +68,7 @@ func newHarness(t testing.TB, p Params, stakes []uint64, withRegistrar bool) *ha
 	}
 	h.open()
 	if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{
-		ChainId: testChainID, InitialHeight: 1, AppStateBytes: raw,
+		ChainId: testChainID, InitialHeight: initialHeight, AppStateBytes: raw,
 	}); err != nil {
 		t.Fatal(err)
 	}

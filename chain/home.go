@@ -44,6 +44,9 @@ type InitOptions struct {
 	// Config defaults to DefaultConfig() (for InitNetwork: the template
 	// whose P2P and RPC addresses are filled in per node).
 	Config *Config
+	// InitialHeight is the genesis initial_height, the first block's
+	// height; 0 means 1.
+	InitialHeight int64
 }
 
 func (o *InitOptions) fill() error {
@@ -61,6 +64,12 @@ func (o *InitOptions) fill() error {
 	}
 	if o.Config == nil {
 		o.Config = DefaultConfig()
+	}
+	if o.InitialHeight == 0 {
+		o.InitialHeight = 1
+	}
+	if o.InitialHeight < 1 {
+		return fmt.Errorf("%w: initial_height %d: want 1 or more", ErrGenesis, o.InitialHeight)
 	}
 	return nil
 }
@@ -103,7 +112,7 @@ func InitHome(home string, opts InitOptions) error {
 	if err := WriteConfig(home, opts.Config); err != nil {
 		return err
 	}
-	return writeGenesis([]string{home}, opts.ChainID, opts.Genesis, []types.GenesisValidator{v})
+	return writeGenesis([]string{home}, opts, []types.GenesisValidator{v})
 }
 
 // InitNetwork creates n validator homes dir/node0 … dir/node{n−1} sharing one
@@ -173,7 +182,7 @@ func InitNetwork(dir string, n, basePort int, opts InitOptions) ([]string, error
 			return nil, err
 		}
 	}
-	return homes, writeGenesis(homes, opts.ChainID, opts.Genesis, vals)
+	return homes, writeGenesis(homes, opts, vals)
 }
 
 // initKeys creates home's directories, node key and validator key.
@@ -193,15 +202,15 @@ func initKeys(home string) (types.GenesisValidator, error) {
 	return types.GenesisValidator{Address: pk.Address(), PubKey: pk, Power: defaultVotingPower}, nil
 }
 
-func writeGenesis(homes []string, chainID string, g *GenesisState, vals []types.GenesisValidator) error {
-	app, err := json.MarshalIndent(g, "", "  ")
+func writeGenesis(homes []string, opts InitOptions, vals []types.GenesisValidator) error {
+	app, err := json.MarshalIndent(opts.Genesis, "", "  ")
 	if err != nil {
 		return err
 	}
 	doc := &types.GenesisDoc{
 		GenesisTime:     cmttime.Now(),
-		ChainID:         chainID,
-		InitialHeight:   1,
+		ChainID:         opts.ChainID,
+		InitialHeight:   opts.InitialHeight,
 		ConsensusParams: types.DefaultConsensusParams(),
 		Validators:      vals,
 		AppState:        app,

@@ -219,6 +219,33 @@ func TestNodeSingleValidatorRestart(t *testing.T) {
 	wantErr(t, "replay after restart", err, ErrDuplicate)
 }
 
+// A chain whose genesis sets initial_height 5 produces blocks from 5 on.
+func TestNodeInitialHeight(t *testing.T) {
+	g, keys, _ := testGenesis(t, 4, 3)
+	home := t.TempDir()
+	if err := InitHome(home, InitOptions{ChainID: testChainID, Genesis: g, Config: testNodeConfig(t, false), InitialHeight: 5}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 60*time.Second)
+	n, err := StartNode(ctx, home, nodeOpts("ih")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	c := n.Client()
+	if err := c.WaitForHeight(ctx, 7); err != nil {
+		t.Fatalf("chain with initial_height 5: %v (at height %d)", err, n.Height())
+	}
+	ep, err := c.Epoch(ctx, 0)
+	if err != nil || ep.StartHeight != 5 || ep.EndHeight != 7 {
+		t.Fatalf("epoch 0: %v %+v", err, ep)
+	}
+	res, err := c.Submit(ctx, certTx(t, certify(t, keys, testChainID, 0, 0, blobs("ih-node", 1, 1), 0, 1, 2)))
+	if err != nil || res.Height < 7 {
+		t.Fatalf("certificate: %v %+v", err, res)
+	}
+}
+
 // Four validators on loopback in one process: blocks advance with one app
 // hash, the chain goes on with one validator stopped, and the stopped one
 // catches up when restarted.
