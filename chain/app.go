@@ -398,9 +398,11 @@ func (a *App) AppHash() []byte {
 	return append([]byte(nil), a.st.appHash...)
 }
 
-// openEpoch runs at the first block of epoch e: it fixes e's quorums from
-// the VRF outputs submitted for e during e−1 (stakes as they are now), and
-// opens VRF submission for e+1 with seed SHA-256(this block's hash ‖ e+1).
+// openEpoch runs at the first block of epoch e, before its transactions: it
+// fixes e's quorums from the VRF outputs submitted for e during e−1, with
+// each signer's stake as of the block that fixed seed_e, and opens VRF
+// submission for e+1 with seed SHA-256(this block's hash ‖ e+1), recording
+// who is registered now: only they may submit for e+1 (docs/spec.md §4.1).
 // Epoch 0's quorums come from genesis.
 func (a *App) openEpoch(v view, e uint64, blockHash da.Hash) error {
 	r := stateReader{v}
@@ -416,14 +418,25 @@ func (a *App) openEpoch(v view, e uint64, blockHash da.Hash) error {
 		if err != nil {
 			return err
 		}
+		atSeed, err := r.seedStakes(e)
+		if err != nil {
+			return err
+		}
 		ps := make([]da.Participant, 0, len(vrfs))
 		for _, vr := range vrfs {
-			s, err := r.signer(vr.Signer)
-			if err != nil {
-				return err
+			stake, ok := atSeed[vr.Signer]
+			if !ok {
+				s, err := r.signer(vr.Signer)
+				if err != nil {
+					return err
+				}
+				stake = s.Stake
 			}
 			ps = append(ps, da.Participant{Signer: vr.Signer, VRF: vr.Output,
-				Ballots: da.Ballots(s.Stake, a.params.TokensPerBallot, a.params.BallotCap)})
+				Ballots: da.Ballots(stake, a.params.TokensPerBallot, a.params.BallotCap)})
+		}
+		for i := range atSeed {
+			v.del(keySeedStake(e, i))
 		}
 		rec.started, rec.m = true, a.params.QuorumSize
 		rec.quorums = da.AssignQuorums(ps, int(a.params.QuorumSize))
@@ -432,6 +445,11 @@ func (a *App) openEpoch(v view, e uint64, blockHash da.Hash) error {
 	}
 	next := epochRecord{seed: da.EpochSeed(blockHash, e+1), m: a.params.QuorumSize}
 	v.set(keyEpoch(e+1), next.marshal())
+	n, err := r.count()
+	if err != nil {
+		return err
+	}
+	putU32(v, keySeedSigners(e+1), n)
 	return nil
 }
 
@@ -445,7 +463,7 @@ func (a *App) execTx(v view, raw []byte, h int64, check bool) (*sigJob, error) {
 	}
 	switch t := tx.(type) {
 	case *RegisterTx:
-		return nil, a.execRegister(v, t, check)
+		return nil, a.execRegister(v, t, h, check)
 	case *VRFTx:
 		return nil, a.execVRF(v, t, h, check)
 	case *CertificateTx:
@@ -479,7 +497,7 @@ func (a *App) runSigJob(j *sigJob) error {
 	return nil
 }
 
-func (a *App) execRegister(v view, t *RegisterTx, check bool) error {
+func (a *App) execRegister(v view, t *RegisterTx, h int64, check bool) error {
 	r := stateReader{v}
 	pk, err := signer.ParsePublicKey(t.PubKey[:])
 	if err != nil {
@@ -549,6 +567,16 @@ func (a *App) execRegister(v view, t *RegisterTx, check bool) error {
 	if check {
 		return nil
 	}
+	if t.Stake != rec.Stake {
+		// The next epoch's seed is fixed: its quorums keep the stake as of
+		// that block (docs/spec.md §4.1), kept here at the first change.
+		k := keySeedStake(a.epochOf(h)+1, idx)
+		if prev, err := v.get(k); err != nil {
+			return err
+		} else if prev == nil {
+			putU64(v, k, rec.Stake)
+		}
+	}
 	rec.Stake, rec.Nonce, rec.Addrs = t.Stake, t.Nonce, t.Addrs
 	v.set(keySigner(idx), rec.marshal())
 	return nil
@@ -577,6 +605,21 @@ func (a *App) execVRF(v view, t *VRFTx, h int64, check bool) error {
 	}
 	if rec == nil {
 		return fmt.Errorf("%w: VRF output for epoch %d, whose seed is not known yet", ErrFutureEpoch, t.Epoch)
+	}
+	// Only signers registered before the seed was fixed: a later one could
+	// pick its key knowing the seed and the outputs already submitted.
+	n, ok, err := r.seedSigners(t.Epoch)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: epoch %d has a seed but no registry snapshot", ErrInternal, t.Epoch)
+	}
+	if idx >= n {
+		return fmt.Errorf("%w: signer %d registered after the seed of epoch %d was fixed at block %d, when %d signers were registered "+
+			"(docs/spec.md §4.1: an output for epoch e+1 counts only from signers registered before seed_{e+1} is fixed); "+
+			"its first VRF output can be for epoch %d",
+			ErrRegisteredAfterSeed, idx, t.Epoch, a.epochStart(t.Epoch-1), n, t.Epoch+1)
 	}
 	if prev, err := v.get(keyVRF(t.Epoch, idx)); err != nil {
 		return err

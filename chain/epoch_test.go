@@ -255,3 +255,136 @@ func TestInitialHeightAboveOne(t *testing.T) {
 		t.Fatalf("status at block %d: %+v %v", h.height, st, err)
 	}
 }
+
+// vrfQuorums is AssignQuorums over the given signers' outputs for epoch e,
+// each with the ballots of stakes[i].
+func vrfQuorums(p Params, keys []*signer.Key, e uint64, seed da.Hash, stakes map[uint32]uint64) []da.Quorum {
+	var ps []da.Participant
+	for i, k := range keys {
+		s, ok := stakes[uint32(i)]
+		if !ok {
+			continue
+		}
+		out, _ := k.VRF(testChainID, e, seed)
+		ps = append(ps, da.Participant{Signer: uint32(i), VRF: out, Ballots: da.Ballots(s, p.TokensPerBallot, p.BallotCap)})
+	}
+	return da.AssignQuorums(ps, int(p.QuorumSize))
+}
+
+// A VRF output for epoch e+1 counts only from a signer registered before
+// seed_{e+1} was fixed (docs/spec.md §4.1): one registered later, after the
+// seed and the others' outputs are public, could grind its key for slots.
+func TestVRFFromSignerRegisteredAfterSeed(t *testing.T) {
+	p := smallParams()
+	const E = 10
+	p.EpochLength = E
+	h := newHarness(t, p, []uint64{64, 64}, true)
+	reg := func(k *signer.Key) []byte {
+		tx, err := NewRegisterTx(testChainID, k, 64, 1, nil, h.registrar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	h.block() // block 1 fixes seed_1
+	seed1 := h.epoch(1).Seed
+	if err := h.both(NewVRFTx(testChainID, h.keys[0], 1, seed1)); err != nil {
+		t.Fatal(err)
+	}
+	late := testKey(t, 30)
+	if err := h.both(reg(late)); err != nil { // block 3, after seed_1
+		t.Fatal(err)
+	}
+	err := h.both(NewVRFTx(testChainID, late, 1, seed1))
+	wantErr(t, "VRF for epoch 1 from a signer registered after seed_1", err, ErrRegisteredAfterSeed)
+	if te := err.(*TxError); te.Code != CodeRegisteredAfterSeed || !contains(te.Log, "registered after the seed of epoch 1 was fixed") {
+		t.Fatalf("unclear refusal: code %d, %q", te.Code, te.Log)
+	}
+
+	// The boundary: seed_2 is fixed at block E+1 before its transactions,
+	// so a signer registered in block E counts for epoch 2 and one
+	// registered in block E+1 does not.
+	before, after := testKey(t, 31), testKey(t, 32)
+	h.advanceTo(E - 1)
+	if err := h.deliver(reg(before)); err != nil { // block E
+		t.Fatal(err)
+	}
+	if err := h.deliver(reg(after)); err != nil { // block E+1
+		t.Fatal(err)
+	}
+	seed2 := h.epoch(2).Seed
+	for _, k := range []*signer.Key{late, before} {
+		if err := h.both(NewVRFTx(testChainID, k, 2, seed2)); err != nil {
+			t.Fatalf("VRF for epoch 2 from a signer registered before seed_2: %v", err)
+		}
+	}
+	wantErr(t, "VRF for epoch 2 from a signer registered in the block that fixed seed_2",
+		h.both(NewVRFTx(testChainID, after, 2, seed2)), ErrRegisteredAfterSeed)
+
+	// Epoch 1's quorum is signer 0's alone; epoch 2's holds signers 2 and 3.
+	h.advanceTo(E + 1)
+	if e1 := h.epoch(1); len(e1.VRFs) != 1 || !slices.Equal(e1.Quorums[0], vrfQuorums(p, []*signer.Key{h.keys[0]}, 1, seed1, map[uint32]uint64{0: 64})[0]) {
+		t.Fatalf("epoch 1: %+v", e1)
+	}
+	h.advanceTo(2*E + 1)
+	if e2 := h.epoch(2); len(e2.VRFs) != 2 || e2.VRFs[0].Signer != 2 || e2.VRFs[1].Signer != 3 {
+		t.Fatalf("epoch 2 VRFs: %+v", e2.VRFs)
+	}
+}
+
+// Epoch e+1's quorums use each signer's stake as of the block that fixed
+// seed_{e+1} (docs/spec.md §4.1): a stake change after it moves only later
+// epochs.
+func TestQuorumsUseStakeAtSeed(t *testing.T) {
+	p := smallParams()
+	const E = 10
+	p.EpochLength = E
+	h := newHarness(t, p, []uint64{64, 64, 64, 64}, true)
+	nonce := map[int]uint64{}
+	setStake := func(i int, stake uint64) {
+		t.Helper()
+		nonce[i]++
+		tx, err := NewRegisterTx(testChainID, h.keys[i], stake, nonce[i], nil, h.registrar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.both(tx); err != nil {
+			t.Fatalf("signer %d's stake to %d: %v", i, stake, err)
+		}
+	}
+	all := func(e uint64, seed da.Hash) {
+		t.Helper()
+		for i, k := range h.keys {
+			if err := h.both(NewVRFTx(testChainID, k, e, seed)); err != nil {
+				t.Fatalf("signer %d's VRF for epoch %d: %v", i, e, err)
+			}
+		}
+	}
+
+	h.block() // block 1 fixes seed_1 with every stake at 64
+	seed1 := h.epoch(1).Seed
+	all(1, seed1)
+	setStake(0, 5000) // after seed_1, once the outputs are public
+	setStake(0, 600)  // twice: the stake at the seed is what counts
+	setStake(1, 0)
+	h.advanceTo(E) // block E+1, in which signer 2's stake changes, fixes seed_2 first
+	setStake(2, 300)
+	e1 := h.epoch(1)
+	if want := vrfQuorums(p, h.keys, 1, seed1, map[uint32]uint64{0: 64, 1: 64, 2: 64, 3: 64}); !e1.Started || !slices.Equal(e1.Quorums[0], want[0]) {
+		t.Fatalf("epoch 1's quorum moved with stake changes after seed_1")
+	}
+
+	seed2 := h.epoch(2).Seed
+	all(2, seed2)
+	h.advanceTo(2*E + 1)
+	e2 := h.epoch(2)
+	if want := vrfQuorums(p, h.keys, 2, seed2, map[uint32]uint64{0: 600, 1: 0, 2: 64, 3: 64}); !e2.Started || !slices.Equal(e2.Quorums[0], want[0]) {
+		t.Fatalf("epoch 2's quorum does not use the stakes at seed_2")
+	}
+	seed3 := h.epoch(3).Seed
+	all(3, seed3)
+	h.advanceTo(3*E + 1)
+	if want := vrfQuorums(p, h.keys, 3, seed3, map[uint32]uint64{0: 600, 1: 0, 2: 300, 3: 64}); !slices.Equal(h.epoch(3).Quorums[0], want[0]) {
+		t.Fatalf("epoch 3's quorum does not use the stakes at seed_3")
+	}
+}

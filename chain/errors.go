@@ -45,6 +45,10 @@ var (
 	ErrUnknownQuorum = errors.New("chain: no such quorum")
 	// ErrRegistryFull: params.max_signers signers are registered already.
 	ErrRegistryFull = errors.New("chain: signer registry full")
+	// ErrRegisteredAfterSeed: a VRF output for epoch e+1 from a signer
+	// registered after seed_{e+1} was fixed (docs/spec.md §4.1); its first
+	// output can be for the epoch after.
+	ErrRegisteredAfterSeed = errors.New("chain: signer registered after the epoch's seed was fixed")
 	// ErrNotFound: a query for something the chain does not hold.
 	ErrNotFound = errors.New("chain: not found")
 	// ErrInternal: a broken invariant or storage failure inside the app.
@@ -57,22 +61,23 @@ var (
 
 // ABCI result codes of zgda transactions and queries (codespace "zgda").
 const (
-	CodeOK                uint32 = 0
-	CodeMalformed         uint32 = 1
-	CodeTooLarge          uint32 = 2
-	CodeBadSignature      uint32 = 3
-	CodeUnauthorized      uint32 = 4
-	CodeBadNonce          uint32 = 5
-	CodeDuplicate         uint32 = 6
-	CodeUnknownSigner     uint32 = 7
-	CodeNotInQuorum       uint32 = 8
-	CodeInsufficientSlots uint32 = 9
-	CodeStaleEpoch        uint32 = 10
-	CodeFutureEpoch       uint32 = 11
-	CodeUnknownQuorum     uint32 = 12
-	CodeRegistryFull      uint32 = 13
-	CodeNotFound          uint32 = 14
-	CodeInternal          uint32 = 99
+	CodeOK                  uint32 = 0
+	CodeMalformed           uint32 = 1
+	CodeTooLarge            uint32 = 2
+	CodeBadSignature        uint32 = 3
+	CodeUnauthorized        uint32 = 4
+	CodeBadNonce            uint32 = 5
+	CodeDuplicate           uint32 = 6
+	CodeUnknownSigner       uint32 = 7
+	CodeNotInQuorum         uint32 = 8
+	CodeInsufficientSlots   uint32 = 9
+	CodeStaleEpoch          uint32 = 10
+	CodeFutureEpoch         uint32 = 11
+	CodeUnknownQuorum       uint32 = 12
+	CodeRegistryFull        uint32 = 13
+	CodeNotFound            uint32 = 14
+	CodeRegisteredAfterSeed uint32 = 15
+	CodeInternal            uint32 = 99
 )
 
 // Codespace is the ABCI codespace of zgda's codes.
@@ -96,6 +101,7 @@ var codes = []struct {
 	{CodeUnknownQuorum, ErrUnknownQuorum},
 	{CodeRegistryFull, ErrRegistryFull},
 	{CodeNotFound, ErrNotFound},
+	{CodeRegisteredAfterSeed, ErrRegisteredAfterSeed},
 	{CodeInternal, ErrInternal},
 }
 

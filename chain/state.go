@@ -18,6 +18,11 @@ import (
 //	k/ pubkey[48]           u32 index
 //	e/ u64 epoch            epoch record (seed; quorums once started)
 //	v/ u64 epoch u32 index  VRF output [32] submitted for that epoch
+//	t/ u64 epoch            u32 signers registered when the epoch's seed was
+//	                        fixed (indices below it may submit VRF outputs)
+//	o/ u64 epoch u32 index  u64 the signer's stake when the epoch's seed was
+//	                        fixed, kept from its first stake change after
+//	                        that until the epoch starts
 //	c/ batch_root[32]       certificate record
 //	b/ blob_key[32]         blob location of the key's most recently recorded
 //	                        batch: batch_root[32] ‖ u32 index ‖ u32 offset ‖
@@ -38,8 +43,15 @@ func prefixVRF(e uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte("v/"), e)
 }
 func keyVRF(e uint64, i uint32) []byte { return binary.BigEndian.AppendUint32(prefixVRF(e), i) }
-func keyCert(root da.Hash) []byte      { return append([]byte("c/"), root[:]...) }
-func keyBlob(k da.BlobKey) []byte      { return append([]byte("b/"), k[:]...) }
+func keySeedSigners(e uint64) []byte   { return binary.BigEndian.AppendUint64([]byte("t/"), e) }
+func prefixSeedStake(e uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("o/"), e)
+}
+func keySeedStake(e uint64, i uint32) []byte {
+	return binary.BigEndian.AppendUint32(prefixSeedStake(e), i)
+}
+func keyCert(root da.Hash) []byte { return append([]byte("c/"), root[:]...) }
+func keyBlob(k da.BlobKey) []byte { return append([]byte("b/"), k[:]...) }
 
 // SignerInfo is a registered signer.
 type SignerInfo struct {
@@ -323,6 +335,34 @@ func (r stateReader) vrfs(e uint64) ([]VRFRecord, error) {
 		rec.Signer = binary.BigEndian.Uint32(k[len(p):])
 		copy(rec.Output[:], v)
 		out = append(out, rec)
+		return nil
+	})
+	return out, err
+}
+
+// seedSigners returns how many signers were registered when epoch e's seed
+// was fixed (ok == false for an epoch whose seed is not fixed).
+func (r stateReader) seedSigners(e uint64) (n uint32, ok bool, err error) {
+	b, err := r.v.get(keySeedSigners(e))
+	if err != nil || b == nil {
+		return 0, false, err
+	}
+	if len(b) != 4 {
+		return 0, false, fmt.Errorf("%w: registry snapshot of epoch %d is not a u32", ErrInternal, e)
+	}
+	return binary.BigEndian.Uint32(b), true, nil
+}
+
+// seedStakes returns the stakes kept for epoch e (signers whose stake
+// changed after e's seed was fixed), by signer index.
+func (r stateReader) seedStakes(e uint64) (map[uint32]uint64, error) {
+	out := map[uint32]uint64{}
+	p := prefixSeedStake(e)
+	err := r.v.scan(p, func(k, v []byte) error {
+		if len(k) != len(p)+4 || len(v) != 8 {
+			return fmt.Errorf("%w: stake snapshot record %x", ErrInternal, k)
+		}
+		out[binary.BigEndian.Uint32(k[len(p):])] = binary.BigEndian.Uint64(v)
 		return nil
 	})
 	return out, err
