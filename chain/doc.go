@@ -23,9 +23,11 @@
 // params.epoch_length E. At the first block of epoch e the app
 //
 //   - fixes e's quorums (da.AssignQuorums, docs/spec.md §4.1) from the VRF outputs
-//     submitted for e during e−1, with each signer's stake at that moment;
+//     submitted for e during e−1, with each signer's stake as of the block
+//     that fixed seed_e (a later change is kept aside until then);
 //   - fixes the seed of e+1 as SHA-256(hash of this block ‖ uint64_be(e+1))
-//     and starts accepting VRF outputs for e+1.
+//     and starts accepting VRF outputs for e+1 from the signers registered
+//     now (a signer registered later, knowing the seed, could grind its key).
 //
 // The seed is fixed one epoch ahead so that outputs can be submitted before
 // the epoch they select for, as docs/spec.md §4.1 requires. Epoch 0's seed is
