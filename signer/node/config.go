@@ -72,8 +72,15 @@ type StorageConfig struct {
 
 // LimitsConfig bounds the work a node takes on.
 type LimitsConfig struct {
-	// MaxConcurrent is the number of dispersal requests handled at once.
+	// MaxConcurrent is the number of dispersal requests decoded, verified
+	// and stored at once (a request takes a slot once it has arrived whole).
 	MaxConcurrent int `json:"max_concurrent"`
+	// MaxPerPeer is the number of dispersal streams one peer may have open;
+	// more are answered Busy before any byte is read.
+	MaxPerPeer int `json:"max_per_peer"`
+	// HeaderTimeout bounds the wait for a dispersal request's frame header,
+	// from the stream's opening.
+	HeaderTimeout chain.Duration `json:"header_timeout"`
 	// MaxInflightBytes bounds the memory held by dispersal requests (each
 	// counts twice its size).
 	MaxInflightBytes int64 `json:"max_inflight_bytes"`
@@ -141,6 +148,8 @@ func DefaultStorageConfig() StorageConfig {
 func DefaultLimitsConfig() LimitsConfig {
 	return LimitsConfig{
 		MaxConcurrent:    4,
+		MaxPerPeer:       2,
+		HeaderTimeout:    chain.Duration(5 * time.Second),
 		MaxInflightBytes: 512 << 20,
 		MaxQueries:       64,
 		RequestTimeout:   chain.Duration(2 * time.Minute),
@@ -152,6 +161,7 @@ func TestLimitsConfig() LimitsConfig {
 	c.MaxConcurrent = 2
 	c.MaxInflightBytes = 2 * da.MaxDisperseRequestSize
 	c.RequestTimeout = chain.Duration(30 * time.Second)
+	c.HeaderTimeout = chain.Duration(time.Second)
 	return c
 }
 
@@ -222,6 +232,10 @@ func (c LimitsConfig) ValidateBasic() error {
 	switch {
 	case c.MaxConcurrent < 1 || c.MaxConcurrent > 1024:
 		return fmt.Errorf("limits.max_concurrent: %d, want 1 to 1024", c.MaxConcurrent)
+	case c.MaxPerPeer < 1 || c.MaxPerPeer > 1024:
+		return fmt.Errorf("limits.max_per_peer: %d, want 1 to 1024", c.MaxPerPeer)
+	case c.HeaderTimeout < chain.Duration(10*time.Millisecond) || c.HeaderTimeout > c.RequestTimeout:
+		return fmt.Errorf("limits.header_timeout: %v, want 10ms to limits.request_timeout (%v)", c.HeaderTimeout, c.RequestTimeout)
 	case c.MaxInflightBytes < 2*da.MaxDisperseRequestSize:
 		return fmt.Errorf("limits.max_inflight_bytes: %d, want at least %d (twice the largest dispersal request)",
 			c.MaxInflightBytes, 2*da.MaxDisperseRequestSize)

@@ -32,6 +32,8 @@ func TestConfigValidate(t *testing.T) {
 		"limits.max_concurrent":     func(c *node.Config) { c.Limits.MaxConcurrent = 0 },
 		"limits.max_inflight_bytes": func(c *node.Config) { c.Limits.MaxInflightBytes = 1 << 20 },
 		"limits.max_queries":        func(c *node.Config) { c.Limits.MaxQueries = 0 },
+		"limits.max_per_peer":       func(c *node.Config) { c.Limits.MaxPerPeer = 0 },
+		"limits.header_timeout":     func(c *node.Config) { c.Limits.HeaderTimeout = c.Limits.RequestTimeout + 1 },
 		"limits.request_timeout":    func(c *node.Config) { c.Limits.RequestTimeout = chain.Duration(time.Millisecond) },
 	}
 	for field, mut := range cases {

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
@@ -72,32 +76,56 @@ func decodeHeader(root da.Hash, b []byte) (uint64, *da.BatchHeader, error) {
 // busyRetry is what a busy node asks a client to wait.
 const busyRetry = 200 * time.Millisecond
 
-// handleDisperse serves one dispersal request. The frame's length is checked
-// against the limit and the node's bounds before the payload is read, so an
-// oversized or untimely request costs four bytes of memory.
+// handleDisperse serves one dispersal request (docs/spec.md §5). Slow or
+// idle streams must not keep honest ones out, so what a stream holds grows
+// only with what it has sent: a peer may have Limits.MaxPerPeer dispersal
+// streams open (more are answered Busy before any byte is read); the frame
+// header must come within Limits.HeaderTimeout; the payload's memory is
+// reserved as it arrives, under Limits.MaxInflightBytes; and a dispersal
+// slot (Limits.MaxConcurrent) is taken only for decoding, verifying and
+// storing a request that has arrived whole.
 func (n *Node) handleDisperse(s network.Stream) {
 	defer s.Close()
-	s.SetDeadline(time.Now().Add(time.Duration(n.cfg.Limits.RequestTimeout)))
-	size, err := da.ReadFrameHeader(s, da.MaxDisperseRequestSize)
-	if err != nil {
-		code := da.CodeMalformed
-		if errors.Is(err, da.ErrMessageTooLarge) {
-			code = da.CodeTooLarge
-		}
-		n.answer(s, "disperse", refuse(code, nil, "%v", err))
-		return
-	}
-	release, ok := n.acquire(int64(size))
+	start := time.Now()
+	s.SetDeadline(start.Add(time.Duration(n.cfg.Limits.HeaderTimeout)))
+	leave, ok := n.enterPeer(s.Conn().RemotePeer())
 	if !ok {
 		n.answer(s, "disperse", &da.Busy{RetryAfterMillis: uint32(busyRetry / time.Millisecond)})
 		return
 	}
+	defer leave()
+	size, err := da.ReadFrameHeader(s, da.MaxDisperseRequestSize)
+	s.SetDeadline(start.Add(time.Duration(n.cfg.Limits.RequestTimeout)))
+	if err != nil {
+		code := da.CodeMalformed
+		switch {
+		case errors.Is(err, da.ErrMessageTooLarge):
+			code = da.CodeTooLarge
+		case isTimeout(err):
+			err = fmt.Errorf("no frame header within %v", time.Duration(n.cfg.Limits.HeaderTimeout))
+		}
+		n.answer(s, "disperse", refuse(code, nil, "%v", err))
+		return
+	}
+	n.pending.Add(1)
+	defer n.pending.Add(-1)
+	buf, release, err := n.readPayload(s, size)
 	defer release()
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(s, buf); err != nil {
+	switch {
+	case errors.Is(err, errNoMemory):
+		n.answer(s, "disperse", &da.Busy{RetryAfterMillis: uint32(busyRetry / time.Millisecond)})
+		return
+	case err != nil:
 		n.answer(s, "disperse", refuse(da.CodeMalformed, nil, "request cut short: %v", err))
 		return
 	}
+	select {
+	case n.sem <- struct{}{}:
+	default:
+		n.answer(s, "disperse", &da.Busy{RetryAfterMillis: uint32(busyRetry / time.Millisecond)})
+		return
+	}
+	defer func() { <-n.sem }()
 	m, err := da.DecodeMessage(buf)
 	if err != nil {
 		code := da.CodeMalformed
@@ -124,29 +152,76 @@ func (n *Node) handleDisperse(s network.Stream) {
 	n.answer(s, "disperse", n.Disperse(ctx, req))
 }
 
-// acquire reserves a dispersal slot and 2·size bytes (the bytes and the
-// parsed field elements), or reports that the node is busy.
-func (n *Node) acquire(size int64) (release func(), ok bool) {
-	select {
-	case n.sem <- struct{}{}:
-	default:
+// isTimeout reports a stream deadline (yamux's error is not
+// os.ErrDeadlineExceeded, but a net.Error).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// enterPeer counts a dispersal stream of p, or reports that p has
+// Limits.MaxPerPeer open already.
+func (n *Node) enterPeer(p peer.ID) (leave func(), ok bool) {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if n.peers[p] >= n.cfg.Limits.MaxPerPeer {
 		return nil, false
 	}
-	need := 2 * size
+	n.peers[p]++
+	return func() {
+		n.pmu.Lock()
+		defer n.pmu.Unlock()
+		if n.peers[p]--; n.peers[p] == 0 {
+			delete(n.peers, p)
+		}
+	}, true
+}
+
+// payloadChunk is the most a dispersal payload is read (and its memory
+// reserved) ahead of what has arrived.
+const payloadChunk = 1 << 20
+
+// errNoMemory: Limits.MaxInflightBytes is taken.
+var errNoMemory = errors.New("dispersal memory bound reached")
+
+// readPayload reads a size-byte payload, reserving twice the buffer's
+// capacity (the bytes and the parsed field elements) as it grows, so that
+// a stream that sends slowly holds little. release gives the reservation
+// back (it is never nil); the caller owns buf.
+func (n *Node) readPayload(r io.Reader, size int) (buf []byte, release func(), err error) {
+	var held int64
+	release = func() { n.inflight.Add(-held) }
+	for len(buf) < size {
+		want := min(size-len(buf), payloadChunk)
+		if cap(buf)-len(buf) < want {
+			c := min(size, max(2*cap(buf), len(buf)+want))
+			need := 2 * int64(c-cap(buf))
+			if !n.reserve(need) {
+				return nil, release, errNoMemory
+			}
+			held += need
+			buf = slices.Grow(buf, c-len(buf))
+		}
+		if _, err := io.ReadFull(r, buf[len(buf):len(buf)+want]); err != nil {
+			return nil, release, err
+		}
+		buf = buf[:len(buf)+want]
+	}
+	return buf, release, nil
+}
+
+// reserve takes need bytes of Limits.MaxInflightBytes, or reports that they
+// are not free.
+func (n *Node) reserve(need int64) bool {
 	for {
 		cur := n.inflight.Load()
 		if cur+need > n.cfg.Limits.MaxInflightBytes {
-			<-n.sem
-			return nil, false
+			return false
 		}
 		if n.inflight.CompareAndSwap(cur, cur+need) {
-			break
+			return true
 		}
 	}
-	return func() {
-		n.inflight.Add(-need)
-		<-n.sem
-	}, true
 }
 
 func (n *Node) answer(s network.Stream, proto string, m da.Message) {

@@ -39,11 +39,16 @@
 //
 // # Bounds
 //
-// Limits.MaxConcurrent dispersal requests run at once, holding at most
-// Limits.MaxInflightBytes (twice each request's size: the bytes and the parsed
-// field elements); a request over either bound is answered da.Busy as soon as
-// its length prefix is read, before its payload is. Row and cell requests
-// have their own bound (Limits.MaxQueries). Nothing queues without limit.
+// What a dispersal stream holds grows with what it has sent, so slow or idle
+// streams cannot keep honest ones out (docs/spec.md §5): a peer has at most
+// Limits.MaxPerPeer dispersal streams open (more are answered da.Busy before
+// a byte is read); the length prefix must come within Limits.HeaderTimeout;
+// the payload's memory is reserved as it arrives, at most
+// Limits.MaxInflightBytes in all (twice each request's size: the bytes and
+// the parsed field elements); and Limits.MaxConcurrent requests that have
+// arrived whole are decoded, verified and stored at once. A request over a
+// bound is answered da.Busy. Row and cell requests have their own bound
+// (Limits.MaxQueries). Nothing queues without limit.
 //
 // # Errors
 //

@@ -57,6 +57,10 @@ func (n *Node) Occupy() (release func()) {
 	}
 }
 
+// PendingDispersals is the number of dispersal requests past their frame
+// header and not yet answered.
+func (n *Node) PendingDispersals() int { return int(n.pending.Load()) }
+
 // CellAnswers is the number of cells served by path: "single", "row" or
 // "cached" (see Cell).
 func (n *Node) CellAnswers(path string) int {

@@ -51,6 +51,11 @@ type Node struct {
 	sem      chan struct{} // dispersal requests in progress
 	qsem     chan struct{} // row and cell requests in progress
 	inflight atomic.Int64  // bytes held by dispersal requests
+	pmu      sync.Mutex
+	peers    map[peer.ID]int // dispersal streams open, by peer
+	// pending counts dispersal requests past their frame header and not yet
+	// answered (a test hook reads it).
+	pending atomic.Int64
 	// lastChecks is the number of KZG checks of the last verified dispersal
 	// (a test hook reads it).
 	lastChecks atomic.Int64
@@ -133,6 +138,7 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		sem:    make(chan struct{}, cfg.Limits.MaxConcurrent),
 		qsem:   make(chan struct{}, cfg.Limits.MaxQueries),
 		epochs: make(map[uint64]*chain.EpochInfo),
+		peers:  make(map[peer.ID]int),
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
