@@ -3,7 +3,10 @@ package chain
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -142,5 +145,45 @@ func TestParamsBounds(t *testing.T) {
 	g, err = ParseGenesisState([]byte(`{"params":{"availability_epochs":7,"min_batch_slots":1024}}`))
 	if err != nil || g.Params.AvailabilityEpochs != 7 || g.Params.MinBatchSlots != 1024 {
 		t.Fatalf("parsed %+v (%v)", g, err)
+	}
+}
+
+// Query marshals its answer (a whole epoch's quorums can be megabytes of
+// JSON) without the app's lock: blocks and CheckTx go on meanwhile.
+func TestQueryMarshalsOutsideTheLock(t *testing.T) {
+	h := newHarness(t, smallParams(), []uint64{64, 64}, false)
+	h.block()
+	inHook, release := make(chan struct{}), make(chan struct{})
+	queryMarshalHook = func() {
+		close(inHook)
+		<-release
+	}
+	t.Cleanup(func() { queryMarshalHook = nil })
+	done := make(chan *EpochInfo)
+	go func() {
+		res, err := h.app.Query(context.Background(), &abci.QueryRequest{Path: QueryEpoch, Data: binary.BigEndian.AppendUint64(nil, 0)})
+		var info EpochInfo
+		if err != nil || res.Code != CodeOK || json.Unmarshal(res.Value, &info) != nil {
+			t.Errorf("query: %v %+v", err, res)
+		}
+		done <- &info
+	}()
+	<-inHook
+	locked := make(chan int64)
+	go func() { locked <- h.app.Height() }()
+	select {
+	case got := <-locked:
+		if got != 1 {
+			t.Errorf("height %d during the query, want 1", got)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		<-done
+		<-locked
+		t.Fatal("the app's lock is held while a query marshals its answer")
+	}
+	close(release)
+	if info := <-done; len(info.Quorums) != 1 || len(info.Quorums[0]) != int(smallParams().QuorumSize) {
+		t.Fatalf("epoch 0 answer: %+v", info)
 	}
 }

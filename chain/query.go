@@ -24,31 +24,43 @@ const (
 	QueryBlobBatch   = "/blob_batch"  // data: blob key [32] → BlobLocation
 )
 
+// queryMarshalHook, when set (by tests), runs before Query marshals its answer.
+var queryMarshalHook func()
+
 // Query implements abci.Application. It reads the last committed state
-// (req.Height must be 0 or that height: no history is kept).
+// (req.Height must be 0 or that height: no history is kept). The answer is
+// read under the app's lock into values the query alone owns, and marshalled
+// after the lock is released: an epoch's quorums make megabytes of JSON, and
+// blocks and CheckTx need not wait for them.
 func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	height := a.st.height
 	var val any
 	var err error
 	switch {
 	case !a.ready:
 		err = fmt.Errorf("%w: chain not initialized yet", ErrNotFound)
-	case req.Height != 0 && req.Height != a.st.height:
-		err = fmt.Errorf("%w: state at height %d (only the latest, %d, is kept)", ErrNotFound, req.Height, a.st.height)
+	case req.Height != 0 && req.Height != height:
+		err = fmt.Errorf("%w: state at height %d (only the latest, %d, is kept)", ErrNotFound, req.Height, height)
 	default:
 		val, err = a.query(req.Path, req.Data)
 	}
+	a.mu.Unlock()
 	if err != nil {
-		return &abci.QueryResponse{Code: codeOf(err), Log: err.Error(), Codespace: Codespace, Height: a.st.height}, nil
+		return &abci.QueryResponse{Code: codeOf(err), Log: err.Error(), Codespace: Codespace, Height: height}, nil
+	}
+	if queryMarshalHook != nil {
+		queryMarshalHook()
 	}
 	b, err := json.Marshal(val)
 	if err != nil {
 		return &abci.QueryResponse{Code: CodeInternal, Log: err.Error(), Codespace: Codespace}, nil
 	}
-	return &abci.QueryResponse{Code: CodeOK, Value: b, Height: a.st.height}, nil
+	return &abci.QueryResponse{Code: CodeOK, Value: b, Height: height}, nil
 }
 
+// query answers path from the committed state; it runs under a.mu and
+// returns values that share no memory with the app (fresh records, copies).
 func (a *App) query(path string, data []byte) (any, error) {
 	r := stateReader{view{s: a.st}}
 	switch path {
