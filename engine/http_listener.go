@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -47,9 +48,21 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	}
 }
 
-// refuse answers a connection over the cap without reading its request.
+// refuse answers a connection over the cap. It first reads the request's
+// head (at most 8 KiB, for at most a second): an answer sent before the
+// client has written its request is one the client takes for garbage on an
+// idle connection.
 func (l *trackingListener) refuse(c net.Conn) {
 	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	head := make([]byte, 0, 8<<10)
+	for len(head) < cap(head) && !bytes.Contains(head, []byte("\r\n\r\n")) {
+		n, err := c.Read(head[len(head):cap(head)])
+		head = head[:len(head)+n]
+		if err != nil {
+			break
+		}
+	}
 	body, _ := json.Marshal(api.ErrorBody{
 		Error: fmt.Sprintf("%v (%d connections open)", api.ErrTooManyRequests, l.max),
 		Code:  api.CodeTooManyRequests,

@@ -338,9 +338,18 @@ func (n *Node) epochLoop() {
 				n.log.Debug("new epoch", "epoch", cur.Epoch)
 			}
 			if next := cur.Epoch + 1; submitted < next {
-				if err := n.submitVRF(next); err != nil {
+				err := n.submitVRF(next)
+				switch {
+				case errors.Is(err, chain.ErrRegisteredAfterSeed):
+					// Registered after next's seed was fixed (docs/spec.md
+					// §4.1): the first epoch this node can join is the one
+					// after; say so once and skip next.
+					n.log.Info("registered after the seed of the next epoch was fixed: joining the epoch after it",
+						"epoch", next, "first_epoch", next+1)
+					submitted = next
+				case err != nil:
 					n.log.Warn("VRF submission failed; retrying", "epoch", next, "err", err)
-				} else {
+				default:
 					submitted = next
 				}
 			}
