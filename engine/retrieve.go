@@ -244,15 +244,11 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 	ent, err := e.cells.get(ctx, key, func() (*cellEntry, error) {
 		// An FK20 run uses every core: run few at once, whatever the
 		// number of requests asking.
-		release, err := e.heavySlot(ctx, fmt.Sprintf("cells of row %d of batch %s", n, root))
+		row, release, err := e.heavyRow(ctx, fmt.Sprintf("cells of row %d of batch %s", n, root), root, hdr, n)
 		if err != nil {
 			return nil, err
 		}
 		defer release()
-		row, err := e.localRow(ctx, root, hdr, n)
-		if err != nil {
-			return nil, err
-		}
 		cells, proofs, err := e.kzg.ComputeCellsAndProofs(row)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cells of row %d of batch %s: %v", ErrInternal, n, root, err)
@@ -270,18 +266,29 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 	return e.nodeCell(ctx, root, n, c)
 }
 
+// heavyRow takes a place of the expensive reads and returns dispersed row n
+// from the local copies (localRow); release gives the place back.
+func (e *Engine) heavyRow(ctx context.Context, what string, root da.Hash, hdr *da.BatchHeader, n int) ([]fr.Element, func(), error) {
+	release, err := e.heavySlot(ctx, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	row, err := e.localRow(ctx, root, hdr, n)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return row, release, nil
+}
+
 // singleCell proves cell c of data row n from the local copies
 // (kzg.ComputeCellAndProof); nothing is cached.
 func (e *Engine) singleCell(ctx context.Context, root da.Hash, hdr *da.BatchHeader, n, c int) (*api.Cell, error) {
-	release, err := e.heavySlot(ctx, fmt.Sprintf("cell %d of row %d of batch %s", c, n, root))
+	row, release, err := e.heavyRow(ctx, fmt.Sprintf("cell %d of row %d of batch %s", c, n, root), root, hdr, n)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	row, err := e.localRow(ctx, root, hdr, n)
-	if err != nil {
-		return nil, err
-	}
 	cell, proof, err := e.kzg.ComputeCellAndProof(row, uint64(c))
 	if err != nil {
 		return nil, fmt.Errorf("%w: cell %d of row %d of batch %s: %v", ErrInternal, c, n, root, err)
