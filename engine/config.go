@@ -212,6 +212,11 @@ type BatcherConfig struct {
 	// that no commit call has taken yet (a running commit call is always
 	// waited for: its blobs arrive when it ends).
 	MaxWait Duration `json:"max_wait"`
+	// Linger is how long an empty intake must stay empty before an idle
+	// encoder takes what is queued: the gap between a client's 202 and its
+	// next post, which would otherwise cut a steady stream into small
+	// batches.
+	Linger Duration `json:"linger"`
 }
 
 // DefaultBatcherConfig: D from the chain's window up to 256 rows, or 1 s
@@ -219,9 +224,10 @@ type BatcherConfig struct {
 // from 8 clients on 2 cores (about 30 rows/s) 250 ms cut batches of 7 to
 // 21 rows, each replicated to the whole window (5.9 row bytes per byte
 // instead of 4.1); 1 s keeps them at 32 rows or more, and the wait counts
-// only while posts are in intake, so a quiet disperser still cuts at once.
+// only while posts are in intake, so a quiet disperser still cuts a batch
+// 25 ms (Linger) after its last post.
 func DefaultBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(time.Second)}
+	return BatcherConfig{MaxRows: encoder.MaxBatchRows, MaxWait: Duration(time.Second), Linger: Duration(25 * time.Millisecond)}
 }
 
 // TestBatcherConfig waits at most 100 ms.
@@ -238,6 +244,8 @@ func (c BatcherConfig) ValidateBasic() error {
 		return fmt.Errorf("max_rows %d: must be in [1, %d] (a batch's limit)", c.MaxRows, encoder.MaxBatchRows)
 	case c.MinRows < 0 || c.MinRows > c.MaxRows:
 		return fmt.Errorf("min_rows %d: must be in [0, max_rows] (0: from the chain's min_batch_slots)", c.MinRows)
+	case c.Linger < 0:
+		return fmt.Errorf("linger must not be negative")
 	case c.MaxWait <= 0:
 		return fmt.Errorf("max_wait must be positive")
 	}

@@ -113,24 +113,26 @@ type Engine struct {
 
 	rule cutRule // the batcher's, fixed at Start
 
-	mu         sync.Mutex
-	started    bool
-	closed     bool
-	blobs      map[da.BlobKey]*blob     // every accepted blob not yet certified or failed
-	byHash     map[[32]byte]*hashFlight // posts in intake, by SHA-256 of their bytes
-	batches    map[da.Hash]*batch       // encoded batches not yet final, by root
-	queue      []*blob                  // accepted, waiting for the batcher
-	queueRows  int
-	queueBytes int
-	queueScr   []int         // scratch for the cut rule
-	intake     int           // accepted posts (and recovered blobs) not yet queued
-	encoding   int           // batches cut and not yet handed to dispersal
-	wake       chan struct{} // pokes the batcher (capacity 1)
-	pendBlobs  int           // admission: blobs holding a place
-	pendMem    int64         // admission: their memory in encoder form
-	freed      chan struct{} // closed and replaced whenever a place is freed
-	waiters    int           // /put calls waiting for their certificate
-	drained    chan struct{} // closed when waiters reaches 0 during Close
+	mu             sync.Mutex
+	started        bool
+	closed         bool
+	blobs          map[da.BlobKey]*blob     // every accepted blob not yet certified or failed
+	byHash         map[[32]byte]*hashFlight // posts in intake, by SHA-256 of their bytes
+	batches        map[da.Hash]*batch       // encoded batches not yet final, by root
+	queue          []*blob                  // accepted, waiting for the batcher
+	queueRows      int
+	queueBytes     int
+	queueScr       []int         // scratch for the cut rule
+	intake         int           // accepted posts (and recovered blobs) not yet queued
+	receivingPosts int           // posts whose bodies are arriving (HTTP)
+	intakeEmptied  time.Time     // when intake and receivingPosts last fell to 0
+	encoding       int           // batches cut and not yet handed to dispersal
+	wake           chan struct{} // pokes the batcher (capacity 1)
+	pendBlobs      int           // admission: blobs holding a place
+	pendMem        int64         // admission: their memory in encoder form
+	freed          chan struct{} // closed and replaced whenever a place is freed
+	waiters        int           // /put calls waiting for their certificate
+	drained        chan struct{} // closed when waiters reaches 0 during Close
 
 	cells   *flightCache[cellKey, *cellEntry] // rows' cells and proofs, by row
 	rebuilt *flightCache[da.BlobKey, []byte]  // blobs read back from DA nodes

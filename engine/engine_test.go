@@ -262,6 +262,25 @@ func TestCutRule(t *testing.T) {
 			}
 		})
 	}
+	// Linger: an intake that has just emptied is given a moment.
+	lr := cutRule{MinRows: 64, MaxRows: 256, MaxWait: time.Second, Linger: 25 * time.Millisecond}
+	for _, tc := range []struct {
+		name string
+		s    queueState
+		n    int
+		wait time.Duration
+	}{
+		{"intake just emptied", queueState{Rows: []int{3, 2}, EncoderIdle: true, IntakeIdle: 5 * time.Millisecond}, 0, 20 * time.Millisecond},
+		{"intake empty for the linger", queueState{Rows: []int{3, 2}, EncoderIdle: true, IntakeIdle: 25 * time.Millisecond}, 2, 0},
+		{"min rows need no linger", queueState{Rows: ones(64), EncoderIdle: true}, 64, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, wait := lr.cut(tc.s)
+			if n != tc.n || wait != tc.wait {
+				t.Fatalf("cut(%+v) = %d, %v; want %d, %v", tc.s, n, wait, tc.n, tc.wait)
+			}
+		})
+	}
 	small := cutRule{MinRows: 4, MaxRows: 4, MaxWait: time.Second}
 	if n, _ := small.cut(queueState{Rows: []int{5, 1}, InIntake: 1}); n != 1 {
 		t.Fatalf("a blob larger than max_rows: cut %d, want it alone", n)

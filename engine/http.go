@@ -211,7 +211,7 @@ func (s *httpServer) handle(ctx *fasthttp.RequestCtx) {
 	rctx := s.e.ctx
 	switch r.kind {
 	case routePostBlob:
-		body, release, err := s.readBody(ctx, &bodyRead)
+		body, release, err := s.receive(ctx, &bodyRead)
 		if err != nil {
 			s.writeError(ctx, err)
 			return
@@ -278,7 +278,7 @@ func (s *httpServer) altPut(ctx *fasthttp.RequestCtx, bodyRead *bool, leave func
 		return
 	}
 	defer s.e.endWait()
-	body, release, err := s.readBody(ctx, bodyRead)
+	body, release, err := s.receive(ctx, bodyRead)
 	if err != nil {
 		s.writeAltPutError(ctx, err)
 		return
@@ -495,6 +495,15 @@ func (s *httpServer) refuseBody(ctx *fasthttp.RequestCtx, n int, read *bool) {
 
 // drainLimit is the largest refused body read and dropped (refuseBody).
 const drainLimit = 1 << 20
+
+// receive is readBody for a post, counted by the batcher as in intake
+// while its body arrives (see cutRule: a body on its way is a blob about to
+// be committed).
+func (s *httpServer) receive(ctx *fasthttp.RequestCtx, read *bool) ([]byte, func(), error) {
+	s.e.receiving(1)
+	defer s.e.receiving(-1)
+	return s.readBody(ctx, read)
+}
 
 // chunkedStart is the first buffer of a chunked body.
 const chunkedStart = 1 << 20

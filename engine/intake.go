@@ -256,6 +256,19 @@ func (e *Engine) existing(ctx context.Context, key da.BlobKey) (api.PutResponse,
 	return api.PutResponse{BlobKey: key, Status: s}, true, nil
 }
 
+// receiving counts posts whose bodies are arriving (d = +1, −1): the
+// batcher treats them as in intake. The last one to leave stamps the time
+// the intake emptied, as intakeEnd does.
+func (e *Engine) receiving(d int) {
+	e.mu.Lock()
+	e.receivingPosts += d
+	if e.receivingPosts == 0 && e.intake == 0 {
+		e.intakeEmptied = e.now()
+	}
+	e.mu.Unlock()
+	e.poke()
+}
+
 // intakeBegin counts a post (or a recovered blob) in intake: the batcher
 // waits for it rather than cut a batch without it (see cutRule).
 func (e *Engine) intakeBegin() {
@@ -269,6 +282,9 @@ func (e *Engine) intakeBegin() {
 func (e *Engine) intakeEnd(b *blob) {
 	e.mu.Lock()
 	e.intake--
+	if e.intake == 0 && e.receivingPosts == 0 {
+		e.intakeEmptied = e.now()
+	}
 	if b != nil {
 		b.queued = e.now()
 		e.queue = append(e.queue, b)

@@ -74,7 +74,7 @@ func (e *Engine) takeBatchLocked(now time.Time) (*batch, time.Duration) {
 		rows = append(rows, b.params.Rows)
 	}
 	e.queueScr = rows
-	n, wait := e.rule.cut(queueState{Rows: rows, Waited: now.Sub(e.queue[0].queued), InIntake: e.intake, Committing: e.committing || e.storing > 0, EncoderIdle: e.encoding == 0})
+	n, wait := e.rule.cut(queueState{Rows: rows, Waited: now.Sub(e.queue[0].queued), InIntake: e.intake + e.receivingPosts, IntakeIdle: now.Sub(e.intakeEmptied), Committing: e.committing || e.storing > 0, EncoderIdle: e.encoding == 0})
 	if n == 0 {
 		return nil, wait
 	}
