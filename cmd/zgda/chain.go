@@ -28,6 +28,7 @@ func init() {
 	var home, chainID, registrar string
 	var validators, basePort int
 	var epochLength uint64
+	var initialHeight int64
 	var quorumSize, minBatchSlots uint32
 	initCmd := &cobra.Command{
 		Use:   "init --home DIR [--validators N]",
@@ -69,7 +70,10 @@ be chosen for the faulty-stake assumption.` + safetyHelp(),
 				}
 				g.Registrar = &pk
 			}
-			opts := chain.InitOptions{ChainID: chainID, Genesis: g}
+			if initialHeight < 0 {
+				return fmt.Errorf("--initial-height %d: want 1 or more (0: 1)", initialHeight)
+			}
+			opts := chain.InitOptions{ChainID: chainID, Genesis: g, InitialHeight: initialHeight}
 			w := cmd.OutOrStdout()
 			if validators == 1 {
 				p2p, rpc := basePort, basePort+1
@@ -120,6 +124,7 @@ be chosen for the faulty-stake assumption.` + safetyHelp(),
 	initCmd.Flags().Uint64Var(&epochLength, "epoch-length", 0, "blocks per epoch (0: the default, 100)")
 	initCmd.Flags().Uint32Var(&quorumSize, "quorum-size", 0, "slots per quorum M, a power of two (0: the default, 1024)")
 	initCmd.Flags().Uint32Var(&minBatchSlots, "min-batch-slots", 0, "least window slots W of a batch, ≤ the quorum size (0: the default, 256)")
+	initCmd.Flags().Int64Var(&initialHeight, "initial-height", 0, "height of the chain's first block (genesis initial_height; 0: 1)")
 	initCmd.Flags().StringVar(&registrar, "registrar", "", "BLS public key (0x…) allowed to register signers and grant stake")
 
 	var startHome string

@@ -228,3 +228,26 @@ func TestChainInitSafety(t *testing.T) {
 		}
 	}
 }
+
+// TestChainInitInitialHeight: --initial-height lands in the genesis
+// (chain's TestNodeInitialHeight shows such a chain makes blocks), and a
+// negative one is refused.
+func TestChainInitInitialHeight(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := runChain(t, "init", "--home", dir, "--base-port", "0", "--initial-height", "5"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, chain.GenesisFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		InitialHeight json.Number `json:"initial_height"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.InitialHeight != "5" {
+		t.Fatalf("genesis initial_height %q (%v), want 5", doc.InitialHeight, err)
+	}
+	if _, err := runChain(t, "init", "--home", t.TempDir(), "--base-port", "0", "--initial-height", "-1"); err == nil || !strings.Contains(err.Error(), "--initial-height") {
+		t.Fatalf("negative --initial-height: %v", err)
+	}
+}
