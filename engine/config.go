@@ -396,14 +396,18 @@ type RetrievalConfig struct {
 	// CacheBytes bounds the blobs rebuilt from DA nodes that are kept for
 	// the next read (least recently read first out).
 	CacheBytes int64 `json:"cache_bytes"`
+	// BlockCacheBytes bounds the coset blocks of batches' column
+	// extensions kept for serving parity rows' cells (K rows of 128 KiB
+	// each, computed from the local copies).
+	BlockCacheBytes int64 `json:"block_cache_bytes"`
 }
 
 // DefaultRetrievalConfig: 30 s, 16 fetches at once, 64 rows of cells
 // cached, 2 expensive reads at once with a 10 s queue, 256 MiB of rebuilt
-// blobs cached.
+// blobs and 128 MiB of extension blocks cached.
 func DefaultRetrievalConfig() RetrievalConfig {
 	return RetrievalConfig{Timeout: Duration(30 * time.Second), Concurrency: 16, CellCacheRows: 64,
-		MaxHeavy: 2, QueueTimeout: Duration(10 * time.Second), CacheBytes: 256 << 20}
+		MaxHeavy: 2, QueueTimeout: Duration(10 * time.Second), CacheBytes: 256 << 20, BlockCacheBytes: 128 << 20}
 }
 
 // TestRetrievalConfig is the default with a shorter timeout.
@@ -428,6 +432,8 @@ func (c RetrievalConfig) ValidateBasic() error {
 		return fmt.Errorf("queue_timeout must be positive")
 	case c.CacheBytes < 0:
 		return fmt.Errorf("cache_bytes %d: must not be negative", c.CacheBytes)
+	case c.BlockCacheBytes < 0:
+		return fmt.Errorf("block_cache_bytes %d: must not be negative", c.BlockCacheBytes)
 	}
 	return nil
 }

@@ -717,9 +717,13 @@ func TestBatchAndCells(t *testing.T) {
 	if d.cells != 0 {
 		t.Fatalf("%d cells fetched from the nodes; the engine holds the batch", d.cells)
 	}
-	// The data row's first cell was proved alone, the parity row whole.
-	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != 1 || r != 1 {
-		t.Fatalf("cell paths: %v single, %v row; want 1 and 1", s, r)
+	// Each row's first cell was proved alone, the parity row's from its
+	// cached block of the column extension.
+	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != 2 || r != 0 {
+		t.Fatalf("cell paths: %v single, %v row; want 2 and 0", s, r)
+	}
+	if _, ok := e.blocks.peek(blockKey{root, da.ExtendedRow(13, 4) / 4}); !ok {
+		t.Fatal("the parity row's extension block is not cached")
 	}
 	// A data row asked for cellasks.RowAfter distinct cells is then proved
 	// whole, once, and answers from its cached cells; every answer verifies
@@ -739,7 +743,7 @@ func TestBatchAndCells(t *testing.T) {
 	if err != nil || !bytes.Equal(again.Cell, first.Cell) || again.Proof != first.Proof {
 		t.Fatalf("cell 7 of row 1 again: %v", err)
 	}
-	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != float64(1+cellasks.RowAfter-1) || r != 2 {
+	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != float64(2+cellasks.RowAfter-1) || r != 1 {
 		t.Fatalf("cell paths after %d distinct cells of row 1: %v single, %v row", cellasks.RowAfter+3, s, r)
 	}
 	var ie *IndexError

@@ -22,7 +22,7 @@ const (
 // serialised copy of the rows of every batch being dispersed
 // (Dispersal.Concurrency batches of up to da.MaxDispersedRows rows),
 // request bodies being received (API.MaxBodyBytesInFlight), the read caches
-// (Retrieval.CacheBytes, CellCacheRows) and the rebuilds running
+// (Retrieval.CacheBytes, BlockCacheBytes, CellCacheRows) and the rebuilds running
 // (Retrieval.MaxHeavy), plus a fixed allowance. `zgda serve` and
 // `zgda devnet` set the Go runtime's memory limit to it unless GOMEMLIMIT
 // is set, so that the collector works harder before the process outgrows
@@ -31,7 +31,7 @@ func (c *Config) MemoryBudget() int64 {
 	return c.Queue.MaxPendingBytes +
 		int64(c.Dispersal.Concurrency)*da.MaxDispersedRows*rowMem +
 		c.API.MaxBodyBytesInFlight +
-		c.Retrieval.CacheBytes + int64(c.Retrieval.CellCacheRows)*cellEntryMemory +
+		c.Retrieval.CacheBytes + c.Retrieval.BlockCacheBytes + int64(c.Retrieval.CellCacheRows)*cellEntryMemory +
 		int64(c.Retrieval.MaxHeavy)*rebuildMemory +
 		fixedMemory
 }

@@ -15,6 +15,7 @@ func TestMemoryBudget(t *testing.T) {
 		{"bodies", func(c *Config) { c.API.MaxBodyBytesInFlight += 1 << 20 }, 1 << 20},
 		{"rebuilt cache", func(c *Config) { c.Retrieval.CacheBytes += 1 << 20 }, 1 << 20},
 		{"cell cache", func(c *Config) { c.Retrieval.CellCacheRows++ }, cellEntryMemory},
+		{"block cache", func(c *Config) { c.Retrieval.BlockCacheBytes += 1 << 20 }, 1 << 20},
 		{"rebuilds", func(c *Config) { c.Retrieval.MaxHeavy++ }, rebuildMemory},
 		{"dispersal copies", func(c *Config) { c.Dispersal.Concurrency++ }, 1024 * 4096 * 32},
 	} {

@@ -211,8 +211,9 @@ func (e *Engine) inFlight(root da.Hash) *batch {
 // needs — it answers from the row's cached cells; else, for a data row asked
 // for fewer than cellasks.RowAfter distinct cells, by proving the one cell
 // (one MSM); else by computing the row's 128 cells and proofs once (FK20)
-// and caching them. Parity rows go straight to the whole row: rebuilding one
-// from the local copies costs more than its FK20. Without the row's data
+// and caching them. A parity row comes from its coset block of the column
+// extension, computed once and cached (Retrieval.BlockCacheBytes). Without
+// the row's data
 // the cell comes from a DA node (verified there against the row's
 // commitment).
 func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, error) {
@@ -231,7 +232,7 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 		return &api.Cell{Cell: kzg.CellBytes(ent.cells[c]), Proof: api.Proof(ent.proofs[c])}, nil
 	}
 	askKey := string(root[:]) + strconv.Itoa(n)
-	if n < hdr.DataRows() && e.asks.Ask(askKey, uint16(c)) < cellasks.RowAfter {
+	if e.asks.Ask(askKey, uint16(c)) < cellasks.RowAfter {
 		cell, err := e.singleCell(ctx, root, hdr, n, c)
 		if err == nil {
 			return cell, nil
@@ -349,25 +350,44 @@ func (e *Engine) localRow(ctx context.Context, root da.Hash, hdr *da.BatchHeader
 		return rows[n-offs[i]], nil
 	}
 	k := hdr.MatrixRows()
-	matrix := make([][]fr.Element, 0, k)
-	for i := range hdr.Blobs {
-		rows, err := pack(i)
-		if err != nil {
-			return nil, err
-		}
-		matrix = append(matrix, rows...)
-	}
-	zero := make([]fr.Element, encoder.ElementsPerRow)
-	for len(matrix) < k {
-		matrix = append(matrix, zero) // padding rows (§3.3)
-	}
-	out := make([][]fr.Element, encoder.ColumnExtension*k)
 	j := da.ExtendedRow(n, d)
-	out[j] = make([]fr.Element, encoder.ElementsPerRow)
-	if err := e.enc.Backend().ExtendColumns(ctx, matrix, out); err != nil {
-		return nil, fmt.Errorf("%w: extending batch %s: %v", ErrInternal, root, err)
+	blk := j / k
+	rows, err := e.blocks.get(ctx, blockKey{root, blk}, func() ([][]fr.Element, error) {
+		matrix := make([][]fr.Element, 0, k)
+		for i := range hdr.Blobs {
+			rows, err := pack(i)
+			if err != nil {
+				return nil, err
+			}
+			matrix = append(matrix, rows...)
+		}
+		zero := make([]fr.Element, encoder.ElementsPerRow)
+		for len(matrix) < k {
+			matrix = append(matrix, zero) // padding rows (§3.3)
+		}
+		// The whole coset block of row j: it costs about what one row of it
+		// does (the column IFFTs dominate), and a batch's parity rows are
+		// read many at a time by samplers.
+		out := make([][]fr.Element, encoder.ColumnExtension*k)
+		for i := blk * k; i < (blk+1)*k; i++ {
+			out[i] = make([]fr.Element, encoder.ElementsPerRow)
+		}
+		if err := e.enc.Backend().ExtendColumns(ctx, matrix, out); err != nil {
+			return nil, fmt.Errorf("%w: extending batch %s: %v", ErrInternal, root, err)
+		}
+		return out[blk*k : (blk+1)*k], nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out[j], nil
+	return rows[j-blk*k], nil
+}
+
+// blockKey names one coset block (K extended rows) of a batch's column
+// extension.
+type blockKey struct {
+	root da.Hash
+	blk  int
 }
 
 // reconstruct reads a certified blob back from the DA nodes (docs/spec.md
