@@ -76,10 +76,19 @@ func testLogger(name string) *slog.Logger {
 // 1024 ballots in all, so that the one quorum of M slots gives each node
 // about M/n slots. extra[i] adds options to node i.
 func newCluster(tb testing.TB, n int, extra map[int][]node.Option) *cluster {
+	return newClusterWith(tb, n, nil, extra)
+}
+
+// newClusterWith is newCluster on a chain whose genesis params set adjusts
+// (nil: the test defaults).
+func newClusterWith(tb testing.TB, n int, set func(*chain.Params), extra map[int][]node.Option) *cluster {
 	tb.Helper()
 	c := &cluster{tb: tb, registrar: testKey(tb, 999)}
 	p := chain.DefaultParams()
 	p.EpochLength = 100_000 // epoch 0 lasts the whole test, even under -race
+	if set != nil {
+		set(&p)
+	}
 	c.params = p
 	g := &chain.GenesisState{Params: p}
 	pk := c.registrar.PublicKey().Bytes()

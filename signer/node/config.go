@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -226,6 +227,28 @@ func (c StorageConfig) ValidateBasic() error {
 		}
 	}
 	return nil
+}
+
+// ValidateWindow checks KeepEpochs against the chain's availability window
+// (docs/spec.md §6): a batch whose certificate has epoch e must stay
+// retrievable through epoch e + availability_epochs, and a row stored for
+// epoch e with KeepEpochs K is pruned once the epoch reaches e + K, so K must
+// be 0 (keep) or more than availability_epochs. On a chain whose window is
+// unbounded (availability_epochs 0), or so long that no K is larger, only 0
+// will do. The error, ErrRetention
+// wrapped in ErrConfig, names the value to set.
+func (c StorageConfig) ValidateWindow(p chain.Params) error {
+	k, w := c.KeepEpochs, p.AvailabilityEpochs
+	switch {
+	case k == 0 || (w != 0 && k > w):
+		return nil
+	case w == 0 || w == math.MaxUint64:
+		return fmt.Errorf("%w: %w: storage.keep_epochs %d, but the chain keeps batches available for ever (availability_epochs %d): set storage.keep_epochs to 0 (keep rows)",
+			ErrConfig, ErrRetention, k, w)
+	default:
+		return fmt.Errorf("%w: %w: storage.keep_epochs %d, availability_epochs %d: a batch certified for epoch e is promised through epoch e + %d, its rows are pruned at e + %d; set storage.keep_epochs to at least %d, or 0 to keep rows",
+			ErrConfig, ErrRetention, k, w, w, k, w+1)
+	}
 }
 
 func (c LimitsConfig) ValidateBasic() error {

@@ -8,8 +8,11 @@
 // chain.Client. On start it makes sure the chain knows it: a signer not yet
 // registered is registered (which needs the registrar's key, WithRegistrar),
 // and a registered one whose libp2p addresses changed updates them (no
-// registrar needed). Each epoch it submits its VRF output for the next one,
-// and it learns its quorum slots from the chain's epoch records.
+// registrar needed). Before it creates anything it reads the chain's params
+// and refuses a Storage.KeepEpochs that would prune rows inside the
+// availability window (docs/spec.md §6; StorageConfig.ValidateWindow). Each
+// epoch it submits its VRF output for the next one, and it learns its quorum
+// slots from the chain's epoch records.
 //
 // It serves three libp2p protocols (da.ProtocolDisperse, da.ProtocolRow,
 // da.ProtocolCell), one request and one answer per stream, framed and

@@ -12,6 +12,10 @@ var (
 	// ErrNotRegistered: the signer is not registered and no registrar key was
 	// given to register it.
 	ErrNotRegistered = errors.New("node: signer not registered on the chain")
+	// ErrRetention: storage.keep_epochs would prune rows while the chain
+	// still promises them available (docs/spec.md §6); it comes wrapped with
+	// ErrConfig, naming the value to set.
+	ErrRetention = errors.New("node: storage.keep_epochs shorter than the chain's availability window")
 	// ErrClosed: the node was closed.
 	ErrClosed = errors.New("node: closed")
 )

@@ -154,10 +154,6 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 	}()
 	n.metrics = newMetrics(o.registerer)
 
-	priv, err := loadIdentity(cfg.path(cfg.P2P.IdentityFile))
-	if err != nil {
-		return nil, err
-	}
 	if n.client == nil {
 		if cfg.Chain.RPC == "" {
 			return nil, fmt.Errorf("%w: chain.rpc: empty, and no client given", ErrConfig)
@@ -175,7 +171,17 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 	}
 	n.params = st.Params
 	n.current.Store(st.Epoch)
+	// Rows pruned inside the availability window would break the chain's
+	// promise (docs/spec.md §6); the params are fixed for the chain's life,
+	// so checking once, before anything is created, suffices.
+	if err := cfg.Storage.ValidateWindow(st.Params); err != nil {
+		return nil, err
+	}
 
+	priv, err := loadIdentity(cfg.path(cfg.P2P.IdentityFile))
+	if err != nil {
+		return nil, err
+	}
 	if err := n.openStore(o.registerer); err != nil {
 		return nil, err
 	}
