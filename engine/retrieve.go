@@ -323,7 +323,7 @@ func (e *Engine) localRow(ctx context.Context, root da.Hash, hdr *da.BatchHeader
 		return bt.enc.Rows[n], nil
 	}
 	d, offs := hdr.DataRows(), hdr.Offsets()
-	pack := func(i int) ([][]fr.Element, error) {
+	localCopy := func(i int) ([]byte, error) {
 		b := &hdr.Blobs[i]
 		data, err := e.store.Get(ctx, storeKey(prefixBlob, b.Key))
 		if errors.Is(err, storage.ErrNotFound) {
@@ -335,19 +335,40 @@ func (e *Engine) localRow(ctx context.Context, root da.Hash, hdr *da.BatchHeader
 		if len(data) != int(b.Length) {
 			return nil, fmt.Errorf("%w: the local copy of %s has %d bytes, its header says %d", ErrInternal, b.Key, len(data), b.Length)
 		}
-		rows := newRows(int(b.Rows))
+		return data, nil
+	}
+	// packInto packs blob bytes into rows (§3.1: row r holds bytes
+	// [r·126,976, (r+1)·126,976) alone, so a slice packs into its rows).
+	packInto := func(key da.BlobKey, data []byte, rows [][]fr.Element) error {
 		if err := encoder.PackInto(data, rows); err != nil {
-			return nil, fmt.Errorf("%w: packing %s: %v", ErrInternal, b.Key, err)
+			return fmt.Errorf("%w: packing %s: %v", ErrInternal, key, err)
 		}
-		return rows, nil
+		return nil
 	}
 	if n < d {
+		// A data row: pack just its bytes, not the whole blob.
 		i := sort.Search(len(offs), func(i int) bool { return offs[i] > n }) - 1
-		rows, err := pack(i)
+		data, err := localCopy(i)
 		if err != nil {
 			return nil, err
 		}
-		return rows[n-offs[i]], nil
+		r := n - offs[i]
+		row := newRows(1)
+		if err := packInto(hdr.Blobs[i].Key, data[r*encoder.BytesPerRow:min(len(data), (r+1)*encoder.BytesPerRow)], row); err != nil {
+			return nil, err
+		}
+		return row[0], nil
+	}
+	pack := func(i int) ([][]fr.Element, error) {
+		data, err := localCopy(i)
+		if err != nil {
+			return nil, err
+		}
+		rows := newRows(int(hdr.Blobs[i].Rows))
+		if err := packInto(hdr.Blobs[i].Key, data, rows); err != nil {
+			return nil, err
+		}
+		return rows, nil
 	}
 	k := hdr.MatrixRows()
 	j := da.ExtendedRow(n, d)
