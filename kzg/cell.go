@@ -35,6 +35,7 @@ const (
 type rowDomains struct {
 	dom4k *fft.Domain // 4096: row ⇄ coefficients
 	dom8k *fft.Domain // 8192: coefficients → extended row
+	dom64 *fft.Domain // 64: one cell's coset (verification)
 }
 
 func (c *Context) domains() *rowDomains {
@@ -42,6 +43,7 @@ func (c *Context) domains() *rowDomains {
 		c.doms = &rowDomains{
 			dom4k: fft.NewDomain(ScalarsPerRow),
 			dom8k: fft.NewDomain(ScalarsPerExtRow),
+			dom64: fft.NewDomain(ScalarsPerCell),
 		}
 	})
 	return c.doms
@@ -67,6 +69,18 @@ func (d *rowDomains) cells(buf []fr.Element) [][]fr.Element {
 		cells[i] = buf[i*ScalarsPerCell : (i+1)*ScalarsPerCell : (i+1)*ScalarsPerCell]
 	}
 	return cells
+}
+
+// cellCoset returns cell k's coset shift h = ω_8192^brp_7(k) and its
+// vanishing constant z = h^64 (the coset is the root set of X^64 − z).
+func (c *Context) cellCoset(k uint64) (h, z fr.Element) {
+	e := bits.Reverse64(k) >> (64 - 7)
+	h.Exp(c.domains().dom8k.Generator, new(big.Int).SetUint64(e))
+	z = h
+	for range 6 { // 64 = 2^6
+		z.Square(&z)
+	}
+	return h, z
 }
 
 func (c *Context) cellTable() (*msm.Table, error) {
@@ -107,10 +121,7 @@ func (c *Context) ComputeCellAndProof(row []fr.Element, index uint64) ([]fr.Elem
 	d := c.domains()
 	coeffs := d.coefficients(row)
 
-	// z = ω_128^brp_128(index) = (ω_8192^64)^brp_128(index).
-	var z fr.Element
-	k := bits.Reverse64(index) >> (64 - 7)
-	z.Exp(d.dom8k.Generator, new(big.Int).SetUint64(ScalarsPerCell*k))
+	_, z := c.cellCoset(index)
 	// Synthetic division by X^64 − z: q_m = f_{m+64} + z·q_{m+64}.
 	q := make([]fr.Element, cellQuotientLen)
 	for m := cellQuotientLen - 1; m >= 0; m-- {

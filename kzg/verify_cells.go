@@ -3,9 +3,6 @@ package kzg
 import (
 	"crypto/rand"
 	"fmt"
-	"math/big"
-	"math/bits"
-	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
@@ -26,37 +23,17 @@ import (
 //
 //	e(Σ r_i π_i, [τ^64]) = e(Σ r_i (C_i + h_i^64 π_i) − [Σ r_i I_i(τ)], [1]).
 
-// cellDomain is the size-64 domain of one cell's coset.
-var (
-	cellDomOnce sync.Once
-	cellDom     *fft.Domain
-)
-
-func cellDomain() *fft.Domain {
-	cellDomOnce.Do(func() { cellDom = fft.NewDomain(ScalarsPerCell) })
-	return cellDom
-}
-
-// cellShift returns h = ω_8192^brp_7(k) for cell k.
-func (c *Context) cellShift(k uint64) fr.Element {
-	var h fr.Element
-	e := bits.Reverse64(k) >> (64 - 7)
-	h.Exp(c.domains().dom8k.Generator, new(big.Int).SetUint64(e))
-	return h
-}
-
 // addInterpolation adds r·I(X) to acc (64 coefficients), I the polynomial
-// of degree < 64 that takes cell's values on cell k's coset.
-func (c *Context) addInterpolation(acc []fr.Element, cell []fr.Element, k uint64, r *fr.Element) {
+// of degree < 64 that takes cell's values on the coset h·⟨ω_64⟩.
+func (c *Context) addInterpolation(acc []fr.Element, cell []fr.Element, h *fr.Element, r *fr.Element) {
 	// The cell is in bit-reversed order on ⟨ω_64⟩ (scaled by h): the
 	// inverse FFT (DIT) gives the coefficients a_m of I(h·Y) in natural
 	// order, and I_m = a_m·h^−m.
 	e := make([]fr.Element, ScalarsPerCell)
 	copy(e, cell)
-	cellDomain().FFTInverse(e, fft.DIT)
-	h := c.cellShift(k)
+	c.domains().dom64.FFTInverse(e, fft.DIT)
 	var hInv, s fr.Element
-	hInv.Inverse(&h)
+	hInv.Inverse(h)
 	s.Set(r)
 	for m := range e {
 		var t fr.Element
@@ -86,11 +63,9 @@ func (c *Context) verifyCellsBatch(comms, proofs []bls.G1Affine, indices []uint6
 	lhsPts := make([]bls.G1Affine, 0, 2*n)
 	lhsSc := make([]fr.Element, 0, 2*n)
 	for i := 0; i < n; i++ {
-		c.addInterpolation(interp, cells[i], indices[i], &r[i])
-		// h^64 = z: the coset's vanishing constant.
-		h := c.cellShift(indices[i])
-		var z, rz fr.Element
-		z.Exp(h, big.NewInt(ScalarsPerCell))
+		h, z := c.cellCoset(indices[i])
+		c.addInterpolation(interp, cells[i], &h, &r[i])
+		var rz fr.Element
 		rz.Mul(&r[i], &z)
 		lhsPts = append(lhsPts, comms[i], proofs[i])
 		lhsSc = append(lhsSc, r[i], rz)
