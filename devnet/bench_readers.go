@@ -3,6 +3,7 @@ package devnet
 import (
 	"bufio"
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -34,8 +35,8 @@ type readLoad struct {
 // certified: the batch the readers will sample.
 func prepareReads(ctx context.Context, cl *client.Client, size int) (*readLoad, error) {
 	b := make([]byte, size)
-	for i := range b {
-		b[i] = byte(rand.Uint32())
+	if _, err := crand.Read(b); err != nil {
+		return nil, err
 	}
 	r, err := putRetry(ctx, cl, b, nil)
 	if err != nil {

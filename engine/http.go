@@ -301,9 +301,7 @@ func (s *httpServer) altPut(ctx *fasthttp.RequestCtx, bodyRead *bool, leave func
 // down answers 429 with Retry-After: the batcher comes back, to this server
 // or the next.
 func (s *httpServer) writeAltPutError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, context.Canceled) && s.e.ctx.Err() != nil {
-		err = ErrClosed
-	}
+	err = s.closedErr(err)
 	if errors.Is(err, api.ErrQueueFull) {
 		if age := s.e.oldestPending(); age > time.Duration(s.e.cfg.AltDA.PutTimeout) {
 			err = fmt.Errorf("%w: the queue is full and its oldest blob has waited %v for a certificate (%v)",
@@ -607,11 +605,17 @@ func (s *httpServer) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 // writeError sends {"error","code"} with the status the error's sentinel
 // maps to, and Retry-After on 429.
 func (s *httpServer) writeError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, context.Canceled) && s.e.ctx.Err() != nil {
-		err = ErrClosed
-	}
+	err = s.closedErr(err)
 	code, status := api.Classify(err)
 	s.writeErrorStatus(ctx, err, code, status)
+}
+
+// closedErr names a request cut off by the engine's shutdown as ErrClosed.
+func (s *httpServer) closedErr(err error) error {
+	if errors.Is(err, context.Canceled) && s.e.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return err
 }
 
 // writeErrorStatus sends {"error","code"} with the given status, and
