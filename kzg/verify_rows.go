@@ -29,14 +29,14 @@ type BatchRow struct {
 // s_i = Σ_t r_t·ℓ_i(x_{j_t}) (ℓ_i the Lagrange basis over the K matrix
 // points; the padding rows' terms vanish), so the whole set costs one
 // 4096-point MSM for commit(Σ r_t·row_t) and one D-point MSM. Only when
-// that check fails does it bisect: each failing set is split in halves,
-// checked with fresh weights, and searched further where it fails, so one
-// bad row among n is named after at most 2·⌈log2 n⌉+1 checks.
+// that check fails does it bisect (see bisect): one bad row among n is
+// named after 1 + ⌈log2 n⌉ checks, each bad row costs at most ⌈log2 n⌉
+// more.
 //
 // It returns the positions in rows of the bad ones (ascending, nil when all
 // verify) and the number of random-linear-combination checks done. An honest
-// row never fails a check; a bad one passes a check with probability
-// 1/|Fr|. rows and data are only read.
+// row never fails a check; a bad one escapes with probability at most
+// 2n/|Fr|. rows and data are only read.
 func (c *Context) VerifyBatchRows(data []Commitment, k int, rows []BatchRow) (bad []int, checks int, err error) {
 	d := len(data)
 	if err := checkMatrix(d, k); err != nil {
@@ -62,30 +62,31 @@ func (c *Context) VerifyBatchRows(data []Commitment, k int, rows []BatchRow) (ba
 		pts[i] = p
 	}
 	lag := newLagrange(d, k)
-	check := func(set []int) (bool, error) {
-		weights, combined, err := randomCombination(set, func(t int) []fr.Element { return rows[t].Row }, c.workers)
-		if err != nil {
-			return false, err
-		}
+	weights, err := drawWeights(len(rows))
+	if err != nil {
+		return nil, 0, err
+	}
+	residual := func(set []int) (bls.G1Jac, error) {
+		combined := combineRows(set, weights, func(t int) []fr.Element { return rows[t].Row }, c.workers)
 		scalars := make([]fr.Element, d)
 		var term fr.Element
-		for w, t := range set {
+		for _, t := range set {
 			j := rows[t].Index
 			switch {
 			case j < d:
-				scalars[j].Add(&scalars[j], &weights[w])
+				scalars[j].Add(&scalars[j], &weights[t])
 			case j < k: // a padding row: its commitment is the identity
 			default:
 				l := lag.at(j)
 				for i := range scalars {
-					term.Mul(&l[i], &weights[w])
+					term.Mul(&l[i], &weights[t])
 					scalars[i].Add(&scalars[i], &term)
 				}
 			}
 		}
-		return c.combinationHolds(combined, pts, scalars)
+		return c.combinationResidual(combined, pts, scalars)
 	}
-	return bisect(len(rows), check)
+	return bisectG1(len(rows), residual)
 }
 
 // VerifyRows checks that every row matches its commitment, as a DA node
@@ -115,74 +116,100 @@ func (c *Context) VerifyRows(rows [][]fr.Element, commitments []Commitment) ([]i
 			return nil, fmt.Errorf("%w: row %d has %d", ErrRowLength, i, len(r))
 		}
 	}
-	check := func(set []int) (bool, error) {
-		weights, combined, err := randomCombination(set, func(t int) []fr.Element { return rows[t] }, c.workers)
-		if err != nil {
-			return false, err
-		}
-		sub := make([]bls.G1Affine, len(set))
-		for w, t := range set {
-			sub[w] = pts[t]
-		}
-		return c.combinationHolds(combined, sub, weights)
+	weights, err := drawWeights(len(rows))
+	if err != nil {
+		return nil, err
 	}
-	bad, _, err := bisect(len(rows), check)
+	residual := func(set []int) (bls.G1Jac, error) {
+		combined := combineRows(set, weights, func(t int) []fr.Element { return rows[t] }, c.workers)
+		sub := make([]bls.G1Affine, len(set))
+		scalars := make([]fr.Element, len(set))
+		for w, t := range set {
+			sub[w], scalars[w] = pts[t], weights[t]
+		}
+		return c.combinationResidual(combined, sub, scalars)
+	}
+	bad, _, err := bisectG1(len(rows), residual)
 	return bad, err
 }
 
-// combinationHolds reports whether commit(combined) = Σ scalars[i]·pts[i].
-func (c *Context) combinationHolds(combined []fr.Element, pts []bls.G1Affine, scalars []fr.Element) (bool, error) {
-	var rhs bls.G1Affine
+// combinationResidual is commit(combined) − Σ scalars[i]·pts[i]: the
+// identity exactly when the combination holds.
+func (c *Context) combinationResidual(combined []fr.Element, pts []bls.G1Affine, scalars []fr.Element) (bls.G1Jac, error) {
+	var rhs bls.G1Jac
 	if _, err := rhs.MultiExp(pts, scalars, ecc.MultiExpConfig{NbTasks: c.workers}); err != nil {
-		return false, err
+		return bls.G1Jac{}, err
 	}
 	lhs, err := c.Commit(combined)
 	if err != nil {
-		return false, err
+		return bls.G1Jac{}, err
 	}
-	return lhs == Commitment(rhs.Bytes()), nil
+	var la bls.G1Affine
+	if _, err := la.SetBytes(lhs[:]); err != nil {
+		return bls.G1Jac{}, fmt.Errorf("kzg: decoding a computed commitment: %w", err)
+	}
+	var out bls.G1Jac
+	out.FromAffine(&la)
+	out.SubAssign(&rhs)
+	return out, nil
 }
 
-// bisect finds the failing members of [0, n) with check (true: the subset
-// passes) and counts the checks. A set of honest members never fails, so
-// a failing set holds a bad member; when its first half passes, the second
-// half is known to fail without a check of its own. A bad member survives a
-// check only with probability 1/|Fr|.
-func bisect(n int, check func(set []int) (bool, error)) ([]int, int, error) {
+// bisectG1 is bisect over residuals in G1.
+func bisectG1(n int, residual func(set []int) (bls.G1Jac, error)) ([]int, int, error) {
+	return bisect(n, residual,
+		func(a, b bls.G1Jac) bls.G1Jac { a.SubAssign(&b); return a },
+		func(a bls.G1Jac) bool { return a.Z.IsZero() })
+}
+
+// bisect finds the members of [0, n) whose errors are not zero, given
+// residual(set) = Σ_{t∈set} r_t·e_t (one weight r_t per member, drawn once
+// for all checks; e_t = 0 for an honest member), and counts the calls to
+// residual ("checks"). A set whose residual is zero is taken as honest; a
+// set with a non-zero one is split in halves, and only the first half's
+// residual is computed: the second half's is the difference, because the
+// weights are shared. So one bad member among n costs 1 + ⌈log2 n⌉ checks,
+// and every further one at most ⌈log2 n⌉. A set holding bad members passes
+// only if its residual vanishes by chance: with the weights uniform in Fr,
+// probability 1/|Fr| per set, and at most 2n sets are looked at.
+func bisect[R any](n int, residual func(set []int) (R, error), sub func(a, b R) R, zero func(R) bool) ([]int, int, error) {
+	if n == 0 {
+		return nil, 0, nil
+	}
 	all := make([]int, n)
 	for i := range all {
 		all[i] = i
 	}
-	checks := 0
+	checks := 1
+	r, err := residual(all)
+	if err != nil || zero(r) {
+		return nil, checks, err
+	}
 	var bad []int
-	var walk func(set []int, failing bool) error
-	walk = func(set []int, failing bool) error {
-		if !failing {
-			checks++
-			ok, err := check(set)
-			if err != nil || ok {
-				return err
-			}
-		}
+	// walk: set's residual r is known and not zero.
+	var walk func(set []int, r R) error
+	walk = func(set []int, r R) error {
 		if len(set) == 1 {
 			bad = append(bad, set[0])
 			return nil
 		}
 		lo, hi := set[:len(set)/2], set[len(set)/2:]
 		checks++
-		ok, err := check(lo)
+		rlo, err := residual(lo)
 		if err != nil {
 			return err
 		}
-		if ok {
-			return walk(hi, true)
+		rhi := sub(r, rlo)
+		if !zero(rlo) {
+			if err := walk(lo, rlo); err != nil {
+				return err
+			}
 		}
-		if err := walk(lo, true); err != nil {
-			return err
+		if !zero(rhi) {
+			return walk(hi, rhi)
 		}
-		return walk(hi, false)
+		return nil
 	}
-	if err := walk(all, false); err != nil {
+	if err := walk(all, r); err != nil {
 		return nil, checks, err
 	}
 	return bad, checks, nil
@@ -257,27 +284,31 @@ func brpRoots(n int) []fr.Element {
 	return r
 }
 
-// randomCombination draws one weight per member of set from crypto/rand
-// and returns them with Σ r_w·row(set[w]), the combined row that a check
-// commits to, computed on up to workers goroutines.
-func randomCombination(set []int, row func(t int) []fr.Element, workers int) ([]fr.Element, []fr.Element, error) {
-	weights := make([]fr.Element, len(set))
+// drawWeights draws n verification weights from crypto/rand.
+func drawWeights(n int) ([]fr.Element, error) {
+	weights := make([]fr.Element, n)
 	for w := range weights {
 		if _, err := weights[w].SetRandom(); err != nil {
-			return nil, nil, fmt.Errorf("kzg: drawing verification weights: %w", err)
+			return nil, fmt.Errorf("kzg: drawing verification weights: %w", err)
 		}
 	}
+	return weights, nil
+}
+
+// combineRows returns Σ_{t∈set} weights[t]·row(t), the combined row that a
+// check commits to, computed on up to workers goroutines.
+func combineRows(set []int, weights []fr.Element, row func(t int) []fr.Element, workers int) []fr.Element {
 	combined := make([]fr.Element, ScalarsPerRow)
 	par.Range(ScalarsPerRow, workers, 256, func(lo, hi int) {
 		var tmp fr.Element
-		for w, t := range set {
+		for _, t := range set {
 			r := row(t)[lo:hi]
 			out := combined[lo:hi]
 			for i := range r {
-				tmp.Mul(&r[i], &weights[w])
+				tmp.Mul(&r[i], &weights[t])
 				out[i].Add(&out[i], &tmp)
 			}
 		}
 	})
-	return weights, combined, nil
+	return combined
 }

@@ -54,7 +54,7 @@ func TestVerifyBatchRows(t *testing.T) {
 	if err != nil || !slices.Equal(bad, []int{1, 3, 5}) {
 		t.Fatalf("tampered rows: bad %v, err %v", bad, err)
 	}
-	if checks < 2 || checks > 3*(2*3)+1 { // ≤ 2·log2(8) per bad row, plus the first
+	if checks < 2 || checks > 1+3*3 { // ≤ log2(8) per bad row, plus the first
 		t.Fatalf("%d checks for 3 bad rows of 8", checks)
 	}
 	// Rows of another batch do not verify.
@@ -134,30 +134,51 @@ func TestVerifyBatchRowsBisects(t *testing.T) {
 	}
 }
 
-// TestBisectCounts runs the bisection over a synthetic check (a set passes
-// iff it holds no bad member): exact answers and the check bound for every
-// position of one bad member, for sizes that are and are not powers of two.
+// TestBisectCounts runs the bisection over synthetic residuals (member t's
+// error is 0 when honest, else t+1; a set's residual is the sum): exact
+// answers, 1 + ⌈log2 n⌉ checks for one bad member at every position, and
+// at most ⌈log2 n⌉ more per further bad member, for sizes that are and are
+// not powers of two.
 func TestBisectCounts(t *testing.T) {
+	run := func(n int, isBad func(int) bool) ([]int, int, error) {
+		residual := func(set []int) (int, error) {
+			sum := 0
+			for _, m := range set {
+				if isBad(m) {
+					sum += m + 1
+				}
+			}
+			return sum, nil
+		}
+		return bisect(n, residual, func(a, b int) int { return a - b }, func(a int) bool { return a == 0 })
+	}
 	for _, n := range []int{1, 2, 3, 7, 100, 256} {
-		bound := 2*bits.Len(uint(n-1)) + 1
+		depth := bits.Len(uint(n - 1))
 		for p := 0; p < n; p++ {
-			check := func(set []int) (bool, error) { return !slices.Contains(set, p), nil }
-			bad, checks, err := bisect(n, check)
-			if err != nil || !slices.Equal(bad, []int{p}) || checks > bound {
-				t.Fatalf("n=%d bad %d: got %v after %d checks (bound %d), %v", n, p, bad, checks, bound, err)
+			bad, checks, err := run(n, func(m int) bool { return m == p })
+			if err != nil || !slices.Equal(bad, []int{p}) || checks > 1+depth {
+				t.Fatalf("n=%d bad %d: got %v after %d checks (bound %d), %v", n, p, bad, checks, 1+depth, err)
 			}
 		}
-		bad, checks, _ := bisect(n, func([]int) (bool, error) { return true, nil })
+		if n > 2 {
+			p, q := 0, n-1
+			bad, checks, err := run(n, func(m int) bool { return m == p || m == q })
+			if err != nil || !slices.Equal(bad, []int{p, q}) || checks > 1+2*depth {
+				t.Fatalf("n=%d bad %d, %d: got %v after %d checks (bound %d), %v", n, p, q, bad, checks, 1+2*depth, err)
+			}
+		}
+		bad, checks, _ := run(n, func(int) bool { return false })
 		if bad != nil || checks != 1 {
 			t.Fatalf("n=%d honest: %v after %d checks", n, bad, checks)
 		}
-		bad, _, _ = bisect(n, func(set []int) (bool, error) { return false, nil })
+		bad, _, _ = run(n, func(int) bool { return true })
 		if len(bad) != n {
 			t.Fatalf("n=%d all bad: named %d", n, len(bad))
 		}
 	}
 	wantErr := errors.New("boom")
-	if _, _, err := bisect(4, func([]int) (bool, error) { return false, wantErr }); !errors.Is(err, wantErr) {
+	_, _, err := bisect(4, func([]int) (int, error) { return 0, wantErr }, func(a, b int) int { return a - b }, func(a int) bool { return a == 0 })
+	if !errors.Is(err, wantErr) {
 		t.Fatalf("check error: %v", err)
 	}
 }

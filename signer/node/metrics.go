@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		checks: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "zgda", Subsystem: "node", Name: "verify_checks_total",
-			Help: "Random-linear-combination checks run to verify dispersed rows (one per request when all rows are good; bisection adds O(log n) per bad row).",
+			Help: "Random-linear-combination checks run to verify dispersed rows (one per request when all rows are good; bisection adds at most ceil(log2 n) per bad row).",
 		}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "zgda", Subsystem: "node", Name: "stored_bytes_total",
