@@ -31,6 +31,15 @@
 // last record does, so a crash at any point loses nothing acknowledged and
 // never exposes a half-written value or half a batch.
 //
+// Corruption fails closed. A bad record with nothing intact after it in its
+// segment is a torn tail (the unacknowledged last write of a crash: a
+// segment is written strictly in order and retired after a failed write)
+// and is dropped. A bad record with an intact record after it is damage:
+// Open fails with a *CorruptError naming the segment, offset and volumes,
+// and replays nothing past it. Check lists every such record without
+// changing anything; Repair drops them, with the records of the batches
+// they break, and reports what it dropped (zgda storage check / repair).
+//
 // Small values (≤ Config.Log.InlineMax, 4 KiB by default) are also kept
 // inside their index entry. They are still logged, so they are just as
 // durable, but reading them costs one Pebble lookup instead of k file reads,

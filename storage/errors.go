@@ -135,13 +135,24 @@ func (e *UnrecoverableError) MissingVolumes() []int {
 }
 
 // CorruptError reports bytes that failed a check reconstruction cannot fix.
+// For a damaged log record (found by Open, Check or Repair) Key is empty and
+// Segment, Offset, Next and Faults say where it is and which volumes' shards
+// were unusable.
 type CorruptError struct {
 	Key    []byte
-	Where  string // "index entry", "record trailer", "segment 7 offset 4096", ...
+	Where  string // "index entry", "record trailer", "log record in segment 7 at offset 4096", ...
 	Detail string
+
+	Segment uint64       // the damaged record's segment (log records only)
+	Offset  int64        // its offset in the segment
+	Next    int64        // offset of the next intact record in the segment
+	Faults  []ShardFault // its unusable shards: volume, path and why
 }
 
 func (e *CorruptError) Error() string {
+	if len(e.Key) == 0 {
+		return fmt.Sprintf("storage: corrupt %s: %s", e.Where, e.Detail)
+	}
 	return fmt.Sprintf("storage: key %s: corrupt %s: %s", showKey(e.Key), e.Where, e.Detail)
 }
 

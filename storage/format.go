@@ -130,8 +130,10 @@ const (
 )
 
 const (
-	flagBatchEnd = 1 << 0 // last record of an atomic batch
-	flagHasEpoch = 1 << 1 // Epoch is meaningful
+	flagBatchEnd   = 1 << 0 // last record of an atomic batch
+	flagHasEpoch   = 1 << 1 // Epoch is meaningful
+	flagBatchStart = 1 << 2 // first record of an atomic batch (logs written before this flag lack it)
+	flagsSingle    = flagBatchStart | flagBatchEnd
 )
 
 // trailer ends every record payload.
@@ -176,7 +178,7 @@ func decodeRecord(payload []byte) (value, key []byte, t trailer, err error) {
 	if t.Op < opPut || t.Op > opDeleteIf {
 		return nil, nil, t, fmt.Errorf("unknown op %d", t.Op)
 	}
-	if t.Flags&^(flagBatchEnd|flagHasEpoch) != 0 {
+	if t.Flags&^(flagBatchEnd|flagHasEpoch|flagBatchStart) != 0 {
 		return nil, nil, t, fmt.Errorf("unknown flags %#x", t.Flags)
 	}
 	if t.KeyLen == 0 {

@@ -247,7 +247,7 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 				req.release()
 				return fmt.Errorf("storage: compacting segment %d: %w", g.id, err)
 			}
-			tr := trailer{Op: opMove, Flags: flagBatchEnd, KeyLen: e.KeyLen, ValueLen: e.ValueLen, Epoch: e.Epoch,
+			tr := trailer{Op: opMove, Flags: flagsSingle, KeyLen: e.KeyLen, ValueLen: e.ValueLen, Epoch: e.Epoch,
 				Time: e.Time, CondA: g.id, CondB: uint64(e.Offset)}
 			if e.HasEpoch {
 				tr.Flags |= flagHasEpoch
@@ -371,7 +371,7 @@ func (s *Store) pruneRange(ctx context.Context, lower, upper, prefix []byte, mat
 				continue
 			}
 			key = append([]byte{}, key...)
-			req.recs = append(req.recs, s.codec.encode(trailer{Op: opDeleteIf, Flags: flagBatchEnd,
+			req.recs = append(req.recs, s.codec.encode(trailer{Op: opDeleteIf, Flags: flagsSingle,
 				KeyLen: uint16(len(key)), Time: now, CondA: e.Version}, key, nil))
 		}
 		err = it.Error()

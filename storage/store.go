@@ -53,27 +53,36 @@ type Store struct {
 // Open opens (or creates) the store described by cfg. It checks the volume
 // set against the one recorded at creation, replays the log written since the
 // last checkpoint, and starts the committer and the background scrubber,
-// compactor and pruner (those with a non-zero interval).
+// compactor and pruner (those with a non-zero interval). A damaged log
+// record with intact records after it fails Open with a *CorruptError (see
+// Check and Repair); a torn tail left by a crash is dropped.
 func Open(cfg Config, opts ...Option) (*Store, error) {
+	s, _, err := open(cfg, replayOpen, opts)
+	return s, err
+}
+
+// open builds the store and replays the log in the given mode. With
+// replayCheck it returns a store with no committer, to be closed with
+// closeParts.
+func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o := buildOptions(opts)
 	s := &Store{cfg: cfg, opts: o, log: o.logger.With("component", "storage")}
 
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("storage: creating metadata directory %s: %w", cfg.Dir, err)
+		return nil, nil, fmt.Errorf("storage: creating metadata directory %s: %w", cfg.Dir, err)
 	}
 	db, err := pebble.Open(cfg.Dir, &pebble.Options{Logger: pebbleLogger{s.log}})
 	if err != nil {
-		return nil, fmt.Errorf("storage: opening metadata database in %s (is another process using it?): %w", cfg.Dir, err)
+		return nil, nil, fmt.Errorf("storage: opening metadata database in %s (is another process using it?): %w", cfg.Dir, err)
 	}
 	s.db = db
 	ok := false
 	defer func() {
 		if !ok {
-			s.segs.closeAll()
-			db.Close()
+			s.closeParts()
 		}
 	}()
 
@@ -82,15 +91,15 @@ func Open(cfg Config, opts ...Option) (*Store, error) {
 		sm, derr := decodeStoreManifest(b)
 		closer.Close()
 		if derr != nil {
-			return nil, fmt.Errorf("%w: metadata in %s: %v", ErrCorrupt, cfg.Dir, derr)
+			return nil, nil, fmt.Errorf("%w: metadata in %s: %v", ErrCorrupt, cfg.Dir, derr)
 		}
 		stored = &sm
 	} else if !errors.Is(err, pebble.ErrNotFound) {
-		return nil, fmt.Errorf("storage: reading the store manifest: %w", err)
+		return nil, nil, fmt.Errorf("storage: reading the store manifest: %w", err)
 	}
 	vs, err := checkVolumes(&s.cfg, stored, o.now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.man = vs.manifest
 	for i, p := range cfg.Volumes.Paths {
@@ -101,7 +110,7 @@ func Open(cfg Config, opts ...Option) (*Store, error) {
 			"volume", i, "path", cfg.Volumes.Paths[i])
 	}
 	if s.codec, err = newCodec(s.man.K, s.man.M); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mb, _ := json.Marshal(s.man)
 	wb := db.NewBatch()
@@ -110,15 +119,20 @@ func Open(cfg Config, opts ...Option) (*Store, error) {
 		wb.Set(metaCheckpoint, checkpoint{Segment: 0, Offset: 0, NextSeq: 1}.encode(), nil)
 	}
 	if err := wb.Commit(pebble.Sync); err != nil {
-		return nil, fmt.Errorf("storage: writing the store manifest: %w", err)
+		return nil, nil, fmt.Errorf("storage: writing the store manifest: %w", err)
 	}
 
 	s.segs.vols = s.vols
 	if err := s.segs.discover(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := s.recover(); err != nil {
-		return nil, err
+	rep, err := s.recover(mode)
+	if err != nil {
+		return nil, rep, err
+	}
+	if mode == replayCheck {
+		ok = true
+		return s, rep, nil
 	}
 
 	s.queue = make(chan *request, cfg.Log.QueueDepth)
@@ -133,7 +147,7 @@ func Open(cfg Config, opts ...Option) (*Store, error) {
 				}
 				s.colls = nil
 				s.bgCancel()
-				return nil, fmt.Errorf("storage: registering metrics: %w", err)
+				return nil, rep, fmt.Errorf("storage: registering metrics: %w", err)
 			}
 		}
 	}
@@ -141,8 +155,15 @@ func Open(cfg Config, opts ...Option) (*Store, error) {
 	s.startBackground()
 	ok = true
 	s.log.Info("storage opened", "dir", cfg.Dir, "volumes", len(s.vols), "data_shards", s.man.K, "parity_shards", s.man.M,
-		"store", s.man.Store, "replayed", s.ctr.replayedRecords.Load())
-	return s, nil
+		"store", s.man.Store, "replayed", s.ctr.replayedRecords.Load(), "torn_tails", len(rep.TornTails))
+	return s, rep, nil
+}
+
+// closeParts closes the segment files and the metadata database of a store
+// whose committer never started (or has stopped).
+func (s *Store) closeParts() {
+	s.segs.closeAll()
+	s.db.Close()
 }
 
 // Close stops the background work, waits for writes in flight, writes a
@@ -316,6 +337,9 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 		if op.hasEpoch && !op.del {
 			tr.Flags |= flagHasEpoch
 			tr.Epoch = op.epoch
+		}
+		if i == 0 {
+			tr.Flags |= flagBatchStart
 		}
 		if i == len(b.ops)-1 {
 			tr.Flags |= flagBatchEnd

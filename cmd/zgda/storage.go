@@ -9,21 +9,29 @@ import (
 	"github.com/zgda/zgda/storage"
 )
 
-// zgda storage {stats,scrub,compact}: offline maintenance of a node's store
-// (the node itself runs the same work in the background).
+// zgda storage {stats,scrub,compact,check,repair}: offline maintenance of a
+// node's store (the node itself runs scrubbing and compaction in the
+// background; check and repair deal with a damaged log, which stops Open).
 func init() {
 	var dir string
 	var volumes []string
 	var allowReplace, asJSON bool
-	open := func() (*storage.Store, error) {
+	config := func() (storage.Config, error) {
 		if dir == "" || len(volumes) == 0 {
-			return nil, fmt.Errorf("--dir and at least one --volume are required")
+			return storage.Config{}, fmt.Errorf("--dir and at least one --volume are required")
 		}
 		cfg := storage.DefaultConfig(dir)
 		cfg.Dir = dir
 		cfg.Volumes.Paths = volumes
 		cfg.Volumes.AllowReplace = allowReplace
 		cfg.Scrub.Interval, cfg.Compaction.Interval, cfg.Retention.Interval = 0, 0, 0
+		return cfg, nil
+	}
+	open := func() (*storage.Store, error) {
+		cfg, err := config()
+		if err != nil {
+			return nil, err
+		}
 		return storage.Open(cfg)
 	}
 	show := func(cmd *cobra.Command, v any) error {
@@ -105,5 +113,61 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 			return err
 		},
 	})
+	root.AddCommand(&cobra.Command{
+		Use:   "check",
+		Short: "Scan the log Open would replay; report torn tails and damaged records, change nothing",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config()
+			if err != nil {
+				return err
+			}
+			rep, err := storage.Check(cfg)
+			if err != nil {
+				return err
+			}
+			if err := show(cmd, logReport(rep)); err != nil {
+				return err
+			}
+			if len(rep.Corrupt) > 0 {
+				return fmt.Errorf("%d damaged log stretches; Open refuses the store until 'zgda storage repair' drops them (their values are lost: fetch them again from their source)", len(rep.Corrupt))
+			}
+			return nil
+		},
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "repair",
+		Short: "Drop the damaged log records 'check' reports (and the batches they break), saying what was dropped",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config()
+			if err != nil {
+				return err
+			}
+			rep, err := storage.Repair(cfg)
+			if rep != nil {
+				if perr := show(cmd, logReport(rep)); err == nil {
+					err = perr
+				}
+			}
+			return err
+		},
+	})
 	rootCmd.AddCommand(root)
+}
+
+// logReport renders a storage.LogReport with each damaged stretch's error
+// and dropped batch keys spelled out.
+func logReport(r *storage.LogReport) map[string]any {
+	var bad []map[string]any
+	for _, d := range r.Corrupt {
+		keys := make([]string, len(d.BatchKeys))
+		for i, k := range d.BatchKeys {
+			keys[i] = fmt.Sprintf("%q", k)
+		}
+		bad = append(bad, map[string]any{"segment": d.Segment, "offset": d.Offset, "end": d.End,
+			"error": d.Err.Error(), "batch_keys": keys})
+	}
+	return map[string]any{"checkpoint": r.Checkpoint, "segments": r.Segments, "records": r.Records,
+		"torn_tails": r.TornTails, "damaged": bad}
 }
