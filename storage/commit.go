@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"sync"
 	"time"
 
@@ -229,7 +227,7 @@ func (s *Store) roll() error {
 		if _, err := g.file(v, true); err != nil {
 			g.closeFiles()
 			for w := range s.vols {
-				_ = removeFile(s.vols[w].segPath(id))
+				_ = s.vols[w].fs.Remove(s.vols[w].segPath(id))
 			}
 			return fmt.Errorf("storage: creating segment %d on volume %d (%s): %w", id, v, s.vols[v].path, err)
 		}
@@ -320,7 +318,7 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
 	}
-	if err := fdatasync(f); err != nil {
+	if err := f.SyncData(); err != nil {
 		return fmt.Errorf("volume %d (%s): fdatasync: %w", v, s.vols[v].path, err)
 	}
 	return nil
@@ -447,12 +445,4 @@ func (s *Store) applyRecord(b *pebble.Batch, r logged, d statDelta) (applied boo
 		return false, nil
 	}
 	return false, fmt.Errorf("storage: unknown log op %d", r.tr.Op)
-}
-
-func removeFile(path string) error {
-	err := os.Remove(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }

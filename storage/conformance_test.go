@@ -13,7 +13,8 @@ import (
 )
 
 // TestConformance runs the shared suite against every configuration in
-// storeCases.
+// storeCases, on the real filesystem and on the strict in-memory one
+// (vfs.NewCrashableMem) that the power-loss tests use.
 func TestConformance(t *testing.T) {
 	suite := []struct {
 		name string
@@ -34,13 +35,16 @@ func TestConformance(t *testing.T) {
 		{"BadInput", testBadInput},
 		{"Closed", testClosed},
 	}
-	for _, c := range storeCases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			for _, tc := range suite {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, c) })
-			}
-		})
+	for _, fsName := range []string{"os", "mem"} {
+		for _, c := range storeCases {
+			c.mem = fsName == "mem"
+			t.Run(fsName+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				for _, tc := range suite {
+					t.Run(tc.name, func(t *testing.T) { tc.fn(t, c) })
+				}
+			})
+		}
 	}
 }
 
@@ -392,7 +396,7 @@ func testCompaction(t *testing.T, c storeCase) {
 	for _, id := range idsBefore {
 		missing := 0
 		for _, v := range env.vols {
-			if _, err := os.Stat(filepath.Join(v, segmentsDirName, segmentName(id))); errors.Is(err, os.ErrNotExist) {
+			if _, err := env.fs.Stat(filepath.Join(v, segmentsDirName, segmentName(id))); errors.Is(err, os.ErrNotExist) {
 				missing++
 			}
 		}
@@ -429,21 +433,6 @@ func testCompaction(t *testing.T, c storeCase) {
 	if st := s2.Stats(); st.LiveRecords != len(live) {
 		t.Fatalf("after reopen LiveRecords = %d, want %d", st.LiveRecords, len(live))
 	}
-}
-
-func countSegmentFiles(t testing.TB, vol string) int {
-	t.Helper()
-	ents, err := os.ReadDir(vol + "/" + segmentsDirName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if _, ok := parseSegmentName(e.Name()); ok {
-			n++
-		}
-	}
-	return n
 }
 
 func testScrubClean(t *testing.T, c storeCase) {

@@ -56,6 +56,7 @@ func crashConfig(dir string, c storeCase, lazyCheckpoints bool) Config {
 		vols = append(vols, filepath.Join(dir, fmt.Sprintf("vol%d", i)))
 	}
 	cfg := TestConfig(dir, vols)
+	cfg.Volumes.Parity = c.parity
 	cfg.Log.SyncIndex = c.syncIndex
 	cfg.Log.SegmentSize = 256 << 10
 	cfg.Log.CheckpointBytes = 512 << 10
@@ -118,36 +119,68 @@ func runCrashTrial(t *testing.T, c storeCase, rounds int, seed uint64) {
 		}
 		lines, stderr := runCrashChild(t, dir, c, round, rng.Uint64(), delay, early, rng.IntN(2) == 0)
 		for _, l := range lines {
-			f := strings.Fields(l)
-			switch {
-			case len(f) == 1 && f[0] == "READY":
-			case len(f) >= 2 && f[0] == "ERR":
+			if strings.HasPrefix(l, "ERR") {
 				t.Fatalf("round %d: child failed: %s\nstderr:\n%s", round, l, stderr)
-			case len(f) == 2 && f[0] == "A":
-				id, _ := strconv.ParseUint(f[1], 10, 64)
-				op := byID[id]
-				if op == nil {
-					t.Fatalf("ack for unknown op %d", id)
-				}
-				op.acked = true
-			case len(f) >= 4 && f[0] == "B":
-				id, _ := strconv.ParseUint(f[1], 10, 64)
-				op := &crashOp{id: id, kind: f[2][0]}
-				rest := f[3:]
-				for len(rest) >= 2 {
-					n, _ := strconv.Atoi(rest[1])
-					op.keys = append(op.keys, rest[0])
-					op.lens = append(op.lens, n)
-					rest = rest[2:]
-				}
-				ops = append(ops, op)
-				byID[id] = op
-			default:
-				t.Fatalf("unparsable line from child: %q", l)
 			}
 		}
+		if err := parseCrashLines(lines, "BA", &ops, byID); err != nil {
+			t.Fatal(err)
+		}
 	}
+	cfg := crashConfig(dir, c, false)
+	cfg.Compaction.Interval = 0
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer s.Close()
+	if err := checkCrashState(t, s, ops); err != nil {
+		t.Fatal(err)
+	}
+}
 
+// parseCrashLines reads a writer's report lines of the given kinds ('B'
+// begun, 'A' acknowledged) into ops.
+func parseCrashLines(lines []string, kinds string, ops *[]*crashOp, byID map[uint64]*crashOp) error {
+	for _, l := range lines {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 1 && f[0] == "READY", len(f) >= 2 && f[0] == "ERR":
+		case len(f) == 2 && f[0] == "A":
+			if !strings.Contains(kinds, "A") {
+				continue
+			}
+			id, _ := strconv.ParseUint(f[1], 10, 64)
+			op := byID[id]
+			if op == nil {
+				return fmt.Errorf("ack for unknown op %d", id)
+			}
+			op.acked = true
+		case len(f) >= 4 && f[0] == "B":
+			if !strings.Contains(kinds, "B") {
+				continue
+			}
+			id, _ := strconv.ParseUint(f[1], 10, 64)
+			op := &crashOp{id: id, kind: f[2][0]}
+			rest := f[3:]
+			for len(rest) >= 2 {
+				n, _ := strconv.Atoi(rest[1])
+				op.keys = append(op.keys, rest[0])
+				op.lens = append(op.lens, n)
+				rest = rest[2:]
+			}
+			*ops = append(*ops, op)
+			byID[id] = op
+		default:
+			return fmt.Errorf("unparsable line from a writer: %q", l)
+		}
+	}
+	return nil
+}
+
+// checkCrashState checks a store reopened after crashes against the
+// operations begun and acknowledged before them (see the file comment).
+func checkCrashState(t testing.TB, s *Store, ops []*crashOp) error {
 	// Per key: the operations that touched it, in the order each writer
 	// issued them (a key belongs to one writer, so this is their order).
 	type touch struct {
@@ -168,13 +201,6 @@ func runCrashTrial(t *testing.T, c storeCase, rounds int, seed uint64) {
 		t.Logf("no operation was acknowledged before the kill")
 	}
 
-	cfg := crashConfig(dir, c, false)
-	cfg.Compaction.Interval = 0
-	s, err := Open(cfg)
-	if err != nil {
-		t.Fatalf("reopen after crash: %v", err)
-	}
-	defer s.Close()
 	ctx := context.Background()
 	state := func(tc touch) []byte { // nil = absent
 		if tc.op.kind == 'D' {
@@ -203,7 +229,7 @@ func runCrashTrial(t *testing.T, c storeCase, rounds int, seed uint64) {
 		if errors.Is(err, ErrNotFound) {
 			got = nil
 		} else if err != nil {
-			t.Fatalf("Get(%q): %v", k, err)
+			return fmt.Errorf("Get(%q): %w", k, err)
 		} else if got == nil {
 			got = []byte{}
 		}
@@ -218,7 +244,7 @@ func runCrashTrial(t *testing.T, c storeCase, rounds int, seed uint64) {
 			for _, tc := range ts[max(0, last):] {
 				tail = append(tail, tc.op)
 			}
-			t.Fatalf("key %q: got %s, allowed %d states (last acked op index %d of %d); ops from there: %s",
+			return fmt.Errorf("key %q: got %s, allowed %d states (last acked op index %d of %d); ops from there: %s",
 				k, describe(got), len(allowed), last, len(ts), describeOps(tail))
 		}
 		for _, tc := range ts {
@@ -232,29 +258,30 @@ func runCrashTrial(t *testing.T, c storeCase, rounds int, seed uint64) {
 	}
 	for id, v := range visible {
 		if v[true] > 0 && v[false] > 0 {
-			t.Fatalf("unacknowledged batch %d is half visible: %d keys present, %d absent", id, v[true], v[false])
+			return fmt.Errorf("unacknowledged batch %d is half visible: %d keys present, %d absent", id, v[true], v[false])
 		}
 	}
 	// Nothing exists that was not written.
 	it, err := s.NewIter(ctx, nil)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
+	defer it.Close()
 	for it.Next() {
 		if _, ok := perKey[string(it.Key())]; !ok {
-			t.Fatalf("key %q exists but was never written", it.Key())
+			return fmt.Errorf("key %q exists but was never written", it.Key())
 		}
 	}
 	if err := it.Err(); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	it.Close()
 	rep, err := s.Scrub(ctx)
 	if err != nil || len(rep.Unrecoverable) > 0 {
-		t.Fatalf("scrub after crash: %v %+v", err, rep)
+		return fmt.Errorf("scrub after crash: %v %+v", err, rep)
 	}
 	t.Logf("%d ops (%d acked), %d keys checked, %d records replayed, scrub verified %d records",
 		len(ops), acked, len(perKey), s.Stats().ReplayedRecords, rep.Records)
+	return nil
 }
 
 func describe(b []byte) string {
@@ -358,6 +385,17 @@ func TestCrashChild(t *testing.T) {
 	report("READY")
 	var nextID atomic.Uint64
 	nextID.Store(round*1_000_000 + 1)
+	for w := 0; w < 2; w++ {
+		go crashWriter(s, w, seed, &nextID, report, nil)
+	}
+	time.Sleep(60 * time.Second) // the parent kills us long before this
+	os.Exit(3)
+}
+
+// crashWriter writes puts, deletes and atomic batches on keys of its own
+// (w) until an operation fails, reporting "B" before and "A" after each.
+// afterAck, if set, runs after each "A".
+func crashWriter(s *Store, w int, seed uint64, nextID *atomic.Uint64, report func(string, ...any), afterAck func()) {
 	ctx := context.Background()
 	sizes := func(r *rand.Rand) int {
 		switch r.IntN(10) {
@@ -372,46 +410,43 @@ func TestCrashChild(t *testing.T) {
 		}
 		return 10_000 + r.IntN(90_000)
 	}
-	for w := 0; w < 2; w++ {
-		go func() {
-			r := rand.New(rand.NewPCG(seed, uint64(w)))
-			for {
-				id := nextID.Add(1)
-				switch x := r.IntN(10); {
-				case x < 6:
-					k := fmt.Sprintf("w%d/%d", w, r.IntN(40))
-					n := sizes(r)
-					report("B %d P %s %d", id, k, n)
-					if err := s.Put(ctx, []byte(k), value(k, id, n)); err != nil {
-						report("ERR put: %v", err)
-						return
-					}
-				case x < 8:
-					k := fmt.Sprintf("w%d/%d", w, r.IntN(40))
-					report("B %d D %s 0", id, k)
-					if err := s.Delete(ctx, []byte(k)); err != nil {
-						report("ERR delete: %v", err)
-						return
-					}
-				default:
-					var b Batch
-					var desc strings.Builder
-					for j := 0; j < 2+r.IntN(4); j++ {
-						k := fmt.Sprintf("b%d/%d/%d", w, id, j)
-						n := sizes(r)
-						b.Put([]byte(k), value(k, id, n))
-						fmt.Fprintf(&desc, " %s %d", k, n)
-					}
-					report("B %d T%s", id, desc.String())
-					if err := s.Write(ctx, &b); err != nil {
-						report("ERR batch: %v", err)
-						return
-					}
-				}
-				report("A %d", id)
+	r := rand.New(rand.NewPCG(seed, uint64(w)))
+	for {
+		id := nextID.Add(1)
+		switch x := r.IntN(10); {
+		case x < 6:
+			k := fmt.Sprintf("w%d/%d", w, r.IntN(40))
+			n := sizes(r)
+			report("B %d P %s %d", id, k, n)
+			if err := s.Put(ctx, []byte(k), value(k, id, n)); err != nil {
+				report("ERR put: %v", err)
+				return
 			}
-		}()
+		case x < 8:
+			k := fmt.Sprintf("w%d/%d", w, r.IntN(40))
+			report("B %d D %s 0", id, k)
+			if err := s.Delete(ctx, []byte(k)); err != nil {
+				report("ERR delete: %v", err)
+				return
+			}
+		default:
+			var b Batch
+			var desc strings.Builder
+			for j := 0; j < 2+r.IntN(4); j++ {
+				k := fmt.Sprintf("b%d/%d/%d", w, id, j)
+				n := sizes(r)
+				b.Put([]byte(k), value(k, id, n))
+				fmt.Fprintf(&desc, " %s %d", k, n)
+			}
+			report("B %d T%s", id, desc.String())
+			if err := s.Write(ctx, &b); err != nil {
+				report("ERR batch: %v", err)
+				return
+			}
+		}
+		report("A %d", id)
+		if afterAck != nil {
+			afterAck()
+		}
 	}
-	time.Sleep(60 * time.Second) // the parent kills us long before this
-	os.Exit(3)
 }

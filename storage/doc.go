@@ -65,6 +65,15 @@
 // A replaced (empty) disk is adopted only with Config.Volumes.AllowReplace,
 // at most m at a time, and is then rebuilt by reads and the scrubber.
 //
+// # Filesystems
+//
+// Segments and manifests go through a small filesystem interface (fs.go)
+// and Pebble through its vfs.FS; WithFS puts all of them on one vfs.FS. The
+// power-loss tests run the store on vfs.NewCrashableMem and simulate a power
+// loss with CrashClone, which keeps only synced file data and directory
+// entries; they show that skipping a single sync the store relies on is
+// caught.
+//
 // # Switches
 //
 // Config.Log.SyncIndex fsyncs the index on every group (two fsync rounds per

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // storeCase is one configuration that the shared suites run against.
@@ -17,6 +19,7 @@ type storeCase struct {
 	vols      int
 	parity    int // 0 = default
 	syncIndex bool
+	mem       bool // on a strict in-memory filesystem (vfs.NewCrashableMem)
 }
 
 // storeCases is the one table every conformance test runs: a plain single
@@ -47,28 +50,72 @@ type testEnv struct {
 	dir  string
 	vols []string
 	cfg  Config
+	mem  *vfs.MemFS // nil on the real filesystem
+	fs   fsys       // the filesystem the store runs on
 }
 
 func newEnv(t testing.TB, c storeCase) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	var vols []string
+	env := &testEnv{t: t, dir: dir, fs: osFS{}}
+	if c.mem {
+		env.mem = vfs.NewCrashableMem()
+		env.fs = vfsFS{env.mem}
+	}
 	for i := 0; i < c.vols; i++ {
 		v := filepath.Join(dir, fmt.Sprintf("vol%d", i))
-		if err := os.Mkdir(v, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		vols = append(vols, v)
+		env.mkdir(v)
+		env.vols = append(env.vols, v)
 	}
-	cfg := TestConfig(dir, vols)
-	cfg.Volumes.Parity = c.parity
-	cfg.Log.SyncIndex = c.syncIndex
-	return &testEnv{t: t, dir: dir, vols: vols, cfg: cfg}
+	env.cfg = TestConfig(dir, env.vols)
+	env.cfg.Volumes.Parity = c.parity
+	env.cfg.Log.SyncIndex = c.syncIndex
+	return env
+}
+
+// mkdir creates dir and, on the in-memory filesystem, syncs it and its
+// parents so that a simulated power loss keeps it (as an operator's mkdir
+// followed by a reboot would).
+func (e *testEnv) mkdir(dir string) {
+	e.t.Helper()
+	if e.mem == nil {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+		return
+	}
+	if err := e.mem.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if err := e.fs.SyncDir(d); err != nil {
+			e.t.Fatal(err)
+		}
+		if d == "/" {
+			return
+		}
+	}
+}
+
+// crash simulates a power loss now: the returned environment sees only what
+// was synced. The store running on e carries on (close it afterwards).
+func (e *testEnv) crash() *testEnv {
+	c := *e
+	c.mem = e.mem.CrashClone(vfs.CrashCloneCfg{})
+	c.fs = vfsFS{c.mem}
+	return &c
+}
+
+func (e *testEnv) options(opts []Option) []Option {
+	if e.mem != nil {
+		opts = append([]Option{WithFS(e.mem)}, opts...)
+	}
+	return opts
 }
 
 func (e *testEnv) open(opts ...Option) *Store {
 	e.t.Helper()
-	s, err := Open(e.cfg, opts...)
+	s, err := Open(e.cfg, e.options(opts)...)
 	if err != nil {
 		e.t.Fatalf("Open: %v", err)
 	}
@@ -139,7 +186,7 @@ func shardBytes(t testing.TB, s *Store, key string) (entry, [][]byte) {
 	}
 	out := make([][]byte, len(s.vols))
 	for v := range s.vols {
-		f, err := os.Open(s.vols[v].segPath(e.Segment))
+		f, err := s.fs.OpenFile(s.vols[v].segPath(e.Segment), false)
 		if err != nil {
 			continue
 		}

@@ -281,10 +281,10 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 	s.segs.remove(g)
 	var errs []error
 	for _, v := range s.vols {
-		if err := removeFile(v.segPath(g.id)); err != nil {
+		if err := v.fs.Remove(v.segPath(g.id)); err != nil {
 			errs = append(errs, err)
 		}
-		if err := syncDir(v.segDir); err != nil {
+		if err := v.fs.SyncDir(v.segDir); err != nil {
 			errs = append(errs, err)
 		}
 	}

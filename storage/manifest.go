@@ -111,46 +111,10 @@ func decodeStoreManifest(b []byte) (storeManifest, error) {
 	return s, nil
 }
 
-// writeFileSync writes a file atomically: temp file, fsync, rename, fsync dir.
-func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // probeVolume checks that path is a writable directory: it creates, syncs
 // and removes a file there.
-func probeVolume(i int, path string) error {
-	st, err := os.Stat(path)
+func probeVolume(fsys fsys, i int, path string) error {
+	st, err := fsys.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &VolumeError{Index: i, Path: path, Reason: ErrVolumeMissing,
 			Detail: "directory does not exist; mount the disk or create the directory (volumes are never created implicitly, so an unmounted disk is not mistaken for an empty one)"}
@@ -162,16 +126,16 @@ func probeVolume(i int, path string) error {
 		return &VolumeError{Index: i, Path: path, Reason: ErrVolumeMissing, Detail: "is not a directory; volume paths must name directories"}
 	}
 	probe := filepath.Join(path, fmt.Sprintf(".zgda-probe-%d", os.Getpid()))
-	f, err := os.OpenFile(probe, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := fsys.OpenFile(probe, true)
 	if err == nil {
-		_, err = f.Write([]byte("probe"))
+		_, err = f.WriteAt([]byte("probe"), 0)
 		if err == nil {
 			err = f.Sync()
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
-		if rerr := os.Remove(probe); err == nil {
+		if rerr := fsys.Remove(probe); err == nil {
 			err = rerr
 		}
 	}
@@ -184,8 +148,8 @@ func probeVolume(i int, path string) error {
 
 // readVolumeManifest returns the manifest of a volume; ok is false when the
 // directory has none (new or wiped).
-func readVolumeManifest(i int, path string) (volumeManifest, bool, error) {
-	b, err := os.ReadFile(filepath.Join(path, volumeManifestName))
+func readVolumeManifest(fsys fsys, i int, path string) (volumeManifest, bool, error) {
+	b, err := fsys.ReadFile(filepath.Join(path, volumeManifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return volumeManifest{}, false, nil
 	}
@@ -201,28 +165,28 @@ func readVolumeManifest(i int, path string) (volumeManifest, bool, error) {
 }
 
 // hasSegments reports whether a volume directory holds any segment file.
-func hasSegments(path string) bool {
-	ents, err := os.ReadDir(filepath.Join(path, segmentsDirName))
+func hasSegments(fsys fsys, path string) bool {
+	names, err := fsys.List(filepath.Join(path, segmentsDirName))
 	if err != nil {
 		return false
 	}
-	for _, e := range ents {
-		if _, ok := parseSegmentName(e.Name()); ok {
+	for _, name := range names {
+		if _, ok := parseSegmentName(name); ok {
 			return true
 		}
 	}
 	return false
 }
 
-func initVolume(path string, m volumeManifest) error {
-	if err := os.MkdirAll(filepath.Join(path, segmentsDirName), 0o755); err != nil {
+func initVolume(fsys fsys, path string, m volumeManifest) error {
+	if err := fsys.MkdirAll(filepath.Join(path, segmentsDirName)); err != nil {
 		return err
 	}
-	if err := syncDir(path); err != nil {
+	if err := fsys.SyncDir(path); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	return writeFileSync(filepath.Join(path, volumeManifestName), append(b, '\n'))
+	return writeFileSync(fsys, filepath.Join(path, volumeManifestName), append(b, '\n'))
 }
 
 // volumeSet is the outcome of checking the configured volumes.
@@ -235,18 +199,18 @@ type volumeSet struct {
 // checkVolumes reconciles the configured volume paths with what is on disk.
 // stored is the store manifest from the metadata database, nil for a new
 // database.
-func checkVolumes(cfg *Config, stored *storeManifest, now time.Time) (volumeSet, error) {
+func checkVolumes(fsys fsys, cfg *Config, stored *storeManifest, now time.Time) (volumeSet, error) {
 	paths := cfg.Volumes.Paths
 	n := len(paths)
 	for i, p := range paths {
-		if err := probeVolume(i, p); err != nil {
+		if err := probeVolume(fsys, i, p); err != nil {
 			return volumeSet{}, err
 		}
 	}
 	found := make([]volumeManifest, n)
 	has := make([]bool, n)
 	for i, p := range paths {
-		v, ok, err := readVolumeManifest(i, p)
+		v, ok, err := readVolumeManifest(fsys, i, p)
 		if err != nil {
 			return volumeSet{}, err
 		}
@@ -254,7 +218,7 @@ func checkVolumes(cfg *Config, stored *storeManifest, now time.Time) (volumeSet,
 	}
 
 	if stored == nil {
-		return createVolumes(cfg, found, has, now)
+		return createVolumes(fsys, cfg, found, has, now)
 	}
 
 	sm := *stored
@@ -307,12 +271,12 @@ func checkVolumes(cfg *Config, stored *storeManifest, now time.Time) (volumeSet,
 				Detail: fmt.Sprintf("%d volumes have no %s (%s) but only %d can be rebuilt; restore the original disks", len(missing), volumeManifestName, strings.Join(list, ", "), sm.M)}
 		}
 		for _, i := range missing {
-			if hasSegments(paths[i]) {
+			if hasSegments(fsys, paths[i]) {
 				return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeMismatch,
 					Detail: "has segment files but no " + volumeManifestName + "; restore the manifest or empty the directory before replacing"}
 			}
 			id := newID()
-			if err := initVolume(paths[i], volumeManifest{Format: volumeFormat, Store: sm.Store, Volume: id, Index: i,
+			if err := initVolume(fsys, paths[i], volumeManifest{Format: volumeFormat, Store: sm.Store, Volume: id, Index: i,
 				Volumes: n, K: sm.K, M: sm.M, Created: now.UTC()}); err != nil {
 				return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeUnwritable, Detail: "cannot initialize the replacement volume", Err: err}
 			}
@@ -321,7 +285,7 @@ func checkVolumes(cfg *Config, stored *storeManifest, now time.Time) (volumeSet,
 	}
 	for i, p := range paths {
 		sm.Volumes[i].Path = p
-		if err := os.MkdirAll(filepath.Join(p, segmentsDirName), 0o755); err != nil {
+		if err := fsys.MkdirAll(filepath.Join(p, segmentsDirName)); err != nil {
 			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeUnwritable, Detail: "cannot create the segments directory", Err: err}
 		}
 	}
@@ -339,21 +303,21 @@ func expectedOrder(sm storeManifest) string {
 // createVolumes initializes the volumes of a new store. If every volume
 // already carries a manifest of one store and none has data, an earlier
 // creation was interrupted after the volumes were written: it is finished.
-func createVolumes(cfg *Config, found []volumeManifest, has []bool, now time.Time) (volumeSet, error) {
+func createVolumes(fsys fsys, cfg *Config, found []volumeManifest, has []bool, now time.Time) (volumeSet, error) {
 	paths := cfg.Volumes.Paths
 	n := len(paths)
 	k, m := cfg.Volumes.shards()
 	storeID := ""
 	for i, p := range paths {
 		if !has[i] {
-			if hasSegments(p) {
+			if hasSegments(fsys, p) {
 				return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
 					Detail: "has segment files but no " + volumeManifestName + " and the metadata directory is new; point Dir at this store's metadata or empty the volume"}
 			}
 			continue
 		}
 		v := found[i]
-		if hasSegments(p) || v.Volumes != n || v.Index != i || (storeID != "" && v.Store != storeID) {
+		if hasSegments(fsys, p) || v.Volumes != n || v.Index != i || (storeID != "" && v.Store != storeID) {
 			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
 				Detail: fmt.Sprintf("belongs to store %s (volume %d of %d) but the metadata directory %s is new; point Dir at that store's metadata, or empty the volume to start a new store", v.Store, v.Index, v.Volumes, cfg.Dir)}
 		}
@@ -371,7 +335,7 @@ func createVolumes(cfg *Config, found []volumeManifest, has []bool, now time.Tim
 				return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMismatch,
 					Detail: fmt.Sprintf("was initialized with k=%d m=%d, the configuration asks for k=%d m=%d; empty the volume", found[i].K, found[i].M, k, m)}
 			}
-		} else if err := initVolume(p, volumeManifest{Format: volumeFormat, Store: storeID, Volume: id, Index: i,
+		} else if err := initVolume(fsys, p, volumeManifest{Format: volumeFormat, Store: storeID, Volume: id, Index: i,
 			Volumes: n, K: k, M: m, Created: now.UTC()}); err != nil {
 			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeUnwritable, Detail: "cannot initialize the volume", Err: err}
 		}

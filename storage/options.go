@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,7 +17,15 @@ type options struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	registerer prometheus.Registerer
+	fs         vfs.FS
+	wrapFS     func(fsys) fsys // tests: fault injection and sync hooks on the volumes
 }
+
+// WithFS runs the store on fs — the metadata database, the volume manifests
+// and the segments — instead of the operating system's filesystem. Tests
+// pass vfs.NewCrashableMem() to simulate power loss with CrashClone, which
+// keeps only what was synced.
+func WithFS(fs vfs.FS) Option { return func(o *options) { o.fs = fs } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }

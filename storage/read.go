@@ -242,5 +242,5 @@ func (s *Store) writeShard(g *segment, e *entry, v int, data []byte) error {
 	if _, err := f.WriteAt(data, e.Offset+headerSize); err != nil {
 		return err
 	}
-	return fdatasync(f)
+	return f.SyncData()
 }

@@ -424,8 +424,8 @@ func (s *Store) segFileEnd(g *segment) int64 {
 		if err != nil {
 			continue
 		}
-		if st, err := f.Stat(); err == nil {
-			end = max(end, st.Size())
+		if n, err := f.Size(); err == nil {
+			end = max(end, n)
 		}
 	}
 	return end

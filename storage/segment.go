@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -35,6 +34,7 @@ type volume struct {
 	index  int
 	path   string
 	segDir string
+	fs     fsys
 }
 
 func (v *volume) segPath(id uint64) string { return filepath.Join(v.segDir, segmentName(id)) }
@@ -46,9 +46,9 @@ type segment struct {
 	open *atomic.Int64 // the table's count of segments with open files
 
 	mu      sync.Mutex
-	files   []*os.File // per volume, opened lazily; nil when not open
-	nopen   int        // non-nil entries in files
-	deleted bool       // set (under mu) before compaction unlinks the files
+	files   []file // per volume, opened lazily; nil when not open
+	nopen   int    // non-nil entries in files
+	deleted bool   // set (under mu) before compaction unlinks the files
 
 	// Guarded by segTable.mu.
 	refs      int
@@ -62,7 +62,7 @@ type segment struct {
 // file returns the open file of volume v. With create, a missing file is
 // created (for repairs and for the active segment); without it a missing file
 // yields an error wrapping fs.ErrNotExist.
-func (g *segment) file(v int, create bool) (*os.File, error) {
+func (g *segment) file(v int, create bool) (file, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f := g.files[v]; f != nil {
@@ -71,12 +71,13 @@ func (g *segment) file(v int, create bool) (*os.File, error) {
 	if g.deleted {
 		return nil, fmt.Errorf("segment %d was compacted away: %w", g.id, fs.ErrNotExist)
 	}
-	path := g.vols[v].segPath(g.id)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	vol := &g.vols[v]
+	path := vol.segPath(g.id)
+	f, err := vol.fs.OpenFile(path, false)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err = vol.fs.OpenFile(path, true)
 		if err == nil {
-			err = syncDir(g.vols[v].segDir)
+			err = vol.fs.SyncDir(vol.segDir)
 			if err != nil {
 				f.Close()
 				f = nil
@@ -126,7 +127,7 @@ type segTable struct {
 }
 
 func (t *segTable) newSegment(id uint64) *segment {
-	return &segment{id: id, vols: t.vols, files: make([]*os.File, len(t.vols)), open: &t.open}
+	return &segment{id: id, vols: t.vols, files: make([]file, len(t.vols)), open: &t.open}
 }
 
 // acquire returns the segment with a reference held, or nil if it no longer
@@ -200,16 +201,16 @@ func (t *segTable) sortedIDs() []uint64 {
 func (t *segTable) discover() error {
 	t.segs = map[uint64]*segment{}
 	for _, v := range t.vols {
-		ents, err := os.ReadDir(v.segDir)
+		names, err := v.fs.List(v.segDir)
 		if err != nil {
 			return fmt.Errorf("storage: volume %d (%s): listing segments: %w", v.index, v.path, err)
 		}
-		for _, e := range ents {
-			id, ok := parseSegmentName(e.Name())
+		for _, name := range names {
+			id, ok := parseSegmentName(name)
 			if !ok {
 				continue
 			}
-			info, err := e.Info()
+			info, err := v.fs.Stat(v.segPath(id))
 			if err != nil {
 				continue
 			}

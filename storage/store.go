@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,7 @@ type Store struct {
 	opts  options
 	log   *slog.Logger
 	db    *pebble.DB
+	fs    fsys // volumes: segments and manifests
 	codec *codec
 	vols  []volume
 	man   storeManifest
@@ -71,10 +71,19 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 	o := buildOptions(opts)
 	s := &Store{cfg: cfg, opts: o, log: o.logger.With("component", "storage")}
 
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	s.fs = osFS{}
+	popts := &pebble.Options{Logger: pebbleLogger{s.log}}
+	if o.fs != nil {
+		s.fs = vfsFS{o.fs}
+		popts.FS = o.fs
+	}
+	if o.wrapFS != nil {
+		s.fs = o.wrapFS(s.fs)
+	}
+	if err := s.fs.MkdirAll(cfg.Dir); err != nil {
 		return nil, nil, fmt.Errorf("storage: creating metadata directory %s: %w", cfg.Dir, err)
 	}
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{Logger: pebbleLogger{s.log}})
+	db, err := pebble.Open(cfg.Dir, popts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: opening metadata database in %s (is another process using it?): %w", cfg.Dir, err)
 	}
@@ -97,13 +106,13 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil, fmt.Errorf("storage: reading the store manifest: %w", err)
 	}
-	vs, err := checkVolumes(&s.cfg, stored, o.now())
+	vs, err := checkVolumes(s.fs, &s.cfg, stored, o.now())
 	if err != nil {
 		return nil, nil, err
 	}
 	s.man = vs.manifest
 	for i, p := range cfg.Volumes.Paths {
-		s.vols = append(s.vols, volume{index: i, path: p, segDir: filepath.Join(p, segmentsDirName)})
+		s.vols = append(s.vols, volume{index: i, path: p, segDir: filepath.Join(p, segmentsDirName), fs: s.fs})
 	}
 	for _, i := range vs.replaced {
 		s.log.Warn("adopted an empty directory as a replacement volume; its shards are rebuilt on read and by the scrubber",
