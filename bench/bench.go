@@ -227,14 +227,14 @@ func HumanSize(n int) string {
 	}
 }
 
-// ParseSize parses "128KiB", "1MiB", "31MiB", "1000" (bytes).
+// ParseSize parses "128KiB", "1MiB", "31MiB", "64GiB", "1TiB", "1000" (bytes).
 func ParseSize(s string) (int, error) {
 	mult := 1
 	num := s
 	for _, u := range []struct {
 		suffix string
 		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"B", 1}} {
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
 		if strings.HasSuffix(s, u.suffix) {
 			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
@@ -242,7 +242,7 @@ func ParseSize(s string) (int, error) {
 	}
 	var n int
 	if _, err := fmt.Sscanf(num, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != num {
-		return 0, fmt.Errorf("bench: size %q: want a positive number with an optional KiB or MiB suffix", s)
+		return 0, fmt.Errorf("bench: size %q: want a positive number with an optional KiB, MiB, GiB or TiB suffix", s)
 	}
 	return n * mult, nil
 }

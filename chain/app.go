@@ -226,6 +226,10 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		}
 	}
 	putU32(v, keyCount, uint32(len(g.Signers)))
+	for _, d := range g.Dispersers {
+		rec := DisperserInfo{PubKey: d.PubKey, Quota: d.Quota}
+		v.set(keyDisperser(d.PubKey), rec.marshal())
+	}
 	e0 := epochRecord{seed: GenesisSeed(), started: true, m: g.Params.QuorumSize,
 		quorums: da.AssignQuorums(ps, int(g.Params.QuorumSize))}
 	v.set(keyEpoch(0), e0.marshal())
@@ -468,6 +472,8 @@ func (a *App) execTx(v view, raw []byte, h int64, check bool) (*sigJob, error) {
 		return nil, a.execVRF(v, t, h, check)
 	case *CertificateTx:
 		return a.execCertificate(v, t, raw, h, check)
+	case *DisperserTx:
+		return nil, a.execDisperser(v, t, check)
 	}
 	return nil, fmt.Errorf("%w: unhandled transaction type", ErrInternal)
 }

@@ -55,6 +55,9 @@ type Client interface {
 	// order (none for a block without any; an error for a block not yet
 	// committed). Light clients follow the chain with it.
 	CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error)
+	// Disperser looks a disperser up by its ed25519 key (ErrNotFound if
+	// never registered; a revoked one has quota 0).
+	Disperser(ctx context.Context, key DisperserKey) (*DisperserInfo, error)
 	// WaitForHeight returns once a block of height h or more is committed.
 	WaitForHeight(ctx context.Context, h int64) error
 	// Close releases the client (not the node).
@@ -255,6 +258,14 @@ func (c *cometClient) BlobBatch(ctx context.Context, key da.BlobKey) (*BlobLocat
 		return nil, err
 	}
 	return &l, nil
+}
+
+func (c *cometClient) Disperser(ctx context.Context, key DisperserKey) (*DisperserInfo, error) {
+	var d DisperserInfo
+	if err := c.query(ctx, QueryDisperser, key[:], &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error) {

@@ -91,6 +91,8 @@ type GenesisState struct {
 	Registrar *da.PublicKey `json:"registrar,omitempty"`
 	// Signers registered at genesis, indices 0, 1, … in this order.
 	Signers []GenesisSigner `json:"signers"`
+	// Dispersers registered at genesis, with their quotas.
+	Dispersers []GenesisDisperser `json:"dispersers,omitempty"`
 }
 
 // GenesisSigner is a signer registered at genesis. VRF, if set, is its VRF
@@ -135,9 +137,10 @@ func ParseGenesisState(raw []byte) (*GenesisState, error) {
 		return g, nil
 	}
 	var top struct {
-		Params    json.RawMessage   `json:"params"`
-		Registrar json.RawMessage   `json:"registrar"`
-		Signers   []json.RawMessage `json:"signers"`
+		Params     json.RawMessage   `json:"params"`
+		Registrar  json.RawMessage   `json:"registrar"`
+		Signers    []json.RawMessage `json:"signers"`
+		Dispersers []json.RawMessage `json:"dispersers"`
 	}
 	if err := strictJSON(raw, &top); err != nil {
 		return nil, fmt.Errorf("%w: app_state: %v", ErrGenesis, err)
@@ -186,6 +189,13 @@ func ParseGenesisState(raw []byte) (*GenesisState, error) {
 		}
 		gs.Stake, gs.Addrs = s.Stake, s.Addrs
 		g.Signers = append(g.Signers, gs)
+	}
+	for i, rd := range top.Dispersers {
+		var d GenesisDisperser
+		if err := strictJSON(rd, &d); err != nil {
+			return nil, fmt.Errorf("%w: app_state.dispersers[%d]: %v", ErrGenesis, i, err)
+		}
+		g.Dispersers = append(g.Dispersers, d)
 	}
 	return g, nil
 }
@@ -240,6 +250,13 @@ func (g *GenesisState) Validate(chainID string) error {
 				return fmt.Errorf("%w: %s.vrf: not a valid epoch-0 VRF proof on chain %q: %v", ErrGenesis, field, chainID, err)
 			}
 		}
+	}
+	dseen := map[DisperserKey]int{}
+	for i, d := range g.Dispersers {
+		if j, dup := dseen[d.PubKey]; dup {
+			return fmt.Errorf("%w: app_state.dispersers[%d].pubkey: the same key as dispersers[%d]", ErrGenesis, i, j)
+		}
+		dseen[d.PubKey] = i
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ const (
 	QueryCertificate = "/certificate" // data: batch root [32] → CertificateRecord
 	QueryBlob        = "/blob"        // data: blob key [32] → CertificateRecord of the key's batch
 	QueryBlobBatch   = "/blob_batch"  // data: blob key [32] → BlobLocation
+	QueryDisperser   = "/disperser"   // data: ed25519 key [32] → DisperserInfo
+	QueryDispersers  = "/dispersers"  // → []DisperserInfo
 )
 
 // queryMarshalHook, when set (by tests), runs before Query marshals its answer.
@@ -142,6 +144,26 @@ func (a *App) query(path string, data []byte) (any, error) {
 			return nil, fmt.Errorf("%w: blob %s names batch %s, which has no certificate", ErrInternal, da.BlobKey(data), loc.BatchRoot)
 		}
 		return rec, nil
+	case QueryDisperser:
+		if len(data) != DisperserKeySize {
+			return nil, fmt.Errorf("%w: disperser query wants a %d-byte ed25519 key, got %d bytes", ErrMalformedTx, DisperserKeySize, len(data))
+		}
+		d, err := r.disperser(DisperserKey(data))
+		if err == nil && d == nil {
+			err = fmt.Errorf("%w: no disperser with key %s", ErrNotFound, DisperserKey(data))
+		}
+		return d, err
+	case QueryDispersers:
+		out := []DisperserInfo{}
+		err := a.st.scanCommitted([]byte("d/"), func(k, v []byte) error {
+			var d DisperserInfo
+			if err := d.unmarshal(DisperserKey(k[2:]), v); err != nil {
+				return err
+			}
+			out = append(out, d)
+			return nil
+		})
+		return out, err
 	}
 	return nil, fmt.Errorf("%w: unknown query path %q", ErrNotFound, path)
 }

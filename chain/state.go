@@ -23,6 +23,7 @@ import (
 //	o/ u64 epoch u32 index  u64 the signer's stake when the epoch's seed was
 //	                        fixed, kept from its first stake change after
 //	                        that until the epoch starts
+//	d/ pubkey[32]           disperser record: u64 quota ‖ u64 nonce
 //	c/ batch_root[32]       certificate record
 //	b/ blob_key[32]         blob location of the key's most recently recorded
 //	                        batch: batch_root[32] ‖ u32 index ‖ u32 offset ‖

@@ -30,6 +30,8 @@ const (
 	TxVRF TxType = 2
 	// TxCertificate submits a DA certificate.
 	TxCertificate TxType = 3
+	// TxDisperser registers a disperser or sets its quota (registrar only).
+	TxDisperser TxType = 4
 )
 
 func (t TxType) String() string {
@@ -40,11 +42,13 @@ func (t TxType) String() string {
 		return "vrf"
 	case TxCertificate:
 		return "certificate"
+	case TxDisperser:
+		return "disperser"
 	}
 	return fmt.Sprintf("type %d", uint8(t))
 }
 
-// Tx is one of *RegisterTx, *VRFTx, *CertificateTx.
+// Tx is one of *RegisterTx, *VRFTx, *CertificateTx, *DisperserTx.
 type Tx interface {
 	Type() TxType
 	appendTo(b []byte) []byte
@@ -182,6 +186,8 @@ func DecodeTx(b []byte) (Tx, error) {
 			return nil, fmt.Errorf("%w: certificate: %v", ErrMalformedTx, err)
 		}
 		return t, nil
+	case TxDisperser:
+		return decodeDisperser(b)
 	}
 	return nil, fmt.Errorf("%w: unknown transaction type %d", ErrMalformedTx, b[1])
 }

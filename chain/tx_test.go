@@ -23,9 +23,10 @@ func sampleTxs(t testing.TB) map[string][]byte {
 	c.BatchRoot, _ = da.BatchRoot(c.Blobs)
 	c.Signature = testKey(t, 0).Sign([]byte("x")).Bytes()
 	return map[string][]byte{
-		"register": reg,
-		"vrf":      NewVRFTx(testChainID, testKey(t, 42), 3, da.Hash{7}),
-		"cert":     certTx(t, c),
+		"register":  reg,
+		"vrf":       NewVRFTx(testChainID, testKey(t, 42), 3, da.Hash{7}),
+		"cert":      certTx(t, c),
+		"disperser": NewDisperserTx(testChainID, DisperserKey{1, 2, 3}, 1<<30, 1, testKey(t, 41)),
 	}
 }
 

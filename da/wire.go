@@ -154,6 +154,8 @@ const (
 	CodeBusy          ErrorCode = 11 // over the node's concurrency or memory bound
 	CodeInternal      ErrorCode = 12 // the node failed (storage, chain)
 	CodeNotInQuorum   ErrorCode = 13 // the node holds no slot of the batch
+	CodeUnregistered  ErrorCode = 14 // the dispersing peer is not a registered disperser
+	CodeOverQuota     ErrorCode = 15 // the batch would take the disperser past its epoch quota
 )
 
 func (c ErrorCode) String() string {
@@ -184,6 +186,10 @@ func (c ErrorCode) String() string {
 		return "internal"
 	case CodeNotInQuorum:
 		return "not-in-quorum"
+	case CodeUnregistered:
+		return "unregistered"
+	case CodeOverQuota:
+		return "over-quota"
 	}
 	return fmt.Sprintf("code-%d", uint16(c))
 }

@@ -693,14 +693,14 @@ func TestRefusalError(t *testing.T) {
 		t.Fatal("a signature is not an error")
 	}
 	seen := map[string]bool{}
-	for c := CodeMalformed; c <= CodeNotInQuorum; c++ {
+	for c := CodeMalformed; c <= CodeOverQuota; c++ {
 		s := c.String()
 		if strings.HasPrefix(s, "code-") || seen[s] {
 			t.Errorf("code %d renders %q", c, s)
 		}
 		seen[s] = true
 	}
-	if ErrorCode(0).String() != "code-0" || ErrorCode(14).String() != "code-14" {
+	if ErrorCode(0).String() != "code-0" || ErrorCode(16).String() != "code-16" {
 		t.Error("unknown codes")
 	}
 	for ty := MsgDisperseRequest; ty <= MsgBusy; ty++ {

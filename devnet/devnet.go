@@ -14,7 +14,8 @@
 // Layout of the directory:
 //
 //	devnet.json   what the devnet was created with (chain id, nodes)
-//	keys/seed     32 random bytes; key i = KeyFromSeed(SHA-256(seed ‖ label ‖ i))
+//	keys/seed     32 random bytes; key i = KeyFromSeed(SHA-256(seed ‖ label ‖ i)),
+//	              and the disperser's libp2p identity (registered in genesis)
 //	chain/        the validator's home
 //	node0/ …      the DA nodes' homes (config/node.json, p2p/, storage/)
 //	disperser/    the disperser's store (storage/meta, storage/vol0)
@@ -37,10 +38,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine"
+	"github.com/zgda/zgda/internal/p2pkey"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/signer/node"
@@ -141,6 +145,7 @@ type Network struct {
 	disp   *dispersal.Dispatcher
 	engine *engine.Engine
 	resume bool
+	seed   []byte // the devnet key seed (keys/seed)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -187,7 +192,7 @@ func Start(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.cfg.Nodes, n.cfg.ChainID = st.Nodes, st.ChainID
+	n.cfg.Nodes, n.cfg.ChainID, n.seed = st.Nodes, st.ChainID, seed
 
 	// Warm the KZG tables while the chain starts: every component uses them.
 	warm := make(chan error, 1)
@@ -202,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if err := <-warm; err != nil {
 		return nil, fmt.Errorf("devnet: kzg tables: %w", err)
 	}
-	if err := n.startEngine(ctx); err != nil {
+	if err := n.startEngine(ctx, disperserIdentity(seed)); err != nil {
 		return nil, err
 	}
 	n.log.Info("devnet running", "dir", cfg.Dir, "nodes", len(n.nodes), "api", n.URL(),
@@ -275,6 +280,8 @@ func (n *Network) prepare() (*state, []byte, error) {
 		// Placeholder address: each node registers its real ones on start.
 		g.Signers = append(g.Signers, chain.NewGenesisSigner(c.ChainID, k, stake, []string{"/ip4/127.0.0.1/tcp/1"}))
 	}
+	// The disperser, registered with a quota no devnet load reaches.
+	g.Dispersers = []chain.GenesisDisperser{{PubKey: p2pkey.PublicKey(disperserIdentity(seed)), Quota: DisperserQuota}}
 	if err := chain.InitHome(n.chainHome(), chain.InitOptions{ChainID: c.ChainID, Genesis: g, Config: n.chainConfig(0)}); err != nil {
 		return nil, nil, fmt.Errorf("devnet: chain home: %w", err)
 	}
@@ -393,12 +400,12 @@ func (n *Network) engineConfig() engine.Config {
 	return c
 }
 
-func (n *Network) startEngine(ctx context.Context) error {
+func (n *Network) startEngine(ctx context.Context, id crypto.PrivKey) error {
 	dcfg := dispersal.DefaultConfig()
 	if n.cfg.Fast {
 		dcfg = dispersal.TestConfig()
 	}
-	d, err := dispersal.New(n.chain.Client(), dcfg, dispersal.WithLogger(n.component("dispersal")))
+	d, err := dispersal.New(n.chain.Client(), dcfg, dispersal.WithIdentity(id), dispersal.WithLogger(n.component("dispersal")))
 	if err != nil {
 		return fmt.Errorf("devnet: dispatcher: %w", err)
 	}
@@ -446,6 +453,36 @@ func (n *Network) RPCAddress() string {
 // Engine is the disperser.
 func (n *Network) Engine() *engine.Engine { return n.engine }
 
+// RegisterDisperser registers another disperser's libp2p key with quota
+// bytes per epoch, signed by the devnet's registrar (so that a `zgda serve`
+// beside the devnet can disperse to its nodes).
+func (n *Network) RegisterDisperser(ctx context.Context, key chain.DisperserKey, quota uint64) error {
+	reg, err := deriveKey(n.seed, "registrar", 0)
+	if err != nil {
+		return err
+	}
+	cl := n.chain.Client()
+	nonce := uint64(1)
+	switch cur, err := cl.Disperser(ctx, key); {
+	case err == nil:
+		nonce = cur.Nonce + 1
+	case !chain.IsNotFound(err):
+		return err
+	}
+	res, err := cl.Submit(ctx, chain.NewDisperserTx(cl.ChainID(), key, quota, nonce, reg))
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("devnet: registering disperser %s: %w", key, err)
+	}
+	return nil
+}
+
+// Dispatcher is the disperser's Dispatcher: it dials DA nodes as the
+// devnet's registered disperser.
+func (n *Network) Dispatcher() *dispersal.Dispatcher { return n.disp }
+
 // Chain is the validator.
 func (n *Network) Chain() *chain.Node { return n.chain }
 
@@ -484,6 +521,16 @@ func (n *Network) Close() error {
 }
 
 // deriveKey derives the BLS key of a devnet role from the seed.
+// DisperserQuota is the devnet disperser's quota: 1 TiB of data rows per
+// epoch.
+const DisperserQuota = 1 << 40
+
+// disperserIdentity is the devnet disperser's libp2p identity, the one its
+// genesis registers (docs/spec.md §5 Dispersers).
+func disperserIdentity(seed []byte) crypto.PrivKey {
+	return p2pkey.FromSeed(seed, "zgda/devnet/disperser")
+}
+
 func deriveKey(seed []byte, label string, i int) (*signer.Key, error) {
 	h := sha256.New()
 	h.Write(seed)

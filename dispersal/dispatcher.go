@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/zgda/zgda/chain"
@@ -29,6 +30,7 @@ type Dispatcher struct {
 	client   chain.Client
 	host     host.Host
 	ownsHost bool
+	id       crypto.PrivKey // the host's identity (WithIdentity)
 	log      *slog.Logger
 	kzg      *kzg.Context
 	rr       atomic.Uint32 // round-robin quorum choice
@@ -49,6 +51,11 @@ type Option func(*Dispatcher)
 // WithHost uses h to dial DA nodes instead of a fresh dial-only host; the
 // Dispatcher does not close it.
 func WithHost(h host.Host) Option { return func(d *Dispatcher) { d.host = h } }
+
+// WithIdentity dials DA nodes as id, the disperser's registered libp2p
+// identity (docs/spec.md §5 Dispersers), instead of a fresh one that can
+// only read. Ignored with WithHost.
+func WithIdentity(id crypto.PrivKey) Option { return func(d *Dispatcher) { d.id = id } }
 
 // WithLogger sends the Dispatcher's logs to l (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(d *Dispatcher) { d.log = l } }
@@ -79,7 +86,7 @@ func New(client chain.Client, cfg Config, opts ...Option) (*Dispatcher, error) {
 		d.kzg = kzg.Default()
 	}
 	if d.host == nil {
-		h, err := NewHost()
+		h, err := NewHost(d.id)
 		if err != nil {
 			return nil, fmt.Errorf("dispersal: libp2p host: %w", err)
 		}

@@ -70,6 +70,9 @@ func (f *fakeChain) BlobBatch(context.Context, da.BlobKey) (*chain.BlobLocation,
 func (f *fakeChain) CertificatesAt(context.Context, int64) ([]chain.CertificateRecord, error) {
 	return nil, nil
 }
+func (f *fakeChain) Disperser(context.Context, chain.DisperserKey) (*chain.DisperserInfo, error) {
+	return nil, chain.ErrNotFound
+}
 func (f *fakeChain) WaitForHeight(context.Context, int64) error { return nil }
 func (f *fakeChain) Close() error                               { return nil }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -23,11 +24,13 @@ import (
 	"github.com/zgda/zgda/da"
 )
 
-// NewHost returns a dial-only libp2p host with a fresh identity, over the
-// transport DA nodes speak (TCP, Noise, yamux). Its resource manager is off:
-// the Dispatcher bounds its own concurrency.
-func NewHost() (host.Host, error) {
-	return libp2p.New(
+// NewHost returns a dial-only libp2p host with identity id (nil: a fresh
+// one), over the transport DA nodes speak (TCP, Noise, yamux). DA nodes
+// take dispersals only from a registered disperser's identity (docs/spec.md
+// §5 Dispersers); reads need none. Its resource manager is off: the
+// Dispatcher bounds its own concurrency.
+func NewHost(id crypto.PrivKey) (host.Host, error) {
+	opts := []libp2p.Option{
 		libp2p.NoListenAddrs,
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Security(noise.ID, noise.New),
@@ -36,7 +39,11 @@ func NewHost() (host.Host, error) {
 		libp2p.DisableMetrics(),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
 		libp2p.Ping(false),
-	)
+	}
+	if id != nil {
+		opts = append(opts, libp2p.Identity(id))
+	}
+	return libp2p.New(opts...)
 }
 
 // addrInfo turns a signer's registered multiaddrs (each ending in

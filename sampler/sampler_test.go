@@ -206,9 +206,9 @@ func (tn *testNet) post(t *testing.T, ctx context.Context, sizes ...int) []da.Bl
 }
 
 // disperseBatch makes one batch of blobs of the given sizes, in that order,
-// disperses it to the DA nodes with a Dispatcher of its own (not through
-// the disperser, which batches as it likes) and records its certificate on
-// the chain.
+// disperses it to the DA nodes with the devnet's Dispatcher (not through
+// the disperser's engine, which batches as it likes) and records its
+// certificate on the chain.
 func (tn *testNet) disperseBatch(t *testing.T, ctx context.Context, sizes ...int) *encoder.Batch {
 	t.Helper()
 	enc, err := encoder.New()
@@ -228,12 +228,7 @@ func (tn *testNet) disperseBatch(t *testing.T, ctx context.Context, sizes ...int
 		t.Fatal(err)
 	}
 	cl := tn.Chain().Client()
-	d, err := dispersal.New(cl, dispersal.TestConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	cert, _, err := d.Disperse(ctx, bt)
+	cert, _, err := tn.Dispatcher().Disperse(ctx, bt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,8 @@ func init() {
 		Short: "Run zgda's CometBFT chain (signer registry, epochs, certificates)",
 	}
 
-	var home, chainID, registrar string
+	var home, chainID, registrar, disperserQuota string
+	var dispersers []string
 	var validators, basePort int
 	var epochLength uint64
 	var initialHeight int64
@@ -39,7 +40,10 @@ validator, all on loopback: node i listens on --base-port+2i (p2p) and
 --base-port+2i+1 (RPC). Each home holds config/chain.json (edit it to change
 ports or timeouts) and config/genesis.json, whose app_state sets the chain
 parameters. New DA signers can register only if --registrar names the BLS
-public key that grants their stake.
+public key that grants their stake. DA nodes take dispersals only from
+registered dispersers: --disperser (repeatable; the peer id 'zgda serve'
+prints) registers one in genesis with --disperser-quota bytes per epoch, and
+the registrar can add more later ('zgda chain register-disperser').
 
 A batch's window spans max(N, --min-batch-slots) quorum slots; init prints
 the chance that faulty nodes holding 1/4 or 1/3 of the tickets hold 5/12 of
@@ -69,6 +73,17 @@ be chosen for the faulty-stake assumption.` + safetyHelp(),
 					return fmt.Errorf("--registrar: %w", err)
 				}
 				g.Registrar = &pk
+			}
+			q, err := parseQuota(disperserQuota)
+			if err != nil {
+				return fmt.Errorf("--disperser-quota: %w", err)
+			}
+			for _, s := range dispersers {
+				k, err := parseDisperserKey(s)
+				if err != nil {
+					return fmt.Errorf("--disperser: %w", err)
+				}
+				g.Dispersers = append(g.Dispersers, chain.GenesisDisperser{PubKey: k, Quota: q})
 			}
 			if initialHeight < 0 {
 				return fmt.Errorf("--initial-height %d: want 1 or more (0: 1)", initialHeight)
@@ -113,6 +128,9 @@ be chosen for the faulty-stake assumption.` + safetyHelp(),
 			if registrar == "" {
 				fmt.Fprintln(w, "note: no --registrar; only genesis signers can sign certificates on this chain")
 			}
+			if len(dispersers) == 0 {
+				fmt.Fprintln(w, "note: no --disperser; DA nodes take dispersals only once the registrar registers one ('zgda chain register-disperser')")
+			}
 			fmt.Fprintf(w, "start it with: zgda chain start --home %s\n", home)
 			return nil
 		},
@@ -126,6 +144,8 @@ be chosen for the faulty-stake assumption.` + safetyHelp(),
 	initCmd.Flags().Uint32Var(&minBatchSlots, "min-batch-slots", 0, "least window slots W of a batch, ≤ the quorum size (0: the default, 256)")
 	initCmd.Flags().Int64Var(&initialHeight, "initial-height", 0, "height of the chain's first block (genesis initial_height; 0: 1)")
 	initCmd.Flags().StringVar(&registrar, "registrar", "", "BLS public key (0x…) allowed to register signers and grant stake")
+	initCmd.Flags().StringArrayVar(&dispersers, "disperser", nil, "a disperser's peer id or 0x ed25519 key to register in genesis (repeatable)")
+	initCmd.Flags().StringVar(&disperserQuota, "disperser-quota", "1TiB", "each genesis disperser's quota: data-row bytes per epoch")
 
 	var startHome string
 	var only int
@@ -170,7 +190,7 @@ until interrupted (Ctrl-C), then stops cleanly; starting again resumes.`,
 	startCmd.Flags().StringVar(&startHome, "home", "", "home made by 'zgda chain init'")
 	startCmd.Flags().IntVar(&only, "node", -1, "run only DIR/node{i} of a multi-validator home")
 
-	chainCmd.AddCommand(initCmd, startCmd)
+	chainCmd.AddCommand(initCmd, startCmd, registerDisperserCmd())
 	rootCmd.AddCommand(chainCmd)
 }
 

@@ -27,7 +27,11 @@ func resetChainFlags() {
 		}
 		for _, sub := range append(c.Commands(), c) {
 			sub.Flags().VisitAll(func(f *pflag.Flag) {
-				f.Value.Set(f.DefValue)
+				if sv, ok := f.Value.(pflag.SliceValue); ok {
+					sv.Replace(nil)
+				} else {
+					f.Value.Set(f.DefValue)
+				}
 				f.Changed = false
 			})
 		}

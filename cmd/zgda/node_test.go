@@ -15,6 +15,7 @@ import (
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/internal/p2pkey"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/signer/node"
 )
@@ -173,5 +174,33 @@ func TestNodeInitStart(t *testing.T) {
 	}
 	if _, err := run(t, "node", "start", "--home", t.TempDir()); err == nil || !strings.Contains(err.Error(), "zgda node init") {
 		t.Fatalf("start on an empty dir: %v", err)
+	}
+
+	// The registrar registers a disperser by peer id, then changes its
+	// quota; the chain keeps the last one, with the nonce counted on.
+	rootCmd.SetContext(context.Background())
+	id := p2pkey.FromSeed([]byte("cli test"), "disperser")
+	dkey := chain.DisperserKey(p2pkey.PublicKey(id))
+	for i, q := range []string{"64GiB", "1TiB"} {
+		out, err := run(t, "chain", "register-disperser", p2pkey.PeerID(id), "--quota", q, "--chain-rpc", cn.RPCAddress(),
+			"--registrar-keystore", regFile, "--registrar-password-file", pw)
+		if err != nil || !strings.Contains(out, dkey.String()) {
+			t.Fatalf("register-disperser %s: %v\n%s", q, err, out)
+		}
+		d, err := cn.Client().Disperser(ctx, dkey)
+		if err != nil || d.Nonce != uint64(i+1) {
+			t.Fatalf("after %s: %+v %v", q, d, err)
+		}
+	}
+	if d, _ := cn.Client().Disperser(ctx, dkey); d.Quota != 1<<40 {
+		t.Fatalf("quota %d, want 1 TiB", d.Quota)
+	}
+	if _, err := run(t, "chain", "register-disperser", "not-a-peer", "--quota", "1GiB", "--chain-rpc", cn.RPCAddress(),
+		"--registrar-keystore", regFile, "--registrar-password-file", pw); err == nil || !strings.Contains(err.Error(), "peer id") {
+		t.Fatalf("a bad peer id: %v", err)
+	}
+	if _, err := run(t, "chain", "register-disperser", p2pkey.PeerID(id), "--quota", "lots", "--chain-rpc", cn.RPCAddress(),
+		"--registrar-keystore", regFile, "--registrar-password-file", pw); err == nil || !strings.Contains(err.Error(), "--quota") {
+		t.Fatalf("a bad quota: %v", err)
 	}
 }

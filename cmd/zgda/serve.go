@@ -1,25 +1,29 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/spf13/cobra"
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine"
+	"github.com/zgda/zgda/internal/p2pkey"
 	"github.com/zgda/zgda/kzg"
 )
 
 func init() {
-	var home, rpc, api, configFile, logLevel, device string
+	var home, rpc, api, configFile, logLevel, device, identity string
 	cmd := &cobra.Command{
 		Use:   "serve --home DIR --chain-rpc URL [--api ADDR] [--config FILE]",
 		Short: "Run the disperser alone against an external chain and its registered DA nodes",
@@ -30,7 +34,14 @@ and submits its certificate there. Its store lives
 under DIR (DIR/storage/meta and the volume DIR/storage/vol0, created on first
 use); --config reads the disperser's configuration (JSON, engine.Config)
 over the defaults, and flags override it. Blobs accepted but not certified
-when it stops are dispersed when it starts again.`,
+when it stops are dispersed when it starts again.
+
+DA nodes take dispersals only from a registered disperser (docs/spec.md §5):
+serve dials them as the libp2p identity in --identity (DIR/p2p/identity.key,
+created on first use, mode 0600) and prints its peer id; the chain's
+registrar registers it ('zgda chain register-disperser PEER_ID --quota …', or
+'zgda chain init --disperser PEER_ID'). Unregistered, serve still serves
+reads of certified blobs, and its dispersals are refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
@@ -76,10 +87,18 @@ when it stops are dispersed when it starts again.`,
 				return fmt.Errorf("--chain-rpc %s: %w", rpc, err)
 			}
 			defer cl.Close()
+			if identity == "" {
+				identity = filepath.Join(home, "p2p", "identity.key")
+			}
+			id, err := p2pkey.Load(identity)
+			if err != nil {
+				return fmt.Errorf("--identity: %w", err)
+			}
+			checkDisperser(ctx, log, cl, id)
 			if err := kzg.Default().Warm(); err != nil {
 				return err
 			}
-			d, err := dispersal.New(cl, dispersal.DefaultConfig(), dispersal.WithLogger(log.With("component", "dispersal")))
+			d, err := dispersal.New(cl, dispersal.DefaultConfig(), dispersal.WithIdentity(id), dispersal.WithLogger(log.With("component", "dispersal")))
 			if err != nil {
 				return err
 			}
@@ -103,7 +122,8 @@ when it stops are dispersed when it starts again.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "zgda serve: chain %s at %s, API http://%s (metrics at /metrics)\n", cl.ChainID(), rpc, e.APIAddr())
+			fmt.Fprintf(w, "zgda serve: chain %s at %s, API http://%s (metrics at /metrics), disperser peer %s\n",
+				cl.ChainID(), rpc, e.APIAddr(), p2pkey.PeerID(id))
 			<-ctx.Done()
 			fmt.Fprintln(w, "stopping")
 			return e.Close()
@@ -115,6 +135,24 @@ when it stops are dispersed when it starts again.`,
 	f.StringVar(&api, "api", engine.DefaultAPIConfig().Listen, "HTTP listen address (overrides the config file's api.listen)")
 	f.StringVar(&configFile, "config", "", "JSON file with the disperser's configuration (engine.Config)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&identity, "identity", "", "the disperser's libp2p identity file (default DIR/p2p/identity.key)")
 	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
+}
+
+// checkDisperser logs the disperser's identity and whether the chain
+// registers it: unregistered, every dispersal would be refused.
+func checkDisperser(ctx context.Context, log *slog.Logger, cl chain.Client, id crypto.PrivKey) {
+	key := chain.DisperserKey(p2pkey.PublicKey(id))
+	peerID := p2pkey.PeerID(id)
+	info, err := cl.Disperser(ctx, key)
+	switch {
+	case chain.IsNotFound(err) || err == nil && info.Quota == 0:
+		log.Warn("this disperser is not registered on the chain: DA nodes will refuse its dispersals until the registrar registers it",
+			"peer", peerID, "key", key, "register_with", "zgda chain register-disperser "+peerID+" --quota 64GiB --chain-rpc URL --registrar-keystore FILE")
+	case err != nil:
+		log.Warn("reading the disperser registry", "err", err)
+	default:
+		log.Info("registered disperser", "peer", peerID, "key", key, "quota_bytes_per_epoch", info.Quota)
+	}
 }

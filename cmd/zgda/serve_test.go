@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/devnet"
+	"github.com/zgda/zgda/internal/p2pkey"
 )
 
 // TestServeCommand runs `zgda serve` against the chain and DA nodes of a
@@ -36,8 +38,18 @@ func TestServeCommand(t *testing.T) {
 	if _, err := run(t, "serve", "--home", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--chain-rpc") {
 		t.Fatalf("serve without --chain-rpc: %v", err)
 	}
+	// serve's identity (created on its first start), registered as a
+	// disperser by the devnet's registrar.
+	home := t.TempDir()
+	id, err := p2pkey.Load(filepath.Join(home, "p2p", "identity.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RegisterDisperser(ctx, chain.DisperserKey(p2pkey.PublicKey(id)), 1<<30); err != nil {
+		t.Fatal(err)
+	}
 	apiRe := regexp.MustCompile(`API (http://127\.0\.0\.1:\d+)`)
-	buf, m, stop := startCommand(t, apiRe, "serve", "--home", t.TempDir(), "--chain-rpc", n.RPCAddress(),
+	buf, m, stop := startCommand(t, apiRe, "serve", "--home", home, "--chain-rpc", n.RPCAddress(),
 		"--api", "127.0.0.1:0", "--log-level", "warn")
 	cl := client.New(m[1], client.WithPollInterval(20*time.Millisecond))
 	blob := bytes.Repeat([]byte("served "), 3000)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -23,6 +24,7 @@ import (
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/dispersal"
 	"github.com/zgda/zgda/encoder"
+	"github.com/zgda/zgda/internal/p2pkey"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/signer/node"
@@ -43,6 +45,33 @@ type cluster struct {
 	nodes     []*node.Node
 	disp      *dispersal.Dispatcher
 	host      host.Host // a bare client host for hand-made requests
+	// ids are libp2p identities the genesis registers as dispersers:
+	// ids[0] is disp's, ids[1] host's, the others are for tests' own hosts
+	// (nextID hands them out).
+	ids    []crypto.PrivKey
+	nextMu sync.Mutex
+	next   int
+}
+
+// clusterDispersers is how many registered disperser identities a cluster
+// has, and clusterQuota each one's quota: plenty for any test.
+const (
+	clusterDispersers = 24
+	clusterQuota      = 1 << 40
+)
+
+// nextID is a registered disperser identity no other host of the test uses.
+func (c *cluster) nextID(tb testing.TB) crypto.PrivKey {
+	c.nextMu.Lock()
+	defer c.nextMu.Unlock()
+	if c.next == 0 {
+		c.next = 2
+	}
+	if c.next == len(c.ids) {
+		tb.Fatal("the cluster's registered disperser identities are used up")
+	}
+	c.next++
+	return c.ids[c.next-1]
 }
 
 func testKey(tb testing.TB, i int) *signer.Key {
@@ -93,6 +122,11 @@ func newClusterWith(tb testing.TB, n int, set func(*chain.Params), extra map[int
 	g := &chain.GenesisState{Params: p}
 	pk := c.registrar.PublicKey().Bytes()
 	g.Registrar = &pk
+	for i := range clusterDispersers {
+		id := p2pkey.FromSeed([]byte("cluster"), strconv.Itoa(i))
+		c.ids = append(c.ids, id)
+		g.Dispersers = append(g.Dispersers, chain.GenesisDisperser{PubKey: p2pkey.PublicKey(id), Quota: clusterQuota})
+	}
 	for i := 0; i < n; i++ {
 		k := testKey(tb, i)
 		c.keys = append(c.keys, k)
@@ -154,12 +188,12 @@ func newClusterWith(tb testing.TB, n int, set func(*chain.Params), extra map[int
 	// once), so that assertions on the signer set do not depend on timing.
 	dc := dispersal.TestConfig()
 	dc.Linger = 30 * time.Second
-	c.disp, err = dispersal.New(c.client, dc, dispersal.WithLogger(testLogger("disperser")))
+	c.disp, err = dispersal.New(c.client, dc, dispersal.WithIdentity(c.ids[0]), dispersal.WithLogger(testLogger("disperser")))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.disp.Close() })
-	if c.host, err = dispersal.NewHost(); err != nil {
+	if c.host, err = dispersal.NewHost(c.ids[1]); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.host.Close() })
@@ -188,11 +222,20 @@ func nodeConfig(tb testing.TB, home string) *node.Config {
 }
 
 func (c *cluster) startNode(ctx context.Context, i int, extra ...node.Option) (*node.Node, error) {
+	return c.startNodeWith(ctx, i, nil, extra...)
+}
+
+// startNodeWith is startNode with the test config adjusted by set.
+func (c *cluster) startNodeWith(ctx context.Context, i int, set func(*node.Config), extra ...node.Option) (*node.Node, error) {
 	opts := append([]node.Option{node.WithClient(c.client)}, extra...)
 	if l := testLogger(fmt.Sprintf("da%d", i)); l != nil {
 		opts = append(opts, node.WithLogger(l))
 	}
-	return node.Start(ctx, nodeConfig(c.tb, c.homes[i]), c.keys[i], opts...)
+	cfg := nodeConfig(c.tb, c.homes[i])
+	if set != nil {
+		set(cfg)
+	}
+	return node.Start(ctx, cfg, c.keys[i], opts...)
 }
 
 // stop closes node i (it stays registered, at addresses nobody answers).
@@ -281,6 +324,11 @@ func (c *cluster) requestFor(b *encoder.Batch, sg uint32) *da.DisperseRequest {
 
 // sendRaw writes raw bytes to node nd on protocol p and reads its answer.
 func (c *cluster) sendRaw(nd *node.Node, p protocol.ID, raw []byte) (da.Message, error) {
+	return c.sendRawFrom(c.host, nd, p, raw)
+}
+
+// sendRawFrom is sendRaw from host h.
+func (c *cluster) sendRawFrom(h host.Host, nd *node.Node, p protocol.ID, raw []byte) (da.Message, error) {
 	ctx := ctxT(c.tb, 30*time.Second)
 	ai := peer.AddrInfo{ID: nd.PeerID()}
 	for _, a := range nd.Addrs() {
@@ -290,10 +338,10 @@ func (c *cluster) sendRaw(nd *node.Node, p protocol.ID, raw []byte) (da.Message,
 		}
 		ai.Addrs = append(ai.Addrs, info.Addrs...)
 	}
-	if err := c.host.Connect(ctx, ai); err != nil {
+	if err := h.Connect(ctx, ai); err != nil {
 		c.tb.Fatal(err)
 	}
-	s, err := c.host.NewStream(ctx, nd.PeerID(), p)
+	s, err := h.NewStream(ctx, nd.PeerID(), p)
 	if err != nil {
 		c.tb.Fatal(err)
 	}
@@ -320,11 +368,17 @@ func (c *cluster) sendRaw(nd *node.Node, p protocol.ID, raw []byte) (da.Message,
 // send frames m and sends it to nd on protocol p.
 func (c *cluster) send(nd *node.Node, p protocol.ID, m da.Message) da.Message {
 	c.tb.Helper()
+	return c.sendFrom(c.host, nd, p, m)
+}
+
+// sendFrom is send from host h.
+func (c *cluster) sendFrom(h host.Host, nd *node.Node, p protocol.ID, m da.Message) da.Message {
+	c.tb.Helper()
 	var buf bytes.Buffer
 	if err := da.WriteFrame(&buf, m); err != nil {
 		c.tb.Fatal(err)
 	}
-	ans, err := c.sendRaw(nd, p, buf.Bytes())
+	ans, err := c.sendRawFrom(h, nd, p, buf.Bytes())
 	if err != nil {
 		c.tb.Fatal(err)
 	}

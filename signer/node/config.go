@@ -58,6 +58,13 @@ type P2PConfig struct {
 	// IdentityFile holds the ed25519 libp2p key (created on first start,
 	// mode 0600).
 	IdentityFile string `json:"identity_file"`
+	// libp2p's resource manager (docs/spec.md §5): MaxConns inbound
+	// connections in all, MaxConnsPerPeer and MaxStreamsPerPeer inbound per
+	// peer, and MaxMemory bytes for libp2p's own buffers (yamux windows).
+	MaxConns          int   `json:"max_conns"`
+	MaxConnsPerPeer   int   `json:"max_conns_per_peer"`
+	MaxStreamsPerPeer int   `json:"max_streams_per_peer"`
+	MaxMemory         int64 `json:"max_memory"`
 }
 
 // StorageConfig is where rows are kept, and for how long.
@@ -139,7 +146,14 @@ func TestChainConfig() ChainConfig {
 }
 
 func DefaultP2PConfig() P2PConfig {
-	return P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/0"}, IdentityFile: "p2p/identity.key"}
+	return P2PConfig{
+		Listen:            []string{"/ip4/127.0.0.1/tcp/0"},
+		IdentityFile:      "p2p/identity.key",
+		MaxConns:          256,
+		MaxConnsPerPeer:   4,
+		MaxStreamsPerPeer: 256,
+		MaxMemory:         1 << 30,
+	}
 }
 
 func DefaultStorageConfig() StorageConfig {
@@ -210,6 +224,16 @@ func (c P2PConfig) ValidateBasic() error {
 	}
 	if c.IdentityFile == "" {
 		return errors.New("p2p.identity_file: empty")
+	}
+	switch {
+	case c.MaxConns < 1 || c.MaxConns > 1<<20:
+		return fmt.Errorf("p2p.max_conns: %d, want 1 to 2^20", c.MaxConns)
+	case c.MaxConnsPerPeer < 1 || c.MaxConnsPerPeer > c.MaxConns:
+		return fmt.Errorf("p2p.max_conns_per_peer: %d, want 1 to p2p.max_conns (%d)", c.MaxConnsPerPeer, c.MaxConns)
+	case c.MaxStreamsPerPeer < 8 || c.MaxStreamsPerPeer > 1<<20:
+		return fmt.Errorf("p2p.max_streams_per_peer: %d, want 8 to 2^20", c.MaxStreamsPerPeer)
+	case c.MaxMemory < 64<<20:
+		return fmt.Errorf("p2p.max_memory: %d bytes, want at least 64 MiB (67108864)", c.MaxMemory)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 //	row/   ‖ batch_root ‖ u32 n → dispersed row n (da.RowSize bytes), tagged with the epoch
 //	hdr/   ‖ batch_root         → u64 epoch ‖ batch header (da.BatchHeader.MarshalBinary)
 //	cells/ ‖ batch_root ‖ u32 n → 128 × (cell[2048] ‖ proof[48]), computed on first request
+//	quota/ ‖ …                  → what a disperser was charged (dispersers.go)
 var (
 	prefixRow    = []byte("row/")
 	prefixHeader = []byte("hdr/")
@@ -76,10 +77,12 @@ func decodeHeader(root da.Hash, b []byte) (uint64, *da.BatchHeader, error) {
 // busyRetry is what a busy node asks a client to wait.
 const busyRetry = 200 * time.Millisecond
 
-// handleDisperse serves one dispersal request (docs/spec.md §5). Slow or
-// idle streams must not keep honest ones out, so what a stream holds grows
-// only with what it has sent: a peer may have Limits.MaxPerPeer dispersal
-// streams open (more are answered Busy before any byte is read); the frame
+// handleDisperse serves one dispersal request (docs/spec.md §5). Only a
+// registered disperser's streams are read at all: the peer's key is looked
+// up before the first byte. Slow or idle streams must not keep honest ones
+// out, so what a stream holds grows only with what it has sent: a peer may
+// have Limits.MaxPerPeer dispersal streams open (more are answered Busy
+// before any byte is read); the frame
 // header must come within Limits.HeaderTimeout; the payload's memory is
 // reserved as it arrives, under Limits.MaxInflightBytes; and a dispersal
 // slot (Limits.MaxConcurrent) is taken only for decoding, verifying and
@@ -94,6 +97,15 @@ func (n *Node) handleDisperse(s network.Stream) {
 		return
 	}
 	defer leave()
+	from, err := disperserKey(s.Conn().RemotePublicKey())
+	if err != nil {
+		n.answer(s, "disperse", refuse(da.CodeUnregistered, nil, "%v", err))
+		return
+	}
+	if resp := n.dispersers.authorize(n.ctx, from); resp != nil {
+		n.answer(s, "disperse", resp)
+		return
+	}
 	size, err := da.ReadFrameHeader(s, da.MaxDisperseRequestSize)
 	s.SetDeadline(start.Add(time.Duration(n.cfg.Limits.RequestTimeout)))
 	if err != nil {
@@ -149,7 +161,7 @@ func (n *Node) handleDisperse(s network.Stream) {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, time.Duration(n.cfg.Limits.RequestTimeout))
 	defer cancel()
-	n.answer(s, "disperse", n.Disperse(ctx, req))
+	n.answer(s, "disperse", n.Disperse(ctx, from, req))
 }
 
 // isTimeout reports a stream deadline (yamux's error is not
@@ -254,12 +266,13 @@ func refuse(code da.ErrorCode, rows []uint32, format string, args ...any) *da.Di
 	return &da.DisperseResponse{Code: code, Reason: reason, Rows: rows}
 }
 
-// Disperse checks, verifies, stores and signs one dispersal request (the
-// work behind da.ProtocolDisperse, callable directly; docs/spec.md §4.3). It
-// answers with the node's signature over the batch, or a refusal that says
-// why and names the dispersed rows at fault; nothing is stored and nothing
-// is signed unless every check passed. The request is only read.
-func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.DisperseResponse {
+// Disperse checks, verifies, stores and signs one dispersal request from
+// disperser from (the work behind da.ProtocolDisperse, callable directly;
+// docs/spec.md §4.3, §5). It answers with the node's signature over the
+// batch, or a refusal that says why and names the dispersed rows at fault;
+// nothing is stored and nothing is signed unless every check passed, the
+// disperser's quota included. The request is only read.
+func (n *Node) Disperse(ctx context.Context, from chain.DisperserKey, req *da.DisperseRequest) (resp *da.DisperseResponse) {
 	if req.ChainID != n.chainID {
 		return refuse(da.CodeWrongChain, nil, "chain %q, this node is on %q", req.ChainID, n.chainID)
 	}
@@ -319,6 +332,21 @@ func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.Disper
 		return refuse(da.CodeMissingRows, missing, "%d of the %d rows of the window slots signer %d holds were not sent", len(missing), len(mine), n.index)
 	}
 
+	// The disperser's quota, before any verification work: D data rows of
+	// RowSize bytes, once per batch (a batch stored already is a retry).
+	charge := uint64(hdr.DataRows()) * da.RowSize
+	stored, err := n.store.Has(ctx, headerKey(root))
+	if err != nil {
+		return refuse(da.CodeInternal, nil, "reading the store: %v", err)
+	}
+	if !stored {
+		commit, refusal := n.dispersers.reserve(ctx, from, req.Epoch, charge)
+		if refusal != nil {
+			return refusal
+		}
+		defer func() { commit(resp.OK) }() // resp: what Disperse answers
+	}
+
 	// Canonical elements, and canonical packing of the data rows
 	// (docs/spec.md §3.1).
 	start := time.Now()
@@ -353,6 +381,9 @@ func (n *Node) Disperse(ctx context.Context, req *da.DisperseRequest) *da.Disper
 		return refuse(da.CodeBadHeader, nil, "%v", err)
 	}
 	batch.Put(headerKey(root), raw, tag)
+	if !stored {
+		batch.Put(quotaKey(req.Epoch, from, root), binary.BigEndian.AppendUint64(nil, charge), tag)
+	}
 	for _, sl := range req.Slices {
 		batch.Put(rowKey(root, sl.Row), sl.Data, tag)
 	}

@@ -1,6 +1,10 @@
 package node
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/zgda/zgda/internal/p2pkey"
+)
 
 // Sentinel errors of Start and of a running Node.
 var (
@@ -8,7 +12,7 @@ var (
 	ErrConfig = errors.New("node: bad config")
 	// ErrIdentity: the libp2p identity file is unreadable, malformed or
 	// readable by group or others.
-	ErrIdentity = errors.New("node: bad libp2p identity")
+	ErrIdentity = p2pkey.ErrIdentity
 	// ErrNotRegistered: the signer is not registered and no registrar key was
 	// given to register it.
 	ErrNotRegistered = errors.New("node: signer not registered on the chain")

@@ -39,9 +39,11 @@ type Node struct {
 	client  chain.Client
 	ownsCli bool
 	store   *storage.Store
-	host    host.Host
-	metrics *metrics
-	fault   fault
+	// dispersers: who may disperse, and their quota use.
+	dispersers *dispersers
+	host       host.Host
+	metrics    *metrics
+	fault      fault
 
 	chainID string
 	params  chain.Params
@@ -186,8 +188,9 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		return nil, err
 	}
 	n.store.SetEpoch(st.Epoch)
+	n.dispersers = newDispersers(n.client, n.store)
 
-	n.host, err = newHost(priv, cfg.P2P.Listen)
+	n.host, err = newHost(priv, cfg.P2P, cfg.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("node: libp2p host on p2p.listen %v: %w", cfg.P2P.Listen, err)
 	}
@@ -219,28 +222,29 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 
 // newHost is a libp2p host over TCP with Noise and yamux only: DA nodes and
 // dispersers dial each other directly, so relays, NAT traversal and the
-// other transports are left out. The resource manager is off because the
-// node bounds its own memory and concurrency (Limits) per protocol.
-func newHost(priv crypto.PrivKey, listen []string) (host.Host, error) {
-	return libp2p.New(
+// other transports are left out. Its resource manager bounds connections,
+// streams and buffers (newResourceManager); the node bounds the work behind
+// each protocol itself (Limits).
+func newHost(priv crypto.PrivKey, c P2PConfig, l LimitsConfig) (host.Host, error) {
+	rm, err := newResourceManager(c, l)
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	h, err := libp2p.New(
 		libp2p.Identity(priv),
-		libp2p.ListenAddrStrings(listen...),
+		libp2p.ListenAddrStrings(c.Listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
-		libp2p.ResourceManager(&network.NullResourceManager{}),
+		libp2p.ResourceManager(rm),
 		libp2p.Ping(false),
 	)
-}
-
-func peerIDString(k crypto.PrivKey) (string, error) {
-	id, err := peer.IDFromPrivateKey(k)
 	if err != nil {
-		return "", err
+		rm.Close()
 	}
-	return id.String(), nil
+	return h, err
 }
 
 func (n *Node) openStore(reg prometheus.Registerer) error {
@@ -248,7 +252,7 @@ func (n *Node) openStore(reg prometheus.Registerer) error {
 	sc.Dir = n.cfg.path(n.cfg.Storage.Meta)
 	sc.Volumes.Paths = n.cfg.VolumePaths()
 	if k := n.cfg.Storage.KeepEpochs; k > 0 {
-		for _, p := range [][]byte{prefixRow, prefixHeader, prefixCells} {
+		for _, p := range [][]byte{prefixRow, prefixHeader, prefixCells, prefixQuota} {
 			sc.Retention.Rules = append(sc.Retention.Rules, storage.RetentionRule{Prefix: p, KeepEpochs: k})
 		}
 	}

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"slices"
 	"sort"
@@ -30,9 +31,11 @@ type trickler struct {
 	answer   da.Message
 }
 
-func newHostFor(t *testing.T, nd *node.Node) host.Host {
+// newHostFor is a host of its own registered disperser identity, connected
+// to nd: the slow streams come from registered dispersers, the worst case.
+func (c *cluster) newHostFor(t *testing.T, nd *node.Node) host.Host {
 	t.Helper()
-	h, err := dispersal.NewHost()
+	h, err := dispersal.NewHost(c.nextID(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +191,7 @@ func TestSlowStreamsDoNotStarve(t *testing.T) {
 
 	var trs []*trickler
 	for range 4 { // TestConfig has 2 dispersal slots
-		trs = append(trs, startTrickler(t, newHostFor(t, nd), nd))
+		trs = append(trs, startTrickler(t, c.newHostFor(t, nd), nd))
 	}
 	waitHeld(t, nd, trs)
 	var slow []time.Duration
@@ -216,7 +219,7 @@ func TestSlowStreamsDoNotStarve(t *testing.T) {
 	}
 
 	t.Run("no frame header", func(t *testing.T) {
-		s, err := newHostFor(t, nd).NewStream(ctxT(t, 10*time.Second), nd.PeerID(), da.ProtocolDisperse)
+		s, err := c.newHostFor(t, nd).NewStream(ctxT(t, 10*time.Second), nd.PeerID(), da.ProtocolDisperse)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +240,7 @@ func TestSlowStreamsDoNotStarve(t *testing.T) {
 	})
 
 	t.Run("per peer", func(t *testing.T) {
-		h := newHostFor(t, nd)
+		h := c.newHostFor(t, nd)
 		a, b := startTrickler(t, h, nd), startTrickler(t, h, nd)
 		waitHeld(t, nd, []*trickler{trs[0], trs[1], trs[2], trs[3], a, b})
 		third := startTrickler(t, h, nd)
@@ -250,4 +253,67 @@ func TestSlowStreamsDoNotStarve(t *testing.T) {
 			t.Fatalf("third stream answered %#v; first two answered: %v %v", third.answer, a.isAnswered(), b.isAnswered())
 		}
 	})
+}
+
+// libp2p's resource manager is on, with the limits of the node's config: a
+// node that takes 2 inbound connections refuses a third peer until one of
+// the first two leaves, and a node's default limits admit a dispersal.
+func TestResourceManagerLimitsConnections(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	ctx := ctxT(t, 60*time.Second)
+	c.stop(0)
+	nd, err := c.startNodeWith(ctx, 0, func(cfg *node.Config) { cfg.P2P.MaxConns, cfg.P2P.MaxConnsPerPeer = 2, 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[0] = nd
+	ai := peer.AddrInfo{ID: nd.PeerID()}
+	for _, a := range nd.Addrs() {
+		info, err := peer.AddrInfoFromString(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ai.Addrs = append(ai.Addrs, info.Addrs...)
+	}
+	dial := func() (host.Host, error) {
+		h, err := dispersal.NewHost(c.nextID(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return h, h.Connect(dctx, ai)
+	}
+	first, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dial(); err != nil {
+		t.Fatal(err)
+	}
+	third, err := dial()
+	if err == nil {
+		// The refusal may come just after the handshake: the connection
+		// is then closed under the dialer.
+		deadline := time.Now().Add(5 * time.Second)
+		for third.Network().Connectedness(ai.ID) == network.Connected && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if third.Network().Connectedness(ai.ID) == network.Connected {
+			t.Fatal("a third inbound connection was kept on a node with p2p.max_conns 2")
+		}
+	}
+	first.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h, err := dial()
+		if err == nil && h.Network().Connectedness(ai.ID) == network.Connected {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a peer left: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // until the node sees the closed connection
+	}
 }
