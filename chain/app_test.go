@@ -120,7 +120,7 @@ func TestParamsBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := g.Params; p.MinBatchSlots != 256 || p.QuorumSize != 1024 || p.AvailabilityEpochs != 0 || p.EpochLength != 5 {
+	if p := g.Params; p.MinBatchSlots != 256 || p.QuorumSize != 1024 || p.AvailabilityEpochs != DefaultAvailabilityEpochs || p.EpochLength != 5 {
 		t.Fatalf("defaults: %+v", p)
 	}
 	for _, tc := range []struct {
@@ -141,6 +141,19 @@ func TestParamsBounds(t *testing.T) {
 	p.AvailabilityEpochs = 1 << 40
 	if err := p.ValidateBasic(); err != nil {
 		t.Errorf("availability_epochs 2^40: %v", err)
+	}
+	// A certificate accepted cert_epoch_window epochs late must be inside
+	// the window: a shorter bounded window is refused, 0 (unbounded) is not.
+	for _, tc := range []struct {
+		cert, avail uint64
+		ok          bool
+	}{{1, 1, true}, {1, 0, true}, {4, 3, false}, {4, 4, true}, {0, 1, true}} {
+		p := DefaultParams()
+		p.CertEpochWindow, p.AvailabilityEpochs = tc.cert, tc.avail
+		err := p.ValidateBasic()
+		if (err == nil) != tc.ok || err != nil && !contains(err.Error(), "params.availability_epochs") {
+			t.Errorf("cert_epoch_window %d, availability_epochs %d: %v, want ok = %v", tc.cert, tc.avail, err, tc.ok)
+		}
 	}
 	g, err = ParseGenesisState([]byte(`{"params":{"availability_epochs":7,"min_batch_slots":1024}}`))
 	if err != nil || g.Params.AvailabilityEpochs != 7 || g.Params.MinBatchSlots != 1024 {

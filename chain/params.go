@@ -38,14 +38,20 @@ type Params struct {
 	// AvailabilityEpochs: a recorded batch whose certificate has epoch e is
 	// within the availability window while the current epoch is at most e +
 	// availability_epochs (docs/spec.md §6); 0 means always. Outside it,
-	// the batch's keys are no longer looked up.
+	// the batch's keys are no longer looked up. It is at least
+	// CertEpochWindow, so that no certificate older than the window is
+	// recorded, and DA nodes keep rows longer than it.
 	AvailabilityEpochs uint64 `json:"availability_epochs"`
 	// MaxSigners bounds the registry (and so the bitmap and the ticket count).
 	MaxSigners uint32 `json:"max_signers"`
 }
 
+// DefaultAvailabilityEpochs is 14 days of 100-block epochs at one block a
+// second, as long as EigenDA keeps blobs (Ethereum keeps its about 18 days).
+const DefaultAvailabilityEpochs = 14 * 24 * 3600 / 100
+
 // DefaultParams: M = 1024, W = 256, epochs of 100 blocks, 2/3, an
-// unbounded availability window.
+// availability window of DefaultAvailabilityEpochs.
 func DefaultParams() Params {
 	return Params{
 		EpochLength:     100,
@@ -55,7 +61,10 @@ func DefaultParams() Params {
 		BallotCap:       1024,
 		Threshold:       Fraction{2, 3},
 		CertEpochWindow: 1,
-		MaxSigners:      4096,
+		// Bounded, so that DA nodes do not keep every row for ever by
+		// default.
+		AvailabilityEpochs: DefaultAvailabilityEpochs,
+		MaxSigners:         4096,
 	}
 }
 
@@ -78,6 +87,9 @@ func (p Params) ValidateBasic() error {
 		return fmt.Errorf("params.threshold: %d/%d, want a fraction from 2/3 to 1", p.Threshold.Num, p.Threshold.Den)
 	case p.CertEpochWindow > 1000:
 		return fmt.Errorf("params.cert_epoch_window: %d, want at most 1000", p.CertEpochWindow)
+	case p.AvailabilityEpochs != 0 && p.AvailabilityEpochs < p.CertEpochWindow:
+		return fmt.Errorf("params.availability_epochs: %d, want 0 (unbounded) or at least cert_epoch_window (%d): a certificate accepted that late must still be inside the availability window",
+			p.AvailabilityEpochs, p.CertEpochWindow)
 	case p.MaxSigners == 0 || p.MaxSigners > da.MaxSignerBitmapBytes*8:
 		return fmt.Errorf("params.max_signers: %d, want 1 to %d", p.MaxSigners, da.MaxSignerBitmapBytes*8)
 	}

@@ -74,7 +74,9 @@ type StorageConfig struct {
 	// Volumes are the data directories (one per disk); they must exist.
 	Volumes []string `json:"volumes"`
 	// KeepEpochs: rows, headers and cells are pruned this many epochs after
-	// the one they were stored for; 0 keeps them.
+	// the one they were stored for. 0 follows the chain: availability_epochs
+	// + 1, the shortest that keeps the chain's promise (for ever on a chain
+	// whose window is unbounded). See EffectiveKeepEpochs.
 	KeepEpochs uint64 `json:"keep_epochs"`
 }
 
@@ -253,13 +255,26 @@ func (c StorageConfig) ValidateBasic() error {
 	return nil
 }
 
+// EffectiveKeepEpochs is the retention the node applies on a chain with
+// params p: KeepEpochs, or, when it is 0, availability_epochs + 1 (0, for
+// ever, when the window is unbounded).
+func (c StorageConfig) EffectiveKeepEpochs(p chain.Params) uint64 {
+	if c.KeepEpochs != 0 {
+		return c.KeepEpochs
+	}
+	if w := p.AvailabilityEpochs; w != 0 && w != math.MaxUint64 {
+		return w + 1
+	}
+	return 0
+}
+
 // ValidateWindow checks KeepEpochs against the chain's availability window
 // (docs/spec.md §6): a batch whose certificate has epoch e must stay
 // retrievable through epoch e + availability_epochs, and a row stored for
 // epoch e with KeepEpochs K is pruned once the epoch reaches e + K, so K must
-// be 0 (keep) or more than availability_epochs. On a chain whose window is
-// unbounded (availability_epochs 0), or so long that no K is larger, only 0
-// will do. The error, ErrRetention
+// be 0 (follow the chain) or more than availability_epochs. On a chain whose
+// window is unbounded (availability_epochs 0), or so long that no K is
+// larger, only 0 will do. The error, ErrRetention
 // wrapped in ErrConfig, names the value to set.
 func (c StorageConfig) ValidateWindow(p chain.Params) error {
 	k, w := c.KeepEpochs, p.AvailabilityEpochs
@@ -267,11 +282,11 @@ func (c StorageConfig) ValidateWindow(p chain.Params) error {
 	case k == 0 || (w != 0 && k > w):
 		return nil
 	case w == 0 || w == math.MaxUint64:
-		return fmt.Errorf("%w: %w: storage.keep_epochs %d, but the chain keeps batches available for ever (availability_epochs %d): set storage.keep_epochs to 0 (keep rows)",
+		return fmt.Errorf("%w: %w: storage.keep_epochs %d, but the chain keeps batches available for ever (availability_epochs %d): set storage.keep_epochs to 0 (follow the chain: keep rows)",
 			ErrConfig, ErrRetention, k, w)
 	default:
-		return fmt.Errorf("%w: %w: storage.keep_epochs %d, availability_epochs %d: a batch certified for epoch e is promised through epoch e + %d, its rows are pruned at e + %d; set storage.keep_epochs to at least %d, or 0 to keep rows",
-			ErrConfig, ErrRetention, k, w, w, k, w+1)
+		return fmt.Errorf("%w: %w: storage.keep_epochs %d, availability_epochs %d: a batch certified for epoch e is promised through epoch e + %d, its rows are pruned at e + %d; set storage.keep_epochs to at least %d, or 0 to follow the chain (%d)",
+			ErrConfig, ErrRetention, k, w, w, k, w+1, w+1)
 	}
 }
 

@@ -251,7 +251,7 @@ func (n *Node) openStore(reg prometheus.Registerer) error {
 	sc := storage.DefaultConfig(n.cfg.Home)
 	sc.Dir = n.cfg.path(n.cfg.Storage.Meta)
 	sc.Volumes.Paths = n.cfg.VolumePaths()
-	if k := n.cfg.Storage.KeepEpochs; k > 0 {
+	if k := n.cfg.Storage.EffectiveKeepEpochs(n.params); k > 0 {
 		for _, p := range [][]byte{prefixRow, prefixHeader, prefixCells, prefixQuota} {
 			sc.Retention.Rules = append(sc.Retention.Rules, storage.RetentionRule{Prefix: p, KeepEpochs: k})
 		}

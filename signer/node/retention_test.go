@@ -105,3 +105,16 @@ func TestStorageValidateWindow(t *testing.T) {
 		})
 	}
 }
+
+// keep_epochs 0 follows the chain: the shortest retention that keeps its
+// promise, availability_epochs + 1, or for ever on an unbounded window.
+func TestEffectiveKeepEpochs(t *testing.T) {
+	for _, tc := range []struct{ keep, window, want uint64 }{
+		{0, 5, 6}, {0, 0, 0}, {9, 5, 9}, {0, chain.DefaultAvailabilityEpochs, chain.DefaultAvailabilityEpochs + 1},
+	} {
+		s := node.StorageConfig{KeepEpochs: tc.keep}
+		if got := s.EffectiveKeepEpochs(chain.Params{AvailabilityEpochs: tc.window}); got != tc.want {
+			t.Errorf("keep_epochs %d, availability_epochs %d: %d, want %d", tc.keep, tc.window, got, tc.want)
+		}
+	}
+}
