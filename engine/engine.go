@@ -18,6 +18,7 @@ import (
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 	"github.com/zgda/zgda/internal/cellasks"
+	"github.com/zgda/zgda/internal/flight"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/storage"
 )
@@ -134,11 +135,11 @@ type Engine struct {
 	waiters        int           // /put calls waiting for their certificate
 	drained        chan struct{} // closed when waiters reaches 0 during Close
 
-	cells   *flightCache[cellKey, *cellEntry]      // rows' cells and proofs, by row
-	rebuilt *flightCache[da.BlobKey, []byte]       // blobs read back from DA nodes
-	blocks  *flightCache[blockKey, [][]fr.Element] // coset blocks of batches' column extensions
-	heavy   chan struct{}                          // places of the expensive reads (Retrieval.MaxHeavy)
-	asks    cellasks.Tracker                       // cells asked of data rows whose cells are not cached
+	cells   *flight.Cache[cellKey, *cellEntry]      // rows' cells and proofs, by row
+	rebuilt *flight.Cache[da.BlobKey, []byte]       // blobs read back from DA nodes
+	blocks  *flight.Cache[blockKey, [][]fr.Element] // coset blocks of batches' column extensions
+	heavy   chan struct{}                           // places of the expensive reads (Retrieval.MaxHeavy)
+	asks    cellasks.Tracker                        // cells asked of data rows whose cells are not cached
 	http    *httpServer
 }
 
@@ -198,9 +199,9 @@ func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
 		batches:    make(map[da.Hash]*batch),
 		wake:       make(chan struct{}, 1),
 		freed:      make(chan struct{}),
-		cells:      newFlightCache[cellKey](int64(cfg.Retrieval.CellCacheRows), func(*cellEntry) int64 { return 1 }),
-		rebuilt:    newFlightCache[da.BlobKey](cfg.Retrieval.CacheBytes, func(b []byte) int64 { return int64(len(b)) }),
-		blocks:     newFlightCache[blockKey](cfg.Retrieval.BlockCacheBytes, func(r [][]fr.Element) int64 { return int64(len(r)) * rowMem }),
+		cells:      flight.New[cellKey](int64(cfg.Retrieval.CellCacheRows), func(*cellEntry) int64 { return 1 }),
+		rebuilt:    flight.New[da.BlobKey](cfg.Retrieval.CacheBytes, func(b []byte) int64 { return int64(len(b)) }),
+		blocks:     flight.New[blockKey](cfg.Retrieval.BlockCacheBytes, func(r [][]fr.Element) int64 { return int64(len(r)) * rowMem }),
 		heavy:      make(chan struct{}, cfg.Retrieval.MaxHeavy),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())

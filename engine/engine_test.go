@@ -19,6 +19,7 @@ import (
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/engine/api"
 	"github.com/zgda/zgda/internal/cellasks"
+	"github.com/zgda/zgda/internal/flight"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -591,7 +592,7 @@ func TestReconstructFromNodes(t *testing.T) {
 	if back, err := e.Blob(ctxT(t, 30*time.Second), keys[i]); err != nil || !bytes.Equal(back, blobs[i]) || d.fetches != 0 {
 		t.Fatalf("cached read: %v, %d rows fetched", err, d.fetches)
 	}
-	e.rebuilt = newFlightCache[da.BlobKey](0, func(b []byte) int64 { return int64(len(b)) }) // keep nothing from here on
+	e.rebuilt = flight.New[da.BlobKey](0, func(b []byte) int64 { return int64(len(b)) }) // keep nothing from here on
 	d.set(func(f *fakeDisperser) {
 		f.fetches = 0
 		f.withhold[o], f.withhold[0], f.withhold[7] = true, true, true
@@ -722,7 +723,7 @@ func TestBatchAndCells(t *testing.T) {
 	if s, r := counterValue(t, e.m.cellPaths, "single"), counterValue(t, e.m.cellPaths, "row"); s != 2 || r != 0 {
 		t.Fatalf("cell paths: %v single, %v row; want 2 and 0", s, r)
 	}
-	if _, ok := e.blocks.peek(blockKey{root, da.ExtendedRow(13, 4) / 4}); !ok {
+	if _, ok := e.blocks.Peek(blockKey{root, da.ExtendedRow(13, 4) / 4}); !ok {
 		t.Fatal("the parity row's extension block is not cached")
 	}
 	// A data row asked for cellasks.RowAfter distinct cells is then proved

@@ -54,7 +54,7 @@ func (e *Engine) Blob(ctx context.Context, key da.BlobKey) ([]byte, error) {
 			return nil, fmt.Errorf("%w: reading blob %s: %v", ErrInternal, key, err)
 		}
 	}
-	return e.rebuilt.get(ctx, key, func() ([]byte, error) {
+	return e.rebuilt.Get(ctx, key, func() ([]byte, error) {
 		root, hdr, err := e.locate(ctx, key, r)
 		if err != nil {
 			return nil, err
@@ -228,7 +228,7 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 		return nil, &IndexError{What: "cell", Index: c, Limit: encoder.CellsPerRow}
 	}
 	key := cellKey{root, n}
-	if ent, ok := e.cells.peek(key); ok {
+	if ent, ok := e.cells.Peek(key); ok {
 		return &api.Cell{Cell: kzg.CellBytes(ent.cells[c]), Proof: api.Proof(ent.proofs[c])}, nil
 	}
 	askKey := string(root[:]) + strconv.Itoa(n)
@@ -242,7 +242,7 @@ func (e *Engine) Cell(ctx context.Context, root da.Hash, n, c int) (*api.Cell, e
 		}
 		return e.nodeCell(ctx, root, n, c)
 	}
-	ent, err := e.cells.get(ctx, key, func() (*cellEntry, error) {
+	ent, err := e.cells.Get(ctx, key, func() (*cellEntry, error) {
 		// An FK20 run uses every core: run few at once, whatever the
 		// number of requests asking.
 		row, release, err := e.heavyRow(ctx, fmt.Sprintf("cells of row %d of batch %s", n, root), root, hdr, n)
@@ -373,7 +373,7 @@ func (e *Engine) localRow(ctx context.Context, root da.Hash, hdr *da.BatchHeader
 	k := hdr.MatrixRows()
 	j := da.ExtendedRow(n, d)
 	blk := j / k
-	rows, err := e.blocks.get(ctx, blockKey{root, blk}, func() ([][]fr.Element, error) {
+	rows, err := e.blocks.Get(ctx, blockKey{root, blk}, func() ([][]fr.Element, error) {
 		matrix := make([][]fr.Element, 0, k)
 		for i := range hdr.Blobs {
 			rows, err := pack(i)

@@ -96,6 +96,9 @@ type LimitsConfig struct {
 	MaxInflightBytes int64 `json:"max_inflight_bytes"`
 	// MaxQueries is the number of row and cell requests served at once.
 	MaxQueries int `json:"max_queries"`
+	// CellCacheBytes bounds the memory kept for the cells and proofs of
+	// rows asked often (about 262 KB a row); their proofs are on disk.
+	CellCacheBytes int64 `json:"cell_cache_bytes"`
 	// RequestTimeout bounds one request from its first byte to its answer.
 	RequestTimeout chain.Duration `json:"request_timeout"`
 }
@@ -169,6 +172,7 @@ func DefaultLimitsConfig() LimitsConfig {
 		HeaderTimeout:    chain.Duration(5 * time.Second),
 		MaxInflightBytes: 512 << 20,
 		MaxQueries:       64,
+		CellCacheBytes:   64 << 20,
 		RequestTimeout:   chain.Duration(2 * time.Minute),
 	}
 }
@@ -305,6 +309,8 @@ func (c LimitsConfig) ValidateBasic() error {
 		return fmt.Errorf("limits.max_queries: %d, want 1 to 65536", c.MaxQueries)
 	case c.RequestTimeout < chain.Duration(100*time.Millisecond):
 		return fmt.Errorf("limits.request_timeout: %v, want at least 100ms", c.RequestTimeout)
+	case c.CellCacheBytes < 0:
+		return fmt.Errorf("limits.cell_cache_bytes: %d, want 0 (keep none in memory) or more", c.CellCacheBytes)
 	}
 	return nil
 }

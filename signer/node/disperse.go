@@ -27,12 +27,13 @@ import (
 //
 //	row/   ‖ batch_root ‖ u32 n → dispersed row n (da.RowSize bytes), tagged with the epoch
 //	hdr/   ‖ batch_root         → u64 epoch ‖ batch header (da.BatchHeader.MarshalBinary)
-//	cells/ ‖ batch_root ‖ u32 n → 128 × (cell[2048] ‖ proof[48]), computed on first request
+//	proofs/ ‖ batch_root ‖ u32 n → 128 × proof[48] of the row's cells, once a row is asked
+//	                              for cellasks.RowAfter distinct cells (serve.go)
 //	quota/ ‖ …                  → what a disperser was charged (dispersers.go)
 var (
 	prefixRow    = []byte("row/")
 	prefixHeader = []byte("hdr/")
-	prefixCells  = []byte("cells/")
+	prefixProofs = []byte("proofs/")
 )
 
 func rowKey(root da.Hash, n uint32) []byte {
@@ -44,8 +45,8 @@ func headerKey(root da.Hash) []byte {
 	return append(append(make([]byte, 0, len(prefixHeader)+32), prefixHeader...), root[:]...)
 }
 
-func cellsKey(root da.Hash, n uint32) []byte {
-	b := append(append(make([]byte, 0, len(prefixCells)+36), prefixCells...), root[:]...)
+func proofsKey(root da.Hash, n uint32) []byte {
+	b := append(append(make([]byte, 0, len(prefixProofs)+36), prefixProofs...), root[:]...)
 	return binary.BigEndian.AppendUint32(b, n)
 }
 

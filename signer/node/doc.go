@@ -38,7 +38,9 @@
 //   - cells by (batch root, dispersed row, cell) with their EIP-7594 proofs:
 //     the first few distinct cells asked of a row are proved one by one
 //     (kzg.ComputeCellAndProof); once 8 have been asked the whole row is
-//     computed with FK20 and cached in storage, and served from there.
+//     computed with FK20, its 128 proofs stored (6 KiB) and its cells kept
+//     in a bounded memory cache (Limits.CellCacheBytes), recomputed from the
+//     row when they have left it.
 //
 // # Bounds
 //
@@ -51,7 +53,16 @@
 // the parsed field elements); and Limits.MaxConcurrent requests that have
 // arrived whole are decoded, verified and stored at once. A request over a
 // bound is answered da.Busy. Row and cell requests have their own bound
-// (Limits.MaxQueries). Nothing queues without limit.
+// (Limits.MaxQueries). Nothing queues without limit. Below all of this,
+// libp2p's resource manager bounds connections and streams per peer and in
+// all (P2PConfig).
+//
+// # Dispersers
+//
+// Only registered dispersers may disperse (docs/spec.md §5 Dispersers): a
+// stream's peer key is looked up on the chain before a byte is read, and
+// each batch is charged against the disperser's quota for its epoch, in
+// the same durable write as the rows (dispersers.go).
 //
 // # Errors
 //

@@ -7,6 +7,7 @@ import (
 
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/internal/cellasks"
+	"github.com/zgda/zgda/internal/flight"
 )
 
 // Test hooks: fault injection is reachable from tests only, never from a
@@ -27,7 +28,7 @@ func (n *Node) ServeRows() { n.serve(da.ProtocolRow, n.handleRow) }
 // (kzg.VerifyBatchRows) that the last verified dispersal request took.
 func (n *Node) LastVerifyChecks() int { return int(n.lastChecks.Load()) }
 
-// CountKeys counts the stored keys under a prefix ("row/", "hdr/", "cells/").
+// CountKeys counts the stored keys under a prefix ("row/", "hdr/", "proofs/").
 func (n *Node) CountKeys(ctx context.Context, prefix string) int {
 	it, err := n.store.NewIter(ctx, []byte(prefix))
 	if err != nil {
@@ -70,3 +71,8 @@ func (n *Node) CellAnswers(path string) int {
 // RowCellsAfter is how many distinct cells of a row are asked before it is
 // computed whole and cached.
 const RowCellsAfter = cellasks.RowAfter
+
+// DropCellCache empties the in-memory cell cache, as a restart would.
+func (n *Node) DropCellCache() {
+	n.cells = flight.New[cellRowKey](n.cfg.Limits.CellCacheBytes, (*rowCells).size)
+}

@@ -43,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		cellPaths: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "zgda", Subsystem: "node", Name: "cell_answers_total",
-			Help: "Cells served, by path: single (one cell proved on its own), row (all 128 computed with FK20 and cached), cached.",
+			Help: "Cells served, by path: single (one cell proved on its own), row (all 128 cells and proofs computed with FK20, proofs stored), proofs (cells extended again from the row, proofs read from disk), cached (from memory).",
 		}, []string{"path"}),
 	}
 	if reg != nil {

@@ -20,11 +20,12 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/internal/cellasks"
+	"github.com/zgda/zgda/internal/flight"
 	"github.com/zgda/zgda/kzg"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/storage"
@@ -66,8 +67,9 @@ type Node struct {
 	epochs  map[uint64]*chain.EpochInfo // started epochs, a few recent ones
 	current atomic.Uint64               // the chain's current epoch, as last seen
 
-	cells singleflight.Group
-	asks  cellasks.Tracker // cells asked of rows not cached yet
+	cells *flight.Cache[cellRowKey, *rowCells] // rows' cells and proofs in memory (Limits.CellCacheBytes)
+	asks  cellasks.Tracker                     // cells asked of rows whose proofs are not stored
+	enc   *encoder.Encoder                     // row extension, for cells
 
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
@@ -140,6 +142,7 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		sem:    make(chan struct{}, cfg.Limits.MaxConcurrent),
 		qsem:   make(chan struct{}, cfg.Limits.MaxQueries),
 		epochs: make(map[uint64]*chain.EpochInfo),
+		cells:  flight.New[cellRowKey](cfg.Limits.CellCacheBytes, (*rowCells).size),
 		peers:  make(map[peer.ID]int),
 	}
 	if n.log == nil {
@@ -147,6 +150,9 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 	}
 	if n.kzg == nil {
 		n.kzg = kzg.Default()
+	}
+	if n.enc, err = encoder.New(); err != nil {
+		return nil, fmt.Errorf("node: encoder: %w", err)
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -252,7 +258,7 @@ func (n *Node) openStore(reg prometheus.Registerer) error {
 	sc.Dir = n.cfg.path(n.cfg.Storage.Meta)
 	sc.Volumes.Paths = n.cfg.VolumePaths()
 	if k := n.cfg.Storage.EffectiveKeepEpochs(n.params); k > 0 {
-		for _, p := range [][]byte{prefixRow, prefixHeader, prefixCells, prefixQuota} {
+		for _, p := range [][]byte{prefixRow, prefixHeader, prefixProofs, prefixQuota} {
 			sc.Retention.Rules = append(sc.Retention.Rules, storage.RetentionRule{Prefix: p, KeepEpochs: k})
 		}
 	}

@@ -117,7 +117,7 @@ func TestCluster(t *testing.T) {
 		// A first cell of a row is proved on its own and nothing is cached.
 		cached, single := 0, 0
 		for i, nd := range c.nodes {
-			cached += c.count(i, "cells/")
+			cached += c.count(i, "proofs/")
 			single += nd.CellAnswers("single")
 		}
 		if cached != 0 || single != 2 {
@@ -651,7 +651,7 @@ func cellsSinglyThenByRow(t *testing.T, c *cluster, batch *encoder.Batch) {
 	var row uint32
 	for i, x := range c.nodes {
 		for _, r := range q.RowsOf(w, x.Index()) {
-			if r != 0 && r != 5 && c.count(i, "cells/") == 0 { // rows the first subtest did not ask
+			if r != 0 && r != 5 && c.count(i, "proofs/") == 0 { // rows the first subtest did not ask
 				nd, ni, row = x, i, r
 				break
 			}
@@ -686,11 +686,12 @@ func cellsSinglyThenByRow(t *testing.T, c *cluster, batch *encoder.Batch) {
 		}
 		return resp
 	}
+	proofs0 := nd.CellAnswers("proofs")
 	check := func(single, byRow, cached, rowsCached int) {
 		t.Helper()
-		got := [4]int{nd.CellAnswers("single") - single0, nd.CellAnswers("row") - row0, nd.CellAnswers("cached") - cached0, c.count(ni, "cells/")}
+		got := [4]int{nd.CellAnswers("single") - single0, nd.CellAnswers("row") - row0, nd.CellAnswers("cached") - cached0, c.count(ni, "proofs/")}
 		if want := [4]int{single, byRow, cached, rowsCached}; got != want {
-			t.Fatalf("single, row, cached answers and cached rows %v, want %v", got, want)
+			t.Fatalf("single, row, cached answers and rows with stored proofs %v, want %v", got, want)
 		}
 	}
 	ask(0)
@@ -706,6 +707,15 @@ func cellsSinglyThenByRow(t *testing.T, c *cluster, batch *encoder.Batch) {
 	ask(0)
 	ask(64)
 	check(node.RowCellsAfter, 1, 3, 1)
+	// With the memory cache gone (a restart), the row is extended again and
+	// its stored proofs used: no FK20 run, the same bytes.
+	nd.DropCellCache()
+	ask(127)
+	ask(5)
+	check(node.RowCellsAfter, 1, 4, 1)
+	if p := nd.CellAnswers("proofs") - proofs0; p != 1 {
+		t.Fatalf("%d answers from stored proofs, want 1", p)
+	}
 	cm := make([]kzg.Commitment, len(idx))
 	for i := range cm {
 		cm[i] = batch.Commitments[row]

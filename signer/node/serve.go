@@ -15,9 +15,6 @@ import (
 	"github.com/zgda/zgda/storage"
 )
 
-// cellRecord is one cell and its proof in the cached cells value.
-const cellRecord = da.CellSize + da.ProofSize
-
 // readQuery reads a row or cell request under the query bound; ok is false
 // when it has already answered (busy or malformed).
 func (n *Node) readQuery(s network.Stream, proto string) (m da.Message, release func(), ok bool) {
@@ -141,12 +138,16 @@ func (n *Node) Row(ctx context.Context, req *da.RowRequest) (*da.RowResponse, er
 	return resp, nil
 }
 
-// Cell answers a cell request (the work behind da.ProtocolCell): from the
-// cached cells of the row if there are some; else, for the first
-// cellasks.RowAfter−1 distinct cells asked of the row, by proving the one cell
-// (EIP-7594 compute_kzg_proof_multi_impl); after that by computing all 128
-// cells and proofs (EIP-7594 compute_cells_and_kzg_proofs) and storing them,
-// concurrent requests sharing that work.
+// Cell answers a cell request (the work behind da.ProtocolCell). The 128
+// cells of a row asked often are kept in memory (Limits.CellCacheBytes) and
+// their proofs on disk, 6,144 bytes beside the 131,072 of the row: cells are
+// cheap to recompute from the row (one row extension), proofs are not. So a
+// cell comes from the memory cache; else, when the row's proofs are stored,
+// from the row extended again; else, for the first cellasks.RowAfter−1
+// distinct cells asked of the row, by proving the one cell (EIP-7594
+// compute_kzg_proof_multi_impl); after that by computing all 128 cells and
+// proofs (EIP-7594 compute_cells_and_kzg_proofs) and storing the proofs.
+// Concurrent requests for a row share its computation.
 func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse, error) {
 	epoch, hdr, err := n.header(ctx, req.Root)
 	if err != nil {
@@ -162,40 +163,55 @@ func (n *Node) Cell(ctx context.Context, req *da.CellRequest) (*da.CellResponse,
 	if req.WantHeader {
 		resp.Header = hdr
 	}
-	key := cellsKey(req.Root, req.Row)
-	cells, err := n.store.Get(ctx, key)
-	switch {
-	case err == nil:
+	key := cellRowKey{req.Root, req.Row}
+	rc, ok := n.cells.Peek(key)
+	if ok {
 		n.metrics.cellPaths.WithLabelValues("cached").Inc()
-	case !errors.Is(err, storage.ErrNotFound):
-		return nil, err
-	case n.asks.Ask(string(key), req.Cell) < cellasks.RowAfter:
-		cell, proof, err := n.computeCell(ctx, req.Root, req.Row, req.Cell)
+	} else {
+		stored, err := n.store.Has(ctx, proofsKey(req.Root, req.Row))
 		if err != nil {
 			return nil, err
 		}
-		n.metrics.cellPaths.WithLabelValues("single").Inc()
-		resp.Data, resp.Proof = cell, proof
-		return resp, nil
-	default:
-		v, err, _ := n.cells.Do(string(key), func() (any, error) {
-			return n.computeCells(ctx, req.Root, req.Row, epoch)
-		})
+		if !stored && n.asks.Ask(key.String(), req.Cell) < cellasks.RowAfter {
+			cell, proof, err := n.computeCell(ctx, req.Root, req.Row, req.Cell)
+			if err != nil {
+				return nil, err
+			}
+			n.metrics.cellPaths.WithLabelValues("single").Inc()
+			resp.Data, resp.Proof = cell, proof
+			return resp, nil
+		}
+		path := "proofs"
+		if !stored {
+			path = "row"
+		}
+		rc, err = n.cells.Get(ctx, key, func() (*rowCells, error) { return n.computeRowCells(ctx, req.Root, req.Row, epoch) })
 		if err != nil {
 			return nil, err
 		}
-		n.asks.Forget(string(key))
-		n.metrics.cellPaths.WithLabelValues("row").Inc()
-		cells = v.([]byte)
+		n.asks.Forget(key.String())
+		n.metrics.cellPaths.WithLabelValues(path).Inc()
 	}
-	if len(cells) != da.CellsPerRow*cellRecord {
-		return nil, fmt.Errorf("stored cells of row %d of batch %s: %d bytes", req.Row, req.Root, len(cells))
-	}
-	rec := cells[int(req.Cell)*cellRecord:][:cellRecord]
-	resp.Data = rec[:da.CellSize]
-	copy(resp.Proof[:], rec[da.CellSize:])
+	resp.Data = rc.cells[int(req.Cell)*da.CellSize:][:da.CellSize]
+	copy(resp.Proof[:], rc.proofs[int(req.Cell)*da.ProofSize:])
 	return resp, nil
 }
+
+// cellRowKey names a row of a batch in the cell cache.
+type cellRowKey struct {
+	root da.Hash
+	row  uint32
+}
+
+func (k cellRowKey) String() string { return fmt.Sprintf("%s/%d", k.root, k.row) }
+
+// rowCells are a row's 128 cells and their proofs, each concatenated.
+type rowCells struct {
+	cells  []byte // 128 × da.CellSize
+	proofs []byte // 128 × da.ProofSize
+}
+
+func (r *rowCells) size() int64 { return int64(len(r.cells) + len(r.proofs)) }
 
 // storedRow reads and parses a stored dispersed row.
 func (n *Node) storedRow(ctx context.Context, root da.Hash, row uint32) ([]fr.Element, error) {
@@ -226,21 +242,43 @@ func (n *Node) computeCell(ctx context.Context, root da.Hash, row uint32, cell u
 	return kzg.CellBytes(c), proof, nil
 }
 
-func (n *Node) computeCells(ctx context.Context, root da.Hash, row uint32, epoch uint64) ([]byte, error) {
+// computeRowCells extends a stored row into its 128 cells and takes their
+// proofs from the store, or, when none are stored, computes them (FK20) and
+// stores them.
+func (n *Node) computeRowCells(ctx context.Context, root da.Hash, row uint32, epoch uint64) (*rowCells, error) {
 	elems, err := n.storedRow(ctx, root, row)
 	if err != nil {
+		return nil, err
+	}
+	out := &rowCells{cells: make([]byte, 0, da.CellsPerRow*da.CellSize)}
+	pkey := proofsKey(root, row)
+	out.proofs, err = n.store.Get(ctx, pkey)
+	switch {
+	case err == nil:
+		if len(out.proofs) != da.CellsPerRow*da.ProofSize {
+			return nil, fmt.Errorf("stored proofs of row %d of batch %s: %d bytes", row, root, len(out.proofs))
+		}
+		cells, err := n.enc.Cells(ctx, elems)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cells {
+			out.cells = append(out.cells, kzg.CellBytes(c)...)
+		}
+		return out, nil
+	case !errors.Is(err, storage.ErrNotFound):
 		return nil, err
 	}
 	cells, proofs, err := n.kzg.ComputeCellsAndProofs(elems)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, da.CellsPerRow*cellRecord)
+	out.proofs = make([]byte, 0, da.CellsPerRow*da.ProofSize)
 	for i := range cells {
-		out = append(out, kzg.CellBytes(cells[i])...)
-		out = append(out, proofs[i][:]...)
+		out.cells = append(out.cells, kzg.CellBytes(cells[i])...)
+		out.proofs = append(out.proofs, proofs[i][:]...)
 	}
-	if err := n.store.Put(ctx, cellsKey(root, row), out, storage.WithEpoch(epoch)); err != nil {
+	if err := n.store.Put(ctx, pkey, out.proofs, storage.WithEpoch(epoch)); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -1,4 +1,7 @@
-package engine
+// Package flight is a bounded cache that computes each key once: values
+// are kept least recently used out first within a cost budget, and callers
+// asking for a key being computed wait for that computation.
+package flight
 
 import (
 	"container/list"
@@ -6,11 +9,12 @@ import (
 	"sync"
 )
 
-// flightCache keeps recently computed values (least recently used out
-// first, within a cost budget) and computes each key once however many ask
-// at the same time: the cells and proofs of a row (an FK20 run) and blobs
-// rebuilt from the DA nodes are both too expensive to compute twice.
-type flightCache[K comparable, V any] struct {
+// Cache keeps recently computed values (least recently used out first,
+// within a cost budget) and computes each key once however many ask at the
+// same time: the cells and proofs of a row (an FK20 run) and blobs rebuilt
+// from the DA nodes are both too expensive to compute twice. It is safe for
+// concurrent use.
+type Cache[K comparable, V any] struct {
 	mu    sync.Mutex
 	max   int64               // budget, in cost units
 	cost  func(V) int64       // what a value costs
@@ -27,14 +31,16 @@ type flight[K comparable, V any] struct {
 	cost  int64
 }
 
-func newFlightCache[K comparable, V any](max int64, cost func(V) int64) *flightCache[K, V] {
-	return &flightCache[K, V]{max: max, cost: cost, items: map[K]*list.Element{}}
+// New returns a Cache that holds values of total cost up to max, each
+// value costing cost(v).
+func New[K comparable, V any](max int64, cost func(V) int64) *Cache[K, V] {
+	return &Cache[K, V]{max: max, cost: cost, items: map[K]*list.Element{}}
 }
 
-// get returns the value of k: held, being computed by another caller (then
+// Get returns the value of k: held, being computed by another caller (then
 // it waits for that, or for ctx), or computed now by compute. Errors are not
 // kept: the next caller tries again.
-func (c *flightCache[K, V]) get(ctx context.Context, k K, compute func() (V, error)) (V, error) {
+func (c *Cache[K, V]) Get(ctx context.Context, k K, compute func() (V, error)) (V, error) {
 	var zero V
 	c.mu.Lock()
 	if el, ok := c.items[k]; ok {
@@ -83,8 +89,8 @@ func (c *flightCache[K, V]) get(ctx context.Context, k K, compute func() (V, err
 	return val, err
 }
 
-// peek returns k's value if it is held and finished, without computing it.
-func (c *flightCache[K, V]) peek(k K) (V, bool) {
+// Peek returns k's value if it is held and finished, without computing it.
+func (c *Cache[K, V]) Peek(k K) (V, bool) {
 	var zero V
 	c.mu.Lock()
 	defer c.mu.Unlock()
