@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -25,12 +24,17 @@ import (
 
 type request struct {
 	recs       []*encoded
-	checkpoint bool // force an fsync'd checkpoint after this request
-	applied    int  // conditional records that took effect (set before done)
+	ctl        func(b *pebble.Batch) // run by the committer before the group is written
+	checkpoint bool                  // force an fsync'd checkpoint after this request
+	applied    int                   // conditional records that took effect (set before done)
+	abandoned  bool                  // a hung volume\'s write may still read the records: do not release them
 	done       chan error
 }
 
 func (r *request) release() {
+	if r.abandoned {
+		return // the garbage collector reclaims them once the hung call returns
+	}
 	for _, rec := range r.recs {
 		rec.release()
 	}
@@ -132,17 +136,63 @@ func (s *Store) answer(group []*request, err error) {
 	}
 }
 
+// errVolumeOffline: a volume the group did not write because it is offline.
+var errVolumeOffline = errors.New("volume offline")
+
 func (s *Store) commitGroup(group []*request) {
 	if err := s.failure(); err != nil {
 		s.answer(group, err)
 		return
 	}
+	if s.metaRO {
+		for _, r := range group {
+			var err error
+			if len(r.recs) > 0 || r.checkpoint {
+				err = fmt.Errorf("%w: %s", ErrReadOnly, *s.readOnly.Load())
+			}
+			s.answer([]*request{r}, err)
+		}
+		return
+	}
+	b := s.db.NewIndexedBatch()
+	for _, r := range group {
+		if r.ctl != nil {
+			r.ctl(b)
+		}
+	}
+	// Refuse record writes while read-only or without a write quorum; the
+	// rest of the group (checkpoints, control requests) goes on.
+	hasRecs := false
+	for _, r := range group {
+		hasRecs = hasRecs || len(r.recs) > 0
+	}
+	if hasRecs {
+		var refuse error
+		if p := s.readOnly.Load(); p != nil {
+			refuse = fmt.Errorf("%w: %s", ErrReadOnly, *p)
+		} else if s.missing() > s.codec.m {
+			refuse = s.quorumError()
+		}
+		if refuse != nil {
+			kept := group[:0:0]
+			for _, r := range group {
+				if len(r.recs) > 0 {
+					s.answer([]*request{r}, refuse)
+				} else {
+					kept = append(kept, r)
+				}
+			}
+			group = kept
+		}
+	}
+
 	s.segs.mu.Lock()
 	act := s.segs.active
 	needRoll := act.broken || act.size >= s.cfg.Log.SegmentSize
 	s.segs.mu.Unlock()
-	if needRoll {
+	if needRoll && hasRecs && len(group) > 0 {
 		if err := s.roll(); err != nil {
+			b.Close()
 			s.answer(group, err)
 			return
 		}
@@ -168,13 +218,49 @@ func (s *Store) commitGroup(group []*request) {
 	s.cm.groupRecs = recs[:0]
 
 	if len(recs) > 0 {
-		if err := s.writeRecords(act, recs); err != nil {
+		errs, stuck := s.writeRecords(act, recs)
+		if stuck {
+			// A hung volume's call may still read the records and this
+			// group's list of them: leave both to the garbage collector.
+			for _, r := range group {
+				r.abandoned = true
+			}
+			s.cm.groupRecs = nil
+		}
+		var ioErrs []error
+		for v, err := range errs {
+			if err != nil && err != errVolumeOffline {
+				ioErrs = append(ioErrs, err)
+				if !errors.Is(err, errIOTimeout) {
+					s.setOffline(v, err.Error())
+				}
+			}
+		}
+		// The write quorum: at most m volumes may lack this group or be
+		// healing.
+		short := 0
+		for v, err := range errs {
+			if err != nil || s.health[v].get() != volOnline {
+				short++
+			}
+		}
+		if short > s.codec.m {
 			s.segs.mu.Lock()
 			act.broken = true
 			act.size = off // whatever landed there is garbage; never reuse the range
 			s.segs.mu.Unlock()
-			s.answer(group, fmt.Errorf("storage: writing segment %d: %w", act.id, err))
+			b.Close()
+			err := s.quorumError()
+			if len(ioErrs) > 0 {
+				err = fmt.Errorf("storage: writing segment %d: %w (%w)", act.id, err, errors.Join(ioErrs...))
+			}
+			s.answer(group, err)
 			return
+		}
+		for v, err := range errs {
+			if err != nil {
+				s.markMissing(b, v, LogPosition{Segment: act.id, Offset: start})
+			}
 		}
 		s.segs.mu.Lock()
 		act.size = off
@@ -183,7 +269,6 @@ func (s *Store) commitGroup(group []*request) {
 		s.ctr.groupRecords.Add(uint64(len(recs)))
 	}
 
-	b := s.db.NewIndexedBatch()
 	delta := statDelta{}
 	for _, r := range group {
 		for _, rec := range r.recs {
@@ -201,7 +286,7 @@ func (s *Store) commitGroup(group []*request) {
 		}
 	}
 	s.cm.sinceCP += off - start
-	s.cm.dirty = s.cm.dirty || len(recs) > 0
+	s.cm.dirty = s.cm.dirty || len(recs) > 0 || b.Len() > 0
 	var err error
 	if s.cfg.Log.SyncIndex || forceCP || s.cm.sinceCP >= s.cfg.Log.CheckpointBytes {
 		err = s.writeCheckpoint(b)
@@ -217,20 +302,29 @@ func (s *Store) commitGroup(group []*request) {
 	s.answer(group, nil)
 }
 
-// roll seals the active segment and starts a new one on every volume.
+// roll seals the active segment and starts a new one on every volume that
+// takes writes (the others get theirs when they are healed).
 func (s *Store) roll() error {
 	s.segs.mu.Lock()
 	id := s.segs.nextID
 	s.segs.mu.Unlock()
 	g := s.segs.newSegment(id)
 	for v := range s.vols {
-		if _, err := g.file(v, true); err != nil {
-			g.closeFiles()
-			for w := range s.vols {
-				_ = s.vols[w].fs.Remove(s.vols[w].segPath(id))
-			}
-			return fmt.Errorf("storage: creating segment %d on volume %d (%s): %w", id, v, s.vols[v].path, err)
+		if !s.usable(v) {
+			continue
 		}
+		if err := s.volIO(v, func() error { _, err := g.file(v, true); return err }); err != nil && !errors.Is(err, errIOTimeout) {
+			s.setOffline(v, fmt.Sprintf("creating segment %d: %v", id, err))
+		}
+	}
+	if s.missing() > s.codec.m {
+		g.closeFiles()
+		for v := range s.vols {
+			if s.usable(v) {
+				_ = s.vols[v].fs.Remove(s.vols[v].segPath(id))
+			}
+		}
+		return fmt.Errorf("storage: starting segment %d: %w", id, s.quorumError())
 	}
 	s.segs.mu.Lock()
 	if s.segs.active != nil {
@@ -248,25 +342,51 @@ func (s *Store) roll() error {
 // ones are written directly from the caller's memory.
 const stagingMax = 64 << 10
 
-// writeRecords writes a group's shards to every volume and fdatasyncs them,
-// one goroutine per volume.
-func (s *Store) writeRecords(g *segment, recs []*encoded) error {
+// writeRecords writes a group's shards to every volume that takes writes
+// and fdatasyncs them, one goroutine per volume, under the I/O deadline. It
+// returns each volume's error (errVolumeOffline for those not written) and
+// whether a volume missed the deadline (its call may still be running).
+func (s *Store) writeRecords(g *segment, recs []*encoded) (errs []error, stuck bool) {
 	n := len(s.vols)
-	errs := make([]error, n)
-	if n == 1 {
-		errs[0] = s.writeVolume(g, 0, recs)
-	} else {
-		var wg sync.WaitGroup
-		for v := 0; v < n; v++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[v] = s.writeVolume(g, v, recs)
-			}()
+	errs = make([]error, n)
+	calls := make([]*ioCall, n)
+	for v := 0; v < n; v++ {
+		if !s.usable(v) {
+			errs[v] = errVolumeOffline
+			continue
 		}
-		wg.Wait()
+		calls[v] = s.startIO(v, func() error { return s.writeVolume(g, v, recs) })
 	}
-	return errors.Join(errs...)
+	var timeout <-chan time.Time
+	if d := s.cfg.Volumes.IOTimeout; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for v, c := range calls {
+		if c == nil {
+			continue
+		}
+		select {
+		case errs[v] = <-c.done:
+		case <-timeout:
+			timeout = nil
+			stuck = true
+			for w := v; w < n; w++ {
+				if calls[w] == nil {
+					continue
+				}
+				select {
+				case errs[w] = <-calls[w].done:
+				default:
+					calls[w].abandon()
+					errs[w] = fmt.Errorf("volume %d (%s): %w", w, s.vols[w].path, errIOTimeout)
+				}
+			}
+			return errs, stuck
+		}
+	}
+	return errs, false
 }
 
 func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
@@ -297,7 +417,7 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 			if len(p) < stagingMax {
 				if len(stage)+len(p) > cap(stage) {
 					if err := flush(); err != nil {
-						return err
+						return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
 					}
 				}
 				if len(stage) == 0 {
@@ -306,7 +426,7 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 				stage = append(stage, p...)
 			} else {
 				if err := flush(); err != nil {
-					return err
+					return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
 				}
 				if _, err := f.WriteAt(p, pos); err != nil {
 					return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)

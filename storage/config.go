@@ -31,10 +31,25 @@ type VolumesConfig struct {
 	// when the store is created.
 	Parity int
 	// AllowReplace lets Open adopt up to Parity empty directories as
-	// replacements for lost volumes; their shards are rebuilt on read and by
-	// the scrubber. Without it an empty directory where a volume was is an
-	// error (it usually means a disk failed to mount).
+	// replacements for lost volumes; healing rebuilds their shards at once.
+	// Without it an empty directory where a volume was counts as an offline
+	// volume (it usually means a disk failed to mount); nothing is written
+	// there.
 	AllowReplace bool
+	// IOTimeout is the deadline of each volume's reads, writes and syncs;
+	// a volume that misses it (a hung disk) is marked offline and the
+	// operation goes on without it. 0 disables deadlines.
+	IOTimeout time.Duration
+	// RetryInterval is how often offline volumes are probed (and free
+	// space checked); a volume that answers again is healed.
+	RetryInterval time.Duration
+	// MinFreeBytes is the free-space watermark: while a volume or the
+	// metadata directory has less free, the store is read-only (writes fail
+	// with ErrReadOnly) and it resumes by itself once space returns.
+	MinFreeBytes int64
+	// HealBytesPerSecond paces the healing of a returning or replaced
+	// volume; 0 means unlimited.
+	HealBytesPerSecond int64
 }
 
 // LogConfig shapes the segment log and the write path.
@@ -120,7 +135,7 @@ type RetentionRule struct {
 func DefaultConfig(home string) Config {
 	return Config{
 		Dir:        filepath.Join(home, "storage", "meta"),
-		Volumes:    VolumesConfig{Paths: []string{filepath.Join(home, "storage", "vol0")}},
+		Volumes:    DefaultVolumesConfig([]string{filepath.Join(home, "storage", "vol0")}),
 		Log:        DefaultLogConfig(),
 		Scrub:      DefaultScrubConfig(),
 		Compaction: DefaultCompactionConfig(),
@@ -135,11 +150,21 @@ func TestConfig(dir string, volumes []string) Config {
 	c := DefaultConfig(dir)
 	c.Dir = filepath.Join(dir, "meta")
 	c.Volumes.Paths = volumes
+	c.Volumes.RetryInterval = 20 * time.Millisecond
+	c.Volumes.MinFreeBytes = 0
 	c.Log = TestLogConfig()
 	c.Scrub.Interval = 0
 	c.Compaction.Interval = 0
 	c.Retention.Interval = 0
 	return c
+}
+
+// DefaultVolumesConfig: the given paths, default parity, 10 s I/O
+// deadlines, offline volumes retried every 5 s, read-only below 256 MiB free,
+// healing at up to 128 MiB/s.
+func DefaultVolumesConfig(paths []string) VolumesConfig {
+	return VolumesConfig{Paths: paths, IOTimeout: 10 * time.Second, RetryInterval: 5 * time.Second,
+		MinFreeBytes: 256 << 20, HealBytesPerSecond: 128 << 20}
 }
 
 // DefaultLogConfig: 512 MiB segments, 4 KiB inline values, 1 KiB keys,
@@ -241,6 +266,12 @@ func (c *VolumesConfig) Validate() error {
 	}
 	if n > 1 && c.Parity >= n {
 		return fmt.Errorf("parity %d leaves no data shards with %d volumes; use at most %d", c.Parity, n, n-1)
+	}
+	if c.IOTimeout < 0 || c.MinFreeBytes < 0 || c.HealBytesPerSecond < 0 {
+		return fmt.Errorf("io_timeout, min_free_bytes and heal_bytes_per_second must not be negative")
+	}
+	if c.RetryInterval <= 0 {
+		return fmt.Errorf("retry_interval %v must be positive", c.RetryInterval)
 	}
 	return nil
 }

@@ -59,11 +59,32 @@
 //
 // Each volume directory holds a ZGDA-VOLUME manifest (store id, volume id,
 // shard position); the metadata database holds the list. Open refuses a
-// missing, unwritable, foreign, reordered or wiped volume with a
-// *VolumeError that says what it found and what to do. Volumes are never
-// created implicitly, so an unmounted disk is not mistaken for an empty one.
-// A replaced (empty) disk is adopted only with Config.Volumes.AllowReplace,
-// at most m at a time, and is then rebuilt by reads and the scrubber.
+// foreign, reordered or damaged volume with a *VolumeError that says what it
+// found and what to do. Volumes are never created implicitly, so an
+// unmounted disk is not mistaken for an empty one. A replaced (empty) disk
+// is adopted only with Config.Volumes.AllowReplace, at most m at a time.
+//
+// # Degraded mode
+//
+// A volume that is missing or fails at Open (no directory, an empty one
+// without AllowReplace, I/O errors, no answer), or fails an I/O later (an
+// error, or no answer within Config.Volumes.IOTimeout: a hung disk), is
+// offline: neither read nor written, probed every RetryInterval. Writes go
+// on while at most m volumes are offline or healing — a write is
+// acknowledged once k volumes hold it, the write quorum — and the log
+// position from which a volume misses shards is recorded in the metadata
+// database. Beyond m, writes fail with a *QuorumError (ErrTooFewVolumes)
+// naming the volumes; nothing acknowledged is lost. A volume that answers
+// again, or a replacement, is healing: it takes writes at once while a
+// paced pass (HealBytesPerSecond) rebuilds the shards it missed, persisting
+// its progress so that a restart resumes it; until the pass ends it counts
+// as missing. Health reports each volume's state.
+//
+// Disk full: while a volume or the metadata directory has less than
+// Config.Volumes.MinFreeBytes free the store is read-only (ErrReadOnly, the
+// zgda_storage_read_only metric) and writes resume by themselves once space
+// returns. A metadata disk already full at Open opens the store read-only
+// (reads served) rather than failing at every start.
 //
 // # Filesystems
 //
@@ -88,8 +109,9 @@
 // errors.go (ErrNotFound, ErrClosed,
 // ErrEmptyKey, ErrKeyTooLarge, ErrValueTooLarge, ErrInvalidConfig,
 // ErrVolumeMissing, ErrVolumeUnwritable, ErrVolumeMismatch,
-// ErrUnrecoverable, ErrCorrupt, ErrFailed). Typed errors carry the evidence:
-// *KeyError, *VolumeError, *UnrecoverableError, *CorruptError. Context
+// ErrUnrecoverable, ErrCorrupt, ErrTooFewVolumes, ErrReadOnly, ErrFailed).
+// Typed errors carry the evidence: *KeyError, *VolumeError,
+// *UnrecoverableError, *CorruptError, *QuorumError. Context
 // errors are returned as they are; operating-system and Pebble errors are
 // wrapped with %w under a message naming the file or step.
 //

@@ -36,6 +36,13 @@ var (
 	// ErrCorrupt: on-disk or index bytes failed a consistency check that
 	// reconstruction cannot fix (for example an index entry naming another key).
 	ErrCorrupt = errors.New("storage: corrupt data")
+	// ErrTooFewVolumes: a write was refused because more than m volumes are
+	// offline or healing (see *QuorumError); nothing acknowledged is lost.
+	ErrTooFewVolumes = errors.New("storage: too few volumes to write")
+	// ErrReadOnly: a disk is below the free-space watermark
+	// (Config.Volumes.MinFreeBytes) or the metadata disk was full at Open;
+	// reads go on, writes resume once space returns.
+	ErrReadOnly = errors.New("storage: store is read-only")
 	// ErrFailed: an earlier write failed in a way that leaves the index
 	// uncertain (the metadata database refused a commit); the Store refuses
 	// further writes. Close and reopen it: recovery replays the log.

@@ -288,10 +288,20 @@ func TestReplaceVolume(t *testing.T) {
 	}
 	wipe(1)
 	wipe(4)
-	_, err := Open(env.cfg)
-	var ve *VolumeError
-	if !errors.Is(err, ErrVolumeMismatch) || !errors.As(err, &ve) || ve.Index != 1 || !strings.Contains(err.Error(), "AllowReplace") {
-		t.Fatalf("Open with wiped volumes: %v", err)
+	// Without AllowReplace an empty directory is an unmounted disk: the
+	// store opens without it (m = 2 may be missing), saying which and what
+	// to do, and writes nothing there.
+	s = env.open()
+	h := s.Health()
+	if h.Missing != 2 || h.Volumes[1].State != "offline" || h.Volumes[4].State != "offline" || !strings.Contains(h.Volumes[1].Reason, "AllowReplace") {
+		t.Fatalf("Health with wiped volumes: %+v", h)
+	}
+	for i, k := range keys {
+		mustGet(t, s, k, value(k, 1, 10_000+i*9000))
+	}
+	s.Close()
+	if _, err := os.Stat(filepath.Join(env.vols[1], segmentsDirName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the store wrote into an unmounted volume's directory: %v", err)
 	}
 	env.cfg.Volumes.AllowReplace = true
 	s = env.open()

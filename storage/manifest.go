@@ -192,27 +192,52 @@ func initVolume(fsys fsys, path string, m volumeManifest) error {
 // volumeSet is the outcome of checking the configured volumes.
 type volumeSet struct {
 	manifest storeManifest
-	replaced []int // volumes adopted as replacements (empty, to be rebuilt)
-	created  bool  // a new store
+	replaced []int          // volumes adopted as replacements (empty, to be rebuilt)
+	offline  []*VolumeError // volumes missing or failing (at most m), opened without
+	created  bool           // a new store
 }
 
 // checkVolumes reconciles the configured volume paths with what is on disk.
 // stored is the store manifest from the metadata database, nil for a new
 // database.
-func checkVolumes(fsys fsys, cfg *Config, stored *storeManifest, now time.Time) (volumeSet, error) {
+//
+// An existing store opens with up to m volumes missing or failing (no
+// directory, not writable, I/O errors, no answer, no manifest without
+// AllowReplace): they are returned as offline. A volume that is there but
+// wrong (another store's, out of order) is always an error.
+func checkVolumes(fsys fsys, cfg *Config, stored *storeManifest, now time.Time, probe func(i int, path string) error) (volumeSet, error) {
 	paths := cfg.Volumes.Paths
 	n := len(paths)
+	var offline []*VolumeError
+	bad := make([]bool, n)
+	fault := func(i int, err error) error {
+		var ve *VolumeError
+		if stored == nil || !errors.As(err, &ve) || errors.Is(err, ErrVolumeMismatch) {
+			return err
+		}
+		offline = append(offline, ve)
+		bad[i] = true
+		return nil
+	}
 	for i, p := range paths {
-		if err := probeVolume(fsys, i, p); err != nil {
-			return volumeSet{}, err
+		if err := probe(i, p); err != nil {
+			if err := fault(i, err); err != nil {
+				return volumeSet{}, err
+			}
 		}
 	}
 	found := make([]volumeManifest, n)
 	has := make([]bool, n)
 	for i, p := range paths {
+		if bad[i] {
+			continue
+		}
 		v, ok, err := readVolumeManifest(fsys, i, p)
 		if err != nil {
-			return volumeSet{}, err
+			if err := fault(i, err); err != nil {
+				return volumeSet{}, err
+			}
+			continue
 		}
 		found[i], has[i] = v, ok
 	}
@@ -237,7 +262,16 @@ func checkVolumes(fsys fsys, cfg *Config, stored *storeManifest, now time.Time) 
 	}
 	var missing []int
 	for i, p := range paths {
+		if bad[i] {
+			continue
+		}
 		if !has[i] {
+			if !cfg.Volumes.AllowReplace {
+				offline = append(offline, &VolumeError{Index: i, Path: p, Reason: ErrVolumeMissing,
+					Detail: fmt.Sprintf("has no %s; if the disk failed to mount, mount it (it is retried); if it was replaced by an empty disk, open with Volumes.AllowReplace (zgda storage --allow-replace) to rebuild it", volumeManifestName)})
+				bad[i] = true
+				continue
+			}
 			missing = append(missing, i)
 			continue
 		}
@@ -255,21 +289,24 @@ func checkVolumes(fsys fsys, cfg *Config, stored *storeManifest, now time.Time) 
 				Detail: fmt.Sprintf("holds %s but is configured as volume %d; volumes must keep their order: %s", where, i, expectedOrder(sm))}
 		}
 	}
+	if len(offline)+len(missing) > sm.M {
+		var list []string
+		for _, ve := range offline {
+			list = append(list, fmt.Sprintf("%d (%s: %s)", ve.Index, ve.Path, ve.Detail))
+		}
+		for _, i := range missing {
+			list = append(list, fmt.Sprintf("%d (%s: empty, to be replaced)", i, paths[i]))
+		}
+		first := 0
+		if len(offline) > 0 {
+			first = offline[0].Index
+		} else {
+			first = missing[0]
+		}
+		return volumeSet{}, &VolumeError{Index: first, Path: paths[first], Reason: ErrVolumeMismatch,
+			Detail: fmt.Sprintf("%d volumes are missing, failing or being replaced (%s) but only %d can be rebuilt; mount or restore the original disks", len(offline)+len(missing), strings.Join(list, ", "), sm.M)}
+	}
 	if len(missing) > 0 {
-		list := make([]string, len(missing))
-		for j, i := range missing {
-			list[j] = fmt.Sprintf("%d (%s)", i, paths[i])
-		}
-		if !cfg.Volumes.AllowReplace {
-			i := missing[0]
-			return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeMismatch,
-				Detail: fmt.Sprintf("has no %s (volumes without one: %s); if the disk failed to mount, mount it; if it was replaced by an empty disk, open with Volumes.AllowReplace and the scrubber rebuilds it (at most %d may be replaced)",
-					volumeManifestName, strings.Join(list, ", "), sm.M)}
-		}
-		if len(missing) > sm.M {
-			return volumeSet{}, &VolumeError{Index: missing[0], Path: paths[missing[0]], Reason: ErrVolumeMismatch,
-				Detail: fmt.Sprintf("%d volumes have no %s (%s) but only %d can be rebuilt; restore the original disks", len(missing), volumeManifestName, strings.Join(list, ", "), sm.M)}
-		}
 		for _, i := range missing {
 			if hasSegments(fsys, paths[i]) {
 				return volumeSet{}, &VolumeError{Index: i, Path: paths[i], Reason: ErrVolumeMismatch,
@@ -285,11 +322,14 @@ func checkVolumes(fsys fsys, cfg *Config, stored *storeManifest, now time.Time) 
 	}
 	for i, p := range paths {
 		sm.Volumes[i].Path = p
+		if bad[i] {
+			continue
+		}
 		if err := fsys.MkdirAll(filepath.Join(p, segmentsDirName)); err != nil {
 			return volumeSet{}, &VolumeError{Index: i, Path: p, Reason: ErrVolumeUnwritable, Detail: "cannot create the segments directory", Err: err}
 		}
 	}
-	return volumeSet{manifest: sm, replaced: missing}, nil
+	return volumeSet{manifest: sm, replaced: missing, offline: offline}, nil
 }
 
 func expectedOrder(sm storeManifest) string {

@@ -24,6 +24,8 @@ type counters struct {
 	reclaimedBytes       atomic.Uint64
 	pruned               atomic.Uint64
 	replayedRecords      atomic.Uint64
+	volumeFailures       atomic.Uint64 // volumes marked offline
+	healPasses           atomic.Uint64 // volumes healed back to online
 }
 
 func (s *Store) collectors() []prometheus.Collector {
@@ -54,6 +56,15 @@ func (s *Store) collectors() []prometheus.Collector {
 		counter("compaction_moved_bytes_total", "Bytes copied forward by compaction (per volume).", &c.movedBytes),
 		counter("reclaimed_bytes_total", "Bytes freed by compaction (per volume).", &c.reclaimedBytes),
 		counter("pruned_total", "Keys removed by retention.", &c.pruned),
+		counter("volume_failures_total", "Times a volume was marked offline (I/O error, deadline missed).", &c.volumeFailures),
+		counter("volume_heals_total", "Volumes healed back to full redundancy.", &c.healPasses),
+		gauge("volumes_missing", "Volumes offline or healing (writes stop above the parity).", func() float64 { return float64(s.missing()) }),
+		gauge("read_only", "1 while a disk is below the free-space watermark and writes are refused.", func() float64 {
+			if s.readOnly.Load() != nil {
+				return 1
+			}
+			return 0
+		}),
 		gauge("segments", "Segments on disk.", func() float64 { return float64(s.Stats().Segments) }),
 		gauge("live_bytes", "Bytes per volume held by live records.", func() float64 { return float64(s.Stats().LiveBytes) }),
 		gauge("segment_bytes", "Bytes per volume held by segments.", func() float64 { return float64(s.Stats().SegmentBytes) }),

@@ -62,6 +62,25 @@ func (s *Store) readValue(key []byte, e *entry, verifyAll bool) ([]byte, error) 
 // checks it. With header it also reads and checks the shard header. It
 // returns "" when the shard is good, else why not.
 func (s *Store) readShard(g *segment, e *entry, v int, dst []byte, header bool) string {
+	if !s.usable(v) {
+		return "volume offline"
+	}
+	if s.cfg.Volumes.IOTimeout <= 0 {
+		return s.readShardNow(g, e, v, dst, header)
+	}
+	// Under the deadline the read goes to a buffer of its own: a hung call
+	// may finish long after dst has been handed to the caller.
+	tmp := getBuf(len(dst))
+	var why string
+	if err := s.volIO(v, func() error { why = s.readShardNow(g, e, v, *tmp, header); return nil }); err != nil {
+		return "read error: " + err.Error()
+	}
+	copy(dst, *tmp)
+	putBuf(tmp)
+	return why
+}
+
+func (s *Store) readShardNow(g *segment, e *entry, v int, dst []byte, header bool) string {
 	f, err := g.file(v, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		if g.isDeleted() {
@@ -228,6 +247,17 @@ func (s *Store) repairShard(g *segment, key []byte, e *entry, v int, data []byte
 }
 
 func (s *Store) writeShard(g *segment, e *entry, v int, data []byte) error {
+	if !s.usable(v) {
+		return fmt.Errorf("volume %d is offline", v)
+	}
+	err := s.volIO(v, func() error { return s.writeShardNow(g, e, v, data) })
+	if err != nil && !errors.Is(err, errIOTimeout) {
+		s.setOffline(v, "shard rewrite failed: "+err.Error())
+	}
+	return err
+}
+
+func (s *Store) writeShardNow(g *segment, e *entry, v int, data []byte) error {
 	f, err := g.file(v, true)
 	if err != nil {
 		return err

@@ -57,6 +57,12 @@ func (s *Store) recover(mode replayMode) (*LogReport, error) {
 	healShards := mode != replayCheck
 	b := s.db.NewIndexedBatch()
 	defer func() { b.Close() }()
+	for v := range s.vols {
+		if s.health[v].get() == volOffline {
+			// It may miss anything written since the checkpoint.
+			s.markMissing(b, v, rep.Checkpoint)
+		}
+	}
 	delta := statDelta{}
 	for _, id := range s.segs.sortedIDs() {
 		if id < cp.Segment {
@@ -206,6 +212,10 @@ func (s *Store) scanRecord(g *segment, off int64, heal bool) (rec logged, next i
 	why := make([]string, n)
 	votes := map[[2]uint64]int{} // (payloadLen, seq) → count
 	for v := 0; v < n; v++ {
+		if !s.usable(v) {
+			why[v] = "volume offline"
+			continue
+		}
 		f, err := g.file(v, false)
 		if err != nil {
 			why[v] = "missing segment file"
@@ -350,6 +360,9 @@ func (s *Store) nextValidRecord(g *segment, off int64) (int64, bool) {
 // nextHeader returns the position of the first well-formed shard header at
 // or after from in volume v's file of g that names that position.
 func (s *Store) nextHeader(g *segment, v int, from int64) (int64, bool) {
+	if !s.usable(v) {
+		return 0, false
+	}
 	f, err := g.file(v, false)
 	if err != nil {
 		return 0, false
@@ -420,6 +433,9 @@ func unindexRecord(b *pebble.Batch, r logged, d statDelta) error {
 func (s *Store) segFileEnd(g *segment) int64 {
 	var end int64
 	for v := range s.vols {
+		if !s.usable(v) {
+			continue
+		}
 		f, err := g.file(v, false)
 		if err != nil {
 			continue

@@ -198,9 +198,12 @@ func (t *segTable) sortedIDs() []uint64 {
 
 // discover loads the segments present on any volume, with sizes (the
 // largest copy: a crash may leave volumes with different tails).
-func (t *segTable) discover() error {
+func (t *segTable) discover(usable func(int) bool) error {
 	t.segs = map[uint64]*segment{}
 	for _, v := range t.vols {
+		if !usable(v.index) {
+			continue
+		}
 		names, err := v.fs.List(v.segDir)
 		if err != nil {
 			return fmt.Errorf("storage: volume %d (%s): listing segments: %w", v.index, v.path, err)

@@ -39,6 +39,10 @@ type Store struct {
 	closed  bool
 	failed  atomic.Pointer[error]
 
+	health   []*volHealth           // per volume, then one for the metadata directory
+	metaRO   bool                   // the metadata database is open read-only (its disk was full at Open)
+	readOnly atomic.Pointer[string] // why the store refuses writes, nil when it does not
+
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bgWG     sync.WaitGroup
@@ -70,6 +74,9 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 	}
 	o := buildOptions(opts)
 	s := &Store{cfg: cfg, opts: o, log: o.logger.With("component", "storage")}
+	for range len(cfg.Volumes.Paths) + 1 {
+		s.health = append(s.health, &volHealth{})
+	}
 
 	s.fs = osFS{}
 	popts := &pebble.Options{Logger: pebbleLogger{s.log}}
@@ -82,6 +89,24 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 	}
 	if err := s.fs.MkdirAll(cfg.Dir); err != nil {
 		return nil, nil, fmt.Errorf("storage: creating metadata directory %s: %w", cfg.Dir, err)
+	}
+	// A full metadata disk opens read-only instead of failing (or worse,
+	// Pebble aborting) at every start: reads go on, writes are refused.
+	if min := cfg.Volumes.MinFreeBytes; min > 0 && mode != replayCheck {
+		if free, err := s.fs.Avail(cfg.Dir); err == nil && free < uint64(min) {
+			if pebbleExists(s.fs, cfg.Dir) {
+				msg := fmt.Sprintf("the metadata directory %s has %d bytes free, below storage.volumes.min_free_bytes (%d): opened read-only; free space and restart the node to write again",
+					cfg.Dir, free, min)
+				s.readOnly.Store(&msg)
+				s.metaRO = true
+				popts.ReadOnly = true
+				mode = replayCheck
+				s.log.Error("metadata disk full; opening read-only", "detail", msg)
+			} else {
+				return nil, nil, fmt.Errorf("%w: the metadata directory %s has %d bytes free, below storage.volumes.min_free_bytes (%d); a new store cannot be created there",
+					ErrReadOnly, cfg.Dir, free, min)
+			}
+		}
 	}
 	db, err := pebble.Open(cfg.Dir, popts)
 	if err != nil {
@@ -106,40 +131,74 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil, fmt.Errorf("storage: reading the store manifest: %w", err)
 	}
-	vs, err := checkVolumes(s.fs, &s.cfg, stored, o.now())
+	for i, p := range cfg.Volumes.Paths {
+		s.vols = append(s.vols, volume{index: i, path: p, segDir: filepath.Join(p, segmentsDirName), fs: s.fs})
+	}
+	probe := func(i int, path string) error {
+		err := s.volIO(i, func() error { return probeVolume(s.fs, i, path) })
+		if errors.Is(err, errIOTimeout) {
+			return &VolumeError{Index: i, Path: path, Reason: ErrVolumeUnwritable, Detail: "does not answer", Err: err}
+		}
+		return err
+	}
+	vs, err := checkVolumes(s.fs, &s.cfg, stored, o.now(), probe)
 	if err != nil {
 		return nil, nil, err
 	}
 	s.man = vs.manifest
-	for i, p := range cfg.Volumes.Paths {
-		s.vols = append(s.vols, volume{index: i, path: p, segDir: filepath.Join(p, segmentsDirName), fs: s.fs})
+	if err := s.loadHealMarks(); err != nil {
+		return nil, nil, err
+	}
+	for _, h := range s.health[:len(s.vols)] {
+		if h.mark != nil {
+			h.state.Store(int32(volHealing))
+			h.reason, h.since = "resuming an interrupted heal pass", o.now()
+		}
+	}
+	for _, f := range vs.offline {
+		h := s.health[f.Index]
+		h.state.Store(int32(volOffline))
+		h.reason, h.since = f.Error(), o.now()
+		s.log.Error("opening without a volume; it counts as missing and is retried", "volume", f.Index, "path", f.Path, "err", f)
 	}
 	for _, i := range vs.replaced {
-		s.log.Warn("adopted an empty directory as a replacement volume; its shards are rebuilt on read and by the scrubber",
+		h := s.health[i]
+		h.state.Store(int32(volHealing))
+		h.reason, h.since = "replacement volume, being rebuilt", o.now()
+		h.mark = &LogPosition{}
+		s.log.Warn("adopted an empty directory as a replacement volume; healing rebuilds its shards now",
 			"volume", i, "path", cfg.Volumes.Paths[i])
 	}
 	if s.codec, err = newCodec(s.man.K, s.man.M); err != nil {
 		return nil, nil, err
 	}
 	mb, _ := json.Marshal(s.man)
+	if s.metaRO && len(vs.replaced) > 0 {
+		return nil, nil, fmt.Errorf("%w: cannot adopt replacement volumes while the metadata disk is full", ErrReadOnly)
+	}
 	wb := db.NewBatch()
 	wb.Set(metaManifest, mb, nil)
+	for _, i := range vs.replaced {
+		wb.Set(healKey(i), encodePos(LogPosition{}), nil)
+	}
 	if vs.created {
 		wb.Set(metaCheckpoint, checkpoint{Segment: 0, Offset: 0, NextSeq: 1}.encode(), nil)
 	}
-	if err := wb.Commit(pebble.Sync); err != nil {
+	if s.metaRO {
+		wb.Close()
+	} else if err := wb.Commit(pebble.Sync); err != nil {
 		return nil, nil, fmt.Errorf("storage: writing the store manifest: %w", err)
 	}
 
 	s.segs.vols = s.vols
-	if err := s.segs.discover(); err != nil {
+	if err := s.segs.discover(s.usable); err != nil {
 		return nil, nil, err
 	}
 	rep, err := s.recover(mode)
 	if err != nil {
 		return nil, rep, err
 	}
-	if mode == replayCheck {
+	if mode == replayCheck && !s.metaRO {
 		ok = true
 		return s, rep, nil
 	}
@@ -161,10 +220,12 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 		}
 	}
 	go s.commitLoop()
+	s.startHealth()
 	s.startBackground()
 	ok = true
 	s.log.Info("storage opened", "dir", cfg.Dir, "volumes", len(s.vols), "data_shards", s.man.K, "parity_shards", s.man.M,
-		"store", s.man.Store, "replayed", s.ctr.replayedRecords.Load(), "torn_tails", len(rep.TornTails))
+		"store", s.man.Store, "replayed", s.ctr.replayedRecords.Load(), "torn_tails", len(rep.TornTails),
+		"missing_volumes", s.missing())
 	return s, rep, nil
 }
 
@@ -331,6 +392,12 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 	if err := s.failure(); err != nil {
 		return err
 	}
+	if p := s.readOnly.Load(); p != nil {
+		return fmt.Errorf("%w: %s", ErrReadOnly, *p)
+	}
+	if s.missing() > s.codec.m {
+		return s.quorumError()
+	}
 	now := s.opts.now().UnixNano()
 	recs := make([]*encoded, len(b.ops))
 	var puts, dels, bytes uint64
@@ -477,4 +544,10 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "source", "pebble")
 	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+// pebbleExists reports whether dir holds a Pebble database (any file).
+func pebbleExists(fsys fsys, dir string) bool {
+	names, err := fsys.List(dir)
+	return err == nil && len(names) > 0
 }

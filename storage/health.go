@@ -1,0 +1,520 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Volume health and degraded mode.
+//
+// Each volume is online, offline or healing. A volume that fails an I/O
+// (an error, or no answer within Config.Volumes.IOTimeout: a hung disk) is
+// marked offline; it is then neither read nor written, and probed every
+// RetryInterval. Writes go on while at most m volumes are offline or
+// healing — a write is acknowledged once k volumes (the data shards' worth)
+// hold it, the write quorum. The first group a volume misses records, in the
+// metadata database, the log position from which its shards are missing
+// (its heal mark). A volume that answers a probe again, or a replaced one,
+// turns healing: it takes writes and reads again while a paced heal pass
+// rebuilds its shards from the heal mark on, advancing the mark as it goes
+// (so a restart resumes it); until the pass ends it still counts as
+// missing, so a second failure meanwhile stops writes instead of silently
+// exceeding m. State changes that decide which volumes a group writes are
+// made by the committer between groups.
+
+type volState int32
+
+const (
+	volOnline volState = iota
+	volOffline
+	volHealing
+)
+
+func (v volState) String() string {
+	switch v {
+	case volOnline:
+		return "online"
+	case volOffline:
+		return "offline"
+	}
+	return "healing"
+}
+
+// volHealth is one volume's state.
+type volHealth struct {
+	state   atomic.Int32 // volState
+	stuck   atomic.Int32 // calls past their deadline that have not returned (a hung disk)
+	healing atomic.Bool  // a heal pass runs
+
+	mu     sync.Mutex
+	reason string
+	since  time.Time
+	mark   *LogPosition // where its missing shards begin; nil when none are
+}
+
+func (h *volHealth) get() volState { return volState(h.state.Load()) }
+
+// VolumeStatus describes one volume for Health and for errors.
+type VolumeStatus struct {
+	Index    int          `json:"index"`
+	Path     string       `json:"path"`
+	State    string       `json:"state"` // "online", "offline" or "healing"
+	Reason   string       `json:"reason,omitempty"`
+	Since    time.Time    `json:"since,omitzero"`
+	HealFrom *LogPosition `json:"heal_from,omitempty"` // where its missing shards begin
+}
+
+// Health is the store's degraded-mode state.
+type Health struct {
+	Volumes  []VolumeStatus `json:"volumes"`
+	Missing  int            `json:"missing"` // offline or healing volumes
+	Parity   int            `json:"parity"`  // how many may be missing while writes go on
+	ReadOnly string         `json:"read_only,omitempty"`
+}
+
+// Health reports each volume's state and whether the store is read-only.
+func (s *Store) Health() Health {
+	h := Health{Parity: s.codec.m}
+	for v := range s.vols {
+		st := s.volStatus(v)
+		if st.State != "online" {
+			h.Missing++
+		}
+		h.Volumes = append(h.Volumes, st)
+	}
+	if p := s.readOnly.Load(); p != nil {
+		h.ReadOnly = *p
+	}
+	return h
+}
+
+func (s *Store) volStatus(v int) VolumeStatus {
+	h := s.health[v]
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := VolumeStatus{Index: v, Path: s.vols[v].path, State: h.get().String(), Reason: h.reason, Since: h.since}
+	if h.mark != nil {
+		m := *h.mark
+		st.HealFrom = &m
+	}
+	return st
+}
+
+// usable reports whether volume v is read and written (online or healing,
+// and not stuck in an earlier call).
+func (s *Store) usable(v int) bool {
+	h := s.health[v]
+	return h.get() != volOffline && h.stuck.Load() == 0
+}
+
+// missing counts the volumes that are offline or healing.
+func (s *Store) missing() int {
+	n := 0
+	for _, h := range s.health[:len(s.vols)] {
+		if h.get() != volOnline {
+			n++
+		}
+	}
+	return n
+}
+
+// setOffline marks volume v offline because of err.
+func (s *Store) setOffline(v int, why string) {
+	h := s.health[v]
+	h.mu.Lock()
+	prev := h.get()
+	if prev == volOffline {
+		h.mu.Unlock()
+		return
+	}
+	h.state.Store(int32(volOffline))
+	h.reason, h.since = why, s.opts.now()
+	h.mu.Unlock()
+	s.ctr.volumeFailures.Add(1)
+	s.log.Error("volume offline; writes go on without it while at most parity volumes are missing, and it is retried",
+		"volume", v, "path", s.vols[v].path, "was", prev.String(), "reason", why,
+		"missing", s.missing(), "parity", s.codec.m, "retry_every", s.retryInterval())
+}
+
+func (s *Store) retryInterval() time.Duration {
+	if d := s.cfg.Volumes.RetryInterval; d > 0 {
+		return d
+	}
+	return 5 * time.Second
+}
+
+// errIOTimeout: a volume did not answer within Config.Volumes.IOTimeout.
+var errIOTimeout = errors.New("no answer within the I/O deadline (storage.volumes.io_timeout); the disk may be hung")
+
+// volIO runs f, an I/O call on volume v, under the I/O deadline. On a
+// timeout f keeps running on its own goroutine (a hung call cannot be
+// cancelled): f must not touch memory the caller reuses. The volume counts
+// as stuck until f returns.
+func (s *Store) volIO(v int, f func() error) error {
+	d := s.cfg.Volumes.IOTimeout
+	if d <= 0 {
+		return f()
+	}
+	c := s.startIO(v, f)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-c.done:
+		return err
+	case <-t.C:
+		c.abandon()
+		return errIOTimeout
+	}
+}
+
+// ioCall is one I/O call on its own goroutine.
+type ioCall struct {
+	s    *Store
+	v    int
+	done chan error
+	mu   sync.Mutex
+	left bool // abandoned by its caller: it counts as stuck until it returns
+	ret  bool
+}
+
+func (s *Store) startIO(v int, f func() error) *ioCall {
+	c := &ioCall{s: s, v: v, done: make(chan error, 1)}
+	go func() {
+		err := f()
+		c.mu.Lock()
+		c.ret = true
+		if c.left {
+			s.health[v].stuck.Add(-1)
+		}
+		c.mu.Unlock()
+		c.done <- err
+	}()
+	return c
+}
+
+// abandon gives up on the call after its deadline and marks the volume
+// offline; the volume counts as stuck until the call returns.
+func (c *ioCall) abandon() {
+	c.mu.Lock()
+	if !c.ret && !c.left {
+		c.left = true
+		c.s.health[c.v].stuck.Add(1)
+	}
+	c.mu.Unlock()
+	c.s.setOffline(c.v, errIOTimeout.Error())
+}
+
+// QuorumError: a write was refused because more than m volumes are offline
+// or healing. It wraps ErrTooFewVolumes.
+type QuorumError struct {
+	Missing []VolumeStatus // the offline and healing volumes
+	Parity  int            // m
+	Shards  int            // n
+}
+
+func (e *QuorumError) Error() string {
+	var parts []string
+	for _, v := range e.Missing {
+		p := fmt.Sprintf("volume %d (%s) %s", v.Index, v.Path, v.State)
+		if v.Reason != "" {
+			p += ": " + v.Reason
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("storage: write refused: %d of %d volumes are offline or healing and the parity covers %d [%s]; this write was not acknowledged and every acknowledged one is kept; reads go on; bring the volumes back (offline ones are retried, healing ones finish by themselves)",
+		len(e.Missing), e.Shards, e.Parity, strings.Join(parts, "; "))
+}
+
+func (e *QuorumError) Unwrap() error { return ErrTooFewVolumes }
+
+func (s *Store) quorumError() error {
+	e := &QuorumError{Parity: s.codec.m, Shards: s.codec.n()}
+	for v := range s.vols {
+		if st := s.volStatus(v); st.State != "online" {
+			e.Missing = append(e.Missing, st)
+		}
+	}
+	return e
+}
+
+// --- heal marks in the metadata database -------------------------------------
+
+func healKey(v int) []byte { return append([]byte("mheal/"), byte(v)) }
+
+func encodePos(p LogPosition) []byte {
+	b := make([]byte, 20)
+	binary.LittleEndian.PutUint64(b[0:], p.Segment)
+	binary.LittleEndian.PutUint64(b[8:], uint64(p.Offset))
+	binary.LittleEndian.PutUint32(b[16:], crc(b[:16]))
+	return b
+}
+
+func decodePos(b []byte) (LogPosition, error) {
+	if len(b) != 20 || binary.LittleEndian.Uint32(b[16:]) != crc(b[:16]) || int64(binary.LittleEndian.Uint64(b[8:])) < 0 {
+		return LogPosition{}, fmt.Errorf("heal mark is damaged")
+	}
+	return LogPosition{Segment: binary.LittleEndian.Uint64(b[0:]), Offset: int64(binary.LittleEndian.Uint64(b[8:]))}, nil
+}
+
+func (p LogPosition) before(q LogPosition) bool {
+	return p.Segment < q.Segment || p.Segment == q.Segment && p.Offset < q.Offset
+}
+
+// markMissing records, through b, that volume v misses shards from p on
+// (keeping an earlier mark). The caller is the committer or recovery.
+func (s *Store) markMissing(b *pebble.Batch, v int, p LogPosition) {
+	h := s.health[v]
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.mark != nil && !p.before(*h.mark) {
+		return
+	}
+	h.mark = &p
+	b.Set(healKey(v), encodePos(p), nil)
+}
+
+// loadHealMarks reads the persisted heal marks at Open.
+func (s *Store) loadHealMarks() error {
+	for v := range s.vols {
+		b, closer, err := s.db.Get(healKey(v))
+		if errors.Is(err, pebble.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("storage: reading heal marks: %w", err)
+		}
+		p, derr := decodePos(b)
+		closer.Close()
+		if derr != nil {
+			return fmt.Errorf("%w: volume %d: %v", ErrCorrupt, v, derr)
+		}
+		s.health[v].mark = &p
+	}
+	return nil
+}
+
+// --- the health loop: free space, probes, healing ------------------------------
+
+// ctl asks the committer to run f between groups (with the next group's
+// index batch) and waits for it.
+func (s *Store) ctl(ctx context.Context, f func(b *pebble.Batch)) error {
+	return s.submit(ctx, &request{ctl: f})
+}
+
+func (s *Store) startHealth() {
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		t := time.NewTicker(s.retryInterval())
+		defer t.Stop()
+		s.checkHealth(s.bgCtx)
+		for {
+			select {
+			case <-s.bgCtx.Done():
+				return
+			case <-t.C:
+				s.checkHealth(s.bgCtx)
+			}
+		}
+	}()
+}
+
+// checkHealth runs one round: the free-space watermark, probes of offline
+// volumes, and heal passes for healing ones.
+func (s *Store) checkHealth(ctx context.Context) {
+	if s.metaRO {
+		return // read-only until restarted
+	}
+	s.checkSpace()
+	for v := range s.vols {
+		h := s.health[v]
+		switch h.get() {
+		case volOffline:
+			if h.stuck.Load() > 0 {
+				continue // still hung in an earlier call
+			}
+			if err := s.volIO(v, func() error { return probeVolume(s.fs, v, s.vols[v].path) }); err != nil {
+				continue
+			}
+			if err := s.ctl(ctx, func(*pebble.Batch) {
+				h.mu.Lock()
+				h.state.Store(int32(volHealing))
+				h.reason, h.since = "back online; rebuilding the shards it missed", s.opts.now()
+				h.mu.Unlock()
+			}); err != nil {
+				return
+			}
+			s.log.Warn("volume answers again; healing it", "volume", v, "path", s.vols[v].path)
+			s.startHeal(v)
+		case volHealing:
+			s.startHeal(v)
+		}
+	}
+}
+
+// checkSpace applies the free-space watermark to the metadata directory
+// and the volumes that take writes.
+func (s *Store) checkSpace() {
+	min := s.cfg.Volumes.MinFreeBytes
+	if min <= 0 {
+		return
+	}
+	var low []string
+	check := func(v int, what, dir string) {
+		var free uint64
+		err := s.volIO(v, func() error {
+			var err error
+			free, err = s.fs.Avail(dir)
+			return err
+		})
+		if err == nil && free < uint64(min) {
+			low = append(low, fmt.Sprintf("%s %s has %d bytes free", what, dir, free))
+		}
+	}
+	check(s.metaVol(), "the metadata directory", s.cfg.Dir)
+	for v := range s.vols {
+		if s.usable(v) {
+			check(v, fmt.Sprintf("volume %d", v), s.vols[v].path)
+		}
+	}
+	if len(low) == 0 {
+		if p := s.readOnly.Swap(nil); p != nil {
+			s.log.Warn("free space is back above the watermark; writes resume", "was", *p)
+		}
+		return
+	}
+	msg := fmt.Sprintf("%s, below storage.volumes.min_free_bytes (%d); free space or add capacity, writes resume by themselves",
+		strings.Join(low, ", "), min)
+	if p := s.readOnly.Swap(&msg); p == nil || *p != msg {
+		s.log.Error("store is read-only: disk space below the watermark", "detail", msg)
+	}
+}
+
+// metaVol is the health slot used for I/O on the metadata directory: the
+// last one, which no volume uses.
+func (s *Store) metaVol() int { return len(s.vols) }
+
+// startHeal starts a heal pass for volume v unless one runs.
+func (s *Store) startHeal(v int) {
+	h := s.health[v]
+	if !h.healing.CompareAndSwap(false, true) {
+		return
+	}
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		defer h.healing.Store(false)
+		if err := s.heal(s.bgCtx, v); err != nil && s.bgCtx.Err() == nil {
+			s.log.Warn("heal pass stopped; it resumes from its mark", "volume", v, "err", err)
+		}
+	}()
+}
+
+// heal rebuilds volume v's shards from its heal mark to the end of the log,
+// paced by HealBytesPerSecond, advancing the persisted mark as it goes;
+// then turns the volume online.
+func (s *Store) heal(ctx context.Context, v int) error {
+	h := s.health[v]
+	h.mu.Lock()
+	var from LogPosition
+	scan := h.mark != nil // no mark: it missed no write
+	if scan {
+		from = *h.mark
+	}
+	h.mu.Unlock()
+	p := newPacer(s.cfg.Volumes.HealBytesPerSecond)
+	lower, upper := locKey(from.Segment, from.Offset), []byte{pfxLoc + 1}
+	healed := 0
+	for scan {
+		refs, err := s.scanLocs(lower, upper, 256)
+		if err != nil {
+			return err
+		}
+		if len(refs) == 0 {
+			break
+		}
+		for _, r := range refs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if h.get() != volHealing {
+				return fmt.Errorf("volume %d went offline again", v)
+			}
+			e, err := s.lookup(r.key)
+			if err != nil || e.inline() || e.Segment != r.seg || e.Offset != r.off {
+				continue
+			}
+			n, err := s.healRecord(r.key, &e, v)
+			if err != nil {
+				return err
+			}
+			healed += n
+			if err := p.wait(ctx, e.recordSize()); err != nil {
+				return err
+			}
+		}
+		last := refs[len(refs)-1]
+		lower = append(locKey(last.seg, last.off), 0)
+		pos := LogPosition{Segment: last.seg, Offset: last.off + 1}
+		if err := s.ctl(ctx, func(b *pebble.Batch) {
+			h.mu.Lock()
+			if h.get() == volHealing && h.mark != nil && h.mark.before(pos) {
+				h.mark = &pos
+				b.Set(healKey(v), encodePos(pos), nil)
+			}
+			h.mu.Unlock()
+		}); err != nil {
+			return err
+		}
+	}
+	done := false
+	if err := s.ctl(ctx, func(b *pebble.Batch) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.get() != volHealing {
+			return
+		}
+		h.state.Store(int32(volOnline))
+		h.reason, h.since, h.mark = "", s.opts.now(), nil
+		b.Delete(healKey(v), nil)
+		done = true
+	}); err != nil {
+		return err
+	}
+	if done {
+		s.ctr.healPasses.Add(1)
+		s.log.Warn("volume healed; full redundancy restored", "volume", v, "path", s.vols[v].path, "shards_rebuilt", healed)
+	}
+	return nil
+}
+
+// healRecord makes sure volume v holds its shard of the record e points to,
+// rebuilding it from the others if not. It returns the shards rewritten.
+func (s *Store) healRecord(key []byte, e *entry, v int) (int, error) {
+	g := s.segs.acquire(e.Segment)
+	if g == nil {
+		return 0, nil // compacted away
+	}
+	defer s.segs.release(g)
+	buf := make([]byte, e.ShardLen)
+	if s.readShard(g, e, v, buf, true) == "" {
+		return 0, nil
+	}
+	before := s.ctr.repairs.Load()
+	if _, err := s.loadRecord(g, key, e, true); err != nil {
+		if errors.Is(err, errSegmentGone) {
+			return 0, nil
+		}
+		s.log.Error("heal: a record cannot be rebuilt", "volume", v, "err", err)
+		return 0, nil
+	}
+	return int(s.ctr.repairs.Load() - before), nil
+}
