@@ -428,3 +428,68 @@ func TestMetadataDiskFull(t *testing.T) {
 	}
 	_ = filepath.Join
 }
+
+// TestHealReplacedVolume: a replaced volume is healed at once (no scrub),
+// paced, counts as missing until done — a second failure meanwhile stops
+// writes on 3 volumes (m = 1) — and a restart resumes the pass from its
+// persisted mark.
+func TestHealReplacedVolume(t *testing.T) {
+	env := newEnv(t, storeCase{vols: 3})
+	env.cfg.Volumes.RetryInterval = 20 * time.Millisecond
+	env.cfg.Volumes.IOTimeout = time.Second
+	s := env.open()
+	want := map[string][]byte{}
+	const records = 120
+	for i := 0; i < records; i++ {
+		k := fmt.Sprintf("k/%03d", i)
+		want[k] = value(k, 1, 10_000)
+		mustPut(t, s, k, want[k])
+	}
+	s.Close()
+	if err := os.RemoveAll(env.vols[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(env.vols[2], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env.cfg.Volumes.AllowReplace = true
+	env.cfg.Volumes.HealBytesPerSecond = 400 << 10 // about 40 records a second
+	ffs := newFaultFS(osFS{})
+	t.Cleanup(func() { ffs.set(env.vols[0], nil) })
+	opts := []Option{func(o *options) { o.wrapFS = func(fsys) fsys { return ffs } }}
+	s = env.open(opts...)
+	h := s.Health()
+	if h.Missing != 1 || h.Volumes[2].State != "healing" {
+		t.Fatalf("Health with a replaced volume: %+v", h)
+	}
+	// It starts at once and persists its progress.
+	waitFor(t, "heal progress", func() bool {
+		m := s.Health().Volumes[2].HealFrom
+		return m != nil && (m.Segment > 0 || m.Offset > 0)
+	})
+	// Healing counts as missing: with m = 1 a second failure stops writes.
+	ffs.set(env.vols[0], &fault{write: syscall.EIO})
+	err := s.Put(context.Background(), []byte("x"), value("x", 1, 10_000))
+	if !errors.Is(err, ErrTooFewVolumes) || !strings.Contains(err.Error(), "healing") {
+		t.Fatalf("Put with one volume healing and one failing (m=1): %v", err)
+	}
+	ffs.set(env.vols[0], nil)
+	mark := *s.Health().Volumes[2].HealFrom
+	s.Close()
+
+	env.cfg.Volumes.HealBytesPerSecond = 0
+	env.cfg.Volumes.AllowReplace = false
+	s = env.open()
+	defer s.Close()
+	if h := s.Health().Volumes[2]; h.State != "healing" || h.HealFrom == nil || h.HealFrom.before(mark) {
+		t.Fatalf("after restart: %+v, want healing from %+v", h, mark)
+	}
+	waitHealed(t, s)
+	if n := s.ctr.healScanned.Load(); n >= records {
+		t.Fatalf("the resumed pass looked at %d records; it should start from its mark, not from the start (%d)", n, records)
+	}
+	checkRedundancy(t, s, want)
+	for k, v := range want {
+		mustGet(t, s, k, v)
+	}
+}

@@ -433,8 +433,22 @@ func (s *Store) heal(ctx context.Context, v int) error {
 	p := newPacer(s.cfg.Volumes.HealBytesPerSecond)
 	lower, upper := locKey(from.Segment, from.Offset), []byte{pfxLoc + 1}
 	healed := 0
+	// advance persists the mark past what is healed, so that a restart
+	// resumes there. Records at or after the mark are the only ones the
+	// volume can miss: new writes land at the end of the log.
+	advance := func(pos LogPosition) error {
+		return s.ctl(ctx, func(b *pebble.Batch) {
+			h.mu.Lock()
+			if h.get() == volHealing && h.mark != nil && h.mark.before(pos) {
+				h.mark = &pos
+				b.Set(healKey(v), encodePos(pos), nil)
+			}
+			h.mu.Unlock()
+		})
+	}
+	const persistEvery = 32 // records between persisted marks
 	for scan {
-		refs, err := s.scanLocs(lower, upper, 256)
+		refs, err := s.scanLocs(lower, upper, persistEvery)
 		if err != nil {
 			return err
 		}
@@ -448,6 +462,7 @@ func (s *Store) heal(ctx context.Context, v int) error {
 			if h.get() != volHealing {
 				return fmt.Errorf("volume %d went offline again", v)
 			}
+			s.ctr.healScanned.Add(1)
 			e, err := s.lookup(r.key)
 			if err != nil || e.inline() || e.Segment != r.seg || e.Offset != r.off {
 				continue
@@ -463,15 +478,7 @@ func (s *Store) heal(ctx context.Context, v int) error {
 		}
 		last := refs[len(refs)-1]
 		lower = append(locKey(last.seg, last.off), 0)
-		pos := LogPosition{Segment: last.seg, Offset: last.off + 1}
-		if err := s.ctl(ctx, func(b *pebble.Batch) {
-			h.mu.Lock()
-			if h.get() == volHealing && h.mark != nil && h.mark.before(pos) {
-				h.mark = &pos
-				b.Set(healKey(v), encodePos(pos), nil)
-			}
-			h.mu.Unlock()
-		}); err != nil {
+		if err := advance(LogPosition{Segment: last.seg, Offset: last.off + 1}); err != nil {
 			return err
 		}
 	}

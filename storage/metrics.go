@@ -26,6 +26,7 @@ type counters struct {
 	replayedRecords      atomic.Uint64
 	volumeFailures       atomic.Uint64 // volumes marked offline
 	healPasses           atomic.Uint64 // volumes healed back to online
+	healScanned          atomic.Uint64 // records a heal pass looked at
 }
 
 func (s *Store) collectors() []prometheus.Collector {
