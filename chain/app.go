@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -198,6 +199,11 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err := g.Validate(a.chainID); err != nil {
 		return nil, err
 	}
+	if a.ready {
+		// CometBFT restarted before block 1 and replays InitChain: the
+		// genesis state is committed already (version 1 of the state).
+		return &abci.InitChainResponse{AppHash: bytes.Clone(a.st.appHash)}, nil
+	}
 	a.st.pending = map[string]entry{}
 	v := view{s: a.st, overlay: true}
 	pb, err := json.Marshal(g.Params)
@@ -233,8 +239,10 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	e0 := epochRecord{seed: GenesisSeed(), started: true, m: g.Params.QuorumSize,
 		quorums: da.AssignQuorums(ps, int(g.Params.QuorumSize))}
 	v.set(keyEpoch(0), e0.marshal())
-	a.st.appHash = nil
-	h := a.st.hashPending(0)
+	h, err := a.st.hashPending(0)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.st.commit(0, h); err != nil {
 		return nil, err
 	}
@@ -308,7 +316,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.finalTxs = append(a.finalTxs, TxResult{Hash: hex.EncodeToString(sum[:]), Height: h, Code: r.Code, Log: r.Log})
 	}
 	a.finalHeight = h
-	a.finalHash = a.st.hashPending(h)
+	hash, err := a.st.hashPending(h)
+	if err != nil {
+		return nil, err
+	}
+	a.finalHash = hash
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: a.finalHash}, nil
 }
 

@@ -14,10 +14,12 @@
 //
 // # Model
 //
-// State lives in Pebble under the home (data/app), written once per block in
-// one synced batch at Commit. The app hash chains each block's sorted write
-// set (see store.go), so validators that applied the same transactions agree
-// on it; there is no Merkle tree over the state, so queries trust the node.
+// State lives in an IAVL tree (cosmos/iavl) over Pebble under the home
+// (data/app), one tree version per block, saved and fsync'd at Commit; the
+// app hash is the tree's root hash (iavl.go), so validators that applied the
+// same transactions agree on it, and a proven query (ABCI Prove) carries an
+// ICS-23 proof of every state key its answer was read from, against the app
+// hash of the queried height. The last defaultKeepHeights heights are kept.
 //
 // Epoch e covers blocks [b + e·E, b + (e+1)·E) for genesis height b and
 // params.epoch_length E. At the first block of epoch e the app

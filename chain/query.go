@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	crypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 
 	"github.com/zgda/zgda/da"
 )
@@ -29,27 +31,82 @@ const (
 // queryMarshalHook, when set (by tests), runs before Query marshals its answer.
 var queryMarshalHook func()
 
-// Query implements abci.Application. It reads the last committed state
-// (req.Height must be 0 or that height: no history is kept). The answer is
-// read under the app's lock into values the query alone owns, and marshalled
-// after the lock is released: an epoch's quorums make megabytes of JSON, and
-// blocks and CheckTx need not wait for them.
+// ProofOpType is the type of the proof operations a proven query returns:
+// one ICS-23 commitment proof (IAVL spec) per state key the answer was read
+// from, against the app hash of the queried height (docs/spec.md §6 State).
+const ProofOpType = "ics23:iavl"
+
+// Query implements abci.Application. It reads the state after req.Height
+// (0: the last committed height; earlier heights while they are kept). With
+// req.Prove, the answer carries an ICS-23 proof of every state key it was
+// read from (ProofOpType; membership, or absence for a key it found
+// missing), against the app hash of that height, which is the AppHash of
+// the header of the next block. The answer is read under the app's lock
+// into values the query alone owns, and marshalled after the lock is
+// released: an epoch's quorums make megabytes of JSON, and blocks and
+// CheckTx need not wait for them.
 func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
 	a.mu.Lock()
 	height := a.st.height
-	var val any
-	var err error
-	switch {
-	case !a.ready:
-		err = fmt.Errorf("%w: chain not initialized yet", ErrNotFound)
-	case req.Height != 0 && req.Height != height:
-		err = fmt.Errorf("%w: state at height %d (only the latest, %d, is kept)", ErrNotFound, req.Height, height)
-	default:
-		val, err = a.query(req.Path, req.Data)
+	if req.Height != 0 {
+		height = req.Height
 	}
+	var val any
+	var ops *crypto.ProofOps
+	err := func() error {
+		if !a.ready {
+			return fmt.Errorf("%w: chain not initialized yet", ErrNotFound)
+		}
+		if req.Height < 0 || req.Height > a.st.height {
+			return fmt.Errorf("%w: state at height %d (the last committed height is %d)", ErrNotFound, req.Height, a.st.height)
+		}
+		v := view{s: a.st}
+		pb, proving := a.st.back.(*iavlBackend)
+		if height != a.st.height {
+			if !proving {
+				return fmt.Errorf("%w: state at height %d (only the latest, %d, is kept)", ErrNotFound, height, a.st.height)
+			}
+			snap, err := pb.snapshot(height)
+			if err != nil {
+				return err
+			}
+			v.snap = snap
+		}
+		var reads [][]byte
+		if req.Prove {
+			if !proving {
+				return fmt.Errorf("%w: this state store keeps no proofs", ErrNotFound)
+			}
+			v.reads = &reads
+		}
+		var qerr error
+		val, qerr = a.query(v, height, req.Path, req.Data)
+		// A not-found answer is proven too: by the absence of its key.
+		if !req.Prove || qerr != nil && !errors.Is(qerr, ErrNotFound) {
+			return qerr
+		}
+		ops = &crypto.ProofOps{}
+		seen := map[string]bool{}
+		for _, k := range reads {
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			p, err := pb.prove(height, k)
+			if err != nil {
+				return err
+			}
+			raw, err := p.Marshal()
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrInternal, err)
+			}
+			ops.Ops = append(ops.Ops, crypto.ProofOp{Type: ProofOpType, Key: k, Data: raw})
+		}
+		return qerr
+	}()
 	a.mu.Unlock()
 	if err != nil {
-		return &abci.QueryResponse{Code: codeOf(err), Log: err.Error(), Codespace: Codespace, Height: height}, nil
+		return &abci.QueryResponse{Code: codeOf(err), Log: err.Error(), Codespace: Codespace, Height: height, ProofOps: ops}, nil
 	}
 	if queryMarshalHook != nil {
 		queryMarshalHook()
@@ -58,24 +115,25 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	if err != nil {
 		return &abci.QueryResponse{Code: CodeInternal, Log: err.Error(), Codespace: Codespace}, nil
 	}
-	return &abci.QueryResponse{Code: CodeOK, Value: b, Height: height}, nil
+	return &abci.QueryResponse{Code: CodeOK, Value: b, Height: height, ProofOps: ops}, nil
 }
 
-// query answers path from the committed state; it runs under a.mu and
-// returns values that share no memory with the app (fresh records, copies).
-func (a *App) query(path string, data []byte) (any, error) {
-	r := stateReader{view{s: a.st}}
+// query answers path from the state v reads (after height); it runs under
+// a.mu and returns values that share no memory with the app (fresh
+// records, copies).
+func (a *App) query(v view, height int64, path string, data []byte) (any, error) {
+	r := stateReader{v}
 	switch path {
 	case QueryStatus:
 		n, err := r.count()
 		if err != nil {
 			return nil, err
 		}
-		e := a.epochOf(max(a.st.height, a.base))
+		e := a.epochOf(max(height, a.base))
 		return &AppStatus{
 			ChainID:         a.chainID,
-			Height:          a.st.height,
-			AppHash:         hex.EncodeToString(a.st.appHash),
+			Height:          height,
+			AppHash:         hex.EncodeToString(a.appHashOf(v)),
 			Epoch:           e,
 			NextEpochHeight: a.epochStart(e + 1),
 			Signers:         n,
@@ -84,16 +142,21 @@ func (a *App) query(path string, data []byte) (any, error) {
 	case QueryParams:
 		return a.params, nil
 	case QuerySigners:
-		out := []SignerInfo{}
-		err := a.st.scanCommitted([]byte("s/"), func(k, v []byte) error {
-			var s SignerInfo
-			if err := s.unmarshal(binary.BigEndian.Uint32(k[2:]), v); err != nil {
-				return err
+		// By count and index, so that a proven answer proves the whole
+		// registry: n, then s/0 … s/n−1.
+		n, err := r.count()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]SignerInfo, 0, n)
+		for i := range n {
+			s, err := r.signer(i)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, s)
-			return nil
-		})
-		return out, err
+			out = append(out, *s)
+		}
+		return out, nil
 	case QuerySigner:
 		if len(data) != da.PublicKeySize {
 			return nil, fmt.Errorf("%w: signer query wants a %d-byte public key, got %d bytes", ErrMalformedTx, da.PublicKeySize, len(data))
@@ -107,7 +170,7 @@ func (a *App) query(path string, data []byte) (any, error) {
 		}
 		return r.signer(idx)
 	case QueryEpoch:
-		e := a.epochOf(max(a.st.height, a.base))
+		e := a.epochOf(max(height, a.base))
 		switch len(data) {
 		case 0:
 		case 8:
@@ -132,7 +195,7 @@ func (a *App) query(path string, data []byte) (any, error) {
 		if len(data) != 32 {
 			return nil, fmt.Errorf("%w: %s query wants a 32-byte blob key, got %d bytes", ErrMalformedTx, path, len(data))
 		}
-		loc, err := a.blobLocation(r, da.BlobKey(data))
+		loc, err := a.blobLocation(r, da.BlobKey(data), height)
 		if err != nil || path == QueryBlobBatch {
 			return loc, err
 		}
@@ -155,7 +218,7 @@ func (a *App) query(path string, data []byte) (any, error) {
 		return d, err
 	case QueryDispersers:
 		out := []DisperserInfo{}
-		err := a.st.scanCommitted([]byte("d/"), func(k, v []byte) error {
+		err := v.scan([]byte("d/"), func(k, v []byte) error {
 			var d DisperserInfo
 			if err := d.unmarshal(DisperserKey(k[2:]), v); err != nil {
 				return err
@@ -170,7 +233,7 @@ func (a *App) query(path string, data []byte) (any, error) {
 
 // blobLocation is key's batch, or ErrNotFound when the key was never
 // certified or its batch has left the availability window (docs/spec.md §6).
-func (a *App) blobLocation(r stateReader, key da.BlobKey) (*BlobLocation, error) {
+func (a *App) blobLocation(r stateReader, key da.BlobKey, height int64) (*BlobLocation, error) {
 	loc, epoch, err := r.blob(key)
 	if err != nil {
 		return nil, err
@@ -178,7 +241,7 @@ func (a *App) blobLocation(r stateReader, key da.BlobKey) (*BlobLocation, error)
 	if loc == nil {
 		return nil, fmt.Errorf("%w: no certificate for blob %s", ErrNotFound, key)
 	}
-	cur := a.epochOf(max(a.st.height, a.base))
+	cur := a.epochOf(max(height, a.base))
 	if w := a.params.AvailabilityEpochs; w != 0 && cur > epoch && cur-epoch > w {
 		return nil, fmt.Errorf("%w: blob %s: its batch %s (certificate epoch %d) left the availability window of %d epochs (current epoch %d)",
 			ErrNotFound, key, loc.BatchRoot, epoch, w, cur)
@@ -214,4 +277,12 @@ func (a *App) epochInfo(r stateReader, e uint64) (*EpochInfo, error) {
 		Quorums:     qs,
 		VRFs:        vrfs,
 	}, nil
+}
+
+// appHashOf is the app hash of the state v reads.
+func (a *App) appHashOf(v view) []byte {
+	if ts, ok := v.snap.(treeSnapshot); ok {
+		return ts.t.Hash()
+	}
+	return a.st.appHash
 }

@@ -2,44 +2,51 @@ package chain
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
-// store is the app's key-value state: committed data in Pebble, and the
-// writes of the block being finalized in an in-memory overlay that Commit
-// writes in one synced batch with the new height and app hash.
+// store is the app's key-value state: the committed state, and the writes
+// of the block being finalized in an in-memory overlay that Commit applies.
 //
-// The app hash chains the blocks' write sets:
-//
-//	app_hash(h) = SHA-256("zgda/v1/apphash" ‖ app_hash(h−1) ‖ uint64_be(h) ‖
-//	              for each written key in ascending order:
-//	              uint32_be(len k) ‖ k ‖ (0x00 ‖ uint32_be(len v) ‖ v | 0x01 for a delete))
-//
-// so two validators agree on it iff they applied the same writes in every
-// block, at O(writes) cost per block and without a Merkle tree over the state.
-// (The cost: no state proofs for light clients; queries trust the node.)
+// The committed state is an IAVL tree (cosmos/iavl) in its own Pebble
+// database, one tree version per committed height (version = height + 1:
+// the genesis state is version 1), and the app hash is the tree's root hash
+// (docs/spec.md §6 State). So every key's value at a kept height can be
+// proven against the app hash of that height with an ICS-23 proof, which
+// light clients check against a verified header. Heights older than
+// keepHeights are pruned.
 type store struct {
-	db      *pebble.DB
+	back    backend
 	pending map[string]entry
 	height  int64
 	appHash []byte
+}
+
+// backend is the committed side of the store.
+type backend interface {
+	// get reads a committed value (nil when absent) the caller owns.
+	get(k []byte) ([]byte, error)
+	// scan calls fn for each committed key with prefix, ascending; fn must
+	// not keep k or v.
+	scan(prefix []byte, fn func(k, v []byte) error) error
+	// stage applies pending (in ascending key order) on top of the
+	// committed state and returns the app hash the state will have at
+	// height; a second stage before commit starts again from the
+	// committed state.
+	stage(height int64, prevHash []byte, pending map[string]entry) ([]byte, error)
+	// commit makes the staged writes durable as height (fsync'd).
+	commit(height int64) error
+	// lastHeight and lastHash are the committed height (0 and nil before
+	// the genesis state) and its app hash.
+	lastHeight() (int64, []byte)
+	close() error
 }
 
 type entry struct {
 	val []byte
 	del bool
 }
-
-var (
-	metaHeight  = []byte("m/height")
-	metaAppHash = []byte("m/apphash")
-)
 
 type quietLogger struct{}
 
@@ -48,58 +55,58 @@ func (quietLogger) Errorf(string, ...any)        {}
 func (quietLogger) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 
 func openStore(dir string) (*store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	b, err := openIAVL(dir, defaultKeepHeights)
 	if err != nil {
-		return nil, fmt.Errorf("chain: opening app state in %s: %w", dir, err)
-	}
-	s := &store{db: db, pending: map[string]entry{}}
-	if v, err := s.getCommitted(metaHeight); err != nil {
-		db.Close()
-		return nil, err
-	} else if v != nil {
-		s.height = int64(binary.BigEndian.Uint64(v))
-	}
-	if s.appHash, err = s.getCommitted(metaAppHash); err != nil {
-		db.Close()
 		return nil, err
 	}
-	return s, nil
+	return newStore(b), nil
 }
 
-func (s *store) close() error { return s.db.Close() }
+func newStore(b backend) *store {
+	s := &store{back: b, pending: map[string]entry{}}
+	s.height, s.appHash = b.lastHeight()
+	return s
+}
+
+func (s *store) close() error { return s.back.close() }
 
 // getCommitted reads the committed state (nil when absent). The result is a
 // copy the caller owns.
-func (s *store) getCommitted(k []byte) ([]byte, error) {
-	v, c, err := s.db.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading %q: %v", ErrInternal, k, err)
-	}
-	out := bytes.Clone(v)
-	c.Close()
-	return out, nil
-}
+func (s *store) getCommitted(k []byte) ([]byte, error) { return s.back.get(k) }
 
 // scanCommitted calls fn for each committed key with prefix, ascending.
 // fn must not keep k or v.
 func (s *store) scanCommitted(prefix []byte, fn func(k, v []byte) error) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInternal, err)
+	return s.back.scan(prefix, fn)
+}
+
+// hashPending returns the app hash of height over the pending writes.
+func (s *store) hashPending(height int64) ([]byte, error) {
+	return s.back.stage(height, s.appHash, s.pending)
+}
+
+// commit makes the writes hashPending staged durable as height.
+func (s *store) commit(height int64, appHash []byte) error {
+	if err := s.back.commit(height); err != nil {
+		return err
 	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if err := fn(it.Key(), it.Value()); err != nil {
-			it.Close()
-			return err
-		}
+	h, got := s.back.lastHeight()
+	if h != height || !bytes.Equal(got, appHash) {
+		return fmt.Errorf("%w: committed height %d with app hash %x, staged %d with %x", ErrInternal, h, got, height, appHash)
 	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInternal, err)
-	}
+	s.pending = map[string]entry{}
+	s.height, s.appHash = h, bytes.Clone(got)
 	return nil
+}
+
+// sortedKeys are pending's keys in ascending order.
+func sortedKeys(pending map[string]entry) []string {
+	keys := make([]string, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func prefixEnd(p []byte) []byte {
@@ -113,75 +120,27 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// hashPending returns the app hash of height over the pending writes.
-func (s *store) hashPending(height int64) []byte {
-	keys := make([]string, 0, len(s.pending))
-	for k := range s.pending {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	h := sha256.New()
-	h.Write([]byte("zgda/v1/apphash"))
-	h.Write(s.appHash)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(height))
-	h.Write(n[:])
-	for _, k := range keys {
-		e := s.pending[k]
-		binary.BigEndian.PutUint32(n[:4], uint32(len(k)))
-		h.Write(n[:4])
-		h.Write([]byte(k))
-		if e.del {
-			h.Write([]byte{1})
-			continue
-		}
-		h.Write([]byte{0})
-		binary.BigEndian.PutUint32(n[:4], uint32(len(e.val)))
-		h.Write(n[:4])
-		h.Write(e.val)
-	}
-	return h.Sum(nil)
-}
-
-// commit writes the pending writes, height and appHash in one synced batch.
-func (s *store) commit(height int64, appHash []byte) error {
-	b := s.db.NewBatch()
-	defer b.Close()
-	for k, e := range s.pending {
-		var err error
-		if e.del {
-			err = b.Delete([]byte(k), nil)
-		} else {
-			err = b.Set([]byte(k), e.val, nil)
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInternal, err)
-		}
-	}
-	var hb [8]byte
-	binary.BigEndian.PutUint64(hb[:], uint64(height))
-	if err := b.Set(metaHeight, hb[:], nil); err != nil {
-		return fmt.Errorf("%w: %v", ErrInternal, err)
-	}
-	if err := b.Set(metaAppHash, appHash, nil); err != nil {
-		return fmt.Errorf("%w: %v", ErrInternal, err)
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("%w: committing app state: %v", ErrInternal, err)
-	}
-	s.pending = map[string]entry{}
-	s.height = height
-	s.appHash = bytes.Clone(appHash)
-	return nil
-}
-
 // view reads the state; with overlay it sees the pending writes too.
 type view struct {
 	s       *store
 	overlay bool
+	// snap, when set, is read instead of the last committed state (a query
+	// at an earlier height); reads, when set, records every key get reads
+	// (the keys a proven query proves).
+	snap  snapshot
+	reads *[][]byte
+}
+
+// snapshot is the committed state at one height.
+type snapshot interface {
+	get(k []byte) ([]byte, error)
+	scan(prefix []byte, fn func(k, v []byte) error) error
 }
 
 func (v view) get(k []byte) ([]byte, error) {
+	if v.reads != nil {
+		*v.reads = append(*v.reads, bytes.Clone(k))
+	}
 	if v.overlay {
 		if e, ok := v.s.pending[string(k)]; ok {
 			if e.del {
@@ -190,11 +149,17 @@ func (v view) get(k []byte) ([]byte, error) {
 			return e.val, nil
 		}
 	}
+	if v.snap != nil {
+		return v.snap.get(k)
+	}
 	return v.s.getCommitted(k)
 }
 
 // scan calls fn for each key with prefix, ascending, pending writes merged in.
 func (v view) scan(prefix []byte, fn func(k, v []byte) error) error {
+	if v.snap != nil {
+		return v.snap.scan(prefix, fn)
+	}
 	if !v.overlay {
 		return v.s.scanCommitted(prefix, fn)
 	}
