@@ -337,10 +337,13 @@ func (s *Store) roll() error {
 	return nil
 }
 
+// preallocChunk is how far ahead of the writes segment space is reserved.
+const preallocChunk = 64 << 20
+
 // stagingMax: pieces smaller than this are copied into one buffer per
 // volume so a group of small records costs one pwrite per volume; larger
 // ones are written directly from the caller's memory.
-const stagingMax = 64 << 10
+const stagingMax = 256 << 10
 
 // writeRecords writes a group's shards to every volume that takes writes
 // and fdatasyncs them, one goroutine per volume, under the I/O deadline. It
@@ -393,6 +396,16 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 	f, err := g.file(v, true)
 	if err != nil {
 		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
+	}
+	// Reserve the space ahead in chunks, so appends find their blocks
+	// allocated (and contiguous) instead of allocating on every write.
+	if end := recs[len(recs)-1].off + recs[len(recs)-1].size(); end > g.prealloc[v] {
+		chunk := max(min(s.cfg.Log.SegmentSize, preallocChunk), end-g.prealloc[v])
+		if err := f.Preallocate(g.prealloc[v], chunk); err == nil {
+			g.prealloc[v] += chunk
+		} else {
+			g.prealloc[v] = end // not worth failing the write over; the write itself will say
+		}
 	}
 	stageBuf := getBuf(stagingMax * 2)
 	defer putBuf(stageBuf)

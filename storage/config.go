@@ -13,6 +13,7 @@ type Config struct {
 	// must not be one of the volumes.
 	Dir        string
 	Volumes    VolumesConfig
+	Index      IndexConfig
 	Log        LogConfig
 	Scrub      ScrubConfig
 	Compaction CompactionConfig
@@ -50,6 +51,27 @@ type VolumesConfig struct {
 	// HealBytesPerSecond paces the healing of a returning or replaced
 	// volume; 0 means unlimited.
 	HealBytesPerSecond int64
+}
+
+// IndexConfig tunes the metadata database (Pebble).
+type IndexConfig struct {
+	// CacheBytes is Pebble's block cache.
+	CacheBytes int64
+	// BloomBitsPerKey sizes the bloom filters of Pebble's tables (10 bits:
+	// about 1% false positives), so a lookup of a missing key or in a
+	// table that lacks it skips the table's blocks; 0 turns them off.
+	BloomBitsPerKey int
+}
+
+// DefaultIndexConfig: a 64 MiB block cache and 10-bit bloom filters.
+func DefaultIndexConfig() IndexConfig { return IndexConfig{CacheBytes: 64 << 20, BloomBitsPerKey: 10} }
+
+// Validate checks the index section.
+func (c *IndexConfig) Validate() error {
+	if c.CacheBytes < 0 || c.BloomBitsPerKey < 0 || c.BloomBitsPerKey > 32 {
+		return fmt.Errorf("cache_bytes must not be negative and bloom_bits_per_key must be in [0, 32]")
+	}
+	return nil
 }
 
 // LogConfig shapes the segment log and the write path.
@@ -136,6 +158,7 @@ func DefaultConfig(home string) Config {
 	return Config{
 		Dir:        filepath.Join(home, "storage", "meta"),
 		Volumes:    DefaultVolumesConfig([]string{filepath.Join(home, "storage", "vol0")}),
+		Index:      DefaultIndexConfig(),
 		Log:        DefaultLogConfig(),
 		Scrub:      DefaultScrubConfig(),
 		Compaction: DefaultCompactionConfig(),
@@ -220,6 +243,7 @@ func (c *Config) Validate() error {
 		err  error
 	}{
 		{"storage.volumes", c.Volumes.Validate()},
+		{"storage.index", c.Index.Validate()},
 		{"storage.log", c.Log.Validate()},
 		{"storage.scrub", c.Scrub.Validate()},
 		{"storage.compaction", c.Compaction.Validate()},

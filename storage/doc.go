@@ -97,6 +97,8 @@
 //
 // # Switches
 //
+// Config.Index sizes Pebble's block cache and bloom filters. Segment space
+// is reserved ahead of the writes (fallocate, 64 MiB at a time).
 // Config.Log.SyncIndex fsyncs the index on every group (two fsync rounds per
 // write instead of one). Background scrubbing, compaction and retention run
 // when their intervals are non-zero; Scrub, Compact, Prune and

@@ -45,10 +45,13 @@ type segment struct {
 	vols []volume
 	open *atomic.Int64 // the table's count of segments with open files
 
-	mu      sync.Mutex
-	files   []file // per volume, opened lazily; nil when not open
-	nopen   int    // non-nil entries in files
-	deleted bool   // set (under mu) before compaction unlinks the files
+	mu    sync.Mutex
+	files []file // per volume, opened lazily; nil when not open
+	// prealloc is, per volume, the end of the space reserved ahead of the
+	// writes; owned by the goroutine writing that volume.
+	prealloc []int64
+	nopen    int  // non-nil entries in files
+	deleted  bool // set (under mu) before compaction unlinks the files
 
 	// Guarded by segTable.mu.
 	refs      int
@@ -127,7 +130,7 @@ type segTable struct {
 }
 
 func (t *segTable) newSegment(id uint64) *segment {
-	return &segment{id: id, vols: t.vols, files: make([]file, len(t.vols)), open: &t.open}
+	return &segment{id: id, vols: t.vols, files: make([]file, len(t.vols)), prealloc: make([]int64, len(t.vols)), open: &t.open}
 }
 
 // acquire returns the segment with a reference held, or nil if it no longer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -80,6 +81,16 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 
 	s.fs = osFS{}
 	popts := &pebble.Options{Logger: pebbleLogger{s.log}}
+	if cfg.Index.CacheBytes > 0 {
+		cache := pebble.NewCache(cfg.Index.CacheBytes)
+		defer cache.Unref() // Pebble holds its own reference
+		popts.Cache = cache
+	}
+	if bits := cfg.Index.BloomBitsPerKey; bits > 0 {
+		for i := range popts.Levels {
+			popts.Levels[i].FilterPolicy = bloom.FilterPolicy(bits)
+		}
+	}
 	if o.fs != nil {
 		s.fs = vfsFS{o.fs}
 		popts.FS = o.fs
