@@ -83,12 +83,17 @@ func (r *TxResult) Err() error {
 // NewApp opens (or creates) the app state in dir for chain chainID.
 // logger may be nil. Close it after the node that drives it has stopped.
 func NewApp(dir, chainID string, logger *slog.Logger) (*App, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	st, err := openStore(dir)
 	if err != nil {
 		return nil, err
+	}
+	return newApp(st, chainID, logger)
+}
+
+// newApp is NewApp over an open store (tests pass other backends).
+func newApp(st *store, chainID string, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{
 		chainID:   chainID,

@@ -75,8 +75,22 @@ func newHarnessAt(t testing.TB, p Params, stakes []uint64, withRegistrar bool, i
 	return h
 }
 
+// harnessBackend, when set, opens the harness's state store instead of
+// the app's own (BenchmarkAppCertificates compares stores).
+var harnessBackend func(dir string) (backend, error)
+
 func (h *harness) open() {
-	app, err := NewApp(h.dir, testChainID, nil)
+	open := func() (*App, error) { return NewApp(h.dir, testChainID, nil) }
+	if harnessBackend != nil {
+		open = func() (*App, error) {
+			b, err := harnessBackend(h.dir)
+			if err != nil {
+				return nil, err
+			}
+			return newApp(newStore(b), testChainID, nil)
+		}
+	}
+	app, err := open()
 	if err != nil {
 		h.t.Fatal(err)
 	}
