@@ -12,9 +12,12 @@ import (
 // The committer is the single goroutine that appends to the log. Callers
 // encode their records (the erasure coding runs on their goroutines), queue
 // them, and wait. The committer takes everything queued (a group), assigns
-// log positions, writes each volume's shards and fdatasyncs all volumes in
-// parallel, applies the group to the index in one Pebble batch, and only
-// then answers. One fsync round is shared by every write in the group.
+// log positions and queues the group on every volume's writer, which writes
+// its shards and then fdatasyncs them (volWriter); while that sync runs the
+// committer takes the next group, whose writes go out behind it. It then
+// waits for the first group's volumes, decides on the write quorum, applies
+// the group to the index in one Pebble batch, and only then answers. One
+// fsync round is shared by every write in the group.
 //
 // The log is the index's write-ahead log: each record carries everything
 // needed to rebuild its index entry. The index batch is committed without
@@ -51,54 +54,98 @@ func (r *request) bytes() int64 {
 // committerState is owned by the committer goroutine (and by recover before
 // it starts).
 type committerState struct {
-	nextSeq   uint64
-	cp        checkpoint // last durable checkpoint
-	sinceCP   int64      // log bytes written since it
-	dirty     bool       // index changed since it
-	groupRecs []*encoded
+	nextSeq uint64
+	cp      checkpoint  // last durable checkpoint
+	sinceCP int64       // log bytes written since it
+	dirty   bool        // index changed since it
+	indexed LogPosition // end of the last group applied to the index
 }
 
 func (s *Store) commitLoop() {
 	defer close(s.commitDone)
 	tick := time.NewTicker(s.cfg.Log.CheckpointInterval)
 	defer tick.Stop()
-	for {
-		select {
-		case req, ok := <-s.queue:
-			if !ok {
-				s.finalCheckpoint()
-				return
-			}
-			group := []*request{req}
-			bytes := req.bytes()
-			closed := false
-		drain:
-			for bytes < s.cfg.Log.MaxGroupBytes && len(group) < 4096 {
-				select {
-				case r, ok := <-s.queue:
-					if !ok {
-						closed = true
-						break drain
-					}
-					group = append(group, r)
-					bytes += r.bytes()
-				default:
-					break drain
-				}
-			}
-			s.commitGroup(group)
-			if closed {
-				s.finalCheckpoint()
-				return
-			}
-		case <-tick.C:
-			if s.cm.dirty && s.failure() == nil {
-				if err := s.writeCheckpoint(nil); err != nil {
-					s.fail(err)
-				}
-			}
+	var prev *flight // written, its syncs under way, not yet answered
+	finish := func() {
+		if prev != nil {
+			s.finishGroup(prev)
+			prev = nil
 		}
 	}
+	defer finish()
+	for {
+		var req *request
+		var ok bool
+		if prev != nil {
+			// Pipelining: take the next group while the previous one
+			// syncs, but when none waits, finish it before blocking.
+			select {
+			case req, ok = <-s.queue:
+			default:
+				finish()
+				continue
+			}
+		} else {
+			select {
+			case req, ok = <-s.queue:
+			case <-tick.C:
+				if s.cm.dirty && s.failure() == nil {
+					if err := s.writeCheckpoint(nil); err != nil {
+						s.fail(err)
+					}
+				}
+				continue
+			}
+		}
+		if !ok {
+			finish()
+			s.finalCheckpoint()
+			return
+		}
+		group := []*request{req}
+		bytes := req.bytes()
+		closed := false
+	drain:
+		for bytes < s.cfg.Log.MaxGroupBytes && len(group) < 4096 {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					closed = true
+					break drain
+				}
+				group = append(group, r)
+				bytes += r.bytes()
+			default:
+				break drain
+			}
+		}
+		if s.barrier(group) {
+			finish()
+		}
+		cur := s.writeGroup(group)
+		finish()
+		prev = cur
+		if closed {
+			finish()
+			s.finalCheckpoint()
+			return
+		}
+	}
+}
+
+// barrier reports whether group must wait for the group in flight to be
+// answered before it is written: control requests and checkpoints see a
+// settled log, and a segment is sealed only once its last group is known.
+func (s *Store) barrier(group []*request) bool {
+	for _, r := range group {
+		if r.ctl != nil || r.checkpoint {
+			return true
+		}
+	}
+	s.segs.mu.Lock()
+	defer s.segs.mu.Unlock()
+	act := s.segs.active
+	return act == nil || act.broken || act.size >= s.cfg.Log.SegmentSize
 }
 
 func (s *Store) finalCheckpoint() {
@@ -109,12 +156,11 @@ func (s *Store) finalCheckpoint() {
 	}
 }
 
-// writeCheckpoint records that the log up to the end of the active segment is
-// in the index, fsyncing the index (and b, if given, in the same commit).
+// writeCheckpoint records that the log up to the end of the last group
+// applied to the index (s.cm.indexed; a group in flight is past it) is in
+// the index, fsyncing the index (and b, if given, in the same commit).
 func (s *Store) writeCheckpoint(b *pebble.Batch) error {
-	s.segs.mu.Lock()
-	cp := checkpoint{Segment: s.segs.active.id, Offset: s.segs.active.size, NextSeq: s.cm.nextSeq}
-	s.segs.mu.Unlock()
+	cp := checkpoint{Segment: s.cm.indexed.Segment, Offset: s.cm.indexed.Offset, NextSeq: s.cm.nextSeq}
 	if b == nil {
 		b = s.db.NewBatch()
 	}
@@ -139,10 +185,28 @@ func (s *Store) answer(group []*request, err error) {
 // errVolumeOffline: a volume the group did not write because it is offline.
 var errVolumeOffline = errors.New("volume offline")
 
-func (s *Store) commitGroup(group []*request) {
+// flight is a group written to the volumes whose syncs may still run.
+type flight struct {
+	group    []*request
+	b        *pebble.Batch
+	act      *segment
+	recs     []*encoded
+	start    int64 // its range in act
+	end      int64
+	forceCP  bool
+	jobs     []*ioCall // per volume; nil where not written
+	errs     []error   // per volume, for volumes not written
+	doomed   error     // answer this instead (an earlier group failed in the same segment)
+	answered bool
+}
+
+// writeGroup starts a group: control requests, refusals, the roll, log
+// positions, and the writes, queued on each volume behind the previous
+// group's. It returns nil when nothing is left to finish.
+func (s *Store) writeGroup(group []*request) *flight {
 	if err := s.failure(); err != nil {
 		s.answer(group, err)
-		return
+		return nil
 	}
 	if s.metaRO {
 		for _, r := range group {
@@ -152,7 +216,7 @@ func (s *Store) commitGroup(group []*request) {
 			}
 			s.answer([]*request{r}, err)
 		}
-		return
+		return nil
 	}
 	b := s.db.NewIndexedBatch()
 	for _, r := range group {
@@ -183,6 +247,7 @@ func (s *Store) commitGroup(group []*request) {
 				}
 			}
 			group = kept
+			hasRecs = false
 		}
 	}
 
@@ -190,43 +255,100 @@ func (s *Store) commitGroup(group []*request) {
 	act := s.segs.active
 	needRoll := act.broken || act.size >= s.cfg.Log.SegmentSize
 	s.segs.mu.Unlock()
-	if needRoll && hasRecs && len(group) > 0 {
+	if needRoll && hasRecs {
 		if err := s.roll(); err != nil {
 			b.Close()
 			s.answer(group, err)
-			return
+			return nil
 		}
 		s.segs.mu.Lock()
 		act = s.segs.active
 		s.segs.mu.Unlock()
 	}
 
-	recs := s.cm.groupRecs[:0]
-	start := act.size
-	off := start
-	forceCP := false
+	f := &flight{group: group, b: b, act: act, errs: make([]error, len(s.vols)), jobs: make([]*ioCall, len(s.vols))}
+	s.segs.mu.Lock()
+	f.start = act.size
+	s.segs.mu.Unlock()
+	off := f.start
 	for _, r := range group {
-		forceCP = forceCP || r.checkpoint
+		f.forceCP = f.forceCP || r.checkpoint
 		for _, rec := range r.recs {
 			rec.seq = s.cm.nextSeq
 			s.cm.nextSeq++
 			rec.seg, rec.off = act.id, off
 			off += rec.size()
-			recs = append(recs, rec)
+			f.recs = append(f.recs, rec)
 		}
 	}
-	s.cm.groupRecs = recs[:0]
-
-	if len(recs) > 0 {
-		errs, stuck := s.writeRecords(act, recs)
-		if stuck {
-			// A hung volume's call may still read the records and this
-			// group's list of them: leave both to the garbage collector.
-			for _, r := range group {
-				r.abandoned = true
-			}
-			s.cm.groupRecs = nil
+	f.end = off
+	if len(f.recs) == 0 {
+		return f
+	}
+	s.segs.mu.Lock()
+	act.size = off // positions are taken, whatever happens to the write
+	s.segs.mu.Unlock()
+	for v := range s.vols {
+		if !s.usable(v) {
+			f.errs[v] = errVolumeOffline
+			continue
 		}
+		f.jobs[v] = s.writers[v].submit(s, v, act, f.recs)
+	}
+	return f
+}
+
+// finishGroup waits for a group's writes and syncs (under the I/O
+// deadline), decides on the write quorum, applies the group to the index
+// and answers it.
+func (s *Store) finishGroup(f *flight) {
+	errs := f.errs
+	stuck := false
+	var timeout <-chan time.Time
+	if d := s.cfg.Volumes.IOTimeout; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for v, c := range f.jobs {
+		if c == nil {
+			continue
+		}
+		select {
+		case errs[v] = <-c.done:
+		case <-timeout:
+			timeout = nil
+			stuck = true
+			for w := v; w < len(f.jobs); w++ {
+				if f.jobs[w] == nil {
+					continue
+				}
+				select {
+				case errs[w] = <-f.jobs[w].done:
+				default:
+					f.jobs[w].abandon()
+					errs[w] = fmt.Errorf("volume %d (%s): %w", w, s.vols[w].path, errIOTimeout)
+				}
+			}
+		}
+		if stuck {
+			break
+		}
+	}
+	if stuck {
+		// A hung volume's call may still read the records: leave them to
+		// the garbage collector.
+		for _, r := range f.group {
+			r.abandoned = true
+		}
+	}
+	if f.doomed != nil {
+		f.b.Close()
+		s.answer(f.group, f.doomed)
+		return
+	}
+	b, act := f.b, f.act
+	if len(f.recs) > 0 {
 		var ioErrs []error
 		for v, err := range errs {
 			if err != nil && err != errVolumeOffline {
@@ -245,39 +367,33 @@ func (s *Store) commitGroup(group []*request) {
 			}
 		}
 		if short > s.codec.m {
-			s.segs.mu.Lock()
-			act.broken = true
-			act.size = off // whatever landed there is garbage; never reuse the range
-			s.segs.mu.Unlock()
-			b.Close()
 			err := s.quorumError()
 			if len(ioErrs) > 0 {
 				err = fmt.Errorf("storage: writing segment %d: %w (%w)", act.id, err, errors.Join(ioErrs...))
 			}
-			s.answer(group, err)
+			s.breakSegment(f, err)
+			b.Close()
+			s.answer(f.group, err)
 			return
 		}
 		for v, err := range errs {
 			if err != nil {
-				s.markMissing(b, v, LogPosition{Segment: act.id, Offset: start})
+				s.markMissing(b, v, LogPosition{Segment: act.id, Offset: f.start})
 			}
 		}
-		s.segs.mu.Lock()
-		act.size = off
-		s.segs.mu.Unlock()
 		s.ctr.groups.Add(1)
-		s.ctr.groupRecords.Add(uint64(len(recs)))
+		s.ctr.groupRecords.Add(uint64(len(f.recs)))
 	}
 
 	delta := statDelta{}
-	for _, r := range group {
+	for _, r := range f.group {
 		for _, rec := range r.recs {
 			applied, err := s.applyRecord(b, logged{tr: rec.tr, key: rec.key, value: rec.value, seg: rec.seg, off: rec.off,
 				seq: rec.seq, shardLen: uint32(rec.shardLen), payloadLen: uint32(rec.payloadLen), crcs: rec.crcs}, delta)
 			if err != nil {
 				b.Close()
 				s.fail(err)
-				s.answer(group, s.failure())
+				s.answer(f.group, s.failure())
 				return
 			}
 			if applied && (rec.tr.Op == opDeleteIf || rec.tr.Op == opMove) {
@@ -285,22 +401,42 @@ func (s *Store) commitGroup(group []*request) {
 			}
 		}
 	}
-	s.cm.sinceCP += off - start
-	s.cm.dirty = s.cm.dirty || len(recs) > 0 || b.Len() > 0
+	if len(f.recs) > 0 {
+		s.cm.indexed = LogPosition{Segment: act.id, Offset: f.end}
+	}
+	s.cm.sinceCP += f.end - f.start
+	s.cm.dirty = s.cm.dirty || len(f.recs) > 0 || b.Len() > 0
 	var err error
-	if s.cfg.Log.SyncIndex || forceCP || s.cm.sinceCP >= s.cfg.Log.CheckpointBytes {
+	if s.cfg.Log.SyncIndex || f.forceCP || s.cm.sinceCP >= s.cfg.Log.CheckpointBytes {
 		err = s.writeCheckpoint(b)
 	} else {
 		err = b.Commit(pebble.NoSync)
 	}
 	if err != nil {
 		s.fail(err)
-		s.answer(group, s.failure())
+		s.answer(f.group, s.failure())
 		return
 	}
 	s.segs.apply(delta)
-	s.answer(group, nil)
+	s.answer(f.group, nil)
 }
+
+// breakSegment retires f's segment after its group failed: no more records
+// go there, and the first unacknowledged offset is recorded (fsync'd) so
+// that replay treats everything from it on as a torn tail, even a group
+// written behind it that reached the disk.
+func (s *Store) breakSegment(f *flight, why error) {
+	s.segs.mu.Lock()
+	f.act.broken = true
+	s.segs.mu.Unlock()
+	wb := s.db.NewBatch()
+	wb.Set(brokenKey(f.act.id), encodePos(LogPosition{Segment: f.act.id, Offset: f.start}), nil)
+	if err := wb.Commit(pebble.Sync); err != nil {
+		s.fail(fmt.Errorf("recording that segment %d ends at %d: %w (after %v)", f.act.id, f.start, err, why))
+	}
+}
+
+func brokenKey(seg uint64) []byte { return u64Key('m', seg, []byte("broken")) }
 
 // roll seals the active segment and starts a new one on every volume that
 // takes writes (the others get theirs when they are healed).
@@ -313,7 +449,15 @@ func (s *Store) roll() error {
 		if !s.usable(v) {
 			continue
 		}
-		if err := s.volIO(v, func() error { _, err := g.file(v, true); return err }); err != nil && !errors.Is(err, errIOTimeout) {
+		if err := s.volIO(v, func() error {
+			f, err := g.file(v, true)
+			if err == nil {
+				// Reserve its first stretch now, off the write path.
+				_ = f.Preallocate(0, min(s.cfg.Log.SegmentSize, preallocChunk))
+				g.prealloc[v] = min(s.cfg.Log.SegmentSize, preallocChunk)
+			}
+			return err
+		}); err != nil && !errors.Is(err, errIOTimeout) {
 			s.setOffline(v, fmt.Sprintf("creating segment %d: %v", id, err))
 		}
 	}
@@ -344,53 +488,6 @@ const preallocChunk = 64 << 20
 // volume so a group of small records costs one pwrite per volume; larger
 // ones are written directly from the caller's memory.
 const stagingMax = 256 << 10
-
-// writeRecords writes a group's shards to every volume that takes writes
-// and fdatasyncs them, one goroutine per volume, under the I/O deadline. It
-// returns each volume's error (errVolumeOffline for those not written) and
-// whether a volume missed the deadline (its call may still be running).
-func (s *Store) writeRecords(g *segment, recs []*encoded) (errs []error, stuck bool) {
-	n := len(s.vols)
-	errs = make([]error, n)
-	calls := make([]*ioCall, n)
-	for v := 0; v < n; v++ {
-		if !s.usable(v) {
-			errs[v] = errVolumeOffline
-			continue
-		}
-		calls[v] = s.startIO(v, func() error { return s.writeVolume(g, v, recs) })
-	}
-	var timeout <-chan time.Time
-	if d := s.cfg.Volumes.IOTimeout; d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timeout = t.C
-	}
-	for v, c := range calls {
-		if c == nil {
-			continue
-		}
-		select {
-		case errs[v] = <-c.done:
-		case <-timeout:
-			timeout = nil
-			stuck = true
-			for w := v; w < n; w++ {
-				if calls[w] == nil {
-					continue
-				}
-				select {
-				case errs[w] = <-calls[w].done:
-				default:
-					calls[w].abandon()
-					errs[w] = fmt.Errorf("volume %d (%s): %w", w, s.vols[w].path, errIOTimeout)
-				}
-			}
-			return errs, stuck
-		}
-	}
-	return errs, false
-}
 
 func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 	f, err := g.file(v, true)
@@ -451,10 +548,92 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
 	}
-	if err := f.SyncData(); err != nil {
-		return fmt.Errorf("volume %d (%s): fdatasync: %w", v, s.vols[v].path, err)
-	}
 	return nil
+}
+
+// volWriter runs one volume's group writes in log order and, behind them,
+// their fdatasyncs: group N+1 is written while group N syncs. A group's
+// records on a volume are durable only once its sync returns, and a sync
+// also covers every write queued before it, so a later group never reaches
+// the disk without the earlier ones' bytes having been written first.
+type volWriter struct {
+	writes chan *volJob
+	syncs  chan *volJob
+}
+
+type volJob struct {
+	g    *segment
+	recs []*encoded
+	call *ioCall
+}
+
+// writerDepth bounds the groups queued on a volume; the committer has at
+// most two in flight.
+const writerDepth = 8
+
+func (s *Store) startWriters() {
+	for v := range s.vols {
+		w := &volWriter{writes: make(chan *volJob, writerDepth), syncs: make(chan *volJob, writerDepth)}
+		s.writers = append(s.writers, w)
+		go func() {
+			defer close(w.syncs)
+			for j := range w.writes {
+				if err := s.writeVolume(j.g, v, j.recs); err != nil {
+					j.call.finish(err)
+					continue
+				}
+				w.syncs <- j
+			}
+		}()
+		go func() {
+			for j := range w.syncs {
+				batch := []*volJob{j}
+			more: // one fdatasync for every write queued behind it in the same segment
+				for len(batch) < writerDepth {
+					select {
+					case k, ok := <-w.syncs:
+						if !ok {
+							break more
+						}
+						if k.g != j.g {
+							s.syncJobs(v, batch)
+							batch, j = nil, k
+						}
+						batch = append(batch, k)
+					default:
+						break more
+					}
+				}
+				s.syncJobs(v, batch)
+			}
+		}()
+	}
+}
+
+// syncJobs fdatasyncs the segment file the jobs (all of one segment) wrote.
+func (s *Store) syncJobs(v int, jobs []*volJob) {
+	f, err := jobs[0].g.file(v, true)
+	if err == nil {
+		err = f.SyncData()
+	}
+	if err != nil {
+		err = fmt.Errorf("volume %d (%s): fdatasync: %w", v, s.vols[v].path, err)
+	}
+	for _, j := range jobs {
+		j.call.finish(err)
+	}
+}
+
+func (s *Store) stopWriters() {
+	for _, w := range s.writers {
+		close(w.writes)
+	}
+}
+
+func (w *volWriter) submit(s *Store, v int, g *segment, recs []*encoded) *ioCall {
+	c := newIOCall(s, v)
+	w.writes <- &volJob{g: g, recs: recs, call: c}
+	return c
 }
 
 // logged is one log record as the index sees it.

@@ -21,7 +21,11 @@
 //
 // Writes go through one committer goroutine that groups whatever is queued
 // and pays one fsync round (all volumes in parallel) per group; the erasure
-// coding runs on the callers' goroutines. Put, Delete and Write return only
+// coding runs on the callers' goroutines. Group commit is pipelined: each
+// volume's writer writes group N+1 while group N's fdatasync runs, in log
+// order, and groups are answered in order. A group that fails retires its
+// segment and records (fsync'd) where it began, so that replay drops what
+// was written behind it. Put, Delete and Write return only
 // once the log records are fsync'd. The log is the index's write-ahead log:
 // every record carries what is needed to rebuild its index entry, the Pebble
 // batch is committed without fsync, and the index is fsync'd at checkpoints

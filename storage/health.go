@@ -186,18 +186,22 @@ type ioCall struct {
 }
 
 func (s *Store) startIO(v int, f func() error) *ioCall {
-	c := &ioCall{s: s, v: v, done: make(chan error, 1)}
-	go func() {
-		err := f()
-		c.mu.Lock()
-		c.ret = true
-		if c.left {
-			s.health[v].stuck.Add(-1)
-		}
-		c.mu.Unlock()
-		c.done <- err
-	}()
+	c := newIOCall(s, v)
+	go func() { c.finish(f()) }()
 	return c
+}
+
+func newIOCall(s *Store, v int) *ioCall { return &ioCall{s: s, v: v, done: make(chan error, 1)} }
+
+// finish reports the call's outcome.
+func (c *ioCall) finish(err error) {
+	c.mu.Lock()
+	c.ret = true
+	if c.left {
+		c.s.health[c.v].stuck.Add(-1)
+	}
+	c.mu.Unlock()
+	c.done <- err
 }
 
 // abandon gives up on the call after its deadline and marks the volume

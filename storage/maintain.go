@@ -288,6 +288,9 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 			errs = append(errs, err)
 		}
 	}
+	if err := s.db.Delete(brokenKey(g.id), pebble.NoSync); err != nil {
+		errs = append(errs, err)
+	}
 	rep.Segments++
 	rep.ReclaimedBytes += size
 	s.ctr.compactedSegments.Add(1)

@@ -74,10 +74,25 @@ func (s *Store) recover(mode replayMode) (*LogReport, error) {
 		}
 		g := s.segs.segs[id]
 		rep.Segments++
+		// A segment retired after a failed group ends, for replay, where
+		// that group began: nothing from there on was acknowledged.
+		brokenAt := int64(-1)
+		if v, closer, err := s.db.Get(brokenKey(id)); err == nil {
+			if p, derr := decodePos(v); derr == nil {
+				brokenAt = p.Offset
+			}
+			closer.Close()
+		}
 		var pending []logged
 		skipping := false // dropping the rest of a batch that a damaged record broke
 		var dropped *DroppedRecords
 		for {
+			if brokenAt >= 0 && off >= brokenAt {
+				if len(pending) > 0 {
+					s.log.Info("dropped an interrupted batch before a failed group", "segment", id, "records", len(pending))
+				}
+				break
+			}
 			rec, next, faults, ok := s.scanRecord(g, off, healShards)
 			if !ok {
 				q, found := s.nextValidRecord(g, off)
@@ -172,6 +187,7 @@ func (s *Store) recover(mode replayMode) (*LogReport, error) {
 		return rep, err
 	}
 	s.cm.dirty = true
+	s.cm.indexed = LogPosition{Segment: s.segs.active.id}
 	if err := s.writeCheckpoint(nil); err != nil {
 		return rep, err
 	}

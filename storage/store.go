@@ -42,6 +42,7 @@ type Store struct {
 
 	health   []*volHealth           // per volume, then one for the metadata directory
 	metaRO   bool                   // the metadata database is open read-only (its disk was full at Open)
+	writers  []*volWriter           // per volume: its group writes and syncs, in log order
 	readOnly atomic.Pointer[string] // why the store refuses writes, nil when it does not
 
 	bgCtx    context.Context
@@ -230,6 +231,7 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 			}
 		}
 	}
+	s.startWriters()
 	go s.commitLoop()
 	s.startHealth()
 	s.startBackground()
@@ -261,6 +263,7 @@ func (s *Store) Close() error {
 	close(s.queue)
 	s.closeMu.Unlock()
 	<-s.commitDone
+	s.stopWriters()
 	err := s.db.Close()
 	s.segs.closeAll()
 	if s.opts.registerer != nil {
