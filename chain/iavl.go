@@ -183,6 +183,8 @@ func (s treeSnapshot) get(k []byte) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
+func (s treeSnapshot) hash() []byte { return s.t.Hash() }
+
 func (s treeSnapshot) scan(prefix []byte, fn func(k, v []byte) error) error {
 	return scanTree(s.t, prefix, fn)
 }

@@ -77,7 +77,7 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 			if !proving {
 				return fmt.Errorf("%w: this state store keeps no proofs", ErrNotFound)
 			}
-			v.reads = &reads
+			v.reads, v.proving = &reads, true
 		}
 		var qerr error
 		val, qerr = a.query(v, height, req.Path, req.Data)
@@ -140,7 +140,16 @@ func (a *App) query(v view, height int64, path string, data []byte) (any, error)
 			Params:          a.params,
 		}, nil
 	case QueryParams:
-		return a.params, nil
+		// Read from the state (not the app's copy), so that a proven
+		// answer proves them, with the initial height b₀ beside them.
+		p, err := r.params()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := r.u64(keyBase); err != nil {
+			return nil, err
+		}
+		return p, nil
 	case QuerySigners:
 		// By count and index, so that a proven answer proves the whole
 		// registry: n, then s/0 … s/n−1.
@@ -257,12 +266,17 @@ func (a *App) epochInfo(r stateReader, e uint64) (*EpochInfo, error) {
 	if rec == nil {
 		return nil, fmt.Errorf("%w: epoch %d is not known yet (its seed is fixed at block %d)", ErrNotFound, e, a.epochStart(e-1))
 	}
-	vrfs, err := r.vrfs(e)
-	if err != nil {
-		return nil, err
-	}
-	if vrfs == nil {
-		vrfs = []VRFRecord{}
+	// A proven answer leaves the VRF outputs out: a range of keys is not
+	// proven, and the quorums (in the epoch record) are what a client checks.
+	vrfs := []VRFRecord{}
+	if !r.v.proving {
+		var err error
+		if vrfs, err = r.vrfs(e); err != nil {
+			return nil, err
+		}
+		if vrfs == nil {
+			vrfs = []VRFRecord{}
+		}
 	}
 	qs := rec.quorums
 	if qs == nil {
@@ -281,8 +295,8 @@ func (a *App) epochInfo(r stateReader, e uint64) (*EpochInfo, error) {
 
 // appHashOf is the app hash of the state v reads.
 func (a *App) appHashOf(v view) []byte {
-	if ts, ok := v.snap.(treeSnapshot); ok {
-		return ts.t.Hash()
+	if hs, ok := v.snap.(interface{ hash() []byte }); ok {
+		return hs.hash()
 	}
 	return a.st.appHash
 }

@@ -129,6 +129,9 @@ type view struct {
 	// (the keys a proven query proves).
 	snap  snapshot
 	reads *[][]byte
+	// proving: the answer is proven key by key, so it leaves out what only
+	// a range read gives (an epoch's VRF outputs).
+	proving bool
 }
 
 // snapshot is the committed state at one height.
