@@ -506,13 +506,8 @@ type sigJob struct {
 // runSigJob verifies the aggregate and remembers a success: whether a
 // transaction's signature verifies never changes (signer keys are immutable).
 func (a *App) runSigJob(j *sigJob) error {
-	sig, err := signer.ParseSignature(j.c.Signature[:])
-	if err != nil {
-		return fmt.Errorf("%w: aggregate signature: %v", ErrBadSignature, err)
-	}
-	if !signer.FastAggregateVerify(j.pks, j.msg, sig) {
-		return fmt.Errorf("%w: the aggregate signature of %d signers does not verify over the attestation of batch %s (epoch %d, quorum %d)",
-			ErrBadSignature, len(j.pks), j.c.BatchRoot, j.c.Epoch, j.c.Quorum)
+	if err := VerifyCertificateSignature(j.c, j.msg, j.pks); err != nil {
+		return err
 	}
 	a.vmu.Lock()
 	a.verified.add(j.sum)
@@ -689,32 +684,14 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 	if int(c.Quorum) >= len(qs) {
 		return nil, fmt.Errorf("%w: certificate names quorum %d; epoch %d has %d", ErrUnknownQuorum, c.Quorum, c.Epoch, len(qs))
 	}
-	qi := qs[c.Quorum]
-	win, err := da.NewWindow(c.BatchRoot, c.DispersedRows(), int(a.params.MinBatchSlots), int(a.params.QuorumSize))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedTx, err)
-	}
-	inWindow := make(map[uint32]bool)
-	for i := 0; i < win.S; i++ {
-		inWindow[qi.q[win.Slot(i)]] = true
-	}
 	n, err := r.count()
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckCertificateSlots(a.params, c, qs[c.Quorum].q, n); err != nil {
+		return nil, err
+	}
 	signers := c.Signers.Indices()
-	for _, i := range signers {
-		if i >= n {
-			return nil, fmt.Errorf("%w: the bitmap names signer %d; %d are registered", ErrUnknownSigner, i, n)
-		}
-		if !inWindow[i] {
-			return nil, fmt.Errorf("%w: signer %d holds no slot of batch %s's window (quorum %d, epoch %d)", ErrNotInQuorum, i, c.BatchRoot, c.Quorum, c.Epoch)
-		}
-	}
-	th := a.params.Threshold
-	if got, total := qi.q.SignedWeight(win, c.Signers.Has); !da.MeetsThreshold(got, total, th.Num, th.Den) {
-		return nil, &SlotsError{Root: c.BatchRoot, Signed: got, Total: total, Threshold: th}
-	}
 	sum := sha256.Sum256(raw)
 	a.vmu.Lock()
 	done := a.verified.has(sum)
@@ -824,4 +801,52 @@ func (s *hashSet) add(h [32]byte) {
 		s.next = (s.next + 1) % len(s.ring)
 	}
 	s.m[h] = struct{}{}
+}
+
+// CheckCertificateSlots checks c against quorum q of its epoch, on a chain
+// with params p and registered signers (docs/spec.md §4.4): every bitmap
+// signer is registered and holds a slot of the batch's window, and the
+// signers' slots meet the threshold. The chain runs it on every
+// certificate; `zgda verify` runs it on proven quorums. Errors wrap
+// ErrMalformedTx, ErrUnknownSigner, ErrNotInQuorum or are a *SlotsError.
+func CheckCertificateSlots(p Params, c *da.Certificate, q da.Quorum, registered uint32) error {
+	win, err := da.NewWindow(c.BatchRoot, c.DispersedRows(), int(p.MinBatchSlots), int(p.QuorumSize))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedTx, err)
+	}
+	if len(q) != int(p.QuorumSize) {
+		return fmt.Errorf("%w: quorum %d of epoch %d has %d slots, want %d", ErrUnknownQuorum, c.Quorum, c.Epoch, len(q), p.QuorumSize)
+	}
+	inWindow := make(map[uint32]bool)
+	for i := 0; i < win.S; i++ {
+		inWindow[q[win.Slot(i)]] = true
+	}
+	for _, i := range c.Signers.Indices() {
+		if i >= registered {
+			return fmt.Errorf("%w: the bitmap names signer %d; %d are registered", ErrUnknownSigner, i, registered)
+		}
+		if !inWindow[i] {
+			return fmt.Errorf("%w: signer %d holds no slot of batch %s's window (quorum %d, epoch %d)", ErrNotInQuorum, i, c.BatchRoot, c.Quorum, c.Epoch)
+		}
+	}
+	th := p.Threshold
+	if got, total := q.SignedWeight(win, c.Signers.Has); !da.MeetsThreshold(got, total, th.Num, th.Den) {
+		return &SlotsError{Root: c.BatchRoot, Signed: got, Total: total, Threshold: th}
+	}
+	return nil
+}
+
+// VerifyCertificateSignature checks c's aggregate signature over msg (its
+// attestation message, c.Message(chain_id)) against pks, the keys of its
+// bitmap signers in ascending order.
+func VerifyCertificateSignature(c *da.Certificate, msg []byte, pks []*signer.PublicKey) error {
+	sig, err := signer.ParseSignature(c.Signature[:])
+	if err != nil {
+		return fmt.Errorf("%w: aggregate signature: %v", ErrBadSignature, err)
+	}
+	if !signer.FastAggregateVerify(pks, msg, sig) {
+		return fmt.Errorf("%w: the aggregate signature of %d signers does not verify over the attestation of batch %s (epoch %d, quorum %d)",
+			ErrBadSignature, len(pks), c.BatchRoot, c.Epoch, c.Quorum)
+	}
+	return nil
 }

@@ -1,80 +1,16 @@
 package chain
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zgda/zgda/da"
+	"github.com/zgda/zgda/internal/rpcproxy"
 )
-
-// tamperProxy forwards JSON-RPC to a CometBFT RPC and, while rewrite is
-// set, lets it change the result of each abci_query answer: the decoded
-// value (JSON) and the answered height.
-type tamperProxy struct {
-	target  string
-	rewrite atomic.Pointer[func(path string, value []byte, height int64, code uint32) ([]byte, int64, uint32)]
-}
-
-func (p *tamperProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var call struct {
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-	}
-	json.Unmarshal(body, &call)
-	resp, err := http.Post(p.target, "application/json", bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if f := p.rewrite.Load(); f != nil && call.Method == "abci_query" {
-		var params struct {
-			Path string `json:"path"`
-		}
-		json.Unmarshal(call.Params, &params)
-		var env map[string]any
-		if json.Unmarshal(out, &env) == nil {
-			if res, ok := env["result"].(map[string]any); ok {
-				if rr, ok := res["response"].(map[string]any); ok {
-					val, _ := base64.StdEncoding.DecodeString(asString(rr["value"]))
-					var h int64
-					json.Unmarshal([]byte(asString(rr["height"])), &h)
-					code, _ := rr["code"].(float64)
-					nv, nh, nc := (*f)(params.Path, val, h, uint32(code))
-					rr["value"] = base64.StdEncoding.EncodeToString(nv)
-					rr["height"] = json.Number(itoa(nh))
-					if nc != 0 {
-						rr["code"], rr["codespace"], rr["log"] = nc, Codespace, "not found"
-					} else {
-						delete(rr, "code")
-					}
-					out, _ = json.Marshal(env)
-				}
-			}
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(out)
-}
-
-func asString(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // A verifying client (light-client headers from a trust root, ICS-23 proofs
 // against their app hashes) gives the same answers as the plain one from an
@@ -106,7 +42,7 @@ func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := &tamperProxy{target: normalizeRPC(n.RPCAddress())}
+	proxy := &rpcproxy.Proxy{Target: normalizeRPC(n.RPCAddress())}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
 
@@ -145,24 +81,10 @@ func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
 		t.Fatalf("verified certificates at %d: %+v %v", res.Height, recs, err)
 	}
 
-	type rewriter = func(string, []byte, int64, uint32) ([]byte, int64, uint32)
-	edit := func(path string, f func(m map[string]any)) rewriter {
-		return func(p string, v []byte, h int64, code uint32) ([]byte, int64, uint32) {
-			if p != path {
-				return v, h, code
-			}
-			var m map[string]any
-			if json.Unmarshal(v, &m) != nil {
-				return v, h, code
-			}
-			f(m)
-			out, _ := json.Marshal(m)
-			return out, h, code
-		}
-	}
+	edit := rpcproxy.EditJSON
 	for _, tc := range []struct {
 		name    string
-		rewrite rewriter
+		rewrite rpcproxy.Rewrite
 		plain   func() error // what the plain client then believes
 		check   func() error
 	}{
@@ -179,13 +101,12 @@ func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
 		{"a blob's batch", edit(QueryBlobBatch, func(m map[string]any) {
 			m["batch_root"] = da.Hash{1}.String()
 		}), func() error { _, err := plain.BlobBatch(ctx, cert.Blobs[2].Key); return err }, func() error { _, err := vc.BlobBatch(ctx, cert.Blobs[2].Key); return err }},
-		{"the height", func(p string, v []byte, h int64, code uint32) ([]byte, int64, uint32) { return v, h - 1, code },
+		{"the height", func(a *rpcproxy.Answer) { a.Height-- },
 			func() error { _, err := plain.Certificate(ctx, cert.BatchRoot); return err }, func() error { _, err := vc.Certificate(ctx, cert.BatchRoot); return err }},
-		{"a certified blob said unknown", func(p string, v []byte, h int64, code uint32) ([]byte, int64, uint32) {
-			if p != QueryBlobBatch {
-				return v, h, code
+		{"a certified blob said unknown", func(a *rpcproxy.Answer) {
+			if a.Path == QueryBlobBatch {
+				a.Value, a.Code = nil, CodeNotFound
 			}
-			return nil, h, CodeNotFound
 		}, func() error {
 			if _, err := plain.BlobBatch(ctx, cert.Blobs[2].Key); !IsNotFound(err) {
 				return fmt.Errorf("plain client: %v", err)
@@ -194,8 +115,8 @@ func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
 		}, func() error { _, err := vc.BlobBatch(ctx, cert.Blobs[2].Key); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			proxy.rewrite.Store(&tc.rewrite)
-			defer proxy.rewrite.Store(nil)
+			proxy.Set(tc.rewrite)
+			defer proxy.Set(nil)
 			if err := tc.plain(); err != nil && !strings.Contains(tc.name, "signer bitmap") {
 				t.Fatalf("the plain client noticed: %v", err)
 			}
