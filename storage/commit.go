@@ -733,21 +733,36 @@ func (s *Store) applyRecord(b *pebble.Batch, r logged, d statDelta) (applied boo
 		}
 		link(b, r.key, &e, d)
 		return true, nil
-	case opDelete:
-		if exists {
+	case opDelete, opDeleteIf:
+		// A delete that took effect, or one compaction carried forward, is
+		// kept in the index as a tombstone: an index rebuilt from the log
+		// needs it for as long as the puts it deleted may still be there.
+		carried := r.tr.Flags&flagCarried != 0
+		t := tomb{Op: r.tr.Op, Version: r.seq, Origin: r.seg, Key: r.key}
+		if carried || r.tr.Op == opDeleteIf {
+			t.Version = r.tr.CondA
+		}
+		if carried {
+			t.Origin = r.tr.CondB
+		}
+		eff := exists && (r.tr.Op == opDelete && cur.Version < t.Version || r.tr.Op == opDeleteIf && cur.Version == t.Version)
+		if eff {
 			unlink(b, r.key, &cur, d)
 			b.Delete(indexKey(r.key), nil)
 		}
-		return exists, nil
-	case opDeleteIf:
-		if exists && cur.Version == r.tr.CondA {
-			unlink(b, r.key, &cur, d)
-			b.Delete(indexKey(r.key), nil)
-			return true, nil
+		if eff || carried {
+			b.Set(tombKey(r.seg, r.off), t.encode(), nil)
+			d.addTomb(r.seg, headerSize+int64(r.shardLen), 1)
 		}
-		return false, nil
+		return eff, nil
 	case opMove:
-		if exists && !cur.inline() && cur.Segment == r.tr.CondA && cur.Offset == int64(r.tr.CondB) {
+		var here bool
+		if r.tr.Flags&flagMoveVersion != 0 {
+			here = exists && !cur.inline() && cur.Version == r.tr.CondA && cur.Segment == r.tr.CondB
+		} else {
+			here = exists && !cur.inline() && cur.Segment == r.tr.CondA && cur.Offset == int64(r.tr.CondB)
+		}
+		if here {
 			unlink(b, r.key, &cur, d)
 			cur.Segment, cur.Offset, cur.Seq = r.seg, r.off, r.seq
 			cur.ShardLen, cur.PayloadLen, cur.CRCs = r.shardLen, r.payloadLen, r.crcs

@@ -51,6 +51,13 @@
 // n files is all overhead. The price is that, like the index itself, they
 // are protected by the metadata disk, not by the volumes' parity.
 //
+// The log alone also rebuilds the index (RebuildIndex, zgda storage
+// rebuild-index): every put carries its version, every compaction move the
+// version it carries, every delete the versions it removes, so the newest
+// surviving state of each key wins. For that, a delete stays in the log (a
+// tombstone in the index's 'd' range, carried forward by compaction) until
+// the segments that may hold the puts it deleted are gone.
+//
 // Deleted, overwritten and pruned values leave dead bytes in sealed
 // segments. Compaction copies the live records of a mostly-dead segment
 // forward (conditional "move" records that lose to any concurrent write),

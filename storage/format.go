@@ -134,6 +134,15 @@ const (
 	flagHasEpoch   = 1 << 1 // Epoch is meaningful
 	flagBatchStart = 1 << 2 // first record of an atomic batch (logs written before this flag lack it)
 	flagsSingle    = flagBatchStart | flagBatchEnd
+	// flagCarried: a delete or conditional delete copied forward by
+	// compaction; CondA is the version bound (for a delete, its original
+	// seq: it removes versions below it), CondB its original segment.
+	flagCarried = 1 << 3
+	// flagMoveVersion: a move whose condition is (version CondA, segment
+	// CondB) rather than (segment CondA, offset CondB), so that an index
+	// rebuild knows which put it carries.
+	flagMoveVersion = 1 << 4
+	knownFlags      = flagBatchEnd | flagHasEpoch | flagBatchStart | flagCarried | flagMoveVersion
 )
 
 // trailer ends every record payload.
@@ -178,7 +187,7 @@ func decodeRecord(payload []byte) (value, key []byte, t trailer, err error) {
 	if t.Op < opPut || t.Op > opDeleteIf {
 		return nil, nil, t, fmt.Errorf("unknown op %d", t.Op)
 	}
-	if t.Flags&^(flagBatchEnd|flagHasEpoch|flagBatchStart) != 0 {
+	if t.Flags&^knownFlags != 0 {
 		return nil, nil, t, fmt.Errorf("unknown flags %#x", t.Flags)
 	}
 	if t.KeyLen == 0 {
@@ -329,6 +338,7 @@ func decodeEntry(b []byte) (entry, error) {
 //
 //	'k' key                      → entry            (the index)
 //	'l' segment(8) offset(8)     → key              (records living in a segment; drives compaction and scrubbing)
+//	'd' segment(8) offset(8)     → tombstone        (deletes kept until the puts they delete are gone; see tombValue)
 //	'e' epoch(8) key             → ∅                (epoch-tagged keys, for pruning)
 //	't' time(8) key              → ∅                (write time, for pruning by age)
 //	'm' name                     → metadata (manifest, checkpoint)
@@ -338,6 +348,7 @@ func decodeEntry(b []byte) (entry, error) {
 const (
 	pfxKey   = 'k'
 	pfxLoc   = 'l'
+	pfxTomb  = 'd'
 	pfxEpoch = 'e'
 	pfxTime  = 't'
 )
@@ -357,8 +368,42 @@ func locKey(seg uint64, off int64) []byte {
 	return b
 }
 
+func tombKey(seg uint64, off int64) []byte {
+	b := locKey(seg, off)
+	b[0] = pfxTomb
+	return b
+}
+
+// tomb is a delete record the index keeps (under 'd'): a delete removes the
+// versions below Version, a conditional delete exactly Version. Origin is
+// the segment it was first written to: the puts it deleted lie there or in
+// older segments, and it is kept while any of those exist.
+type tomb struct {
+	Op      opKind
+	Version uint64
+	Origin  uint64
+	Key     []byte
+}
+
+func (t tomb) encode() []byte {
+	b := make([]byte, 17+len(t.Key))
+	b[0] = byte(t.Op)
+	binary.LittleEndian.PutUint64(b[1:], t.Version)
+	binary.LittleEndian.PutUint64(b[9:], t.Origin)
+	copy(b[17:], t.Key)
+	return b
+}
+
+func decodeTomb(b []byte) (tomb, error) {
+	if len(b) < 18 || (opKind(b[0]) != opDelete && opKind(b[0]) != opDeleteIf) {
+		return tomb{}, fmt.Errorf("malformed tombstone entry")
+	}
+	return tomb{Op: opKind(b[0]), Version: binary.LittleEndian.Uint64(b[1:]), Origin: binary.LittleEndian.Uint64(b[9:]),
+		Key: append([]byte{}, b[17:]...)}, nil
+}
+
 func decodeLocKey(b []byte) (seg uint64, off int64, ok bool) {
-	if len(b) != 17 || b[0] != pfxLoc {
+	if len(b) != 17 || (b[0] != pfxLoc && b[0] != pfxTomb) {
 		return 0, 0, false
 	}
 	return binary.BigEndian.Uint64(b[1:]), int64(binary.BigEndian.Uint64(b[9:])), true

@@ -203,7 +203,8 @@ func (s *Store) compact(ctx context.Context) (CompactReport, error) {
 		if g == s.segs.active {
 			continue
 		}
-		if g.live <= 0 || float64(g.size-g.live) >= s.cfg.Compaction.MinGarbageRatio*float64(g.size) {
+		held := g.live + g.tomb
+		if held <= 0 || float64(g.size-held) >= s.cfg.Compaction.MinGarbageRatio*float64(g.size) {
 			cands = append(cands, g)
 		}
 	}
@@ -247,8 +248,8 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 				req.release()
 				return fmt.Errorf("storage: compacting segment %d: %w", g.id, err)
 			}
-			tr := trailer{Op: opMove, Flags: flagsSingle, KeyLen: e.KeyLen, ValueLen: e.ValueLen, Epoch: e.Epoch,
-				Time: e.Time, CondA: g.id, CondB: uint64(e.Offset)}
+			tr := trailer{Op: opMove, Flags: flagsSingle | flagMoveVersion, KeyLen: e.KeyLen, ValueLen: e.ValueLen, Epoch: e.Epoch,
+				Time: e.Time, CondA: e.Version, CondB: g.id}
 			if e.HasEpoch {
 				tr.Flags |= flagHasEpoch
 			}
@@ -268,6 +269,9 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 		}
 		last := refs[len(refs)-1]
 		lower = append(locKey(last.seg, last.off), 0)
+	}
+	if err := s.carryTombstones(ctx, g); err != nil {
+		return fmt.Errorf("storage: compacting segment %d: %w", g.id, err)
 	}
 	if err := s.submit(ctx, &request{checkpoint: true}); err != nil {
 		return fmt.Errorf("storage: compacting segment %d: checkpoint: %w", g.id, err)
@@ -291,11 +295,63 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 	if err := s.db.Delete(brokenKey(g.id), pebble.NoSync); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.db.DeleteRange(tombKey(g.id, 0), tombKey(g.id+1, 0), pebble.NoSync); err != nil {
+		errs = append(errs, err)
+	}
 	rep.Segments++
 	rep.ReclaimedBytes += size
 	s.ctr.compactedSegments.Add(1)
 	s.ctr.reclaimedBytes.Add(uint64(size))
 	return errors.Join(errs...)
+}
+
+// carryTombstones copies forward the tombstones of segment g that must
+// outlive it: those whose origin segment, or an older one, still exists
+// (it may hold a put they deleted, which an index rebuilt from the log
+// would otherwise bring back). The others are dropped with g.
+func (s *Store) carryTombstones(ctx context.Context, g *segment) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: tombKey(g.id, 0), UpperBound: tombKey(g.id+1, 0)})
+	if err != nil {
+		return err
+	}
+	var tombs []tomb
+	for ok := it.First(); ok; ok = it.Next() {
+		t, err := decodeTomb(it.Value())
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		tombs = append(tombs, t)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	s.segs.mu.Lock()
+	oldest := uint64(1<<64 - 1)
+	for id := range s.segs.segs {
+		if id != g.id {
+			oldest = min(oldest, id)
+		}
+	}
+	s.segs.mu.Unlock()
+	now := s.opts.now().UnixNano()
+	for len(tombs) > 0 {
+		req := &request{}
+		for _, t := range tombs[:min(64, len(tombs))] {
+			if oldest > t.Origin {
+				continue // every segment that could hold what it deleted is gone
+			}
+			req.recs = append(req.recs, s.codec.encode(trailer{Op: t.Op, Flags: flagsSingle | flagCarried,
+				KeyLen: uint16(len(t.Key)), Time: now, CondA: t.Version, CondB: t.Origin}, t.Key, nil))
+		}
+		tombs = tombs[min(64, len(tombs)):]
+		if len(req.recs) > 0 {
+			if err := s.submit(ctx, req); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // --- retention ------------------------------------------------------------

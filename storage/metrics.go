@@ -79,6 +79,7 @@ type Stats struct {
 	SegmentBytes  int64 // bytes per volume in all segments
 	LiveBytes     int64 // bytes per volume held by live records
 	LiveRecords   int   // segment-resident live values (inline ones not counted)
+	Tombstones    int   // delete records kept until the puts they deleted are compacted away
 
 	Puts, Deletes, Gets        uint64
 	GroupCommits, Records      uint64
@@ -118,6 +119,7 @@ func (s *Store) Stats() Stats {
 		st.SegmentBytes += g.size
 		st.LiveBytes += g.live
 		st.LiveRecords += g.liveCount
+		st.Tombstones += g.tombCount
 	}
 	return st
 }

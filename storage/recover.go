@@ -472,6 +472,7 @@ func (s *Store) loadStats() error {
 	defer it.Close()
 	for g := range s.segs.segs {
 		s.segs.segs[g].live, s.segs.segs[g].liveCount = 0, 0
+		s.segs.segs[g].tomb, s.segs.segs[g].tombCount = 0, 0
 	}
 	for ok := it.First(); ok; ok = it.Next() {
 		seg, off, okk := decodeLocKey(it.Key())
@@ -493,5 +494,24 @@ func (s *Store) loadStats() error {
 		g.liveCount++
 		g.size = max(g.size, off+headerSize+int64(shardLen))
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	tit, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pfxTomb}, UpperBound: []byte{pfxTomb + 1}})
+	if err != nil {
+		return err
+	}
+	defer tit.Close()
+	for ok := tit.First(); ok; ok = tit.Next() {
+		seg, _, okk := decodeLocKey(tit.Key())
+		t, err := decodeTomb(tit.Value())
+		if !okk || err != nil {
+			return fmt.Errorf("%w: malformed tombstone index entry %x", ErrCorrupt, tit.Key())
+		}
+		if g := s.segs.segs[seg]; g != nil {
+			g.tomb += headerSize + int64(shardLenFor(len(t.Key)+trailerSize, s.codec.k))
+			g.tombCount++
+		}
+	}
+	return tit.Error()
 }

@@ -58,6 +58,8 @@ type segment struct {
 	size      int64 // bytes per volume (end of the last record written)
 	live      int64 // bytes per volume of records the index points to
 	liveCount int
+	tomb      int64 // bytes per volume of tombstones the index keeps
+	tombCount int
 	sealed    bool
 	broken    bool // a write failed; no more records go here
 }
@@ -248,12 +250,19 @@ func (t *segTable) closeAll() {
 // statDelta accumulates live-byte changes per segment while a batch of
 // records is applied, to be folded into the table once the index commit
 // succeeded.
-type statDelta map[uint64]struct{ bytes, count int64 }
+type statDelta map[uint64]struct{ bytes, count, tombBytes, tombCount int64 }
 
 func (d statDelta) add(seg uint64, bytes int64, count int64) {
 	x := d[seg]
 	x.bytes += bytes
 	x.count += count
+	d[seg] = x
+}
+
+func (d statDelta) addTomb(seg uint64, bytes int64, count int64) {
+	x := d[seg]
+	x.tombBytes += bytes
+	x.tombCount += count
 	d[seg] = x
 }
 
@@ -264,6 +273,8 @@ func (t *segTable) apply(d statDelta) {
 		if g := t.segs[id]; g != nil {
 			g.live += x.bytes
 			g.liveCount += int(x.count)
+			g.tomb += x.tombBytes
+			g.tombCount += int(x.tombCount)
 		}
 	}
 }

@@ -9,9 +9,10 @@ import (
 	"github.com/zgda/zgda/storage"
 )
 
-// zgda storage {stats,scrub,compact,check,repair}: offline maintenance of a
-// node's store (the node itself runs scrubbing and compaction in the
-// background; check and repair deal with a damaged log, which stops Open).
+// zgda storage {stats,scrub,compact,check,repair,rebuild-index}: offline
+// maintenance of a node's store (the node itself runs scrubbing and
+// compaction in the background; check and repair deal with a damaged log,
+// which stops Open; rebuild-index recovers a lost metadata database).
 func init() {
 	var dir string
 	var volumes []string
@@ -147,6 +148,29 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 			rep, err := storage.Repair(cfg)
 			if rep != nil {
 				if perr := show(cmd, logReport(rep)); err == nil {
+					err = perr
+				}
+			}
+			return err
+		},
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "rebuild-index",
+		Short: "Rebuild the metadata database from the volumes alone (the old one is moved aside, never deleted)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config()
+			if err != nil {
+				return err
+			}
+			rep, err := storage.RebuildIndex(cfg)
+			if rep != nil {
+				damaged := make([]string, len(rep.Damaged))
+				for i, d := range rep.Damaged {
+					damaged[i] = d.Err.Error()
+				}
+				if perr := show(cmd, map[string]any{"moved_aside": rep.MovedAside, "segments": rep.Segments,
+					"records": rep.Records, "keys": rep.Keys, "damaged": damaged}); err == nil {
 					err = perr
 				}
 			}
