@@ -234,6 +234,9 @@ func (s *Store) loadRecord(g *segment, key []byte, e *entry, verifyAll bool) ([]
 // repairShard rewrites shard v (header and data) in place and syncs it.
 // Failures are logged and counted; the read still succeeds.
 func (s *Store) repairShard(g *segment, key []byte, e *entry, v int, data []byte, why string) {
+	if !s.usable(v) {
+		return // offline: its heal pass rewrites what it misses once it is back
+	}
 	err := s.writeShard(g, e, v, data)
 	if err != nil {
 		s.ctr.repairFailures.Add(1)

@@ -70,6 +70,19 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 		},
 	})
 	root.AddCommand(&cobra.Command{
+		Use:   "health",
+		Short: "Print each volume's state (online, offline, healing) and whether the store is read-only",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return show(cmd, s.Health())
+		},
+	})
+	root.AddCommand(&cobra.Command{
 		Use:   "scrub",
 		Short: "Verify every shard and rebuild bad or missing ones",
 		Args:  cobra.NoArgs,
