@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -290,4 +291,28 @@ func newLevelLogger(level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// TrustRoot is a trust root at the node's header of height h (committed
+// already), for the trust file a chain's operator hands to clients
+// (docs/spec.md §6 Verified reads).
+func (n *Node) TrustRoot(h int64) (*TrustRoot, error) {
+	meta := n.cmt.BlockStore().LoadBlockMeta(h)
+	if meta == nil {
+		return nil, fmt.Errorf("%w: no block %d yet", ErrNotFound, h)
+	}
+	return &TrustRoot{ChainID: n.genesis.ChainID, Height: h, Hash: hex.EncodeToString(meta.Header.Hash())}, nil
+}
+
+// WriteTrustFile writes the trust root of height 1 to path unless a file is
+// there already (a chain's first header never changes).
+func (n *Node) WriteTrustFile(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	r, err := n.TrustRoot(1)
+	if err != nil {
+		return err
+	}
+	return WriteTrustRoot(path, r)
 }

@@ -202,27 +202,27 @@ func (v *verifiedClient) WaitForHeight(ctx context.Context, h int64) error {
 	return v.inner.WaitForHeight(ctx, h)
 }
 
-// header is the latest header the light client verified, brought up to
-// date at most every 100 ms. Its app hash is that of the state after the
-// height below it.
+// header is a verified header whose app hash covers the state the RPC
+// reports as its latest (the app hash of height L is in header L + 1, so
+// this waits for the next block when it is not out yet): reads are then as
+// fresh as the plain client's. Its app hash is that of the height below it.
 func (v *verifiedClient) header(ctx context.Context) (*types.LightBlock, error) {
+	st, err := v.inner.rpc.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chain: status: %w", err)
+	}
+	last := st.SyncInfo.LatestBlockHeight // the RPC's word: only a lower bound to wait for
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.latest != nil && time.Since(v.at) < 100*time.Millisecond {
+	if v.latest != nil && v.latest.Height > last {
 		return v.latest, nil
 	}
-	lb, err := v.lc.Update(ctx, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("%w: headers: %v", ErrVerification, err)
+	if err := v.inner.WaitForHeight(ctx, last+1); err != nil {
+		return nil, err
 	}
-	if lb == nil { // nothing newer than what is trusted
-		h, err := v.lc.LastTrustedHeight()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrVerification, err)
-		}
-		if lb, err = v.lc.TrustedLightBlock(h); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrVerification, err)
-		}
+	lb, err := v.lc.VerifyLightBlockAtHeight(ctx, last+1, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: header %d: %v", ErrVerification, last+1, err)
 	}
 	if lb.Height < 2 {
 		return nil, fmt.Errorf("%w: the chain has no state to prove before height 2 (at %d)", ErrVerification, lb.Height)

@@ -14,6 +14,7 @@
 // Layout of the directory:
 //
 //	devnet.json   what the devnet was created with (chain id, nodes)
+//	trust.json    the chain's trust root (header 1), for verifying clients
 //	keys/seed     32 random bytes; key i = KeyFromSeed(SHA-256(seed ‖ label ‖ i)),
 //	              and the disperser's libp2p identity (registered in genesis)
 //	chain/        the validator's home
@@ -347,7 +348,14 @@ func (n *Network) startChain(ctx context.Context) error {
 		return fmt.Errorf("devnet: chain: %w", err)
 	}
 	n.chain = cn
-	return cn.Client().WaitForHeight(ctx, 1)
+	if err := cn.Client().WaitForHeight(ctx, 1); err != nil {
+		return err
+	}
+	// The trust root clients verify the devnet's chain from.
+	if err := cn.WriteTrustFile(n.TrustFile()); err != nil {
+		return fmt.Errorf("devnet: %w", err)
+	}
+	return nil
 }
 
 // nodeConfig is DA node i's configuration.
@@ -478,6 +486,10 @@ func (n *Network) RegisterDisperser(ctx context.Context, key chain.DisperserKey,
 	}
 	return nil
 }
+
+// TrustFile is the devnet chain's trust root (chain.TrustFile in the data
+// directory): `zgda verify` and `zgda sample --trust` verify from it.
+func (n *Network) TrustFile() string { return filepath.Join(n.cfg.Dir, chain.TrustFile) }
 
 // Dispatcher is the disperser's Dispatcher: it dials DA nodes as the
 // devnet's registered disperser.

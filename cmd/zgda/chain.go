@@ -182,6 +182,15 @@ until interrupted (Ctrl-C), then stops cleanly; starting again resumes.`,
 				fmt.Fprintf(w, "started %s: chain %s, node %s, height %d, rpc %s\n",
 					h, n.ChainID(), n.NodeID(), n.Height(), orNone(n.RPCAddress()))
 			}
+			// The trust root clients verify the chain from, once block 1
+			// exists: DIR/config/trust.json of the first home.
+			if err := nodes[0].Client().WaitForHeight(ctx, 1); err == nil {
+				tf := filepath.Join(homes[0], "config", chain.TrustFile)
+				if err := nodes[0].WriteTrustFile(tf); err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "trust root: %s (zgda verify|sample|light --trust %s)\n", tf, tf)
+			}
 			<-ctx.Done()
 			fmt.Fprintln(w, "stopping")
 			return nil

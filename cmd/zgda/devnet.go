@@ -139,8 +139,13 @@ Put a frame and get it back by its commitment (/put answers once the blob is cer
   comm=$(echo 'hello, rollup' | curl -s --data-binary @- %s/put | od -An -tx1 | tr -d ' \n')
   curl -s %s/get/0x$comm
 
+Check a blob without trusting the RPC (light-client headers and state proofs
+from the trust root %s/trust.json):
+  zgda verify $key --trust %s/trust.json
+  zgda sample $key --trust %s/trust.json
+
 Ctrl-C stops; 'zgda devnet --dir %s' resumes.
-`, how, nodes, dir, url, url, orNone(rpc), url, url, url, url, url, url, url, url, dir)
+`, how, nodes, dir, url, url, orNone(rpc), url, url, url, url, url, url, url, url, dir, dir, dir, dir)
 }
 
 // parseLevel parses a slog level name.

@@ -27,6 +27,7 @@ type samplingFlags struct {
 	confidence float64
 	timeout    time.Duration
 	logLevel   string
+	trust      trustFlags
 }
 
 func (s *samplingFlags) add(cmd *cobra.Command) {
@@ -38,6 +39,7 @@ func (s *samplingFlags) add(cmd *cobra.Command) {
 	f.Float64Var(&s.confidence, "confidence", 0, "sample as many cells as this confidence needs (e.g. 0.999999), instead of --samples")
 	f.DurationVar(&s.timeout, "request-timeout", def.RequestTimeout, "bound on one request to one node")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	s.trust.add(cmd)
 }
 
 // open dials the chain and builds a Sampler (metrics on reg, if any).
@@ -58,7 +60,10 @@ func (s *samplingFlags) open(ctx context.Context, cmd *cobra.Command, log *slog.
 	if err := cfg.ValidateBasic(); err != nil {
 		return nil, nil, err
 	}
-	cl, err := chain.Dial(ctx, s.rpc)
+	cl, err := s.trust.dial(ctx, s.rpc, log)
+	if errors.Is(err, chain.ErrVerification) {
+		return nil, nil, fmt.Errorf("--chain-rpc %s: %w", s.rpc, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("--chain-rpc %s: %w (is the chain running? `make devnet` serves http://127.0.0.1:26657)", s.rpc, err)
 	}

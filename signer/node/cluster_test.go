@@ -133,13 +133,13 @@ func newClusterWith(tb testing.TB, n int, set func(*chain.Params), extra map[int
 		// Placeholder addresses: each node registers its real ones on start.
 		g.Signers = append(g.Signers, chain.NewGenesisSigner(testChainID, k, uint64(int(p.QuorumSize)/n), []string{"/ip4/127.0.0.1/tcp/1"}))
 	}
-	ports, err := chain.FreePorts(1)
+	ports, err := chain.FreePorts(2)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cc := chain.TestConfig()
 	cc.P2P.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	cc.RPC.Listen = ""
+	cc.RPC.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])) // for nodes that verify over RPC
 	home := tb.TempDir()
 	if err := chain.InitHome(home, chain.InitOptions{ChainID: testChainID, Genesis: g, Config: cc}); err != nil {
 		tb.Fatal(err)

@@ -45,6 +45,12 @@ type ChainConfig struct {
 	// Stake is what the node asks to be registered with, when it is not
 	// registered yet and a registrar key is given.
 	Stake uint64 `json:"stake"`
+	// TrustFile, when set, is the chain's trust root (chain.TrustRoot; its
+	// chain id is pinned): the node then verifies every chain answer
+	// (light-client headers, ICS-23 proofs) and refuses to sign for a
+	// quorum it cannot prove (docs/spec.md §6 Verified reads). Empty: the
+	// RPC is believed.
+	TrustFile string `json:"trust_file"`
 }
 
 // P2PConfig is the node's libp2p endpoint.

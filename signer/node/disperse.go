@@ -469,6 +469,9 @@ func (n *Node) epochInfo(ctx context.Context, e uint64) (*chain.EpochInfo, *da.D
 	}
 	info, err := n.client.Epoch(ctx, e)
 	switch {
+	case errors.Is(err, chain.ErrVerification):
+		// Never sign for a quorum the node cannot prove (docs/spec.md §6).
+		return nil, refuse(da.CodeInternal, nil, "epoch %d's quorums cannot be proven, so this node does not sign: %v", e, err)
 	case chain.IsNotFound(err):
 		return nil, refuse(da.CodeUnknownEpoch, nil, "epoch %d is not known to the chain (current epoch %d)", e, cur)
 	case err != nil:

@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		if cfg.Chain.RPC == "" {
 			return nil, fmt.Errorf("%w: chain.rpc: empty, and no client given", ErrConfig)
 		}
-		c, err := chain.Dial(ctx, cfg.Chain.RPC)
+		c, err := dialChain(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("node: reaching the chain at chain.rpc %s: %w", cfg.Chain.RPC, err)
 		}
@@ -467,3 +467,16 @@ func (n *Node) Addrs() []string { return slices.Clone(n.addrs) }
 
 // Store is the node's storage (for tools; the node owns it).
 func (n *Node) Store() *storage.Store { return n.store }
+
+// dialChain reaches the chain at Chain.RPC, verifying every answer from
+// Chain.TrustFile's root when one is set.
+func dialChain(ctx context.Context, cfg *Config) (chain.Client, error) {
+	if cfg.Chain.TrustFile == "" {
+		return chain.Dial(ctx, cfg.Chain.RPC)
+	}
+	root, err := chain.ReadTrustRoot(cfg.path(cfg.Chain.TrustFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w: chain.trust_file: %v", ErrConfig, err)
+	}
+	return chain.DialVerified(ctx, cfg.Chain.RPC, *root)
+}
