@@ -342,6 +342,14 @@ func (s *Store) finishGroup(f *flight) {
 			r.abandoned = true
 		}
 	}
+	// A group written behind one that then failed in the same segment is
+	// past the segment's recorded end: replay drops it, so it must not be
+	// acknowledged either (nor applied).
+	s.segs.mu.Lock()
+	if len(f.recs) > 0 && f.act.brokenErr != nil && f.doomed == nil {
+		f.doomed = fmt.Errorf("storage: writing segment %d: an earlier write in it failed, so this one was not acknowledged: %w", f.act.id, f.act.brokenErr)
+	}
+	s.segs.mu.Unlock()
 	if f.doomed != nil {
 		f.b.Close()
 		s.answer(f.group, f.doomed)
@@ -428,6 +436,7 @@ func (s *Store) finishGroup(f *flight) {
 func (s *Store) breakSegment(f *flight, why error) {
 	s.segs.mu.Lock()
 	f.act.broken = true
+	f.act.brokenErr = why
 	s.segs.mu.Unlock()
 	wb := s.db.NewBatch()
 	wb.Set(brokenKey(f.act.id), encodePos(LogPosition{Segment: f.act.id, Offset: f.start}), nil)

@@ -61,7 +61,8 @@ type segment struct {
 	tomb      int64 // bytes per volume of tombstones the index keeps
 	tombCount int
 	sealed    bool
-	broken    bool // a write failed; no more records go here
+	broken    bool  // a write failed; no more records go here
+	brokenErr error // why, once a group failed its write quorum here
 }
 
 // file returns the open file of volume v. With create, a missing file is
