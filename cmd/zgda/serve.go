@@ -24,6 +24,7 @@ import (
 
 func init() {
 	var home, rpc, api, configFile, logLevel, device, identity string
+	var tf trustFlags
 	cmd := &cobra.Command{
 		Use:   "serve --home DIR --chain-rpc URL [--api ADDR] [--config FILE]",
 		Short: "Run the disperser alone against an external chain and its registered DA nodes",
@@ -82,7 +83,7 @@ reads of certified blobs, and its dispersals are refused.`,
 			ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 
-			cl, err := chain.Dial(ctx, rpc)
+			cl, err := tf.dial(ctx, rpc, log)
 			if err != nil {
 				return fmt.Errorf("--chain-rpc %s: %w", rpc, err)
 			}
@@ -135,6 +136,7 @@ reads of certified blobs, and its dispersals are refused.`,
 	f.StringVar(&api, "api", engine.DefaultAPIConfig().Listen, "HTTP listen address (overrides the config file's api.listen)")
 	f.StringVar(&configFile, "config", "", "JSON file with the disperser's configuration (engine.Config)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	tf.add(cmd)
 	f.StringVar(&identity, "identity", "", "the disperser's libp2p identity file (default DIR/p2p/identity.key)")
 	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
