@@ -591,6 +591,13 @@ func (s *Store) startWriters() {
 					j.call.finish(err)
 					continue
 				}
+				if len(w.writes) == 0 && len(w.syncs) == 0 {
+					// Nothing to overlap with: sync here and save a hop.
+					// A sync still running on the syncer is for earlier
+					// writes; this one covers them too.
+					s.syncJobs(v, []*volJob{j})
+					continue
+				}
 				w.syncs <- j
 			}
 		}()
