@@ -150,6 +150,10 @@ func (a *App) load() error {
 		}
 	}
 	a.ready = true
+	// Proofs at a stated height are served for the availability window.
+	if b, ok := a.st.back.(*iavlBackend); ok {
+		b.keep = keepHeights(a.params)
+	}
 	return nil
 }
 

@@ -12,9 +12,20 @@ import (
 )
 
 // defaultKeepHeights is how many committed heights of state the app keeps
-// for proofs at a stated height (docs/spec.md §6 State); older versions are
-// pruned.
+// for proofs at a stated height before it knows its params; then it keeps
+// keepHeights (docs/spec.md §6 State). Older versions are pruned.
 const defaultKeepHeights = 10_000
+
+// keepHeights is the state history kept on a chain with params p: the
+// availability window's heights (availability_epochs × epoch_length, at
+// least defaultKeepHeights), or all of it when the window is unbounded.
+func keepHeights(p Params) int64 {
+	w := p.AvailabilityEpochs
+	if w == 0 || w > (1<<62)/max(p.EpochLength, 1) {
+		return 0
+	}
+	return max(int64(w*p.EpochLength), defaultKeepHeights)
+}
 
 // iavlBackend keeps the committed state in an IAVL tree, one version per
 // commit: version 1 is the genesis state (committed as height 0), version
