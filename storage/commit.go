@@ -59,6 +59,7 @@ type committerState struct {
 	sinceCP int64       // log bytes written since it
 	dirty   bool        // index changed since it
 	indexed LogPosition // end of the last group applied to the index
+	wantCP  bool        // the checkpoint interval passed while groups were in flight
 }
 
 func (s *Store) commitLoop() {
@@ -81,6 +82,11 @@ func (s *Store) commitLoop() {
 			// syncs, but when none waits, finish it before blocking.
 			select {
 			case req, ok = <-s.queue:
+			case <-tick.C:
+				// Under steady load the pipeline never drains: the
+				// next group answered carries the checkpoint.
+				s.cm.wantCP = s.cm.dirty
+				continue
 			default:
 				finish()
 				continue
@@ -171,6 +177,7 @@ func (s *Store) writeCheckpoint(b *pebble.Batch) error {
 	s.cm.cp = cp
 	s.cm.sinceCP = 0
 	s.cm.dirty = false
+	s.cm.wantCP = false
 	s.ctr.checkpoints.Add(1)
 	return nil
 }
@@ -415,7 +422,7 @@ func (s *Store) finishGroup(f *flight) {
 	s.cm.sinceCP += f.end - f.start
 	s.cm.dirty = s.cm.dirty || len(f.recs) > 0 || b.Len() > 0
 	var err error
-	if s.cfg.Log.SyncIndex || f.forceCP || s.cm.sinceCP >= s.cfg.Log.CheckpointBytes {
+	if s.cfg.Log.SyncIndex || f.forceCP || s.cm.wantCP || s.cm.sinceCP >= s.cfg.Log.CheckpointBytes {
 		err = s.writeCheckpoint(b)
 	} else {
 		err = b.Commit(pebble.NoSync)
