@@ -54,7 +54,7 @@ func TestSampleAndLight(t *testing.T) {
 	// Follow from block 1: the light client finds the certificate and
 	// reports the blob available, as a log line and as JSON.
 	buf, _, stop := startCommand(t, regexp.MustCompile(`(?s)following chain.*"blob_key":"`+key+`"`),
-		"light", "--chain-rpc", rpc, "--from-height", "1", "--json", "--log-level", "info")
+		"light", "--chain-rpc", rpc, "--trust", n.TrustFile(), "--from-height", "1", "--json", "--log-level", "info")
 	if err := stop(); err != nil {
 		t.Fatalf("light: %v", err)
 	}
@@ -88,7 +88,8 @@ func TestSampleAndLight(t *testing.T) {
 		}
 	}
 
-	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json", "--samples", "20")
+	// Verified from the devnet's trust root: no warning on the output.
+	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--trust", n.TrustFile(), "--json", "--samples", "20")
 	if err != nil {
 		t.Fatalf("sample: %v\n%s", err, out)
 	}
@@ -108,7 +109,7 @@ func TestSampleAndLight(t *testing.T) {
 	for _, nd := range n.Nodes() {
 		nd.Host().RemoveStreamHandler(da.ProtocolCell)
 	}
-	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--json", "--samples", "16", "--disperser", n.URL())
+	out, err = run(t, "sample", key, "--chain-rpc", rpc, "--trust", n.TrustFile(), "--json", "--samples", "16", "--disperser", n.URL())
 	var ec interface{ ExitCode() int }
 	if !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(err.Error(), "the disperser still has 16 of those 16 cells") {
 		t.Fatalf("sample with only the disperser serving: %v, want exit 2 naming the disperser's cells\n%s", err, out)
