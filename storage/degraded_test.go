@@ -583,3 +583,34 @@ func TestPipelinedFailuresLoseNothing(t *testing.T) {
 	check(s)
 	t.Logf("%d writes tried, %d acknowledged, %d volume failures, %d group commits", len(tried), len(acked), failures, groups)
 }
+
+// TestReturningVolumeMustBeOurs: an empty disk mounted where an offline
+// volume was is not written to; the right disk coming back is healed.
+func TestReturningVolumeMustBeOurs(t *testing.T) {
+	env := newEnv(t, storeCase{vols: 3})
+	s := env.open()
+	mustPut(t, s, "k", value("k", 1, 30_000))
+	s.Close()
+	moved := env.vols[2] + ".unmounted"
+	if err := os.Rename(env.vols[2], moved); err != nil {
+		t.Fatal(err)
+	}
+	s = env.open()
+	defer func() { s.Close() }()
+	mustPut(t, s, "k2", value("k2", 1, 30_000))
+	if err := os.Mkdir(env.vols[2], 0o755); err != nil { // an empty disk shows up
+		t.Fatal(err)
+	}
+	waitFor(t, "a failed retry", func() bool { return strings.Contains(s.Health().Volumes[2].Retry, volumeManifestName) })
+	if names, _ := os.ReadDir(env.vols[2]); len(names) != 0 {
+		t.Fatalf("the store wrote %d entries onto a disk that is not its volume", len(names))
+	}
+	if err := os.Remove(env.vols[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(moved, env.vols[2]); err != nil {
+		t.Fatal(err)
+	}
+	waitHealed(t, s)
+	checkRedundancy(t, s, map[string][]byte{"k": value("k", 1, 30_000), "k2": value("k2", 1, 30_000)})
+}

@@ -55,6 +55,7 @@ type volHealth struct {
 	healing atomic.Bool  // a heal pass runs
 
 	mu     sync.Mutex
+	retry  string // why the last probe of an offline volume failed
 	reason string
 	since  time.Time
 	mark   *LogPosition // where its missing shards begin; nil when none are
@@ -68,6 +69,7 @@ type VolumeStatus struct {
 	Path     string       `json:"path"`
 	State    string       `json:"state"` // "online", "offline" or "healing"
 	Reason   string       `json:"reason,omitempty"`
+	Retry    string       `json:"last_retry,omitempty"` // why the last probe failed, while offline
 	Since    time.Time    `json:"since,omitzero"`
 	HealFrom *LogPosition `json:"heal_from,omitempty"` // where its missing shards begin
 }
@@ -101,6 +103,9 @@ func (s *Store) volStatus(v int) VolumeStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := VolumeStatus{Index: v, Path: s.vols[v].path, State: h.get().String(), Reason: h.reason, Since: h.since}
+	if h.get() == volOffline {
+		st.Retry = h.retry
+	}
 	if h.mark != nil {
 		m := *h.mark
 		st.HealFrom = &m
@@ -128,6 +133,10 @@ func (s *Store) missing() int {
 
 // setOffline marks volume v offline because of err.
 func (s *Store) setOffline(v int, why string) {
+	if v >= len(s.vols) {
+		s.log.Error("the metadata directory does not answer", "dir", s.cfg.Dir, "reason", why)
+		return
+	}
 	h := s.health[v]
 	h.mu.Lock()
 	prev := h.get()
@@ -136,7 +145,7 @@ func (s *Store) setOffline(v int, why string) {
 		return
 	}
 	h.state.Store(int32(volOffline))
-	h.reason, h.since = why, s.opts.now()
+	h.reason, h.since, h.retry = why, s.opts.now(), ""
 	h.mu.Unlock()
 	s.ctr.volumeFailures.Add(1)
 	s.log.Error("volume offline; writes go on without it while at most parity volumes are missing, and it is retried",
@@ -345,7 +354,10 @@ func (s *Store) checkHealth(ctx context.Context) {
 			if h.stuck.Load() > 0 {
 				continue // still hung in an earlier call
 			}
-			if err := s.volIO(v, func() error { return probeVolume(s.fs, v, s.vols[v].path) }); err != nil {
+			if err := s.volIO(v, func() error { return s.probeReturning(v) }); err != nil {
+				h.mu.Lock()
+				h.retry = err.Error()
+				h.mu.Unlock()
 				continue
 			}
 			if err := s.ctl(ctx, func(*pebble.Batch) {
@@ -362,6 +374,29 @@ func (s *Store) checkHealth(ctx context.Context) {
 			s.startHeal(v)
 		}
 	}
+}
+
+// probeReturning checks that an offline volume answers again and is still
+// this store's volume v (a different or empty disk mounted in its place is
+// not written to; adopting an empty one takes AllowReplace at Open).
+func (s *Store) probeReturning(v int) error {
+	p := s.vols[v].path
+	if err := probeVolume(s.fs, v, p); err != nil {
+		return err
+	}
+	vm, ok, err := readVolumeManifest(s.fs, v, p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &VolumeError{Index: v, Path: p, Reason: ErrVolumeMissing,
+			Detail: fmt.Sprintf("has no %s; if the disk failed to mount, mount it; if it was replaced by an empty disk, reopen with Volumes.AllowReplace", volumeManifestName)}
+	}
+	if vm.Store != s.man.Store || vm.Index != v || vm.Volume != s.man.Volumes[v].ID {
+		return &VolumeError{Index: v, Path: p, Reason: ErrVolumeMismatch,
+			Detail: fmt.Sprintf("now holds volume %d of store %s, not this store's volume %d; mount the right disk", vm.Index, vm.Store, v)}
+	}
+	return s.fs.MkdirAll(s.vols[v].segDir)
 }
 
 // checkSpace applies the free-space watermark to the metadata directory
