@@ -311,6 +311,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		if err := a.openEpoch(v, uint64(rel)/a.params.EpochLength, bh); err != nil {
 			return nil, err
 		}
+		if err := a.openChallenges(v, uint64(rel)/a.params.EpochLength, bh); err != nil {
+			return nil, err
+		}
 	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	a.finalTxs = a.finalTxs[:0]
@@ -495,6 +498,8 @@ func (a *App) execTx(v view, raw []byte, h int64, check bool) (*sigJob, error) {
 		return a.execCertificate(v, t, raw, h, check)
 	case *DisperserTx:
 		return nil, a.execDisperser(v, t, check)
+	case *PoRATx:
+		return nil, a.execPoRA(v, t, h, check)
 	}
 	return nil, fmt.Errorf("%w: unhandled transaction type", ErrInternal)
 }
@@ -718,6 +723,9 @@ func (a *App) execCertificate(v view, t *CertificateTx, raw []byte, h int64, che
 		}
 	}
 	v.set(keyCert(c.BatchRoot), marshalCertRecord(c, h))
+	if err := recordBatch(v, c.BatchRoot, c.Epoch); err != nil {
+		return nil, err
+	}
 	// A key names its most recently recorded batch (docs/spec.md §6): a
 	// repost that was certified again points readers at the newer copy.
 	offset := 0

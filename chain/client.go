@@ -58,6 +58,10 @@ type Client interface {
 	// Disperser looks a disperser up by its ed25519 key (ErrNotFound if
 	// never registered; a revoked one has quota 0).
 	Disperser(ctx context.Context, key DisperserKey) (*DisperserInfo, error)
+	// Challenges returns signer's proof-of-access challenges of epoch.
+	Challenges(ctx context.Context, epoch uint64, signer uint32) ([]Challenge, error)
+	// Scores returns the proof-of-access scores of epoch, by signer.
+	Scores(ctx context.Context, epoch uint64) ([]Score, error)
 	// WaitForHeight returns once a block of height h or more is committed.
 	WaitForHeight(ctx context.Context, h int64) error
 	// Close releases the client (not the node).
@@ -266,6 +270,16 @@ func (c *cometClient) Disperser(ctx context.Context, key DisperserKey) (*Dispers
 		return nil, err
 	}
 	return &d, nil
+}
+
+func (c *cometClient) Challenges(ctx context.Context, epoch uint64, signer uint32) ([]Challenge, error) {
+	var out []Challenge
+	return out, c.query(ctx, QueryChallenges, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, epoch), signer), &out)
+}
+
+func (c *cometClient) Scores(ctx context.Context, epoch uint64) ([]Score, error) {
+	var out []Score
+	return out, c.query(ctx, QueryScores, binary.BigEndian.AppendUint64(nil, epoch), &out)
 }
 
 func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error) {

@@ -49,6 +49,9 @@ var (
 	// registered after seed_{e+1} was fixed (docs/spec.md §4.1); its first
 	// output can be for the epoch after.
 	ErrRegisteredAfterSeed = errors.New("chain: signer registered after the epoch's seed was fixed")
+	// ErrInvalidAnswer: a proof-of-access answer whose header, cell or proof
+	// does not check out (docs/spec.md §6 Proofs of random access).
+	ErrInvalidAnswer = errors.New("chain: invalid proof-of-access answer")
 	// ErrNotFound: a query for something the chain does not hold.
 	ErrNotFound = errors.New("chain: not found")
 	// ErrInternal: a broken invariant or storage failure inside the app.
@@ -77,6 +80,7 @@ const (
 	CodeRegistryFull        uint32 = 13
 	CodeNotFound            uint32 = 14
 	CodeRegisteredAfterSeed uint32 = 15
+	CodeInvalidAnswer       uint32 = 16
 	CodeInternal            uint32 = 99
 )
 
@@ -102,6 +106,7 @@ var codes = []struct {
 	{CodeRegistryFull, ErrRegistryFull},
 	{CodeNotFound, ErrNotFound},
 	{CodeRegisteredAfterSeed, ErrRegisteredAfterSeed},
+	{CodeInvalidAnswer, ErrInvalidAnswer},
 	{CodeInternal, ErrInternal},
 }
 

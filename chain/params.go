@@ -44,6 +44,12 @@ type Params struct {
 	AvailabilityEpochs uint64 `json:"availability_epochs"`
 	// MaxSigners bounds the registry (and so the bitmap and the ticket count).
 	MaxSigners uint32 `json:"max_signers"`
+	// PoRAChallenges: proof-of-access challenges per signer and epoch
+	// (docs/spec.md §6 Proofs of random access); 0 turns them off.
+	PoRAChallenges uint32 `json:"pora_challenges"`
+	// PoRADeadline: an answer counts in time within this many blocks of
+	// the epoch's first block.
+	PoRADeadline uint64 `json:"pora_deadline"`
 }
 
 // DefaultAvailabilityEpochs is 14 days of 100-block epochs at one block a
@@ -65,6 +71,8 @@ func DefaultParams() Params {
 		// default.
 		AvailabilityEpochs: DefaultAvailabilityEpochs,
 		MaxSigners:         4096,
+		PoRAChallenges:     2,
+		PoRADeadline:       20,
 	}
 }
 
@@ -90,6 +98,10 @@ func (p Params) ValidateBasic() error {
 	case p.AvailabilityEpochs != 0 && p.AvailabilityEpochs < p.CertEpochWindow:
 		return fmt.Errorf("params.availability_epochs: %d, want 0 (unbounded) or at least cert_epoch_window (%d): a certificate accepted that late must still be inside the availability window",
 			p.AvailabilityEpochs, p.CertEpochWindow)
+	case p.PoRAChallenges > 64:
+		return fmt.Errorf("params.pora_challenges: %d, want 0 (off) to 64", p.PoRAChallenges)
+	case p.PoRAChallenges > 0 && p.PoRADeadline == 0:
+		return fmt.Errorf("params.pora_deadline: 0 blocks, want at least 1 (answers in time within that many blocks of the epoch's start)")
 	case p.MaxSigners == 0 || p.MaxSigners > da.MaxSignerBitmapBytes*8:
 		return fmt.Errorf("params.max_signers: %d, want 1 to %d", p.MaxSigners, da.MaxSignerBitmapBytes*8)
 	}

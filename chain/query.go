@@ -26,6 +26,10 @@ const (
 	QueryBlobBatch   = "/blob_batch"  // data: blob key [32] → BlobLocation
 	QueryDisperser   = "/disperser"   // data: ed25519 key [32] → DisperserInfo
 	QueryDispersers  = "/dispersers"  // → []DisperserInfo
+	// QueryChallenges: data u64 epoch ‖ u32 signer → []Challenge (proven).
+	QueryChallenges = "/pora/challenges"
+	// QueryScores: data u64 epoch → []Score of every signer challenged.
+	QueryScores = "/pora/scores"
 )
 
 // queryMarshalHook, when set (by tests), runs before Query marshals its answer.
@@ -225,6 +229,40 @@ func (a *App) query(v view, height int64, path string, data []byte) (any, error)
 			err = fmt.Errorf("%w: no disperser with key %s", ErrNotFound, DisperserKey(data))
 		}
 		return d, err
+	case QueryChallenges:
+		if len(data) != 12 {
+			return nil, fmt.Errorf("%w: %s wants u64 epoch ‖ u32 signer, got %d bytes", ErrMalformedTx, path, len(data))
+		}
+		e, s := binary.BigEndian.Uint64(data), binary.BigEndian.Uint32(data[8:])
+		// By index up to the parameter, so that a proven answer proves
+		// each challenge and the absence of more.
+		out := []Challenge{}
+		for k := range a.params.PoRAChallenges {
+			c, err := r.challenge(e, s, k)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				out = append(out, *c)
+			}
+		}
+		return out, nil
+	case QueryScores:
+		if len(data) != 8 {
+			return nil, fmt.Errorf("%w: %s wants u64 epoch, got %d bytes", ErrMalformedTx, path, len(data))
+		}
+		e := binary.BigEndian.Uint64(data)
+		out := []Score{}
+		p := binary.BigEndian.AppendUint64([]byte("ps/"), e)
+		err := v.scan(p, func(k, val []byte) error {
+			sc := Score{Epoch: e, Signer: binary.BigEndian.Uint32(k[len(p):])}
+			if err := sc.unmarshal(val); err != nil {
+				return err
+			}
+			out = append(out, sc)
+			return nil
+		})
+		return out, err
 	case QueryDispersers:
 		out := []DisperserInfo{}
 		err := v.scan([]byte("d/"), func(k, v []byte) error {

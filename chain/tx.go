@@ -32,6 +32,8 @@ const (
 	TxCertificate TxType = 3
 	// TxDisperser registers a disperser or sets its quota (registrar only).
 	TxDisperser TxType = 4
+	// TxPoRA answers a proof-of-access challenge.
+	TxPoRA TxType = 5
 )
 
 func (t TxType) String() string {
@@ -44,11 +46,13 @@ func (t TxType) String() string {
 		return "certificate"
 	case TxDisperser:
 		return "disperser"
+	case TxPoRA:
+		return "pora"
 	}
 	return fmt.Sprintf("type %d", uint8(t))
 }
 
-// Tx is one of *RegisterTx, *VRFTx, *CertificateTx, *DisperserTx.
+// Tx is one of *RegisterTx, *VRFTx, *CertificateTx, *DisperserTx, *PoRATx.
 type Tx interface {
 	Type() TxType
 	appendTo(b []byte) []byte
@@ -188,6 +192,8 @@ func DecodeTx(b []byte) (Tx, error) {
 		return t, nil
 	case TxDisperser:
 		return decodeDisperser(b)
+	case TxPoRA:
+		return decodePoRA(b)
 	}
 	return nil, fmt.Errorf("%w: unknown transaction type %d", ErrMalformedTx, b[1])
 }

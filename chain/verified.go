@@ -431,6 +431,17 @@ func (v *verifiedClient) Disperser(ctx context.Context, key DisperserKey) (*Disp
 	return &d, nil
 }
 
+func (v *verifiedClient) Challenges(ctx context.Context, epoch uint64, signer uint32) ([]Challenge, error) {
+	var out []Challenge
+	return out, v.query(ctx, QueryChallenges, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, epoch), signer), &out)
+}
+
+// Scores is the plain client's answer: a range of keys is not proven (a
+// signer's own challenges are, through Challenges).
+func (v *verifiedClient) Scores(ctx context.Context, epoch uint64) ([]Score, error) {
+	return v.inner.Scores(ctx, epoch)
+}
+
 // CertificatesAt verifies block h's header with the light client and its
 // transactions against the header's data hash, and keeps the certificates
 // whose records (proven) say block h recorded them.

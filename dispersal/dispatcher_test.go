@@ -73,8 +73,12 @@ func (f *fakeChain) CertificatesAt(context.Context, int64) ([]chain.CertificateR
 func (f *fakeChain) Disperser(context.Context, chain.DisperserKey) (*chain.DisperserInfo, error) {
 	return nil, chain.ErrNotFound
 }
-func (f *fakeChain) WaitForHeight(context.Context, int64) error { return nil }
-func (f *fakeChain) Close() error                               { return nil }
+func (f *fakeChain) Challenges(context.Context, uint64, uint32) ([]chain.Challenge, error) {
+	return nil, nil
+}
+func (f *fakeChain) Scores(context.Context, uint64) ([]chain.Score, error) { return nil, nil }
+func (f *fakeChain) WaitForHeight(context.Context, int64) error            { return nil }
+func (f *fakeChain) Close() error                                          { return nil }
 
 var _ chain.Client = (*fakeChain)(nil)
 
