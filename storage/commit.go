@@ -672,6 +672,10 @@ type logged struct {
 	crcs       []uint32
 }
 
+// locInline marks, in a location entry's shard length, an inline value's
+// record (counted in its segment's live bytes, not its live records).
+const locInline = 1 << 31
+
 func locValue(shardLen uint32, key []byte) []byte {
 	b := make([]byte, 4+len(key))
 	binary.LittleEndian.PutUint32(b, shardLen)
@@ -684,6 +688,29 @@ func decodeLocValue(b []byte) (shardLen uint32, key []byte, ok bool) {
 		return 0, nil, false
 	}
 	return binary.LittleEndian.Uint32(b), b[4:], true
+}
+
+// setValue points e at the value of put (or move) r: inline when small
+// (still remembering the record, see entry.Logged), else in its segment.
+func setValue(e *entry, r logged, inlineMax int) {
+	e.Segment, e.Offset, e.Seq, e.ShardLen = r.seg, r.off, r.seq, r.shardLen
+	if int(r.tr.ValueLen) <= inlineMax {
+		e.Inline, e.Logged = r.value, true
+		if e.Inline == nil {
+			e.Inline = []byte{}
+		}
+		return
+	}
+	e.PayloadLen, e.CRCs = r.payloadLen, r.crcs
+}
+
+// counted is 1 for a value that lives in its segment (a live record), 0
+// for an inline one whose record is only kept.
+func (e *entry) counted() int64 {
+	if e.inline() {
+		return 0
+	}
+	return 1
 }
 
 // getEntry reads key's entry through the batch (so earlier records of the
@@ -706,9 +733,9 @@ func getEntry(b *pebble.Batch, key []byte) (entry, bool, error) {
 
 // unlink removes e's secondary index entries and its live bytes.
 func unlink(b *pebble.Batch, key []byte, e *entry, d statDelta) {
-	if !e.inline() {
+	if e.located() {
 		b.Delete(locKey(e.Segment, e.Offset), nil)
-		d.add(e.Segment, -e.recordSize(), -1)
+		d.add(e.Segment, -e.recordSize(), -e.counted())
 	}
 	if e.HasEpoch {
 		b.Delete(u64Key(pfxEpoch, e.Epoch, key), nil)
@@ -718,9 +745,13 @@ func unlink(b *pebble.Batch, key []byte, e *entry, d statDelta) {
 
 // link sets e as key's entry with its secondary index entries.
 func link(b *pebble.Batch, key []byte, e *entry, d statDelta) {
-	if !e.inline() {
-		b.Set(locKey(e.Segment, e.Offset), locValue(e.ShardLen, key), nil)
-		d.add(e.Segment, e.recordSize(), 1)
+	if e.located() {
+		sl := e.ShardLen
+		if e.inline() {
+			sl |= locInline
+		}
+		b.Set(locKey(e.Segment, e.Offset), locValue(sl, key), nil)
+		d.add(e.Segment, e.recordSize(), e.counted())
 	}
 	if e.HasEpoch {
 		b.Set(u64Key(pfxEpoch, e.Epoch, key), nil, nil)
@@ -745,15 +776,7 @@ func (s *Store) applyRecord(b *pebble.Batch, r logged, d statDelta) (applied boo
 		}
 		e := entry{Version: r.seq, Time: r.tr.Time, Epoch: r.tr.Epoch, HasEpoch: r.tr.Flags&flagHasEpoch != 0,
 			ValueLen: r.tr.ValueLen, KeyLen: r.tr.KeyLen}
-		if int(r.tr.ValueLen) <= s.cfg.Log.InlineMax {
-			e.Inline = r.value
-			if e.Inline == nil {
-				e.Inline = []byte{}
-			}
-		} else {
-			e.Segment, e.Offset, e.Seq = r.seg, r.off, r.seq
-			e.ShardLen, e.PayloadLen, e.CRCs = r.shardLen, r.payloadLen, r.crcs
-		}
+		setValue(&e, r, s.cfg.Log.InlineMax)
 		link(b, r.key, &e, d)
 		return true, nil
 	case opDelete, opDeleteIf:
@@ -781,14 +804,16 @@ func (s *Store) applyRecord(b *pebble.Batch, r logged, d statDelta) (applied boo
 	case opMove:
 		var here bool
 		if r.tr.Flags&flagMoveVersion != 0 {
-			here = exists && !cur.inline() && cur.Version == r.tr.CondA && cur.Segment == r.tr.CondB
+			here = exists && cur.located() && cur.Version == r.tr.CondA && cur.Segment == r.tr.CondB
 		} else {
 			here = exists && !cur.inline() && cur.Segment == r.tr.CondA && cur.Offset == int64(r.tr.CondB)
 		}
 		if here {
 			unlink(b, r.key, &cur, d)
-			cur.Segment, cur.Offset, cur.Seq = r.seg, r.off, r.seq
-			cur.ShardLen, cur.PayloadLen, cur.CRCs = r.shardLen, r.payloadLen, r.crcs
+			cur.Segment, cur.Offset, cur.Seq, cur.ShardLen = r.seg, r.off, r.seq, r.shardLen
+			if !cur.inline() {
+				cur.PayloadLen, cur.CRCs = r.payloadLen, r.crcs
+			}
 			link(b, r.key, &cur, d)
 			return true, nil
 		}

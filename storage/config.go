@@ -80,8 +80,9 @@ type LogConfig struct {
 	// sealed and a new one started. A single large record may exceed it.
 	SegmentSize int64
 	// InlineMax: values of at most this many bytes are also kept inside the
-	// metadata database, so reading them touches no volume and compaction
-	// never moves them. See the comment on inlining in doc.go.
+	// metadata database, so reading them touches no volume (compaction
+	// copies their log records from there). See the comment on inlining in
+	// doc.go.
 	InlineMax int
 	// MaxKeySize and MaxValueSize bound what Put accepts.
 	MaxKeySize   int

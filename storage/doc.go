@@ -46,9 +46,11 @@
 //
 // Small values (≤ Config.Log.InlineMax, 4 KiB by default) are also kept
 // inside their index entry. They are still logged, so they are just as
-// durable, but reading them costs one Pebble lookup instead of k file reads,
-// and compaction never has to move them: striping a few hundred bytes over
-// n files is all overhead. The price is that, like the index itself, they
+// durable, but reading them costs one Pebble lookup instead of k file reads:
+// striping a few hundred bytes over n files is all overhead. Their log
+// records stay live (compaction moves them from the index's copy) because
+// an index rebuilt from the volumes finds them there; the scrubber and heal
+// passes, which rebuild shards from checksums in the index, skip them. The price is that, like the index itself, they
 // are protected by the metadata disk, not by the volumes' parity.
 //
 // The log alone also rebuilds the index (RebuildIndex, zgda storage

@@ -207,11 +207,13 @@ func decodeRecord(payload []byte) (value, key []byte, t trailer, err error) {
 // --- index entry (Pebble value under keyPrefix+key) -----------------------
 
 const (
-	entryVersion = 1
-	entryInline  = 0
-	entrySegment = 1
-	entryFixed   = 36 // version, kind, flags, pad, version seq, time, epoch, valueLen, keyLen+pad
-	entryLoc     = 33 // segment, offset, record seq, shardLen, payloadLen, n
+	entryVersion      = 1
+	entryInline       = 0 // inline, log location unknown (written before entryInlineLogged)
+	entrySegment      = 1
+	entryInlineLogged = 2  // inline, with its log record's location, so compaction keeps the record
+	entryInlineLoc    = 28 // segment, offset, record seq, shardLen
+	entryFixed        = 36 // version, kind, flags, pad, version seq, time, epoch, valueLen, keyLen+pad
+	entryLoc          = 33 // segment, offset, record seq, shardLen, payloadLen, n
 )
 
 // entry is what the index knows about a live key.
@@ -224,6 +226,10 @@ type entry struct {
 	KeyLen   uint16
 
 	Inline []byte // the value when stored inline
+	// Logged: an inline value whose log record's location (Segment,
+	// Offset, Seq, ShardLen) is known. That record is what an index
+	// rebuilt from the log finds, so compaction moves it like any other.
+	Logged bool
 
 	// Location of a segment-resident record.
 	Segment    uint64
@@ -236,6 +242,10 @@ type entry struct {
 
 func (e *entry) inline() bool { return e.CRCs == nil }
 
+// located reports whether the entry knows its log record (and is then in
+// the location index).
+func (e *entry) located() bool { return !e.inline() || e.Logged }
+
 // recordSize is the bytes a segment-resident record takes on each volume.
 func (e *entry) recordSize() int64 { return headerSize + int64(e.ShardLen) }
 
@@ -243,14 +253,20 @@ func (e *entry) encode() []byte {
 	n := entryFixed
 	if e.inline() {
 		n += len(e.Inline)
+		if e.Logged {
+			n += entryInlineLoc
+		}
 	} else {
 		n += entryLoc + 4*len(e.CRCs)
 	}
 	b := make([]byte, n)
 	b[0] = entryVersion
-	if e.inline() {
+	switch {
+	case e.inline() && e.Logged:
+		b[1] = entryInlineLogged
+	case e.inline():
 		b[1] = entryInline
-	} else {
+	default:
 		b[1] = entrySegment
 	}
 	if e.HasEpoch {
@@ -263,6 +279,13 @@ func (e *entry) encode() []byte {
 	binary.LittleEndian.PutUint16(b[32:], e.KeyLen)
 	p := b[entryFixed:]
 	if e.inline() {
+		if e.Logged {
+			binary.LittleEndian.PutUint64(p[0:], e.Segment)
+			binary.LittleEndian.PutUint64(p[8:], uint64(e.Offset))
+			binary.LittleEndian.PutUint64(p[16:], e.Seq)
+			binary.LittleEndian.PutUint32(p[24:], e.ShardLen)
+			p = p[entryInlineLoc:]
+		}
 		copy(p, e.Inline)
 		return b
 	}
@@ -299,6 +322,20 @@ func decodeEntry(b []byte) (entry, error) {
 	e.KeyLen = binary.LittleEndian.Uint16(b[32:])
 	p := b[entryFixed:]
 	switch b[1] {
+	case entryInlineLogged:
+		if len(p) < entryInlineLoc {
+			return e, fmt.Errorf("inline index entry location is truncated")
+		}
+		e.Logged = true
+		e.Segment = binary.LittleEndian.Uint64(p[0:])
+		e.Offset = int64(binary.LittleEndian.Uint64(p[8:]))
+		e.Seq = binary.LittleEndian.Uint64(p[16:])
+		e.ShardLen = binary.LittleEndian.Uint32(p[24:])
+		if e.Offset < 0 {
+			return e, fmt.Errorf("index entry has a negative offset")
+		}
+		p = p[entryInlineLoc:]
+		fallthrough
 	case entryInline:
 		if len(p) != int(e.ValueLen) {
 			return e, fmt.Errorf("inline value is %d bytes, entry says %d", len(p), e.ValueLen)

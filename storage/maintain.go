@@ -240,13 +240,15 @@ func (s *Store) compactSegment(ctx context.Context, g *segment, p *pacer, rep *C
 		var moved int64
 		for _, r := range refs {
 			e, err := s.lookup(r.key)
-			if err != nil || e.inline() || e.Segment != g.id || e.Offset != r.off {
+			if err != nil || !e.located() || e.Segment != g.id || e.Offset != r.off {
 				continue
 			}
-			v, err := s.readValue(r.key, &e, false)
-			if err != nil {
-				req.release()
-				return fmt.Errorf("storage: compacting segment %d: %w", g.id, err)
+			v := e.Inline // an inline value's record moves too: it is what a rebuilt index finds
+			if !e.inline() {
+				if v, err = s.readValue(r.key, &e, false); err != nil {
+					req.release()
+					return fmt.Errorf("storage: compacting segment %d: %w", g.id, err)
+				}
 			}
 			tr := trailer{Op: opMove, Flags: flagsSingle | flagMoveVersion, KeyLen: e.KeyLen, ValueLen: e.ValueLen, Epoch: e.Epoch,
 				Time: e.Time, CondA: e.Version, CondB: g.id}

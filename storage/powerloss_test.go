@@ -46,7 +46,7 @@ func TestPowerLoss(t *testing.T) {
 		rounds := 1 + rng.IntN(3)
 		trialSeed := rng.Uint64()
 		t.Run(fmt.Sprintf("trial%03d-%s-%drounds", i, c.name, rounds), func(t *testing.T) {
-			if err := runPowerLossTrial(t, c, powerLoss{rounds: rounds, writers: 2, seed: trialSeed}); err != nil {
+			if err := runPowerLossTrial(t, c, powerLoss{rounds: rounds, writers: 2, seed: trialSeed, rebuild: i%3 == 0}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -62,6 +62,9 @@ type powerLoss struct {
 	// crashAt, if set, decides after each acknowledged write whether power
 	// is lost now (instead of after a random delay).
 	crashAt func() bool
+	// rebuild: after the check, also rebuild the index from the volumes
+	// alone and require the same keys and values.
+	rebuild bool
 }
 
 // runPowerLossTrial runs rounds of writers, each ended by a power loss, and
@@ -162,8 +165,35 @@ func runPowerLossTrial(t *testing.T, c storeCase, p powerLoss) error {
 	if err != nil {
 		return fmt.Errorf("open after the last power loss: %w", err)
 	}
+	if err := checkCrashState(t, s, ops); err != nil {
+		s.Close()
+		return err
+	}
+	if !p.rebuild {
+		return s.Close()
+	}
+	want := snapshot(t, s)
+	s.Close()
+	if _, err := RebuildIndex(env.cfg, env.options(p.opts)...); err != nil {
+		return fmt.Errorf("rebuilding the index after the power loss: %w", err)
+	}
+	s, err = Open(env.cfg, env.options(p.opts)...)
+	if err != nil {
+		return fmt.Errorf("open after the rebuild: %w", err)
+	}
 	defer s.Close()
-	return checkCrashState(t, s, ops)
+	got := snapshot(t, s)
+	for k, v := range want {
+		if got[k] != v {
+			return fmt.Errorf("after the rebuild key %q differs (present: %v)", k, got[k] != "")
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			return fmt.Errorf("after the rebuild key %q came back", k)
+		}
+	}
+	return nil
 }
 
 // syncHookFS passes everything to its fsys but lets a test skip syncs.

@@ -197,15 +197,7 @@ func (s *Store) rebuildApply(b *pebble.Batch, r logged, tombs map[string]uint64,
 		}
 		e := entry{Version: ver, Time: r.tr.Time, Epoch: r.tr.Epoch, HasEpoch: r.tr.Flags&flagHasEpoch != 0,
 			ValueLen: r.tr.ValueLen, KeyLen: r.tr.KeyLen}
-		if int(r.tr.ValueLen) <= s.cfg.Log.InlineMax {
-			e.Inline = r.value
-			if e.Inline == nil {
-				e.Inline = []byte{}
-			}
-		} else {
-			e.Segment, e.Offset, e.Seq = r.seg, r.off, r.seq
-			e.ShardLen, e.PayloadLen, e.CRCs = r.shardLen, r.payloadLen, r.crcs
-		}
+		setValue(&e, r, s.cfg.Log.InlineMax)
 		link(b, r.key, &e, d)
 		return nil
 	case opDelete, opDeleteIf:

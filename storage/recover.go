@@ -421,7 +421,7 @@ func (s *Store) unindex(b *pebble.Batch, seg uint64, lo, hi int64, d statDelta) 
 		if err != nil {
 			return err
 		}
-		if ok && !e.inline() && e.Segment == seg && e.Offset >= lo && e.Offset < hi {
+		if ok && e.located() && e.Segment == seg && e.Offset >= lo && e.Offset < hi {
 			unlink(b, r.key, &e, d)
 			b.Delete(indexKey(r.key), nil)
 			s.log.Warn("repair removed an index entry that pointed into a dropped record", "key", showKey(r.key),
@@ -490,8 +490,11 @@ func (s *Store) loadStats() error {
 			s.segs.segs[seg] = g
 			s.segs.nextID = max(s.segs.nextID, seg+1)
 		}
+		if shardLen&locInline == 0 {
+			g.liveCount++
+		}
+		shardLen &^= locInline
 		g.live += headerSize + int64(shardLen)
-		g.liveCount++
 		g.size = max(g.size, off+headerSize+int64(shardLen))
 	}
 	if err := it.Error(); err != nil {
