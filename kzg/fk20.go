@@ -118,6 +118,21 @@ func (c *Context) ComputeCellsAndProofs(row []fr.Element) ([][]fr.Element, []Pro
 // proofs computes the 128 FK20 proofs of the polynomial with the given 4096
 // natural-order coefficients.
 func (f *fk20) proofs(coeffs []fr.Element, workers int) ([]Proof, error) {
+	h, err := f.proofPoints(coeffs, workers)
+	if err != nil {
+		return nil, err
+	}
+	aff := bls.BatchJacobianToAffineG1(h)
+	out := make([]Proof, len(aff))
+	for i := range aff {
+		out[i] = aff[i].Bytes()
+	}
+	return out, nil
+}
+
+// proofPoints is proofs before encoding: the 128 proofs as Jacobian points
+// (the batch prover combines them in G1, batch_proofs.go).
+func (f *fk20) proofPoints(coeffs []fr.Element, workers int) ([]bls.G1Jac, error) {
 	// scalars[j*64+r] = FFT(A'_r)[j], A'_r[m] = f_{64(63−m)+r}.
 	scalars := make([]fr.Element, fk20Cosets*fk20Cols)
 	vec := make([]fr.Element, fk20Cosets)
@@ -149,10 +164,5 @@ func (f *fk20) proofs(coeffs []fr.Element, workers int) ([]Proof, error) {
 	// proof k = H(z_k), z_k = ω_128^brp(k): FFT, then bit-reverse.
 	g1FFT(h, f.omega, workers)
 	fft.BitReverse(h)
-	aff := bls.BatchJacobianToAffineG1(h)
-	out := make([]Proof, len(aff))
-	for i := range aff {
-		out[i] = aff[i].Bytes()
-	}
-	return out, nil
+	return h, nil
 }
