@@ -78,6 +78,9 @@ type Config struct {
 	Fast bool
 	// Engine, if set, adjusts the disperser's configuration before start.
 	Engine func(*engine.Config)
+	// Params, if set, adjusts the chain's genesis parameters (a new devnet
+	// only).
+	Params func(*chain.Params)
 	// Backend runs the disperser's extensions and Committer its row
 	// commitments (nil: the CPU; see `--device`).
 	Backend   encoder.Backend
@@ -265,6 +268,9 @@ func (n *Network) prepare() (*state, []byte, error) {
 	// §4.2): the disperser cuts batches at ceil(W/4) rows.
 	p := chain.DefaultParams()
 	p.EpochLength = c.EpochLength
+	if c.Params != nil {
+		c.Params(&p)
+	}
 	g := &chain.GenesisState{Params: p}
 	reg, err := deriveKey(seed, "registrar", 0)
 	if err != nil {
@@ -490,6 +496,42 @@ func (n *Network) RegisterDisperser(ctx context.Context, key chain.DisperserKey,
 // TrustFile is the devnet chain's trust root (chain.TrustFile in the data
 // directory): `zgda verify` and `zgda sample --trust` verify from it.
 func (n *Network) TrustFile() string { return filepath.Join(n.cfg.Dir, chain.TrustFile) }
+
+// RestartNode stops DA node i and starts it again on the same home; with
+// wipe, its storage is emptied first, as if its disk had been replaced (it
+// keeps its keys and registration, and has lost every row).
+func (n *Network) RestartNode(ctx context.Context, i int, wipe bool) error {
+	if i < 0 || i >= len(n.nodes) {
+		return fmt.Errorf("devnet: no DA node %d", i)
+	}
+	if err := n.nodes[i].Close(); err != nil {
+		return fmt.Errorf("devnet: stopping DA node %d: %w", i, err)
+	}
+	cfg := n.nodeConfig(i)
+	if wipe {
+		dirs := append([]string{filepath.Join(cfg.Home, cfg.Storage.Meta)}, cfg.VolumePaths()...)
+		for _, d := range dirs {
+			if err := os.RemoveAll(d); err != nil {
+				return fmt.Errorf("devnet: wiping DA node %d: %w", i, err)
+			}
+		}
+		for _, v := range cfg.VolumePaths() {
+			if err := os.MkdirAll(v, 0o700); err != nil {
+				return fmt.Errorf("devnet: %w", err)
+			}
+		}
+	}
+	k, err := deriveKey(n.seed, "node", i)
+	if err != nil {
+		return err
+	}
+	nd, err := node.Start(ctx, cfg, k, node.WithClient(n.chain.Client()), node.WithLogger(n.component("node"+strconv.Itoa(i))))
+	if err != nil {
+		return fmt.Errorf("devnet: restarting DA node %d: %w", i, err)
+	}
+	n.nodes[i] = nd
+	return nil
+}
 
 // Dispatcher is the disperser's Dispatcher: it dials DA nodes as the
 // devnet's registered disperser.

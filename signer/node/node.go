@@ -67,6 +67,15 @@ type Node struct {
 	epochs  map[uint64]*chain.EpochInfo // started epochs, a few recent ones
 	current atomic.Uint64               // the chain's current epoch, as last seen
 
+	// Proofs of random access (pora.go): one round at a time; the
+	// challenges answered (epoch/index), touched only by that round; the
+	// last epoch whose score the metrics show.
+	poraBusy   atomic.Bool
+	poraDone   map[string]bool
+	poraScored atomic.Uint64
+	// poraSettled is 1 + the epoch whose challenges are all handled.
+	poraSettled atomic.Uint64
+
 	cells *flight.Cache[cellRowKey, *rowCells] // rows' cells and proofs in memory (Limits.CellCacheBytes)
 	asks  cellasks.Tracker                     // cells asked of rows whose proofs are not stored
 	enc   *encoder.Encoder                     // row extension, for cells
@@ -133,17 +142,18 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		f(&o)
 	}
 	n := &Node{
-		cfg:    cfg,
-		key:    key,
-		log:    o.logger,
-		kzg:    o.kzg,
-		client: o.client,
-		fault:  o.fault,
-		sem:    make(chan struct{}, cfg.Limits.MaxConcurrent),
-		qsem:   make(chan struct{}, cfg.Limits.MaxQueries),
-		epochs: make(map[uint64]*chain.EpochInfo),
-		cells:  flight.New[cellRowKey](cfg.Limits.CellCacheBytes, (*rowCells).size),
-		peers:  make(map[peer.ID]int),
+		cfg:      cfg,
+		key:      key,
+		log:      o.logger,
+		kzg:      o.kzg,
+		client:   o.client,
+		fault:    o.fault,
+		sem:      make(chan struct{}, cfg.Limits.MaxConcurrent),
+		qsem:     make(chan struct{}, cfg.Limits.MaxQueries),
+		epochs:   make(map[uint64]*chain.EpochInfo),
+		cells:    flight.New[cellRowKey](cfg.Limits.CellCacheBytes, (*rowCells).size),
+		poraDone: map[string]bool{},
+		peers:    make(map[peer.ID]int),
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -352,6 +362,13 @@ func (n *Node) epochLoop() {
 			if cur.Epoch != n.current.Swap(cur.Epoch) {
 				n.store.SetEpoch(cur.Epoch)
 				n.log.Debug("new epoch", "epoch", cur.Epoch)
+			}
+			if n.params.PoRAChallenges > 0 && !n.poraBusy.Load() && n.poraSettled.Load() != cur.Epoch+1 {
+				n.loop.Add(1) // the loop holds one: Close waits for this too
+				go func() {
+					defer n.loop.Done()
+					n.poraRound(cur.Epoch)
+				}()
 			}
 			if next := cur.Epoch + 1; submitted < next {
 				err := n.submitVRF(next)
