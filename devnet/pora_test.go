@@ -20,7 +20,7 @@ func TestPoRAOnDevnet(t *testing.T) {
 	const E = 40
 	cfg := TestConfig(t.TempDir())
 	cfg.EpochLength = E
-	cfg.Params = func(p *chain.Params) { p.PoRAChallenges, p.PoRADeadline = 2, E - 5 }
+	cfg.Params = func(p *chain.Params) { p.PoRAChallenges, p.PoRADeadline = 2, E-5 }
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	n, err := Start(ctx, cfg)
