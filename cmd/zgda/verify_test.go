@@ -177,4 +177,10 @@ func TestVerifyAndSampleAgainstLyingRPC(t *testing.T) {
 	if out, err := verify(key); err != nil {
 		t.Fatalf("verify after the proxy stopped lying: %v\n%s", err, out)
 	}
+	// zgda pora reads the scores (epoch 0 is running: its table).
+	out, err := run(t, "pora", "--chain-rpc", n.RPCAddress(), "--epoch", "0", "--json")
+	var scores []chain.Score
+	if err != nil || json.Unmarshal([]byte(out), &scores) != nil {
+		t.Fatalf("pora --json: %v\n%s", err, out)
+	}
 }
