@@ -614,3 +614,34 @@ func TestReturningVolumeMustBeOurs(t *testing.T) {
 	waitHealed(t, s)
 	checkRedundancy(t, s, map[string][]byte{"k": value("k", 1, 30_000), "k2": value("k2", 1, 30_000)})
 }
+
+// TestHungDiskRead: a read that meets a hung disk returns the right bytes
+// from parity once the I/O deadline passes, and the disk is taken offline.
+func TestHungDiskRead(t *testing.T) {
+	env, ffs, opts := faultEnv(t)
+	s := env.open(opts...)
+	defer s.Close()
+	want := map[string][]byte{}
+	for i := 0; i < 6; i++ {
+		k := fmt.Sprintf("k/%d", i)
+		want[k] = value(k, 1, 50_000+i*1000)
+		mustPut(t, s, k, want[k])
+	}
+	ffs.set(env.vols[0], &fault{hang: make(chan struct{})})
+	start := time.Now()
+	mustGet(t, s, "k/0", want["k/0"])
+	if d := time.Since(start); d < env.cfg.Volumes.IOTimeout {
+		t.Fatalf("read returned after %v, before the deadline: the hang was not met", d)
+	}
+	if h := s.Health().Volumes[0]; h.State != "offline" || !strings.Contains(h.Reason, "deadline") {
+		t.Fatalf("volume 0 after a hung read: %+v", h)
+	}
+	for k, v := range want {
+		mustGet(t, s, k, v) // no waiting now: the volume is skipped
+	}
+	ffs.set(env.vols[0], nil)
+	waitHealed(t, s)
+	for k, v := range want {
+		mustGet(t, s, k, v)
+	}
+}

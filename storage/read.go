@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sync"
 )
 
@@ -68,16 +69,39 @@ func (s *Store) readShard(g *segment, e *entry, v int, dst []byte, header bool) 
 	if s.cfg.Volumes.IOTimeout <= 0 {
 		return s.readShardNow(g, e, v, dst, header)
 	}
-	// Under the deadline the read goes to a buffer of its own: a hung call
-	// may finish long after dst has been handed to the caller.
-	tmp := getBuf(len(dst))
+	// A call past its deadline may still write dst later: the caller
+	// (loadRecord) then moves the record to fresh buffers (rebase).
 	var why string
-	if err := s.volIO(v, func() error { why = s.readShardNow(g, e, v, *tmp, header); return nil }); err != nil {
-		return "read error: " + err.Error()
+	if err := s.volIO(v, func() error { why = s.readShardNow(g, e, v, dst, header); return nil }); err != nil {
+		return reasonTimeout
 	}
-	copy(dst, *tmp)
-	putBuf(tmp)
 	return why
+}
+
+// reasonTimeout: a shard read that missed the I/O deadline; its buffer may
+// still be written by the hung call.
+const reasonTimeout = "read error: no answer within the I/O deadline (storage.volumes.io_timeout); the disk may be hung"
+
+// rebase moves a record being read to fresh buffers after a shard read
+// timed out (the hung call may write its old buffer at any time): the
+// shards read in time are copied, the others left empty.
+func rebase(shards [][]byte, k, S int, timedOut []int) (buf []byte) {
+	buf = make([]byte, k*S)
+	for i := range shards {
+		var dst []byte
+		if i < k {
+			dst = buf[i*S : (i+1)*S : (i+1)*S]
+		} else if shards[i] != nil {
+			dst = make([]byte, S)
+		} else {
+			continue
+		}
+		if !slices.Contains(timedOut, i) {
+			copy(dst, shards[i])
+		}
+		shards[i] = dst
+	}
+	return buf
 }
 
 func (s *Store) readShardNow(g *segment, e *entry, v int, dst []byte, header bool) string {
@@ -175,10 +199,17 @@ func (s *Store) loadRecord(g *segment, key []byte, e *entry, verifyAll bool) ([]
 	}
 	reasons := s.readShards(g, e, shards, idx, verifyAll)
 	var faults []ShardFault
+	var timedOut []int
 	for j, r := range reasons {
 		if r != "" {
 			faults = append(faults, ShardFault{Volume: idx[j], Path: s.vols[idx[j]].path, Reason: r})
 		}
+		if r == reasonTimeout {
+			timedOut = append(timedOut, idx[j])
+		}
+	}
+	if len(timedOut) > 0 {
+		buf = rebase(shards, k, S, timedOut)
 	}
 	if len(faults) == 0 {
 		return buf[:e.PayloadLen], nil
@@ -195,10 +226,17 @@ func (s *Store) loadRecord(g *segment, key []byte, e *entry, verifyAll bool) ([]
 			shards[i] = make([]byte, S)
 			pidx = append(pidx, i)
 		}
+		var late []int
 		for j, r := range s.readShards(g, e, shards, pidx, true) {
 			if r != "" {
 				faults = append(faults, ShardFault{Volume: pidx[j], Path: s.vols[pidx[j]].path, Reason: r})
 			}
+			if r == reasonTimeout {
+				late = append(late, pidx[j])
+			}
+		}
+		if len(late) > 0 {
+			buf = rebase(shards, k, S, late)
 		}
 	}
 	if n-len(faults) < k {
