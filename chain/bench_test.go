@@ -215,3 +215,31 @@ func BenchmarkVerifiedQuery(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPoRAAnswer is the chain's check of one proof-of-access answer
+// for a parity row of a batch of D data rows: header validation (key
+// hashes), the row's commitment derived from D blob commitments (a D-point
+// MSM) and the cell proof's pairing check. tx-bytes is the answer's size
+// (the header grows by 48 bytes a row: 23,554 bytes at most, for D = 256).
+func BenchmarkPoRAAnswer(b *testing.B) {
+	for _, d := range []int{4, 32} {
+		b.Run(fmt.Sprintf("D=%d", d), func(b *testing.B) {
+			bt := realBatch(b, d*126_976)
+			h := newHarness(b, smallParams(), []uint64{256, 256, 256, 256}, false)
+			ch := &Challenge{Epoch: 0, Signer: 0, BatchRoot: bt.Root, Row: uint32(bt.N - 1), Cell: 77}
+			raw := answer(b, h, ch, bt)
+			tx, err := DecodeTx(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := stateReader{view{s: h.app.st}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := h.app.checkAnswer(r, ch, tx.(*PoRATx)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(raw)), "tx-bytes")
+		})
+	}
+}
