@@ -1,9 +1,12 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
@@ -172,5 +175,99 @@ func TestPoRAChallengesAndScores(t *testing.T) {
 	// Epoch 2 challenges again from its first block.
 	if len(h.challenges(2, 3)) != 2 {
 		t.Fatal("no challenges in epoch 2")
+	}
+}
+
+// Four validators draw the same challenges and agree on the app hash at
+// every height while answers (right and forged) go through different
+// validators and epochs turn.
+func TestNetworkFourValidatorsPoRA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four validators")
+	}
+	const E = 30
+	g, keys, _ := testGenesis(t, 4, E)
+	g.Params.PoRAChallenges, g.Params.PoRADeadline = 2, E-2
+	for i := range g.Signers {
+		g.Signers[i].Stake = 256
+	}
+	dir := t.TempDir()
+	homes, err := InitNetwork(dir, 4, 0, InitOptions{ChainID: testChainID, Genesis: g, Config: TestConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 2*time.Minute)
+	nodes := make([]*Node, 4)
+	for i, home := range homes {
+		if nodes[i], err = StartNode(ctx, home, nodeOpts(strconv.Itoa(i))...); err != nil {
+			t.Fatal(err)
+		}
+		defer func(n *Node) { n.Stop() }(nodes[i])
+	}
+	bt := realBatch(t, 30_000)
+	c := certify(t, keys, testChainID, 0, 0, bt.Header.Entries(), 0, 1, 2, 3)
+	if _, err := nodes[0].Client().Submit(ctx, certTx(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if err := n.Client().WaitForHeight(ctx, 1+E+1); err != nil { // epoch 1 has opened
+			t.Fatal(err)
+		}
+	}
+	h := &harness{t: t, keys: keys}
+	for s := range uint32(4) {
+		var first []Challenge
+		for i, n := range nodes {
+			cs, err := n.Client().Challenges(ctx, 1, s)
+			if err != nil || len(cs) != 2 {
+				t.Fatalf("validator %d, signer %d: %d challenges, %v", i, s, len(cs), err)
+			}
+			if i == 0 {
+				first = cs
+			} else if cs[0] != first[0] || cs[1] != first[1] {
+				t.Fatalf("validator %d draws other challenges for signer %d", i, s)
+			}
+		}
+		if s == 3 {
+			continue // signer 3 stays silent: missing
+		}
+		ans := answer(t, h, &first[0], bt)
+		if _, err := nodes[s].Client().Submit(ctx, ans); err != nil {
+			t.Fatalf("signer %d's answer through validator %d: %v", s, s, err)
+		}
+	}
+	var last int64
+	for _, n := range nodes {
+		if err := n.Client().WaitForHeight(ctx, 1+2*E+2); err != nil { // epoch 2 has opened
+			t.Fatal(err)
+		}
+		last = max(last, n.Height())
+	}
+	var sc []Score
+	if sc, err = nodes[2].Client().Scores(ctx, 1); err != nil || len(sc) != 4 {
+		t.Fatalf("scores %+v %v", sc, err)
+	}
+	for _, s := range sc {
+		want := Score{Epoch: 1, Signer: s.Signer, Challenged: 2, InTime: 1, Missing: 1, Points: 1}
+		if s.Signer == 3 {
+			want.InTime, want.Missing, want.Points = 0, 2, 0
+		}
+		if s != want {
+			t.Fatalf("score %+v, want %+v", s, want)
+		}
+	}
+	for height := int64(1); height <= 1+2*E+2; height++ {
+		var ref []byte
+		for i, n := range nodes {
+			got, ok := n.App().AppHashAt(height)
+			if !ok {
+				t.Fatalf("validator %d has no app hash for height %d", i, height)
+			}
+			if i == 0 {
+				ref = got
+			} else if !bytes.Equal(got, ref) {
+				t.Fatalf("height %d: validator %d's app hash differs", height, i)
+			}
+		}
 	}
 }
