@@ -3,7 +3,6 @@ package kzg
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"sync"
 	"sync/atomic"
 
@@ -240,10 +239,10 @@ func (c *Context) each(ctx context.Context, n int, fn func(i int)) error {
 type g1Extender struct {
 	k       int
 	lo, hi  int
-	omega   fr.Element  // ω_K
-	inverse fr.Element  // ω_K^−1
-	scales  [][]big.Int // per coset s touched: g_s^m / K, m < K
-	first   int         // the first coset touched
+	omega   fr.Element // ω_K
+	inverse fr.Element // ω_K^−1
+	scales  [][]g1Mul  // per coset s touched: g_s^m / K, m < K
+	first   int        // the first coset touched
 }
 
 func newG1Extender(k int, span [2]int) *g1Extender {
@@ -255,10 +254,10 @@ func newG1Extender(k int, span [2]int) *g1Extender {
 	ext := brpRoots(4 * k)
 	for s := e.first; s*k < e.hi; s++ {
 		g := ext[s*k] // g_s = x_{sK}, since x_0 = 1 among the K matrix points
-		sc := make([]big.Int, k)
+		sc := make([]g1Mul, k)
 		f := kInv
 		for m := range sc {
-			f.BigInt(&sc[m])
+			sc[m] = newG1Mul(&f)
 			f.Mul(&f, &g)
 		}
 		e.scales = append(e.scales, sc)
@@ -278,11 +277,7 @@ func (e *g1Extender) extend(in []bls.G1Jac) []bls.G1Jac {
 	for s, sc := range e.scales {
 		buf := out[s*k : (s+1)*k]
 		for m := range buf {
-			if sc[m].IsInt64() && sc[m].Int64() == 1 {
-				buf[m].Set(&in[m])
-			} else {
-				buf[m].ScalarMultiplication(&in[m], &sc[m])
-			}
+			sc[m].mul(&buf[m], &in[m])
 		}
 		g1FFT(buf, e.omega, 1)
 		fft.BitReverse(buf)

@@ -3,10 +3,12 @@ package kzg
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	goethkzg "github.com/crate-crypto/go-eth-kzg"
 )
@@ -246,4 +248,80 @@ func BenchmarkVerifyCells(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkBatchCellsAndProofs is the cells and proofs of all N = 4D
+// dispersed rows of a batch: ComputeBatchCellsAndProofs ("batch": FK20 on
+// the D data rows, parity proofs derived in G1) beside 4D calls of
+// ComputeCellsAndProofs ("perrow", the anchor), in one run so that the
+// ratio is what is read. Bytes are the D data rows' payload.
+func BenchmarkBatchCellsAndProofs(b *testing.B) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	ctx := testContext()
+	if _, err := ctx.fk20Tables(); err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range []int{8, 32} {
+		data := make([][]fr.Element, d)
+		for i := range data {
+			data[i] = randomDataRow(rng)
+		}
+		rows, k := dispersedRows(data)
+		b.Run(fmt.Sprintf("D=%d/batch", d), func(b *testing.B) {
+			b.SetBytes(int64(d) * rowPayload)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := ctx.ComputeBatchCellsAndProofs(context.Background(), rows, k); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("D=%d/perrow", d), func(b *testing.B) {
+			b.SetBytes(int64(d) * rowPayload)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, row := range rows {
+					if _, _, err := ctx.ComputeCellsAndProofs(row); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParityProofDerivation is the G1 part of the batch prover alone,
+// for one cell index (the batch does 128, spread over the workers): the
+// 3D parity proofs of a cell from the D data rows' (random points here).
+// With BenchmarkBatchCellsAndProofs it projects the ratio to D = 256.
+func BenchmarkParityProofDerivation(b *testing.B) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	var base bls.G1Jac
+	_, _, g, _ := bls.Generators()
+	base.FromAffine(&g)
+	for _, d := range []int{8, 32, 256} {
+		k := 1
+		for k < d {
+			k <<= 1
+		}
+		pts := make([]bls.G1Jac, k)
+		for i := range pts {
+			if i < d {
+				var s fr.Element
+				s.SetUint64(rng.Uint64())
+				pts[i].ScalarMultiplication(&base, s.BigInt(new(big.Int)))
+			} else {
+				pts[i].Set(&g1Infinity)
+			}
+		}
+		e := newG1Extender(k, paritySpan(d, k))
+		b.Run(fmt.Sprintf("D=%d/1cell", d), func(b *testing.B) {
+			b.ReportAllocs()
+			in := make([]bls.G1Jac, k)
+			for b.Loop() {
+				copy(in, pts)
+				encodeProofs(e.extend(in))
+			}
+		})
+	}
 }

@@ -2,7 +2,6 @@ package kzg
 
 import (
 	"fmt"
-	"math/big"
 	"math/bits"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
@@ -113,14 +112,7 @@ func g1FFT(a []bls.G1Jac, omega fr.Element, workers int) {
 	}
 	logN := bits.TrailingZeros(uint(n))
 	fft.BitReverse(a)
-	// twiddles[j] = ω^j as integers, for j < n/2.
-	tw := make([]big.Int, n/2)
-	var w fr.Element
-	w.SetOne()
-	for j := range tw {
-		w.BigInt(&tw[j])
-		w.Mul(&w, &omega)
-	}
+	tw := g1Twiddles(n, omega) // ω^j, j < n/2, prepared once per (n, ω)
 	for s := 1; s <= logN; s++ {
 		m := 1 << s
 		half := m / 2
@@ -132,11 +124,7 @@ func g1FFT(a []bls.G1Jac, omega fr.Element, workers int) {
 				i0 := blk*m + j
 				i1 := i0 + half
 				var t bls.G1Jac
-				if j == 0 {
-					t.Set(&a[i1])
-				} else {
-					t.ScalarMultiplication(&a[i1], &tw[j*stride])
-				}
+				tw[j*stride].mul(&t, &a[i1]) // a copy for j = 0
 				a[i1].Set(&a[i0])
 				a[i1].SubAssign(&t)
 				a[i0].AddAssign(&t)
@@ -147,11 +135,10 @@ func g1FFT(a []bls.G1Jac, omega fr.Element, workers int) {
 
 // scaleG1 multiplies every point by s.
 func scaleG1(a []bls.G1Jac, s *fr.Element, workers int) {
-	var sb big.Int
-	s.BigInt(&sb)
+	m := newG1Mul(s)
 	par.Range(len(a), workers, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			a[i].ScalarMultiplication(&a[i], &sb)
+			m.mul(&a[i], &a[i])
 		}
 	})
 }
