@@ -421,7 +421,9 @@ func (s *Store) unindex(b *pebble.Batch, seg uint64, lo, hi int64, d statDelta) 
 		if err != nil {
 			return err
 		}
-		if ok && e.located() && e.Segment == seg && e.Offset >= lo && e.Offset < hi {
+		// An inline value survives its damaged record: the index holds it,
+		// and compacting the segment writes it a fresh one.
+		if ok && !e.inline() && e.Segment == seg && e.Offset >= lo && e.Offset < hi {
 			unlink(b, r.key, &e, d)
 			b.Delete(indexKey(r.key), nil)
 			s.log.Warn("repair removed an index entry that pointed into a dropped record", "key", showKey(r.key),
