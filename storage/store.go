@@ -74,6 +74,9 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if mode == replayCheck {
+		cfg.Volumes.AllowReplace = false // Check adopts nothing
+	}
 	o := buildOptions(opts)
 	s := &Store{cfg: cfg, opts: o, log: o.logger.With("component", "storage")}
 	for range len(cfg.Volumes.Paths) + 1 {
