@@ -14,6 +14,9 @@
 //   - cells and proofs: EIP-7594 compute_cells_and_kzg_proofs (FK20), or
 //     one cell and its proof alone (compute_kzg_proof_multi_impl: a synthetic
 //     division and one MSM over the monomial setup; ComputeCellAndProof);
+//   - all the cells and proofs of a batch: FK20 on its D data rows only, the
+//     parity rows' proofs derived per cell index in G1 from the data rows'
+//     (docs/spec.md §3.5; ComputeBatchCellsAndProofs);
 //   - cell verification: EIP-7594 verify_cell_kzg_proof_batch;
 //   - parsing of outside bytes: commitments, proofs and field elements are
 //     checked (length, encoding, on curve, in subgroup, canonical) and
