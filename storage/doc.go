@@ -25,8 +25,8 @@
 // volume's writer writes group N+1 while group N's fdatasync runs, in log
 // order, and groups are answered in order. A group that fails retires its
 // segment and records (fsync'd) where it began, so that replay drops what
-// was written behind it. Put, Delete and Write return only
-// once the log records are fsync'd. The log is the index's write-ahead log:
+// was written behind it. Put, Delete and Write return only once the log
+// records are fsync'd. The log is the index's write-ahead log:
 // every record carries what is needed to rebuild its index entry, the Pebble
 // batch is committed without fsync, and the index is fsync'd at checkpoints
 // (Config.Log.CheckpointInterval / CheckpointBytes, or on every group with
@@ -48,10 +48,10 @@
 // inside their index entry. They are still logged, so they are just as
 // durable, but reading them costs one Pebble lookup instead of k file reads:
 // striping a few hundred bytes over n files is all overhead. Their log
-// records stay live (compaction moves them from the index's copy) because
+// records stay live (compaction moves them, from the index's copy) because
 // an index rebuilt from the volumes finds them there; the scrubber and heal
-// passes, which rebuild shards from checksums in the index, skip them. The price is that, like the index itself, they
-// are protected by the metadata disk, not by the volumes' parity.
+// passes, which check shards against checksums kept in the index, skip
+// them.
 //
 // The log alone also rebuilds the index (RebuildIndex, zgda storage
 // rebuild-index): every put carries its version, every compaction move the
