@@ -347,6 +347,9 @@ func (s *Store) checkHealth(ctx context.Context) {
 		return // read-only until restarted
 	}
 	s.checkSpace()
+	if s.readOnly.Load() != nil {
+		return // heal passes write; wait for space
+	}
 	for v := range s.vols {
 		h := s.health[v]
 		switch h.get() {
