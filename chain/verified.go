@@ -436,10 +436,9 @@ func (v *verifiedClient) Challenges(ctx context.Context, epoch uint64, signer ui
 	return out, v.query(ctx, QueryChallenges, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, epoch), signer), &out)
 }
 
-// Scores is the plain client's answer: a range of keys is not proven (a
-// signer's own challenges are, through Challenges).
 func (v *verifiedClient) Scores(ctx context.Context, epoch uint64) ([]Score, error) {
-	return v.inner.Scores(ctx, epoch)
+	var out []Score
+	return out, v.query(ctx, QueryScores, binary.BigEndian.AppendUint64(nil, epoch), &out)
 }
 
 // CertificatesAt verifies block h's header with the light client and its

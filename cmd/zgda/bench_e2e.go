@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zgda/zgda/bench"
+	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/devnet"
 )
 
@@ -19,6 +20,8 @@ func init() {
 	var posters, blobs, nodes, readers int
 	var size, url, readSize string
 	var asJSON, fast bool
+	var pora int
+	var epochLength uint64
 	cmd := &cobra.Command{
 		Use:   "e2e [--posters N] [--size S] [--blobs N] [--url URL]",
 		Short: "Post blobs to a devnet over HTTP and measure MB/s, latency to certified and bytes sent per byte posted",
@@ -59,6 +62,12 @@ configured budget plus an allowance per DA node and for the chain).`,
 				defer os.RemoveAll(dir)
 				cfg := devnet.DefaultConfig(dir)
 				cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, "127.0.0.1:0", "", fast
+				if epochLength > 0 {
+					cfg.EpochLength = epochLength
+				}
+				if pora >= 0 {
+					cfg.Params = func(p *chain.Params) { p.PoRAChallenges = uint32(pora) }
+				}
 				net, err := devnet.Start(ctx, cfg)
 				if err != nil {
 					return err
@@ -103,6 +112,8 @@ configured budget plus an allowance per DA node and for the chain).`,
 	f.BoolVar(&fast, "fast", false, "devnet with test timings (blocks every few tens of milliseconds)")
 	f.IntVar(&readers, "readers", 0, "light clients sampling random cells of one certified blob of --read-size while the posters post (0: none)")
 	f.StringVar(&readSize, "read-size", "31MiB", "the size of the blob the readers sample")
+	f.IntVar(&pora, "pora-challenges", -1, "proof-of-access challenges per DA node and epoch on the temporary devnet (0: off; -1: the chain's default)")
+	f.Uint64Var(&epochLength, "epoch-length", 0, "blocks per epoch of the temporary devnet (0: the devnet's default)")
 	for _, c := range rootCmd.Commands() {
 		if c.Name() == "bench" {
 			c.AddCommand(cmd)
