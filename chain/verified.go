@@ -123,7 +123,6 @@ type verifiedClient struct {
 	mu     sync.Mutex
 	app    *App // params and initial height, proven once; no state
 	latest *types.LightBlock
-	at     time.Time
 }
 
 var _ Client = (*verifiedClient)(nil)
@@ -227,7 +226,7 @@ func (v *verifiedClient) header(ctx context.Context) (*types.LightBlock, error) 
 	if lb.Height < 2 {
 		return nil, fmt.Errorf("%w: the chain has no state to prove before height 2 (at %d)", ErrVerification, lb.Height)
 	}
-	v.latest, v.at = lb, time.Now()
+	v.latest = lb
 	return lb, nil
 }
 

@@ -103,7 +103,10 @@ func (n *Node) handleDisperse(s network.Stream) {
 		n.answer(s, "disperse", refuse(da.CodeUnregistered, nil, "%v", err))
 		return
 	}
-	if resp := n.dispersers.authorize(n.ctx, from); resp != nil {
+	actx, cancel := context.WithTimeout(n.ctx, time.Duration(n.cfg.Limits.HeaderTimeout))
+	resp := n.dispersers.authorize(actx, from)
+	cancel()
+	if resp != nil {
 		n.answer(s, "disperse", resp)
 		return
 	}
