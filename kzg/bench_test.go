@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
@@ -254,7 +255,8 @@ func BenchmarkVerifyCells(b *testing.B) {
 // dispersed rows of a batch: ComputeBatchCellsAndProofs ("batch": FK20 on
 // the D data rows, parity proofs derived in G1) beside 4D calls of
 // ComputeCellsAndProofs ("perrow", the anchor), in one run so that the
-// ratio is what is read. Bytes are the D data rows' payload.
+// ratio is what is read. Bytes are the D data rows' payload; cpu-s/op is the
+// CPU time of all workers per op.
 func BenchmarkBatchCellsAndProofs(b *testing.B) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	ctx := testContext()
@@ -270,15 +272,18 @@ func BenchmarkBatchCellsAndProofs(b *testing.B) {
 		b.Run(fmt.Sprintf("D=%d/batch", d), func(b *testing.B) {
 			b.SetBytes(int64(d) * rowPayload)
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				if _, _, err := ctx.ComputeBatchCellsAndProofs(context.Background(), rows, k); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 		b.Run(fmt.Sprintf("D=%d/perrow", d), func(b *testing.B) {
 			b.SetBytes(int64(d) * rowPayload)
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				for _, row := range rows {
 					if _, _, err := ctx.ComputeCellsAndProofs(row); err != nil {
@@ -286,7 +291,17 @@ func BenchmarkBatchCellsAndProofs(b *testing.B) {
 					}
 				}
 			}
+			reportCPU(b, cpu)
 		})
+	}
+}
+
+// reportCPU reports the process CPU time per op since start ("cpu-s/op":
+// all workers' time, the cost that the ratio of wall times hides when one
+// side leaves cores idle or the machine is shared).
+func reportCPU(b *testing.B, start time.Duration) {
+	if used := processCPU() - start; start > 0 && b.N > 0 {
+		b.ReportMetric(used.Seconds()/float64(b.N), "cpu-s/op")
 	}
 }
 
