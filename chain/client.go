@@ -3,7 +3,6 @@ package chain
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -72,6 +71,7 @@ type Client interface {
 // local one (app set: inclusion is signalled by the app) or HTTP (inclusion
 // found by polling the transaction index).
 type cometClient struct {
+	queries // over query: the RPC's answers as they come
 	rpc     rpcclient.Client
 	app     *App
 	chainID string
@@ -97,7 +97,13 @@ func Dial(ctx context.Context, addr string) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chain: dialing %s: %w", addr, err)
 	}
-	return &cometClient{rpc: h, chainID: st.NodeInfo.Network, poll: 20 * time.Millisecond}, nil
+	return newCometClient(h, nil, st.NodeInfo.Network), nil
+}
+
+func newCometClient(rpc rpcclient.Client, app *App, chainID string) *cometClient {
+	c := &cometClient{rpc: rpc, app: app, chainID: chainID, poll: 20 * time.Millisecond}
+	c.queries = queries{c.query}
+	return c
 }
 
 func (c *cometClient) ChainID() string { return c.chainID }
@@ -204,82 +210,6 @@ func (c *cometClient) query(ctx context.Context, path string, data []byte, out a
 		return fmt.Errorf("chain: query %s: %w", path, err)
 	}
 	return nil
-}
-
-func (c *cometClient) Status(ctx context.Context) (*AppStatus, error) {
-	var s AppStatus
-	return &s, c.query(ctx, QueryStatus, nil, &s)
-}
-
-func (c *cometClient) Signers(ctx context.Context) ([]SignerInfo, error) {
-	var s []SignerInfo
-	return s, c.query(ctx, QuerySigners, nil, &s)
-}
-
-func (c *cometClient) Signer(ctx context.Context, pk da.PublicKey) (*SignerInfo, error) {
-	var s SignerInfo
-	if err := c.query(ctx, QuerySigner, pk[:], &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-func (c *cometClient) Epoch(ctx context.Context, epoch uint64) (*EpochInfo, error) {
-	var e EpochInfo
-	if err := c.query(ctx, QueryEpoch, binary.BigEndian.AppendUint64(nil, epoch), &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
-func (c *cometClient) CurrentEpoch(ctx context.Context) (*EpochInfo, error) {
-	var e EpochInfo
-	if err := c.query(ctx, QueryEpoch, nil, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
-func (c *cometClient) Certificate(ctx context.Context, root da.Hash) (*CertificateRecord, error) {
-	var r CertificateRecord
-	if err := c.query(ctx, QueryCertificate, root[:], &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-func (c *cometClient) CertificateForBlob(ctx context.Context, key da.BlobKey) (*CertificateRecord, error) {
-	var r CertificateRecord
-	if err := c.query(ctx, QueryBlob, key[:], &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-func (c *cometClient) BlobBatch(ctx context.Context, key da.BlobKey) (*BlobLocation, error) {
-	var l BlobLocation
-	if err := c.query(ctx, QueryBlobBatch, key[:], &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
-}
-
-func (c *cometClient) Disperser(ctx context.Context, key DisperserKey) (*DisperserInfo, error) {
-	var d DisperserInfo
-	if err := c.query(ctx, QueryDisperser, key[:], &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
-}
-
-func (c *cometClient) Challenges(ctx context.Context, epoch uint64, signer uint32) ([]Challenge, error) {
-	var out []Challenge
-	return out, c.query(ctx, QueryChallenges, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, epoch), signer), &out)
-}
-
-func (c *cometClient) Scores(ctx context.Context, epoch uint64) ([]Score, error) {
-	var out []Score
-	return out, c.query(ctx, QueryScores, binary.BigEndian.AppendUint64(nil, epoch), &out)
 }
 
 func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]CertificateRecord, error) {

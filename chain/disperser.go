@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -171,4 +172,22 @@ func (r stateReader) disperser(k DisperserKey) (*DisperserInfo, error) {
 	}
 	d := &DisperserInfo{}
 	return d, d.unmarshal(k, b)
+}
+
+// RegisterDisperser submits the registrar's registration of key with quota
+// (0 revokes it) at the key's next nonce, read from the chain, and returns
+// that nonce with the transaction's result.
+func RegisterDisperser(ctx context.Context, cl Client, key DisperserKey, quota uint64, registrar *signer.Key) (uint64, *TxResult, error) {
+	nonce := uint64(1)
+	switch cur, err := cl.Disperser(ctx, key); {
+	case err == nil:
+		nonce = cur.Nonce + 1
+	case !IsNotFound(err):
+		return 0, nil, err
+	}
+	res, err := cl.Submit(ctx, NewDisperserTx(cl.ChainID(), key, quota, nonce, registrar))
+	if err == nil {
+		err = res.Err()
+	}
+	return nonce, res, err
 }

@@ -122,7 +122,7 @@ func StartNode(ctx context.Context, home string, opts ...NodeOption) (*Node, err
 		return nil, fmt.Errorf("chain: starting node in %s: %w", home, err)
 	}
 	n.started = time.Now()
-	n.client = &cometClient{rpc: local.New(cmt), app: app, chainID: doc.ChainID}
+	n.client = newCometClient(local.New(cmt), app, doc.ChainID)
 	logger.Info("chain node started", "home", home, "chain_id", doc.ChainID, "node_id", nodeKey.ID(),
 		"p2p", cfg.P2P.Listen, "rpc", cfg.RPC.Listen, "height", app.Height())
 	return n, nil

@@ -3,7 +3,6 @@ package chain
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,8 +22,6 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/cometbft/cometbft/types"
 	ics23 "github.com/cosmos/ics23/go"
-
-	"github.com/zgda/zgda/da"
 )
 
 // ErrVerification: what the RPC answered does not verify against a header
@@ -116,9 +113,10 @@ func TrustRootAt(ctx context.Context, rpcAddr string, h int64) (*TrustRoot, erro
 // proofs against the app hash of a verified header. The chain id is the
 // trust root's, never the RPC's.
 type verifiedClient struct {
-	inner *cometClient
-	lc    *light.Client
-	root  TrustRoot
+	queries // over query: every answer checked
+	inner   *cometClient
+	lc      *light.Client
+	root    TrustRoot
 
 	mu     sync.Mutex
 	app    *App // params and initial height, proven once; no state
@@ -172,6 +170,7 @@ func DialVerified(ctx context.Context, addr string, root TrustRoot, witnesses ..
 		return nil, fmt.Errorf("%w: starting the light client from height %d: %v", ErrVerification, root.Height, err)
 	}
 	v := &verifiedClient{inner: inner, lc: lc, root: root}
+	v.queries = queries{v.query}
 	if _, err := v.params(ctx); err != nil {
 		return nil, err
 	}
@@ -363,82 +362,6 @@ func (p provenSnapshot) scan([]byte, func(k, v []byte) error) error {
 }
 
 func (p provenSnapshot) hash() []byte { return p.root }
-
-func (v *verifiedClient) Status(ctx context.Context) (*AppStatus, error) {
-	var s AppStatus
-	return &s, v.query(ctx, QueryStatus, nil, &s)
-}
-
-func (v *verifiedClient) Signers(ctx context.Context) ([]SignerInfo, error) {
-	var s []SignerInfo
-	return s, v.query(ctx, QuerySigners, nil, &s)
-}
-
-func (v *verifiedClient) Signer(ctx context.Context, pk da.PublicKey) (*SignerInfo, error) {
-	var s SignerInfo
-	if err := v.query(ctx, QuerySigner, pk[:], &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-func (v *verifiedClient) Epoch(ctx context.Context, epoch uint64) (*EpochInfo, error) {
-	var e EpochInfo
-	if err := v.query(ctx, QueryEpoch, binary.BigEndian.AppendUint64(nil, epoch), &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
-func (v *verifiedClient) CurrentEpoch(ctx context.Context) (*EpochInfo, error) {
-	var e EpochInfo
-	if err := v.query(ctx, QueryEpoch, nil, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
-func (v *verifiedClient) Certificate(ctx context.Context, root da.Hash) (*CertificateRecord, error) {
-	var r CertificateRecord
-	if err := v.query(ctx, QueryCertificate, root[:], &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-func (v *verifiedClient) CertificateForBlob(ctx context.Context, key da.BlobKey) (*CertificateRecord, error) {
-	var r CertificateRecord
-	if err := v.query(ctx, QueryBlob, key[:], &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-func (v *verifiedClient) BlobBatch(ctx context.Context, key da.BlobKey) (*BlobLocation, error) {
-	var l BlobLocation
-	if err := v.query(ctx, QueryBlobBatch, key[:], &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
-}
-
-func (v *verifiedClient) Disperser(ctx context.Context, key DisperserKey) (*DisperserInfo, error) {
-	var d DisperserInfo
-	if err := v.query(ctx, QueryDisperser, key[:], &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
-}
-
-func (v *verifiedClient) Challenges(ctx context.Context, epoch uint64, signer uint32) ([]Challenge, error) {
-	var out []Challenge
-	return out, v.query(ctx, QueryChallenges, binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, epoch), signer), &out)
-}
-
-func (v *verifiedClient) Scores(ctx context.Context, epoch uint64) ([]Score, error) {
-	var out []Score
-	return out, v.query(ctx, QueryScores, binary.BigEndian.AppendUint64(nil, epoch), &out)
-}
 
 // CertificatesAt verifies block h's header with the light client and its
 // transactions against the header's data hash, and keeps the certificates

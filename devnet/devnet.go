@@ -475,19 +475,7 @@ func (n *Network) RegisterDisperser(ctx context.Context, key chain.DisperserKey,
 	if err != nil {
 		return err
 	}
-	cl := n.chain.Client()
-	nonce := uint64(1)
-	switch cur, err := cl.Disperser(ctx, key); {
-	case err == nil:
-		nonce = cur.Nonce + 1
-	case !chain.IsNotFound(err):
-		return err
-	}
-	res, err := cl.Submit(ctx, chain.NewDisperserTx(cl.ChainID(), key, quota, nonce, reg))
-	if err == nil {
-		err = res.Err()
-	}
-	if err != nil {
+	if _, _, err := chain.RegisterDisperser(ctx, n.chain.Client(), key, quota, reg); err != nil {
 		return fmt.Errorf("devnet: registering disperser %s: %w", key, err)
 	}
 	return nil

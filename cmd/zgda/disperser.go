@@ -82,17 +82,7 @@ the key's record, read from the chain, and needs the registrar's keystore.`,
 				return fmt.Errorf("--chain-rpc %s: %w", rpc, err)
 			}
 			defer cl.Close()
-			nonce := uint64(1)
-			switch cur, err := cl.Disperser(ctx, key); {
-			case err == nil:
-				nonce = cur.Nonce + 1
-			case !chain.IsNotFound(err):
-				return err
-			}
-			res, err := cl.Submit(ctx, chain.NewDisperserTx(cl.ChainID(), key, q, nonce, reg))
-			if err == nil {
-				err = res.Err()
-			}
+			nonce, res, err := chain.RegisterDisperser(ctx, cl, key, q, reg)
 			if err != nil {
 				return err
 			}

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/zgda/zgda/chain"
-	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/devnet"
 )
 
@@ -20,32 +15,11 @@ import (
 func TestPoraCommand(t *testing.T) {
 	resetFlags("pora")
 	t.Cleanup(func() { resetFlags("pora") })
-	cfg := devnet.TestConfig(t.TempDir())
-	cfg.EpochLength = 20
-	cfg.Params = func(p *chain.Params) { p.PoRAChallenges, p.PoRADeadline = 2, 15 }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RPC = ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	n, err := devnet.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	cl := client.New(n.URL(), client.WithPollInterval(20*time.Millisecond))
-	blob := make([]byte, 40_000)
-	rand.Read(blob)
-	put, err := cl.Put(ctx, blob)
-	if err == nil {
-		_, err = cl.WaitCertified(ctx, put.BlobKey)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, rpc, ctx := startRPCDevnet(t, func(cfg *devnet.Config) {
+		cfg.EpochLength = 20
+		cfg.Params = func(p *chain.Params) { p.PoRAChallenges, p.PoRADeadline = 2, 15 }
+	})
+	postCertified(t, ctx, n, 40_000)
 	st, err := n.Chain().Client().Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +28,6 @@ func TestPoraCommand(t *testing.T) {
 	if err := n.Chain().Client().WaitForHeight(ctx, 1+int64((e+1)*20)+1); err != nil {
 		t.Fatal(err)
 	}
-	rpc := n.RPCAddress()
 	out, err := run(t, "pora", "--chain-rpc", rpc, "--json")
 	var scores []chain.Score
 	if err != nil || json.Unmarshal([]byte(out), &scores) != nil || len(scores) != 4 {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,42 +10,16 @@ import (
 
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
-	"github.com/zgda/zgda/devnet"
 	"github.com/zgda/zgda/sampler"
 )
 
 // TestSampleAndLight runs `zgda sample` and `zgda light` against a devnet
 // whose chain RPC is served on loopback, as a user would.
 func TestSampleAndLight(t *testing.T) {
-	cfg := devnet.TestConfig(t.TempDir())
-	// The chain's RPC reports the address it was given: pick a free port.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RPC = ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	n, err := devnet.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	rpc := n.RPCAddress()
-	if !strings.Contains(rpc, "://") {
-		rpc = "http://" + rpc
-	}
+	n, rpc, ctx := startRPCDevnet(t, nil)
 	cl := client.New(n.URL(), client.WithPollInterval(20*time.Millisecond))
-	blob := make([]byte, 50_000)
-	rand.Read(blob)
-	put, err := cl.Put(ctx, blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.WaitCertified(ctx, put.BlobKey); err != nil {
-		t.Fatal(err)
-	}
+	blobKey := postCertified(t, ctx, n, 50_000)
+	put := struct{ BlobKey da.BlobKey }{blobKey}
 	key := put.BlobKey.String()
 
 	// Follow from block 1: the light client finds the certificate and

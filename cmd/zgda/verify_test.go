@@ -1,24 +1,18 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/zgda/zgda/chain"
-	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
-	"github.com/zgda/zgda/devnet"
 	"github.com/zgda/zgda/internal/rpcproxy"
 )
 
@@ -62,32 +56,10 @@ func exitCode(err error) int {
 func TestVerifyAndSampleAgainstLyingRPC(t *testing.T) {
 	resetFlags("verify", "sample")
 	t.Cleanup(func() { resetFlags("verify", "sample") })
-	cfg := devnet.TestConfig(t.TempDir())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RPC = ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	n, err := devnet.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	cl := client.New(n.URL(), client.WithPollInterval(20*time.Millisecond))
-	blob := make([]byte, 50_000)
-	rand.Read(blob)
-	put, err := cl.Put(ctx, blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.WaitCertified(ctx, put.BlobKey); err != nil {
-		t.Fatal(err)
-	}
-	key := put.BlobKey.String()
-	rec, err := n.Chain().Client().CertificateForBlob(ctx, put.BlobKey)
+	n, rpc, ctx := startRPCDevnet(t, nil)
+	blobKey := postCertified(t, ctx, n, 50_000)
+	key := blobKey.String()
+	rec, err := n.Chain().Client().CertificateForBlob(ctx, blobKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +67,7 @@ func TestVerifyAndSampleAgainstLyingRPC(t *testing.T) {
 	raw, _ := json.Marshal(rec)
 	os.WriteFile(certFile, raw, 0o644)
 
-	proxy := &rpcproxy.Proxy{Target: n.RPCAddress()}
-	if !strings.Contains(proxy.Target, "://") {
-		proxy.Target = "http://" + proxy.Target
-	}
+	proxy := &rpcproxy.Proxy{Target: rpc}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
 	trust := n.TrustFile()
