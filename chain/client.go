@@ -16,6 +16,7 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/zgda/zgda/da"
 )
@@ -217,8 +218,15 @@ func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]Certificat
 	if err != nil {
 		return nil, fmt.Errorf("chain: block %d: %w", h, err)
 	}
+	return c.recordedIn(ctx, b.Block.Txs, h)
+}
+
+// recordedIn keeps the certificates among txs that block h recorded: the
+// state says whether the block took each (a refused or replayed one has no
+// record of this height).
+func (q queries) recordedIn(ctx context.Context, txs types.Txs, h int64) ([]CertificateRecord, error) {
 	var out []CertificateRecord
-	for _, raw := range b.Block.Txs {
+	for _, raw := range txs {
 		tx, err := DecodeTx(raw)
 		if err != nil {
 			continue // a proposer may include a tx the block then refuses
@@ -227,9 +235,7 @@ func (c *cometClient) CertificatesAt(ctx context.Context, h int64) ([]Certificat
 		if !ok {
 			continue
 		}
-		// The app state says whether the block took it: a refused or
-		// replayed certificate has no record of this height.
-		rec, err := c.Certificate(ctx, ct.Cert.BatchRoot)
+		rec, err := q.Certificate(ctx, ct.Cert.BatchRoot)
 		if IsNotFound(err) {
 			continue
 		}

@@ -378,26 +378,5 @@ func (v *verifiedClient) CertificatesAt(ctx context.Context, h int64) ([]Certifi
 	if !bytes.Equal(b.Block.Txs.Hash(), lb.DataHash) {
 		return nil, fmt.Errorf("%w: block %d's transactions do not match its verified header", ErrVerification, h)
 	}
-	var out []CertificateRecord
-	for _, raw := range b.Block.Txs {
-		tx, err := DecodeTx(raw)
-		if err != nil {
-			continue // a proposer may include a tx the block then refuses
-		}
-		ct, ok := tx.(*CertificateTx)
-		if !ok {
-			continue
-		}
-		rec, err := v.Certificate(ctx, ct.Cert.BatchRoot)
-		if IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rec.Height == h {
-			out = append(out, *rec)
-		}
-	}
-	return out, nil
+	return v.recordedIn(ctx, b.Block.Txs, h)
 }
