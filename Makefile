@@ -65,6 +65,7 @@ NVCCFLAGS ?=
 cuda:
 	@mkdir -p cuda/build
 	$(NVCC) -O3 -std=c++17 -arch=$(CUDA_ARCH) --shared -Xcompiler -fPIC $(NVCCFLAGS) -o cuda/build/libzgda_cuda.so cuda/*.cu
+	@mkdir -p $(dir $(BIN)) && cp cuda/build/libzgda_cuda.so $(dir $(BIN))   # zgda loads it from beside itself (or $$ZGDA_CUDA_LIB)
 
 clean:
 	rm -rf bin $(RUN_DIR)

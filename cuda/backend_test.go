@@ -12,17 +12,19 @@ import (
 	"github.com/zgda/zgda/encoder"
 )
 
-// deviceBackend opens the real library on device 0 or skips: the default
-// suite never needs a GPU.
+// deviceBackend opens the real library on device 0, or skips when there
+// is no library or no device: the default suite never needs a GPU. Any
+// other failure (a library that does not load, a stale ABI, a failed
+// self-test) fails: on a GPU machine that is the news.
 func deviceBackend(t testing.TB) *Backend {
 	t.Helper()
-	lib, err := Load()
-	if err != nil {
-		t.Skipf("cuda: %v", err)
-	}
+	lib := deviceLib(t)
 	b, err := newBackend(lib, 0)
+	if errors.Is(err, ErrNoDevice) {
+		t.Skipf("cuda: no device: %v", err)
+	}
 	if err != nil {
-		t.Skipf("cuda: %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
 	t.Logf("cuda: %s from %s", b.Device(), lib.Path())
@@ -243,4 +245,18 @@ func BenchmarkExtend(b *testing.B) {
 			})
 		}
 	}
+}
+
+// deviceLib loads the real library, or skips when none is installed; a
+// library that is there and does not load fails the test.
+func deviceLib(t testing.TB) *Lib {
+	t.Helper()
+	lib, err := Load()
+	if errors.Is(err, ErrNotFound) {
+		t.Skipf("cuda: no library (build it with `make cuda`): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lib
 }

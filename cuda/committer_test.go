@@ -229,10 +229,7 @@ func TestEmulatedCommitterSmallBases(t *testing.T) {
 // is the news.
 func deviceCommitter(t testing.TB) *Committer {
 	t.Helper()
-	lib, err := Load()
-	if err != nil {
-		t.Skipf("cuda: no library (build it with `make cuda`): %v", err)
-	}
+	lib := deviceLib(t)
 	c, err := newCommitter(lib, 0, kzg.Default())
 	if errors.Is(err, ErrNoDevice) {
 		t.Skipf("cuda: no device: %v", err)

@@ -61,9 +61,11 @@ func Load() (*Lib, error) {
 // LoadPath loads the library at path (tests, tools); Load is the normal way.
 func LoadPath(path string) (*Lib, error) { return loadFirst([]string{path}) }
 
-// SearchPaths lists, in order, where Load looks: $ZGDA_CUDA_LIB,
-// libzgda_cuda.so next to the executable, cuda/build/libzgda_cuda.so under
-// the working directory and under the root of the zgda module around it.
+// SearchPaths lists, in order, where Load looks: $ZGDA_CUDA_LIB, then
+// libzgda_cuda.so next to the executable (where `make cuda` puts it, beside
+// bin/zgda). Nothing relative to the working directory: with --device auto
+// the default, zgda must not dlopen whatever library a directory happens
+// to hold.
 func SearchPaths() []string {
 	var out []string
 	add := func(p string) {
@@ -84,29 +86,7 @@ func SearchPaths() []string {
 	if exe, err := os.Executable(); err == nil {
 		add(filepath.Join(filepath.Dir(exe), LibName))
 	}
-	if wd, err := os.Getwd(); err == nil {
-		add(filepath.Join(wd, "cuda", "build", LibName))
-		if root := moduleRoot(wd); root != "" {
-			add(filepath.Join(root, "cuda", "build", LibName))
-		}
-	}
 	return out
-}
-
-// moduleRoot returns the nearest directory at or above dir whose go.mod
-// declares the zgda module, or "".
-func moduleRoot(dir string) string {
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/zgda/zgda\n")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 func loadFirst(paths []string) (*Lib, error) {

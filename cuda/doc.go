@@ -25,9 +25,8 @@
 //
 // # Finding the library
 //
-// In order: $ZGDA_CUDA_LIB; libzgda_cuda.so next to the executable;
-// cuda/build/libzgda_cuda.so under the working directory and under the root
-// of the zgda module containing it.
+// In order: $ZGDA_CUDA_LIB; libzgda_cuda.so next to the executable (`make
+// cuda` copies it beside bin/zgda). Never the working directory.
 //
 // # Sources
 //

@@ -3,6 +3,7 @@ package cuda
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,24 +12,21 @@ import (
 func TestSearchPaths(t *testing.T) {
 	t.Setenv("ZGDA_CUDA_LIB", "/opt/zgda/libzgda_cuda.so")
 	p := SearchPaths()
-	if len(p) < 3 || p[0] != "/opt/zgda/libzgda_cuda.so" {
-		t.Fatalf("search paths %q: $ZGDA_CUDA_LIB must come first", p)
-	}
 	exe, _ := os.Executable()
-	if p[1] != filepath.Join(filepath.Dir(exe), LibName) {
-		t.Fatalf("second path %q, want next to the executable", p[1])
+	if len(p) != 2 || p[0] != "/opt/zgda/libzgda_cuda.so" || p[1] != filepath.Join(filepath.Dir(exe), LibName) {
+		t.Fatalf("search paths %q: want $ZGDA_CUDA_LIB, then next to the executable, and nothing else", p)
 	}
-	src := srcDir() // …/cuda: the module root is its parent
-	if src == "" {
-		t.Skip("cuda: run from the repository root or cuda/")
-	}
-	root := filepath.Join(filepath.Dir(src), "cuda", "build", LibName)
-	found := false
-	for _, q := range p {
-		found = found || q == root
-	}
-	if !found {
-		t.Fatalf("search paths %q lack the module root's %s", p, root)
+	// The working directory is never searched, even when it holds a
+	// library where `make cuda` builds one.
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "cuda", "build"), 0o755)
+	os.WriteFile(filepath.Join(dir, "cuda", "build", LibName), []byte("not a library"), 0o644)
+	t.Chdir(dir)
+	t.Setenv("ZGDA_CUDA_LIB", "")
+	for _, q := range SearchPaths() {
+		if strings.HasPrefix(q, dir) {
+			t.Fatalf("search paths %q include the working directory", SearchPaths())
+		}
 	}
 }
 
@@ -82,5 +80,39 @@ int zgda_cuda_extend_rows() { return 0; }
 	future := buildSharedLib(t, "future.so", src)
 	if _, err := LoadPath(future); !errors.Is(err, ErrLoad) || !strings.Contains(err.Error(), "ABI 99") {
 		t.Fatalf("library of another ABI: %v", err)
+	}
+}
+
+// A library that is installed but does not load is ErrLoad, not
+// ErrNotFound, so the device tests fail on it instead of skipping
+// (deviceLib): a stale or broken .so on a GPU host is news, not a pass.
+func TestBrokenLibraryFailsNotSkips(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), LibName)
+	if err := os.WriteFile(bad, []byte("not a shared object"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ZGDA_CUDA_LIB", bad)
+	_, err := Load()
+	if err == nil || errors.Is(err, ErrNotFound) || !errors.Is(err, ErrLoad) {
+		t.Fatalf("loading a broken library: %v, want ErrLoad and not ErrNotFound", err)
+	}
+}
+
+// cuda/devrun.sh, the prepared run for a GPU machine, says at once that it
+// needs one and exits non-zero on a machine without a GPU.
+func TestDevrunWithoutGPU(t *testing.T) {
+	if _, err := exec.LookPath("nvidia-smi"); err == nil {
+		t.Skip("cuda: nvidia-smi is here: devrun.sh would run for real")
+	}
+	dir := srcDir()
+	if dir == "" {
+		t.Skip("cuda: run from the repository root or cuda/")
+	}
+	cmd := exec.Command("bash", filepath.Join(dir, "devrun.sh"))
+	cmd.Env = append(os.Environ(), "OUT="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "no NVIDIA GPU here") {
+		t.Fatalf("devrun.sh without a GPU: %v\n%s", err, out)
 	}
 }

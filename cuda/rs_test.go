@@ -92,10 +92,7 @@ func compareShards(t *testing.T, got, want [][]byte) {
 // the default suite never needs a GPU.
 func deviceRS(t testing.TB, k, m int) *RSEncoder {
 	t.Helper()
-	lib, err := Load()
-	if err != nil {
-		t.Skipf("cuda: no library for the RS device test: %v", err)
-	}
+	lib := deviceLib(t)
 	e, err := NewRSEncoder(lib, 0, k, m)
 	if errors.Is(err, ErrNoDevice) {
 		t.Skipf("cuda: no device for the RS device test: %v", err)

@@ -88,6 +88,9 @@ func gpuCodec(lib *cuda.Lib) (*codec, error) {
 	}
 	cm, err := cuda.NewCommitter(lib, 0, kzg.Default())
 	if err != nil {
+		if cl, ok := b.(interface{ Close() error }); ok {
+			cl.Close() // the NTT context opened above
+		}
 		return nil, fmt.Errorf("row commitments: %w", err)
 	}
 	c := &codec{backend: b, committer: cm.(*cuda.Committer), desc: "cuda"}
