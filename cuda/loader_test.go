@@ -92,7 +92,7 @@ func TestBrokenLibraryFailsNotSkips(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("ZGDA_CUDA_LIB", bad)
-	_, err := Load()
+	_, err := loadFirst(SearchPaths()) // what Load does once per process
 	if err == nil || errors.Is(err, ErrNotFound) || !errors.Is(err, ErrLoad) {
 		t.Fatalf("loading a broken library: %v, want ErrLoad and not ErrNotFound", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -431,7 +430,6 @@ func TestMetadataDiskFull(t *testing.T) {
 	if got, _ := s.Get(context.Background(), []byte("k2")); !bytes.Equal(got, []byte("v")) {
 		t.Fatal("write after space returned did not read back")
 	}
-	_ = filepath.Join
 }
 
 // TestHealReplacedVolume: a replaced volume is healed at once (no scrub),
