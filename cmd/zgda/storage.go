@@ -28,12 +28,26 @@ func init() {
 		cfg.Scrub.Interval, cfg.Compaction.Interval, cfg.Retention.Interval = 0, 0, 0
 		return cfg, nil
 	}
-	open := func() (*storage.Store, error) {
-		cfg, err := config()
-		if err != nil {
-			return nil, err
+	// withConfig and withStore run a task on the flags' configuration, or
+	// on the store it opens (closed after the task).
+	withConfig := func(task func(cmd *cobra.Command, cfg storage.Config) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config()
+			if err != nil {
+				return err
+			}
+			return task(cmd, cfg)
 		}
-		return storage.Open(cfg)
+	}
+	withStore := func(task func(cmd *cobra.Command, s *storage.Store) error) func(*cobra.Command, []string) error {
+		return withConfig(func(cmd *cobra.Command, cfg storage.Config) error {
+			s, err := storage.Open(cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return task(cmd, s)
+		})
 	}
 	show := func(cmd *cobra.Command, v any) error {
 		if asJSON {
@@ -60,38 +74,23 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 		Use:   "stats",
 		Short: "Print segment and space statistics",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: withStore(func(cmd *cobra.Command, s *storage.Store) error {
 			return show(cmd, s.Stats())
-		},
+		}),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "health",
 		Short: "Print each volume's state (online, offline, healing) and whether the store is read-only",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: withStore(func(cmd *cobra.Command, s *storage.Store) error {
 			return show(cmd, s.Health())
-		},
+		}),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "scrub",
 		Short: "Verify every shard and rebuild bad or missing ones",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: withStore(func(cmd *cobra.Command, s *storage.Store) error {
 			rep, err := s.Scrub(cmd.Context())
 			if err != nil {
 				return err
@@ -108,34 +107,25 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 				return fmt.Errorf("%d records are unrecoverable", len(errs))
 			}
 			return nil
-		},
+		}),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "compact",
 		Short: "Reclaim space held by deleted and pruned values",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: withStore(func(cmd *cobra.Command, s *storage.Store) error {
 			rep, err := s.Compact(cmd.Context())
 			if perr := show(cmd, rep); err == nil {
 				err = perr
 			}
 			return err
-		},
+		}),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "check",
 		Short: "Scan the log Open would replay; report torn tails and damaged records, change nothing",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config()
-			if err != nil {
-				return err
-			}
+		RunE: withConfig(func(cmd *cobra.Command, cfg storage.Config) error {
 			rep, err := storage.Check(cfg)
 			if err != nil {
 				return err
@@ -147,17 +137,13 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 				return fmt.Errorf("%d damaged log stretches; Open refuses the store until 'zgda storage repair' drops them (their values are lost: fetch them again from their source)", len(rep.Corrupt))
 			}
 			return nil
-		},
+		}),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "repair",
 		Short: "Drop the damaged log records 'check' reports (and the batches they break), saying what was dropped",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config()
-			if err != nil {
-				return err
-			}
+		RunE: withConfig(func(cmd *cobra.Command, cfg storage.Config) error {
 			rep, err := storage.Repair(cfg)
 			if rep != nil {
 				if perr := show(cmd, logReport(rep)); err == nil {
@@ -165,17 +151,13 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 				}
 			}
 			return err
-		},
+		}),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "rebuild-index",
 		Short: "Rebuild the metadata database from the volumes alone (the old one is moved aside, never deleted)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config()
-			if err != nil {
-				return err
-			}
+		RunE: withConfig(func(cmd *cobra.Command, cfg storage.Config) error {
 			rep, err := storage.RebuildIndex(cfg)
 			if rep != nil {
 				damaged := make([]string, len(rep.Damaged))
@@ -188,7 +170,7 @@ are adopted with --allow-replace and rebuilt by 'scrub'.`,
 				}
 			}
 			return err
-		},
+		}),
 	})
 	rootCmd.AddCommand(root)
 }
