@@ -311,6 +311,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		if err := a.openEpoch(v, uint64(rel)/a.params.EpochLength, bh); err != nil {
 			return nil, err
 		}
+		if err := a.pruneExpired(v, uint64(rel)/a.params.EpochLength); err != nil {
+			return nil, err
+		}
 		if err := a.openChallenges(v, uint64(rel)/a.params.EpochLength, bh); err != nil {
 			return nil, err
 		}

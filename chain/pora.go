@@ -28,10 +28,14 @@ import (
 // State:
 //
 //	a/n                     u64 number of recorded batches
+//	a/p                     u64 the first of them not pruned (pruneExpired)
 //	a/ u64 seq              batch_root[32] ‖ u64 certificate epoch, in recording order
 //	pc/ u64 e ‖ u32 s ‖ u32 k   challenge: batch_root[32] ‖ u32 row ‖ u16 cell ‖ u8 status
 //	ps/ u64 e ‖ u32 s           score: 5 × u32 (challenged, in time, late, missing, invalid) ‖ u64 points
-var keyBatchCount = []byte("a/n")
+var (
+	keyBatchCount  = []byte("a/n")
+	keyBatchPruned = []byte("a/p")
+)
 
 func keyBatchSeq(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte("a/"), seq) }
 func prefixChallenges(e uint64) []byte {
@@ -201,6 +205,10 @@ func (a *App) openChallenges(v view, e uint64, blockHash da.Hash) error {
 	if err != nil || n == 0 {
 		return err
 	}
+	pruned, err := r.u64(keyBatchPruned)
+	if err != nil {
+		return err
+	}
 	// The batches inside the availability window: recording order follows
 	// certificate epochs within cert_epoch_window, so search for the first
 	// one recent enough and check each draw's epoch again.
@@ -209,8 +217,8 @@ func (a *App) openChallenges(v view, e uint64, blockHash da.Hash) error {
 		oldest = e - w
 	}
 	var searchErr error
-	lo := uint64(sort.Search(int(n), func(i int) bool {
-		_, ep, err := r.batchAt(uint64(i))
+	lo := pruned + uint64(sort.Search(int(n-pruned), func(i int) bool {
+		_, ep, err := r.batchAt(pruned + uint64(i))
 		if err != nil {
 			searchErr = err
 		}
@@ -457,6 +465,61 @@ func (a *App) checkAnswer(r stateReader, c *Challenge, t *PoRATx) error {
 	}
 	if err := kz.VerifyCell(cm, uint64(c.Cell), cell, kzg.Proof(t.Proof)); err != nil {
 		return fmt.Errorf("%w: pora answer: cell %d of row %d of batch %s: %v", ErrInvalidAnswer, c.Cell, c.Row, c.BatchRoot, err)
+	}
+	return nil
+}
+
+// pruneBatchesPerEpoch bounds the batches one epoch's first block prunes;
+// more wait for the next epoch.
+const pruneBatchesPerEpoch = 1024
+
+// pruneExpired runs at the first block of epoch e: it drops the blob-index
+// entries (b/) of batches that have left the availability window, keeping
+// a key that a newer batch has taken over, and their sequence entries, so
+// the state does not grow with every blob ever certified (docs/spec.md §6
+// Availability window). Certificate records stay, queryable by root.
+func (a *App) pruneExpired(v view, e uint64) error {
+	w := a.params.AvailabilityEpochs
+	if w == 0 {
+		return nil
+	}
+	r := stateReader{v}
+	n, err := r.u64(keyBatchCount)
+	if err != nil {
+		return err
+	}
+	p, err := r.u64(keyBatchPruned)
+	if err != nil {
+		return err
+	}
+	start := p
+	for ; p < n && p-start < pruneBatchesPerEpoch; p++ {
+		root, ep, err := r.batchAt(p)
+		if err != nil {
+			return err
+		}
+		if ep+w >= e { // still inside the window (docs/spec.md §6)
+			break
+		}
+		rec, err := r.cert(root)
+		if err != nil {
+			return err
+		}
+		if rec != nil {
+			for _, b := range rec.Certificate.Blobs {
+				loc, _, err := r.blob(b.Key)
+				if err != nil {
+					return err
+				}
+				if loc != nil && loc.BatchRoot == root {
+					v.del(keyBlob(b.Key))
+				}
+			}
+		}
+		v.del(keyBatchSeq(p))
+	}
+	if p != start {
+		putU64(v, keyBatchPruned, p)
 	}
 	return nil
 }
