@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/signer"
 	"github.com/zgda/zgda/signer/node"
 )
@@ -26,6 +27,7 @@ func init() {
 
 	var home, rpc, keystore, pwFile, kdf string
 	var listen []string
+	var trustFile string
 	initCmd := &cobra.Command{
 		Use:   "init --home DIR [--chain-rpc URL] [--keystore FILE] [--password-file FILE]",
 		Short: "Create a DA node's home: config, libp2p identity, BLS keystore, storage volume",
@@ -38,7 +40,13 @@ With --password-file the node reads the password from that file on start.
 
 The node's BLS public key must be registered on the chain before it can
 sign: either put it in the genesis, or have the registrar register it
-('zgda node start --registrar-keystore' does it on devnets).`,
+('zgda node start --registrar-keystore' does it on devnets).
+
+--trust FILE copies the chain's trust root (the trust.json that 'zgda chain
+start' and 'zgda devnet' write) into DIR/config/trust.json and sets
+chain.trust_file: the node then verifies every chain answer (light-client
+headers, state proofs; docs/spec.md §6 Verified reads) and refuses to sign
+for a quorum it cannot prove.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
@@ -114,6 +122,19 @@ sign: either put it in the genesis, or have the registrar register it
 			if err != nil {
 				return err
 			}
+			if trustFile != "" {
+				root, err := chain.ReadTrustRoot(trustFile)
+				if err != nil {
+					return fmt.Errorf("--trust: %w", err)
+				}
+				cfg.Chain.TrustFile = filepath.Join("config", chain.TrustFile)
+				if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
+					return err
+				}
+				if err := chain.WriteTrustRoot(filepath.Join(home, cfg.Chain.TrustFile), root); err != nil {
+					return err
+				}
+			}
 			if err := node.WriteConfig(home, cfg); err != nil {
 				return err
 			}
@@ -125,10 +146,16 @@ sign: either put it in the genesis, or have the registrar register it
 			fmt.Fprintf(w, "pop         %s\n", key.ProvePossession())
 			fmt.Fprintf(w, "peer id     %s\n", peerID)
 			fmt.Fprintf(w, "chain rpc   %s\n", cfg.Chain.RPC)
+			if cfg.Chain.TrustFile != "" {
+				fmt.Fprintf(w, "trust root  %s (every chain answer verified)\n", filepath.Join(home, cfg.Chain.TrustFile))
+			} else {
+				fmt.Fprintln(w, "trust root  none: the node believes its chain RPC (pass --trust FILE to verify)")
+			}
 			return nil
 		},
 	}
 	initCmd.Flags().StringVar(&home, "home", "", "the node's home directory (created)")
+	initCmd.Flags().StringVar(&trustFile, "trust", "", "the chain's trust file (from 'zgda chain start' or 'zgda devnet'): verify every chain answer")
 	initCmd.Flags().StringVar(&rpc, "chain-rpc", "", "the chain's RPC address (default "+node.DefaultChainConfig().RPC+")")
 	initCmd.Flags().StringSliceVar(&listen, "listen", nil, "libp2p listen multiaddrs (default "+strings.Join(node.DefaultP2PConfig().Listen, ",")+")")
 	initCmd.Flags().StringVar(&keystore, "keystore", "", "use this existing EIP-2335 keystore instead of generating a key")

@@ -82,7 +82,15 @@ func TestNodeInitStart(t *testing.T) {
 	defer cn.Stop()
 
 	home := filepath.Join(dir, "node")
-	out, err := run(t, "node", "init", "--home", home, "--chain-rpc", cn.RPCAddress(), "--password-file", pw, "--kdf", "pbkdf2")
+	// The node verifies the chain from its trust root.
+	if err := cn.Client().WaitForHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	trust := filepath.Join(dir, "trust.json")
+	if err := cn.WriteTrustFile(trust); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "node", "init", "--home", home, "--chain-rpc", cn.RPCAddress(), "--password-file", pw, "--kdf", "pbkdf2", "--trust", trust)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -98,8 +106,8 @@ func TestNodeInitStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Chain.RPC != cn.RPCAddress() || cfg.Key.PasswordFile != pw {
-		t.Fatalf("config %+v", cfg)
+	if cfg.Chain.RPC != cn.RPCAddress() || cfg.Key.PasswordFile != pw || cfg.Chain.TrustFile == "" || !strings.Contains(out, "every chain answer verified") {
+		t.Fatalf("config %+v\n%s", cfg, out)
 	}
 	for _, f := range []string{cfg.KeystorePath(), filepath.Join(home, cfg.P2P.IdentityFile)} {
 		st, err := os.Stat(f)
