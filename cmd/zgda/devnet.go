@@ -143,6 +143,7 @@ Check a blob without trusting the RPC (light-client headers and state proofs
 from the trust root %s/trust.json):
   zgda verify $key --trust %s/trust.json
   zgda sample $key --trust %s/trust.json
+The DA nodes' proof-of-access scores of the last finished epoch: zgda pora
 
 Ctrl-C stops; 'zgda devnet --dir %s' resumes.
 `, how, nodes, dir, url, url, orNone(rpc), url, url, url, url, url, url, url, url, dir, dir, dir, dir)
