@@ -84,12 +84,7 @@ var _ Client = (*cometClient)(nil)
 // Dial connects to a node's CometBFT RPC (e.g. "http://127.0.0.1:26657";
 // "tcp://" and a bare host:port work too) and learns the chain id.
 func Dial(ctx context.Context, addr string) (Client, error) {
-	switch {
-	case strings.HasPrefix(addr, "tcp://"):
-		addr = "http://" + strings.TrimPrefix(addr, "tcp://")
-	case !strings.Contains(addr, "://"):
-		addr = "http://" + addr
-	}
+	addr = normalizeRPC(addr)
 	h, err := rpchttp.New(addr)
 	if err != nil {
 		return nil, fmt.Errorf("chain: dialing %s: %w", addr, err)

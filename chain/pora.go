@@ -234,10 +234,11 @@ func (a *App) openChallenges(v view, e uint64, blockHash da.Hash) error {
 	if err != nil {
 		return err
 	}
+	drawn := map[uint64]*drawnBatch{} // every signer's draws share the batches' windows
 	for s := range signers {
 		sc := &Score{Epoch: e, Signer: s}
 		for k := range a.params.PoRAChallenges {
-			c, err := a.drawChallenge(r, e, s, k, blockHash, lo, n, oldest)
+			c, err := a.drawChallenge(r, e, s, k, blockHash, lo, n, oldest, drawn)
 			if err != nil {
 				return err
 			}
@@ -254,9 +255,50 @@ func (a *App) openChallenges(v view, e uint64, blockHash da.Hash) error {
 	return nil
 }
 
+// drawnBatch is what a draw needs of sequence entry seq: its root, and its
+// quorum and window (nil quorum: outside the availability window).
+type drawnBatch struct {
+	root da.Hash
+	q    da.Quorum
+	win  da.Window
+}
+
+// batchForDraw reads sequence entry seq once per epoch opening (memo).
+func (a *App) batchForDraw(r stateReader, seq, oldest uint64, memo map[uint64]*drawnBatch) (*drawnBatch, error) {
+	if b, ok := memo[seq]; ok {
+		return b, nil
+	}
+	root, ep, err := r.batchAt(seq)
+	if err != nil {
+		return nil, err
+	}
+	b := &drawnBatch{root: root}
+	memo[seq] = b
+	if ep < oldest {
+		return b, nil
+	}
+	rec, err := r.cert(root)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("%w: batch %s in the sequence has no certificate", ErrInternal, root)
+	}
+	cert := &rec.Certificate
+	qs, err := a.epochQuorums(r, cert.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	if b.win, err = da.NewWindow(cert.BatchRoot, cert.DispersedRows(), int(a.params.MinBatchSlots), int(a.params.QuorumSize)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	b.q = qs[cert.Quorum].q
+	return b, nil
+}
+
 // drawChallenge draws challenge k of signer s, or nil when poraTries draws
 // found no batch in the window with a slot of s.
-func (a *App) drawChallenge(r stateReader, e uint64, s, k uint32, blockHash da.Hash, lo, n, oldest uint64) (*Challenge, error) {
+func (a *App) drawChallenge(r stateReader, e uint64, s, k uint32, blockHash da.Hash, lo, n, oldest uint64, memo map[uint64]*drawnBatch) (*Challenge, error) {
 	for try := range uint32(poraTries) {
 		h := sha256.New()
 		h.Write([]byte("zgda/v2/pora"))
@@ -268,30 +310,15 @@ func (a *App) drawChallenge(r stateReader, e uint64, s, k uint32, blockHash da.H
 		h.Write(b[:])
 		d := h.Sum(nil)
 		seq := lo + binary.BigEndian.Uint64(d)%(n-lo)
-		root, ep, err := r.batchAt(seq)
+		bt, err := a.batchForDraw(r, seq, oldest, memo)
 		if err != nil {
 			return nil, err
 		}
-		if ep < oldest {
+		if bt.q == nil {
 			continue
 		}
-		rec, err := r.cert(root)
-		if err != nil {
-			return nil, err
-		}
-		if rec == nil {
-			return nil, fmt.Errorf("%w: batch %s in the sequence has no certificate", ErrInternal, root)
-		}
-		cert := &rec.Certificate
-		qs, err := a.epochQuorums(r, cert.Epoch)
-		if err != nil {
-			return nil, err
-		}
-		win, err := da.NewWindow(cert.BatchRoot, cert.DispersedRows(), int(a.params.MinBatchSlots), int(a.params.QuorumSize))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInternal, err)
-		}
-		rows := qs[cert.Quorum].q.RowsOf(win, s)
+		root := bt.root
+		rows := bt.q.RowsOf(bt.win, s)
 		if len(rows) == 0 {
 			continue
 		}

@@ -177,6 +177,7 @@ func DialVerified(ctx context.Context, addr string, root TrustRoot, witnesses ..
 	return v, nil
 }
 
+// normalizeRPC turns "tcp://h:p" and a bare "h:p" into an HTTP URL.
 func normalizeRPC(addr string) string {
 	switch {
 	case strings.HasPrefix(addr, "tcp://"):

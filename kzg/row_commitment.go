@@ -21,6 +21,17 @@ func (c *Context) RowCommitment(data []Commitment, k, j int) (Commitment, error)
 	if j < 0 || j >= 4*k {
 		return Commitment{}, fmt.Errorf("%w: extended row %d outside [0, %d)", ErrBadArgument, j, 4*k)
 	}
+	switch {
+	case j < d:
+		p, err := decodePoint("commitment", j, data[j][:])
+		if err != nil {
+			return Commitment{}, err
+		}
+		return p.Bytes(), nil
+	case j < k:
+		var id bls.G1Affine
+		return id.Bytes(), nil
+	}
 	pts := make([]bls.G1Affine, d)
 	for i := range data {
 		p, err := decodePoint("commitment", i, data[i][:])
@@ -28,13 +39,6 @@ func (c *Context) RowCommitment(data []Commitment, k, j int) (Commitment, error)
 			return Commitment{}, err
 		}
 		pts[i] = p
-	}
-	switch {
-	case j < d:
-		return pts[j].Bytes(), nil
-	case j < k:
-		var id bls.G1Affine
-		return id.Bytes(), nil
 	}
 	l := newLagrange(d, k).at(j)
 	var out bls.G1Affine

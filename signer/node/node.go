@@ -71,7 +71,7 @@ type Node struct {
 	// challenges answered (epoch/index), touched only by that round; the
 	// last epoch whose score the metrics show.
 	poraBusy   atomic.Bool
-	poraDone   map[string]bool
+	poraDone   map[poraKey]bool
 	poraScored atomic.Uint64
 	// poraSettled is 1 + the epoch whose challenges are all handled.
 	poraSettled atomic.Uint64
@@ -152,7 +152,7 @@ func Start(ctx context.Context, cfg *Config, key *signer.Key, opts ...Option) (_
 		qsem:     make(chan struct{}, cfg.Limits.MaxQueries),
 		epochs:   make(map[uint64]*chain.EpochInfo),
 		cells:    flight.New[cellRowKey](cfg.Limits.CellCacheBytes, (*rowCells).size),
-		poraDone: map[string]bool{},
+		poraDone: map[poraKey]bool{},
 		peers:    make(map[peer.ID]int),
 	}
 	if n.log == nil {

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/zgda/zgda/chain"
@@ -51,7 +50,7 @@ func (n *Node) poraRound(e uint64) {
 	}()
 	for i := range cs {
 		c := &cs[i]
-		key := fmt.Sprintf("%d/%d", c.Epoch, c.Index)
+		key := poraKey{c.Epoch, c.Index}
 		if c.Status != chain.PoRAPending || n.poraDone[key] {
 			continue
 		}
@@ -73,12 +72,16 @@ func (n *Node) poraRound(e uint64) {
 		}
 	}
 	for k := range n.poraDone { // forget earlier epochs
-		var ep uint64
-		fmt.Sscanf(k, "%d/", &ep)
-		if ep+1 < e {
+		if k.epoch+1 < e {
 			delete(n.poraDone, k)
 		}
 	}
+}
+
+// poraKey names one of this node's challenges.
+type poraKey struct {
+	epoch uint64
+	index uint32
 }
 
 // answerChallenge proves the challenged cell from the stored row and
