@@ -15,10 +15,13 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/light/provider"
+	lightprovider "github.com/cometbft/cometbft/light/provider/http"
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	"github.com/cometbft/cometbft/types"
 )
@@ -163,6 +166,29 @@ func (n *Node) closeDBs() {
 // Client returns the in-process client (no network; inclusion is signalled
 // by the app itself).
 func (n *Node) Client() Client { return n.client }
+
+// VerifiedClient is an in-process client that verifies every answer as
+// DialVerified's does: headers with the light client from root, queries by
+// their proofs against verified app hashes (docs/spec.md §6 Verified
+// reads). It goes through the node's RPC routes without a network, so
+// components started beside the chain (the devnet's) run the same checks
+// as those that dial a remote RPC.
+func (n *Node) VerifiedClient(ctx context.Context, root TrustRoot) (Client, error) {
+	if err := root.Validate(); err != nil {
+		return nil, err
+	}
+	if root.ChainID != n.genesis.ChainID {
+		return nil, fmt.Errorf("%w: this node runs chain %q, the trust root is of %q", ErrVerification, n.genesis.ChainID, root.ChainID)
+	}
+	p := lightprovider.NewWithClient(root.ChainID, inProcessRPC{n.client.rpc})
+	return newVerifiedClient(ctx, n.client, root, p, []provider.Provider{p})
+}
+
+// inProcessRPC names the node's own RPC routes for the light client's
+// provider, which wants a remote address to show in its errors.
+type inProcessRPC struct{ rpcclient.Client }
+
+func (inProcessRPC) Remote() string { return "in-process" }
 
 // App is the node's application.
 func (n *Node) App() *App { return n.app }

@@ -157,6 +157,12 @@ func DialVerified(ctx context.Context, addr string, root TrustRoot, witnesses ..
 		}
 		witnessProviders = append(witnessProviders, p)
 	}
+	return newVerifiedClient(ctx, inner, root, primary, witnessProviders)
+}
+
+// newVerifiedClient starts the light client from root over primary and
+// witnesses and proves the chain's params, for reads through inner.
+func newVerifiedClient(ctx context.Context, inner *cometClient, root TrustRoot, primary provider.Provider, witnesses []provider.Provider) (*verifiedClient, error) {
 	hash, _ := hex.DecodeString(root.Hash)
 	period := time.Duration(root.TrustingPeriod)
 	if period == 0 {
@@ -164,7 +170,7 @@ func DialVerified(ctx context.Context, addr string, root TrustRoot, witnesses ..
 	}
 	lc, err := light.NewClient(ctx, root.ChainID,
 		light.TrustOptions{Period: period, Height: root.Height, Hash: hash},
-		primary, witnessProviders, lightstore.New(dbm.NewMemDB(), ""),
+		primary, witnesses, lightstore.New(dbm.NewMemDB(), ""),
 		light.Logger(cmtlog.NewNopLogger()), light.MaxRetryAttempts(3))
 	if err != nil {
 		return nil, fmt.Errorf("%w: starting the light client from height %d: %v", ErrVerification, root.Height, err)

@@ -141,3 +141,61 @@ func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
 		t.Fatalf("a wrong trusted hash: %v", err)
 	}
 }
+
+// A node's in-process verifying client answers as the plain in-process
+// client does, proves what it reads from the trust root, and refuses to
+// start from a root whose header hash is not the chain's or whose chain id
+// is another's.
+func TestNodeVerifiedClient(t *testing.T) {
+	g, keys, _ := testGenesis(t, 4, 1<<20)
+	home := t.TempDir()
+	if err := InitHome(home, InitOptions{ChainID: testChainID, Genesis: g, Config: testNodeConfig(t, false)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 2*time.Minute)
+	n, err := StartNode(ctx, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	if err := n.Client().WaitForHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	root, err := n.TrustRoot(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, err := n.VerifiedClient(ctx, *root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	if _, ok := vc.(*verifiedClient); !ok {
+		t.Fatalf("VerifiedClient returned a %T", vc)
+	}
+	cert := certify(t, keys, testChainID, 0, 0, blobs("in-process", 2, 4), 0, 1, 2)
+	res, err := vc.Submit(ctx, certTx(t, cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := vc.Certificate(ctx, cert.BatchRoot)
+	if err != nil || got.Height != res.Height || got.Certificate.BatchRoot != cert.BatchRoot {
+		t.Fatalf("verified certificate: %+v %v", got, err)
+	}
+	loc, err := vc.BlobBatch(ctx, cert.Blobs[1].Key)
+	ploc, perr := n.Client().BlobBatch(ctx, cert.Blobs[1].Key)
+	if err != nil || perr != nil || *loc != *ploc {
+		t.Fatalf("blob batch: verified %+v %v, plain %+v %v", loc, err, ploc, perr)
+	}
+
+	bad := *root
+	bad.Hash = strings.Repeat("ab", 32)
+	if _, err := n.VerifiedClient(ctx, bad); !errors.Is(err, ErrVerification) {
+		t.Fatalf("a trust root with another header hash: %v, want ErrVerification", err)
+	}
+	other := *root
+	other.ChainID = "another-chain"
+	if _, err := n.VerifiedClient(ctx, other); !errors.Is(err, ErrVerification) || !strings.Contains(err.Error(), "another-chain") {
+		t.Fatalf("a trust root of another chain: %v", err)
+	}
+}

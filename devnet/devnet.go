@@ -87,6 +87,11 @@ type Config struct {
 	Committer engine.Committer
 	// Logger receives every component's logs (default: discard).
 	Logger *slog.Logger
+	// PlainReads gives the DA nodes and the disperser the chain's plain
+	// in-process client. By default each gets a client that verifies every
+	// answer from the devnet's trust root (docs/spec.md §6 Verified reads),
+	// as it would when dialing a remote RPC.
+	PlainReads bool
 }
 
 // DefaultConfig is what `zgda devnet` runs: 4 nodes, the API on
@@ -150,6 +155,9 @@ type Network struct {
 	engine *engine.Engine
 	resume bool
 	seed   []byte // the devnet key seed (keys/seed)
+
+	clientsMu sync.Mutex
+	clients   []chain.Client // verifying clients handed out, closed last
 
 	closeOnce sync.Once
 	closeErr  error
@@ -364,6 +372,26 @@ func (n *Network) startChain(ctx context.Context) error {
 	return nil
 }
 
+// chainClient is the chain client of a component started in this process:
+// one that verifies every answer from the trust root, unless PlainReads.
+func (n *Network) chainClient(ctx context.Context) (chain.Client, error) {
+	if n.cfg.PlainReads {
+		return n.chain.Client(), nil
+	}
+	root, err := chain.ReadTrustRoot(n.TrustFile())
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
+	c, err := n.chain.VerifiedClient(ctx, *root)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: a verifying chain client: %w", err)
+	}
+	n.clientsMu.Lock()
+	n.clients = append(n.clients, c)
+	n.clientsMu.Unlock()
+	return c, nil
+}
+
 // nodeConfig is DA node i's configuration.
 func (n *Network) nodeConfig(i int) *node.Config {
 	home := n.nodeHome(i)
@@ -389,7 +417,12 @@ func (n *Network) startNodes(ctx context.Context, seed []byte) error {
 				errs[i] = err
 				return
 			}
-			n.nodes[i], errs[i] = node.Start(ctx, n.nodeConfig(i), k, node.WithClient(n.chain.Client()),
+			cc, err := n.chainClient(ctx)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			n.nodes[i], errs[i] = node.Start(ctx, n.nodeConfig(i), k, node.WithClient(cc),
 				node.WithLogger(n.component("node"+strconv.Itoa(i))))
 		}()
 	}
@@ -419,7 +452,11 @@ func (n *Network) startEngine(ctx context.Context, id crypto.PrivKey) error {
 	if n.cfg.Fast {
 		dcfg = dispersal.TestConfig()
 	}
-	d, err := dispersal.New(n.chain.Client(), dcfg, dispersal.WithIdentity(id), dispersal.WithLogger(n.component("dispersal")))
+	cc, err := n.chainClient(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := dispersal.New(cc, dcfg, dispersal.WithIdentity(id), dispersal.WithLogger(n.component("dispersal")))
 	if err != nil {
 		return fmt.Errorf("devnet: dispatcher: %w", err)
 	}
@@ -436,7 +473,7 @@ func (n *Network) startEngine(ctx context.Context, id crypto.PrivKey) error {
 	if n.cfg.Committer != nil {
 		opts = append(opts, engine.WithCommitter(n.cfg.Committer))
 	}
-	e, err := engine.New(n.engineConfig(), d, n.chain.Client(), opts...)
+	e, err := engine.New(n.engineConfig(), d, cc, opts...)
 	if err != nil {
 		return fmt.Errorf("devnet: disperser: %w", err)
 	}
@@ -513,7 +550,11 @@ func (n *Network) RestartNode(ctx context.Context, i int, wipe bool) error {
 	if err != nil {
 		return err
 	}
-	nd, err := node.Start(ctx, cfg, k, node.WithClient(n.chain.Client()), node.WithLogger(n.component("node"+strconv.Itoa(i))))
+	cc, err := n.chainClient(ctx)
+	if err != nil {
+		return err
+	}
+	nd, err := node.Start(ctx, cfg, k, node.WithClient(cc), node.WithLogger(n.component("node"+strconv.Itoa(i))))
 	if err != nil {
 		return fmt.Errorf("devnet: restarting DA node %d: %w", i, err)
 	}
@@ -553,6 +594,9 @@ func (n *Network) Close() error {
 			if nd != nil {
 				errs = append(errs, nd.Close())
 			}
+		}
+		for _, c := range n.clients {
+			errs = append(errs, c.Close())
 		}
 		if n.chain != nil {
 			errs = append(errs, n.chain.Stop())

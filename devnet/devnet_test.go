@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/client"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/devnet"
@@ -385,4 +386,59 @@ func metrics(t testing.TB, base string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The devnet's DA nodes and disperser verify what they read from the chain
+// from the devnet's trust root: a devnet whose trust file names another
+// header does not start, saying why, and starts again with PlainReads or
+// once the file is right.
+func TestDevnetComponentsVerifyTheChain(t *testing.T) {
+	cfg := devnet.TestConfig(t.TempDir())
+	cfg.Nodes = 2
+	cfg.Logger = logger(t)
+	n := startDevnet(t, cfg)
+	path := n.TrustFile()
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	root, err := chain.ReadTrustRoot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root.Hash = strings.Repeat("cd", 32)
+	if err := chain.WriteTrustRoot(path+".tmp", root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 2*time.Minute)
+	if n2, err := devnet.Start(ctx, cfg); err == nil {
+		n2.Close()
+		t.Fatal("a devnet whose trust file names another header started")
+	} else if !errors.Is(err, chain.ErrVerification) {
+		t.Fatalf("a wrong trust file: %v, want chain.ErrVerification", err)
+	}
+
+	plain := cfg
+	plain.PlainReads = true
+	n3, err := devnet.Start(ctx, plain)
+	if err != nil {
+		t.Fatalf("PlainReads with a wrong trust file: %v", err)
+	}
+	if err := n3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n4, err := devnet.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("the right trust file again: %v", err)
+	}
+	n4.Close()
 }

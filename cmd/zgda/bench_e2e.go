@@ -19,7 +19,7 @@ import (
 func init() {
 	var posters, blobs, nodes, readers int
 	var size, url, readSize string
-	var asJSON, fast bool
+	var asJSON, fast, plainReads bool
 	var pora int
 	var epochLength uint64
 	cmd := &cobra.Command{
@@ -61,7 +61,7 @@ configured budget plus an allowance per DA node and for the chain).`,
 				}
 				defer os.RemoveAll(dir)
 				cfg := devnet.DefaultConfig(dir)
-				cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, "127.0.0.1:0", "", fast
+				cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast, cfg.PlainReads = nodes, "127.0.0.1:0", "", fast, plainReads
 				if epochLength > 0 {
 					cfg.EpochLength = epochLength
 				}
@@ -110,6 +110,7 @@ configured budget plus an allowance per DA node and for the chain).`,
 	f.StringVar(&url, "url", "", "benchmark a running disperser instead of a temporary devnet")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.BoolVar(&fast, "fast", false, "devnet with test timings (blocks every few tens of milliseconds)")
+	f.BoolVar(&plainReads, "plain-reads", false, "the devnet's DA nodes and disperser take the chain's answers unverified")
 	f.IntVar(&readers, "readers", 0, "light clients sampling random cells of one certified blob of --read-size while the posters post (0: none)")
 	f.StringVar(&readSize, "read-size", "31MiB", "the size of the blob the readers sample")
 	f.IntVar(&pora, "pora-challenges", -1, "proof-of-access challenges per DA node and epoch on the temporary devnet (0: off; -1: the chain's default)")

@@ -19,7 +19,7 @@ func init() {
 	def := devnet.DefaultConfig("")
 	var dir, api, rpc, logLevel, engineConfig, device string
 	var nodes int
-	var fast bool
+	var fast, plainReads bool
 	cmd := &cobra.Command{
 		Use:   "devnet [--dir DIR] [--nodes N] [--api ADDR]",
 		Short: "Run a whole zgda network in one process: chain, DA nodes, disperser and its HTTP API",
@@ -37,7 +37,12 @@ GET /v1/blobs/{key}, …/commitments, GET /v1/batches/{root},
 (--altda.enabled, --altda.da-server, --altda.da-service) that point an OP
 Stack rollup at this API, with a curl example of /put and /get.
 --engine-config reads the disperser's configuration (JSON, see
-engine.Config) over the defaults.`,
+engine.Config) over the defaults.
+
+The DA nodes and the disperser read the chain as they would over a remote
+RPC: headers verified by CometBFT's light client from DIR/trust.json, every
+answer by its state proofs (docs/spec.md §6). --plain-reads gives them the
+chain's answers unverified instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -52,7 +57,7 @@ engine.Config) over the defaults.`,
 				return err
 			}
 			cfg := devnet.DefaultConfig(dir)
-			cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast = nodes, api, rpc, fast
+			cfg.Nodes, cfg.API, cfg.RPC, cfg.Fast, cfg.PlainReads = nodes, api, rpc, fast, plainReads
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			c, err := chooseCodec(device, 0, io.Discard)
 			if err != nil {
@@ -109,6 +114,7 @@ engine.Config) over the defaults.`,
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.StringVar(&engineConfig, "engine-config", "", "JSON file with the disperser's configuration (engine.Config)")
 	f.BoolVar(&fast, "fast", false, "test timings: blocks every few tens of milliseconds, short timeouts")
+	f.BoolVar(&plainReads, "plain-reads", false, "the DA nodes and the disperser take the chain's answers unverified (no light client, no state proofs)")
 	addDeviceFlag(cmd, &device)
 	rootCmd.AddCommand(cmd)
 }
