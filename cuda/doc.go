@@ -15,10 +15,20 @@
 // the duration of a call.
 //
 // NewCommitter opens an MSM context over the KZG setup points and returns an
-// encoder.Committer whose row commitments are the CPU's bytes (fixed-base
-// signed windows with bucket lists on the device; derivation and
-// verification stay on the CPU). NewRSEncoder is the storage volumes'
-// GF(2^8) Reed–Solomon encoder, parity byte-identical to klauspost's.
+// encoder.Committer whose row commitments are the CPU's bytes; derivation
+// and verification stay on the CPU. The device MSM (include/msm.cuh) uses
+// fixed-base signed 12-bit windows and a schedule in which no thread's work
+// depends on the scalars: a row's (bucket, point) entries are sorted by
+// bucket with a two-pass radix sort (tile histograms, scans and a scatter;
+// no atomics), each bucket's list is cut into chunks of at most 32 points,
+// one thread a chunk; the running-sum reduction Σ d·S_d is split over
+// segments of 16 chunk sums, one thread each, then summed in two levels; and
+// one inversion (Montgomery's trick) turns a whole batch affine. A blob of
+// one repeated byte, which sends every entry of a row to a few buckets,
+// costs no more than random data: internal/hostcheck counts the point
+// operations (TestMSMWorkEqualScalars). NewRSEncoder is the storage
+// volumes' GF(2^8) Reed–Solomon encoder, parity byte-identical to
+// klauspost's.
 //
 // Auto picks the CUDA backend when it can and otherwise the pure-Go one, and
 // says why, for `--device auto`.

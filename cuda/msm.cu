@@ -3,10 +3,11 @@
 //
 // The algorithm and every step's index maths live in include/msm.cuh and are
 // tested on the host (cuda/internal/hostcheck) against gnark-crypto and kzg;
-// this file adds one thin kernel per step, the fixed table built once per
-// context, and a pipeline over batches of rows: while the device works on
-// one batch, the host gathers the next into pinned memory and hands the
-// previous one's points back.
+// this file adds one thin kernel per step (plan_msm's schedule: sort by
+// bucket, bounded chunks, segmented reduction, one inversion a batch), the
+// fixed table built once per context, and a pipeline over batches of rows:
+// while the device works on one batch, the host gathers the next into
+// pinned memory and hands the previous one's points back.
 //
 // Built by nvcc with ntt.cu (make cuda). Tests also build it with g++ against
 // internal/emu/cuda_emu.h, and clang compiles its device code to PTX.
@@ -57,21 +58,33 @@ ZGDA_MSM_KERNEL k_msm_table_affine(const g1_jac* scratch, g1_affine* table, uint
   uint32_t t = ZGDA_MSM_TID();
   if (t < n) msm_table_affine_step(scratch, table, n, t);
 }
-ZGDA_MSM_KERNEL k_msm_clear(MsmBatch b, uint32_t n) {
-  uint32_t t = ZGDA_MSM_TID();
-  if (t < n) msm_clear_step(b, t);
-}
 ZGDA_MSM_KERNEL k_msm_digits(MsmBatch b, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
   if (t < n) msm_digits_step(b, t);
 }
-ZGDA_MSM_KERNEL k_msm_scan(MsmBatch b, uint32_t n) {
+ZGDA_MSM_KERNEL k_msm_count(MsmBatch b, uint32_t pass, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
-  if (t < n) msm_scan_step(b, t);
+  if (t < n) msm_count_step(b, pass, t);
 }
-ZGDA_MSM_KERNEL k_msm_scatter(MsmBatch b, uint32_t n) {
+ZGDA_MSM_KERNEL k_msm_bin_scan(MsmBatch b, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
-  if (t < n) msm_scatter_step(b, t);
+  if (t < n) msm_bin_scan_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_base_scan(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_base_scan_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_scatter(MsmBatch b, uint32_t pass, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_scatter_step(b, pass, t);
+}
+ZGDA_MSM_KERNEL k_msm_bounds(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_bounds_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_chunk_scan(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_chunk_scan_step(b, t);
 }
 ZGDA_MSM_KERNEL k_msm_bucket(MsmBatch b, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
@@ -81,9 +94,16 @@ ZGDA_MSM_KERNEL k_msm_reduce(MsmBatch b, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
   if (t < n) msm_reduce_step(b, t);
 }
+ZGDA_MSM_KERNEL k_msm_combine(MsmBatch b, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) msm_combine_step(b, t);
+}
 ZGDA_MSM_KERNEL k_msm_finish(MsmBatch b, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
   if (t < n) msm_finish_step(b, t);
+}
+ZGDA_MSM_KERNEL k_msm_affine(MsmBatch b) {
+  if (ZGDA_MSM_TID() == 0) msm_affine_step(b, 0);
 }
 
 }  // namespace zgda_msm_kernels
@@ -95,13 +115,22 @@ using namespace zgda_msm_kernels;
 // DeviceMsmExec enqueues plan_msm's steps on one stream (see msm.cuh's Exec).
 struct DeviceMsmExec {
   cudaStream_t st;
-  void clear(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_clear, msm_bucket_threads(b), st, b, msm_bucket_threads(b)); }
   void digits(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_digits, msm_scalar_threads(b), st, b, msm_scalar_threads(b)); }
-  void scan(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_scan, b.rows, st, b, b.rows); }
-  void scatter(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_scatter, msm_digit_threads(b), st, b, msm_digit_threads(b)); }
-  void bucket(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_bucket, msm_bucket_threads(b), st, b, msm_bucket_threads(b)); }
+  void count(const MsmBatch& b, uint32_t pass) {
+    ZGDA_MSM_LAUNCH(k_msm_count, msm_tile_threads(b), st, b, pass, msm_tile_threads(b));
+  }
+  void bin_scan(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_bin_scan, msm_bin_threads(b), st, b, msm_bin_threads(b)); }
+  void base_scan(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_base_scan, b.rows, st, b, b.rows); }
+  void scatter(const MsmBatch& b, uint32_t pass) {
+    ZGDA_MSM_LAUNCH(k_msm_scatter, msm_tile_threads(b), st, b, pass, msm_tile_threads(b));
+  }
+  void bounds(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_bounds, msm_start_threads(b), st, b, msm_start_threads(b)); }
+  void chunk_scan(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_chunk_scan, b.rows, st, b, b.rows); }
+  void bucket(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_bucket, msm_chunk_threads(b), st, b, msm_chunk_threads(b)); }
   void reduce(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_reduce, msm_segment_threads(b), st, b, msm_segment_threads(b)); }
+  void combine(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_combine, msm_group_threads(b), st, b, msm_group_threads(b)); }
   void finish(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_finish, b.rows, st, b, b.rows); }
+  void affine(const MsmBatch& b) { ZGDA_MSM_LAUNCH(k_msm_affine, 1, st, b); }
 };
 
 // Slot is one batch in flight: its stream, pinned staging and device
@@ -158,12 +187,16 @@ void free_ctx(zgda_cuda_msm_ctx* c) {
     cudaFreeHost(s.h_out);
     cudaFree(s.d_in);
     cudaFree(s.d.digits);
-    cudaFree(s.d.count);
-    cudaFree(s.d.start);
+    cudaFree(s.d.hist);
+    cudaFree(s.d.bin_base);
+    cudaFree(s.d.tmp);
     cudaFree(s.d.list);
-    cudaFree(s.d.buckets);
-    cudaFree(s.d.seg_sum);
-    cudaFree(s.d.seg_acc);
+    cudaFree(s.d.start);
+    cudaFree(s.d.cstart);
+    cudaFree(s.d.chunks);
+    cudaFree(s.d.seg);
+    cudaFree(s.d.grp);
+    cudaFree(s.d.res);
     cudaFree(s.d.out);
   }
   cudaFree(c->d_table);
@@ -189,13 +222,18 @@ int alloc_slot(zgda_cuda_msm_ctx* c, Slot& s, char* err, size_t errlen) {
   MCK(cudaMallocHost(reinterpret_cast<void**>(&s.h_in), rows * n * sizeof(fr_t)));
   MCK(cudaMallocHost(reinterpret_cast<void**>(&s.h_out), rows * sizeof(msm_point)));
   MCK(dev_alloc(&s.d_in, rows * n));
-  MCK(dev_alloc(&s.d.digits, rows * kMsmWindows * n));
-  MCK(dev_alloc(&s.d.count, rows * kMsmBuckets));
-  MCK(dev_alloc(&s.d.start, rows * kMsmBuckets));
-  MCK(dev_alloc(&s.d.list, rows * kMsmWindows * n));
-  MCK(dev_alloc(&s.d.buckets, rows * kMsmBuckets));
-  MCK(dev_alloc(&s.d.seg_sum, rows * kMsmSegments));
-  MCK(dev_alloc(&s.d.seg_acc, rows * kMsmSegments));
+  const size_t e = msm_entries(c->n);
+  MCK(dev_alloc(&s.d.digits, rows * e));
+  MCK(dev_alloc(&s.d.hist, rows * kMsmRadix * msm_tiles(c->n)));
+  MCK(dev_alloc(&s.d.bin_base, rows * kMsmRadix));
+  MCK(dev_alloc(&s.d.tmp, rows * e));
+  MCK(dev_alloc(&s.d.list, rows * e));
+  MCK(dev_alloc(&s.d.start, rows * kMsmStarts));
+  MCK(dev_alloc(&s.d.cstart, rows * (kMsmBuckets + 1)));
+  MCK(dev_alloc(&s.d.chunks, rows * msm_chunks(c->n)));
+  MCK(dev_alloc(&s.d.seg, rows * msm_segments(c->n)));
+  MCK(dev_alloc(&s.d.grp, rows * msm_groups(c->n)));
+  MCK(dev_alloc(&s.d.res, rows));
   MCK(dev_alloc(&s.d.out, rows));
   s.d.n = c->n;
   s.d.rows = c->rows;
@@ -284,8 +322,8 @@ int zgda_cuda_msm_open(int device, const void* points, int n, zgda_cuda_msm_ctx*
   c->device = device;
   c->n = (uint32_t)n;
   // Rows per batch: kMsmBatch scalars, but at most as many rows as
-  // 4096-point rows would give (the buckets, 288 KiB a row, do not shrink
-  // with n).
+  // 4096-point rows would give (the chunk slots, at least 2048 Jacobian
+  // points a row, do not shrink with n).
   const size_t per = (size_t)(n > ZGDA_ROW ? n : ZGDA_ROW);
   c->rows = kMsmBatch / per > 0 ? (uint32_t)(kMsmBatch / per) : 1;
   int rc = open_ctx(c, static_cast<const g1_affine*>(points), err, errlen);

@@ -59,6 +59,48 @@ func (t *MSMTable) Windows() int { return len(t.pts) / t.n }
 // MultiExp runs plan_msm over the rows (each of len(bases) scalars) as one
 // batch and returns one result per row.
 func (t *MSMTable) MultiExp(rows [][]fr.Element) []MSMPoint {
+	out, _ := t.MultiExpWork(rows)
+	return out
+}
+
+// MSM phases of MSMWork, in msm.cuh's MsmPhase order.
+const (
+	PhaseBucket  = iota // chunk sums: mixed additions of table points
+	PhaseReduce         // segment running sums and N·acc
+	PhaseCombine        // sums of segment results
+	PhaseFinish         // a row's group sums
+	msmPhases
+)
+
+// MSMWork is msm.cuh's work counter over one plan_msm run: Ops[p] point
+// operations (additions and doublings) in phase p over all threads, Chain[p]
+// the most one thread of phase p did.
+type MSMWork struct {
+	Ops   [msmPhases]uint64
+	Chain [msmPhases]uint64
+}
+
+// TotalOps is the number of point operations of all phases.
+func (w MSMWork) TotalOps() uint64 {
+	var s uint64
+	for _, v := range w.Ops {
+		s += v
+	}
+	return s
+}
+
+// Critical is the longest serial chain of point operations: the phases run
+// one after another, so their longest threads add up.
+func (w MSMWork) Critical() uint64 {
+	var s uint64
+	for _, v := range w.Chain {
+		s += v
+	}
+	return s
+}
+
+// MultiExpWork is MultiExp and the run's work counter.
+func (t *MSMTable) MultiExpWork(rows [][]fr.Element) ([]MSMPoint, MSMWork) {
 	flat := make([]fr.Element, 0, len(rows)*t.n)
 	for i, r := range rows {
 		if len(r) != t.n {
@@ -67,10 +109,16 @@ func (t *MSMTable) MultiExp(rows [][]fr.Element) []MSMPoint {
 		flat = append(flat, r...)
 	}
 	out := make([]MSMPoint, len(rows))
+	var w C.hc_msm_work
 	if len(rows) > 0 {
-		C.hc_msm_rows(unsafe.Pointer(&t.pts[0]), C.uint32_t(t.n), unsafe.Pointer(&flat[0]), C.uint32_t(len(rows)), unsafe.Pointer(&out[0]))
+		C.hc_msm_rows(unsafe.Pointer(&t.pts[0]), C.uint32_t(t.n), unsafe.Pointer(&flat[0]), C.uint32_t(len(rows)), unsafe.Pointer(&out[0]), &w)
 	}
-	return out
+	var work MSMWork
+	for p := range work.Ops {
+		work.Ops[p] = uint64(w.ops[p])
+		work.Chain[p] = uint64(w.chain[p])
+	}
+	return out, work
 }
 
 // ScalarMul is the headers' double-and-add s·P (the library's self-test

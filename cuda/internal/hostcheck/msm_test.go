@@ -1,7 +1,10 @@
 package hostcheck
 
 import (
+	"bytes"
+	"fmt"
 	"math/big"
+	"os"
 	"sync"
 	"testing"
 
@@ -9,6 +12,7 @@ import (
 	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/encoder"
 	"github.com/zgda/zgda/kzg"
 )
 
@@ -188,5 +192,164 @@ func TestMSMScalarMul(t *testing.T) {
 		if got := ScalarMul(aff[i], s); got != want {
 			t.Fatalf("%s·P = %s, want %s", s.String(), got.String(), want.String())
 		}
+	}
+}
+
+// repeatedByteRows packs a blob of size bytes of one value c (docs/spec.md
+// §3.1): every full row holds 4096 equal scalars, the worst case for bucket
+// balance (each window's entries all land in one bucket, and the byte's
+// period sends the windows to a few buckets only).
+func repeatedByteRows(t *testing.T, c byte, size int) [][]fr.Element {
+	t.Helper()
+	rows, err := encoder.Pack(bytes.Repeat([]byte{c}, size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// checkMSMRows compares each result with gnark-crypto's MultiExp over bases.
+func checkMSMRows(t *testing.T, bases []bls12381.G1Affine, rows [][]fr.Element, got []MSMPoint) {
+	t.Helper()
+	if len(got) != len(rows) {
+		t.Fatalf("%d results for %d rows", len(got), len(rows))
+	}
+	for j := range rows {
+		var want bls12381.G1Affine
+		if _, err := want.MultiExp(bases, rows[j], ecc.MultiExpConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		if g := got[j].Affine(); g != want || (got[j].Infinity != 0) != want.IsInfinity() {
+			t.Fatalf("row %d of %d: host MSM = %s (infinity %d), gnark MultiExp = %s",
+				j, len(rows), g.String(), got[j].Infinity, want.String())
+		}
+	}
+}
+
+// TestMSMWorkEqualScalars is the issue #17 bound: a row of equal scalars (a
+// blob of one repeated byte) costs at most 2× the point operations of a
+// random row, in total and on every phase's longest thread, because long
+// buckets are split into chunks and no thread walks a bucket alone.
+func TestMSMWorkEqualScalars(t *testing.T) {
+	pts, tab := setupTable(t)
+	r := rng(t)
+	same := randElem(r)
+	var one fr.Element
+	one.SetOne()
+	fill := func(v fr.Element) []fr.Element {
+		row := make([]fr.Element, setupPoints)
+		for i := range row {
+			row[i] = v
+		}
+		return row
+	}
+	cases := []struct {
+		name string
+		row  []fr.Element
+	}{
+		{"random", randVec(r, setupPoints)},
+		{"repeated 0xab", repeatedByteRows(t, 0xab, encoder.BytesPerRow)[0]},
+		{"repeated 0xff", repeatedByteRows(t, 0xff, encoder.BytesPerRow)[0]},
+		{"repeated 0x01", repeatedByteRows(t, 0x01, encoder.BytesPerRow)[0]},
+		{"same random", fill(same)},
+		{"all one", fill(one)},
+		{"zero", make([]fr.Element, setupPoints)},
+	}
+	var base MSMWork
+	for i, tc := range cases {
+		got, w := tab.MultiExpWork([][]fr.Element{tc.row})
+		checkMSMRows(t, pts, [][]fr.Element{tc.row}, got)
+		t.Logf("%-14s ops %6d (bucket %6d, reduce %5d, combine %3d, finish %2d); longest thread: bucket %2d, reduce %2d, combine %2d, finish %2d; critical %3d",
+			tc.name, w.TotalOps(), w.Ops[PhaseBucket], w.Ops[PhaseReduce], w.Ops[PhaseCombine], w.Ops[PhaseFinish],
+			w.Chain[PhaseBucket], w.Chain[PhaseReduce], w.Chain[PhaseCombine], w.Chain[PhaseFinish], w.Critical())
+		if i == 0 {
+			base = w
+			if w.Ops[PhaseBucket] < 80000 {
+				t.Fatalf("random row: %d bucket additions, want about 22·4096", w.Ops[PhaseBucket])
+			}
+			continue
+		}
+		if w.TotalOps() > 2*base.TotalOps() {
+			t.Errorf("%s: %d point operations, random %d: more than 2×", tc.name, w.TotalOps(), base.TotalOps())
+		}
+		for p := range w.Chain {
+			if w.Chain[p] > 2*base.Chain[p] {
+				t.Errorf("%s: phase %d's longest thread %d operations, random %d: more than 2×", tc.name, p, w.Chain[p], base.Chain[p])
+			}
+		}
+		if w.Critical() > 2*base.Critical() {
+			t.Errorf("%s: critical path %d, random %d: more than 2×", tc.name, w.Critical(), base.Critical())
+		}
+	}
+}
+
+// TestMSMBatchShapes: batches of D rows, D not a power of two (v2 blobs have
+// exactly R rows), mixing rows of one repeated byte (with a part-filled last
+// row), all-zero rows, equal and random scalars, against gnark-crypto. One
+// batch of 32 rows is the library's full batch over 4096 points.
+func TestMSMBatchShapes(t *testing.T) {
+	pts, tab := setupTable(t)
+	r := rng(t)
+	ds := []int{1, 2, 3, 5, 32}
+	if os.Getenv("ZGDA_LONG") != "" {
+		ds = append(ds, 256)
+	}
+	for _, d := range ds {
+		t.Run(fmt.Sprintf("D=%d", d), func(t *testing.T) {
+			blob := repeatedByteRows(t, byte(0x5a+d), d*encoder.BytesPerRow-1000)
+			same := randElem(r)
+			rows := make([][]fr.Element, d)
+			for j := range rows {
+				switch j % 4 {
+				case 0:
+					rows[j] = blob[j]
+				case 1:
+					rows[j] = make([]fr.Element, setupPoints)
+				case 2:
+					rows[j] = randVec(r, setupPoints)
+				default:
+					rows[j] = make([]fr.Element, setupPoints)
+					for i := range rows[j] {
+						if i%7 != 0 {
+							rows[j][i] = same
+						}
+					}
+				}
+			}
+			if d > 1 {
+				rows[d-1] = blob[d-1] // the last, part-filled row of the blob
+			}
+			checkMSMRows(t, pts, rows, tab.MultiExp(rows))
+		})
+	}
+}
+
+// TestMSMFewBases: bases counts that are not powers of two (including 1),
+// so that tiles, chunks and segments end part-filled, with equal, zero,
+// random and ±1 rows, against gnark-crypto.
+func TestMSMFewBases(t *testing.T) {
+	r := rng(t)
+	var one, minusOne fr.Element
+	one.SetOne()
+	minusOne.Neg(&one)
+	for _, n := range []int{1, 2, 3, 5, 12, 100, 1000} {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			_, bases := g1Points(t, n)
+			tab := NewMSMTable(bases)
+			same := randElem(r)
+			rows := make([][]fr.Element, 6)
+			for j := range rows {
+				rows[j] = make([]fr.Element, n)
+			}
+			for i := 0; i < n; i++ {
+				rows[0][i] = same
+				rows[2][i] = randElem(r)
+				rows[3][i] = minusOne
+				rows[4][i] = map[bool]fr.Element{true: one, false: minusOne}[i%2 == 0]
+				rows[5][i] = same
+			}
+			rows[5][n-1] = fr.Element{}
+			checkMSMRows(t, bases, rows, tab.MultiExp(rows))
+		})
 	}
 }
