@@ -48,7 +48,10 @@
 //   - internal/hostcheck: the headers run on the host and compared with
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);
 //   - internal/emu: a host stand-in for the CUDA runtime, so tests build
-//     every .cu with g++ and run this package's Go side without a GPU;
+//     every .cu with g++ and run this package's Go side without a GPU; it
+//     checks copies against their allocations and refuses stream work
+//     after a cudaMemcpy that no cudaDeviceSynchronize ordered it after
+//     (the non-blocking streams would race that copy on a device);
 //   - internal/clangcheck: declarations that let clang (when installed)
 //     compile the device code to PTX without the CUDA toolkit.
 //

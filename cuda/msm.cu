@@ -252,6 +252,9 @@ int build_table(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t 
     MCK(dev_alloc(&d_bases, n));
     MCK(dev_alloc(&d_scratch, (size_t)kMsmWindows * n));
     MCK(cudaMemcpy(d_bases, bases, (size_t)n * sizeof(g1_affine), cudaMemcpyHostToDevice));
+    // A pageable cudaMemcpy may return before its DMA lands, and the slots'
+    // non-blocking streams are not ordered after it: wait for it here.
+    MCK(cudaDeviceSynchronize());
     cudaStream_t st = c->slot[0].stream;
     ZGDA_MSM_LAUNCH(k_msm_table_jac, n, st, d_bases, d_scratch, n);
     ZGDA_MSM_LAUNCH(k_msm_table_affine, n, st, d_scratch, c->d_table, n);

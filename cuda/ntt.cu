@@ -207,6 +207,9 @@ int open_ctx(zgda_cuda_ctx* c, char* err, size_t errlen) {
   int rc = [&]() -> int {
     CK(cudaMalloc(reinterpret_cast<void**>(&c->d_tw), kTwN * kElem));
     CK(cudaMemcpy(c->d_tw, tw, kTwN * kElem, cudaMemcpyHostToDevice));
+    // A pageable cudaMemcpy may return before its DMA lands, and the slots'
+    // non-blocking streams are not ordered after it: wait for it here.
+    CK(cudaDeviceSynchronize());
     for (Slot& s : c->slot) {
       CK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
       CK(cudaMallocHost(reinterpret_cast<void**>(&s.h_in), kBatch * kElem));

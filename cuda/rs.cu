@@ -217,6 +217,9 @@ int open_ctx(zgda_rs_ctx* c, const uint8_t* matrix, size_t chunk, char* err, siz
   if (c->width < 16) c->width = 16;
   CK(cudaMalloc(reinterpret_cast<void**>(&c->d_mat), mk));
   CK(cudaMemcpy(c->d_mat, c->mat, mk, cudaMemcpyHostToDevice));
+  // A pageable cudaMemcpy may return before its DMA lands, and the slots'
+  // non-blocking streams are not ordered after it: wait for it here.
+  CK(cudaDeviceSynchronize());
   for (Slot& s : c->slot) {
     CK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
     CK(cudaMallocHost(reinterpret_cast<void**>(&s.h_in), c->k * c->width));

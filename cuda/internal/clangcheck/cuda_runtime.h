@@ -30,6 +30,7 @@ cudaError_t cudaMemcpyAsync(void*, const void*, size_t, cudaMemcpyKind, cudaStre
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t*, unsigned);
 cudaError_t cudaStreamDestroy(cudaStream_t);
 cudaError_t cudaStreamSynchronize(cudaStream_t);
+cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaGetLastError(void);
 const char* cudaGetErrorString(cudaError_t);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp*, int);

@@ -24,6 +24,7 @@ enum {
   cudaErrorNoDevice = 100,
   cudaErrorEmuBadCopy = 9001,
   cudaErrorEmuInjected = 9002,
+  cudaErrorEmuUnordered = 9003,
 };
 enum cudaMemcpyKind {
   cudaMemcpyHostToHost = 0,
@@ -51,6 +52,11 @@ inline thread_local uint32_t thread_id;
 inline std::mutex mu;
 inline std::map<uintptr_t, size_t> device_mem, pinned_mem;  // start → size
 inline thread_local cudaError_t last_error = cudaSuccess;
+// legacy_unsynced is set by cudaMemcpy and cleared by cudaDeviceSynchronize.
+// A pageable cudaMemcpy may return before its DMA lands, and work on a
+// cudaStreamNonBlocking stream is not ordered after it, so stream work in
+// between could read the copy's destination early: the emulator refuses it.
+inline thread_local bool legacy_unsynced = false;
 constexpr int kStreamMagic = 0x5a474441;
 
 inline bool inside(const std::map<uintptr_t, size_t>& m, const void* p, size_t n) {
@@ -85,6 +91,7 @@ inline void release(std::map<uintptr_t, size_t>& m, void* p) {
 // bug in ntt.cu, which the tests must not survive.
 inline void check_stream(cudaStream_t s) {
   if (s == nullptr || s->magic != kStreamMagic) abort();
+  if (legacy_unsynced) last_error = cudaErrorEmuUnordered;
 }
 
 }  // namespace zgda_emu
@@ -97,6 +104,7 @@ inline const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorEmuBadCopy: return "emu: copy outside its allocations or in the wrong direction";
     case cudaErrorEmuInjected: return "emu: injected copy failure";
+    case cudaErrorEmuUnordered: return "emu: stream work after a cudaMemcpy that no cudaDeviceSynchronize ordered it after";
   }
   return "emu: unknown error";
 }
@@ -160,18 +168,24 @@ inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   zgda_emu::check_stream(s);
   return cudaSuccess;
 }
+inline cudaError_t cudaDeviceSynchronize() {
+  zgda_emu::legacy_unsynced = false;
+  return cudaSuccess;
+}
 
 // cudaMemcpy serves only the twiddle upload (host → device, any host memory).
 inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind kind) {
   if (kind != cudaMemcpyHostToDevice || !zgda_emu::inside(zgda_emu::device_mem, dst, n))
     return cudaErrorEmuBadCopy;
   memcpy(dst, src, n);
+  zgda_emu::legacy_unsynced = true;
   return cudaSuccess;
 }
 
 // cudaMemcpyAsync must move between pinned host buffers and device memory.
 inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s) {
   zgda_emu::check_stream(s);
+  if (zgda_emu::legacy_unsynced) return cudaErrorEmuUnordered;
   const char* f = getenv("ZGDA_EMU_FAIL_COPY");
   if (f != nullptr && f[0] == '1') return cudaErrorEmuInjected;
   bool ok = false;
