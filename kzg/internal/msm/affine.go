@@ -63,23 +63,62 @@ func chord(dst, a, q *bls.G1Affine, kind uint8, inv *fp.Element) {
 }
 
 // addInto sets *dst[j] = *dst[j] + *src[j] for every j with one shared
-// inversion. All reads of a pair happen before any write of a later pair, so
-// a src may be the dst of a later pair (the running sums rely on this); no
-// dst may appear twice. Unless mayInf, no operand is the point at infinity.
+// inversion. Every pair is read before any later pair is written, so a src
+// may be the dst of a later pair (the running sums rely on this); no dst may
+// appear twice. Unless mayInf, no operand is the point at infinity.
 func (s *scratch) addInto(dst, src []*bls.G1Affine, mayInf bool) {
+	s.add3(dst, dst, src, mayInf)
+}
+
+// add3 sets *dst[j] = *a[j] + *q[j] for every j, under addInto's rules (an
+// operand of a pair may be the dst of a later pair, not of an earlier one;
+// no dst appears twice). It reports whether some sum is the point at
+// infinity (P + (−P)).
+func (s *scratch) add3(dst, a, q []*bls.G1Affine, mayInf bool) bool {
+	if !useVec || len(dst) < vecMin {
+		return s.add3Scalar(dst, a, q, mayInf)
+	}
+	// Plain additions go to the vector path, the rest (doublings,
+	// cancellations, infinity: rare) to the scalar one. The vector pairs
+	// are read first and written last, so neither path sees a write of the
+	// other before its reads.
+	vd, va, vq := s.vd[:0], s.va[:0], s.vq[:0]
+	sd, sa, sq := s.sd[:0], s.sa[:0], s.sq[:0]
+	for j := range dst {
+		if a[j].X == q[j].X || mayInf && (a[j].IsInfinity() || q[j].IsInfinity()) {
+			sd, sa, sq = append(sd, dst[j]), append(sa, a[j]), append(sq, q[j])
+			continue
+		}
+		vd, va, vq = append(vd, dst[j]), append(va, a[j]), append(vq, q[j])
+	}
+	s.vd, s.va, s.vq, s.sd, s.sa, s.sq = vd, va, vq, sd, sa, sq
+	if len(vd) < vecMin {
+		return s.add3Scalar(dst, a, q, mayInf)
+	}
+	s.vec.load(va, vq)
+	zero := false
+	if len(sd) > 0 {
+		zero = s.add3Scalar(sd, sa, sq, mayInf)
+	}
+	s.vec.store(vd)
+	return zero
+}
+
+// add3Scalar is add3 in gnark-crypto's scalar arithmetic.
+func (s *scratch) add3Scalar(dst, a, q []*bls.G1Affine, mayInf bool) bool {
 	s.kind = grow(s.kind, len(dst))
 	s.den = grow(s.den, len(dst))
 	n := 0
 	for j := range dst {
 		if !mayInf {
-			s.den[n].Sub(&src[j].X, &dst[j].X)
+			s.den[n].Sub(&q[j].X, &a[j].X)
 			if !s.den[n].IsZero() {
 				s.kind[j] = kindAdd
 				n++
 				continue
 			}
 		}
-		s.kind[j] = classify(dst[j], src[j], &s.den[n])
+		s.kind[j] = classify(a[j], q[j], &s.den[n])
 		if s.kind[j] <= kindDouble {
 			n++
 		}
@@ -87,17 +126,22 @@ func (s *scratch) addInto(dst, src []*bls.G1Affine, mayInf bool) {
 	s.inv = grow(s.inv, n)
 	batchInvert(s.den[:n], s.inv[:n])
 	n = 0
+	zero := false
 	for j := range dst {
 		switch s.kind[j] {
 		case kindAdd, kindDouble:
-			chord(dst[j], dst[j], src[j], s.kind[j], &s.den[n])
+			chord(dst[j], a[j], q[j], s.kind[j], &s.den[n])
 			n++
+		case kindFirst:
+			*dst[j] = *a[j]
 		case kindSecond:
-			*dst[j] = *src[j]
+			*dst[j] = *q[j]
 		case kindZero:
 			*dst[j] = bls.G1Affine{}
+			zero = true
 		}
 	}
+	return zero
 }
 
 // sumBuckets reduces every bucket b (points pts[off[b] : off[b]+count[b]])
@@ -115,6 +159,10 @@ func (s *scratch) sumBuckets(buckets int, mayInf bool) {
 		}
 		if pairs == 0 {
 			return
+		}
+		if useVec && pairs >= vecMin {
+			mayInf = s.sumRound(buckets, mayInf)
+			continue
 		}
 		s.den = grow(s.den, pairs)
 		s.inv = grow(s.inv, pairs)
@@ -172,6 +220,33 @@ func (s *scratch) sumBuckets(buckets int, mayInf bool) {
 			s.count[b] = (n + 1) / 2
 		}
 	}
+}
+
+// sumRound is one round of sumBuckets through add3 (the vector path), and
+// reports whether a point at infinity may occur from now on.
+func (s *scratch) sumRound(buckets int, mayInf bool) bool {
+	dst, a, q := s.rd[:0], s.ra[:0], s.rq[:0]
+	for b := 0; b < buckets; b++ {
+		o := s.off[b]
+		for j := int32(0); j < s.count[b]/2; j++ {
+			dst = append(dst, &s.pts[o+j])
+			a, q = append(a, &s.pts[o+2*j]), append(q, &s.pts[o+2*j+1])
+		}
+	}
+	s.rd, s.ra, s.rq = dst, a, q
+	// Pair j of a bucket writes slot j, which no later pair of this round
+	// reads (they read slots ≥ 2j+2), as add3 requires.
+	if s.add3(dst, a, q, mayInf) {
+		mayInf = true
+	}
+	for b := 0; b < buckets; b++ {
+		o, n := s.off[b], s.count[b]
+		if n%2 == 1 {
+			s.pts[o+n/2] = s.pts[o+n-1]
+		}
+		s.count[b] = (n + 1) / 2
+	}
+	return mayInf
 }
 
 // batchInvert replaces every element of v by its inverse (all non-zero),

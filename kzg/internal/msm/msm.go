@@ -24,9 +24,12 @@
 // several goroutines share one MSM without each reducing a full set of
 // buckets.
 //
-// gnark-crypto provides the field and curve arithmetic; this package only
-// schedules it. Writing the schedule by hand is justified by the measured
-// gain over gnark's general-purpose MultiExp (see kzg's benchmarks).
+// With AVX-512 IFMA the plain additions of every batch run 8 at a time in
+// kzg/internal/fp52's radix-2^52 arithmetic (affine_vec.go); without it, and
+// for the exceptional kinds, gnark-crypto's field arithmetic does them.
+// gnark-crypto provides the curve arithmetic; this package only schedules
+// it. Writing the schedule by hand is justified by the measured gain over
+// gnark's general-purpose MultiExp (see kzg's benchmarks).
 package msm
 
 import (
@@ -248,6 +251,11 @@ type scratch struct {
 	src    []*bls.G1Affine
 	sum    []bls.G1Affine // bucketSums' lanes
 	run    []bls.G1Affine
+
+	vec        vecScratch      // the vector path's operands
+	vd, va, vq []*bls.G1Affine // add3's vector pairs
+	sd, sa, sq []*bls.G1Affine // add3's scalar pairs
+	rd, ra, rq []*bls.G1Affine // sumRound's pairs
 }
 
 // multiExpGroups computes the group sums for bases [lo, hi) (scalars are
