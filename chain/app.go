@@ -318,6 +318,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 			return nil, err
 		}
 	}
+	if err := a.pruneEpochRecords(v, a.epochOf(h)); err != nil {
+		return nil, err
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	a.finalTxs = a.finalTxs[:0]
 	for i, tx := range req.Txs {

@@ -44,8 +44,11 @@ func prefixChallenges(e uint64) []byte {
 func keyChallenge(e uint64, s, k uint32) []byte {
 	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(prefixChallenges(e), s), k)
 }
+func prefixScores(e uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("ps/"), e)
+}
 func keyScore(e uint64, s uint32) []byte {
-	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64([]byte("ps/"), e), s)
+	return binary.BigEndian.AppendUint32(prefixScores(e), s)
 }
 
 // Challenge statuses.
@@ -492,61 +495,6 @@ func (a *App) checkAnswer(r stateReader, c *Challenge, t *PoRATx) error {
 	}
 	if err := kz.VerifyCell(cm, uint64(c.Cell), cell, kzg.Proof(t.Proof)); err != nil {
 		return fmt.Errorf("%w: pora answer: cell %d of row %d of batch %s: %v", ErrInvalidAnswer, c.Cell, c.Row, c.BatchRoot, err)
-	}
-	return nil
-}
-
-// pruneBatchesPerEpoch bounds the batches one epoch's first block prunes;
-// more wait for the next epoch.
-const pruneBatchesPerEpoch = 1024
-
-// pruneExpired runs at the first block of epoch e: it drops the blob-index
-// entries (b/) of batches that have left the availability window, keeping
-// a key that a newer batch has taken over, and their sequence entries, so
-// the state does not grow with every blob ever certified (docs/spec.md §6
-// Availability window). Certificate records stay, queryable by root.
-func (a *App) pruneExpired(v view, e uint64) error {
-	w := a.params.AvailabilityEpochs
-	if w == 0 {
-		return nil
-	}
-	r := stateReader{v}
-	n, err := r.u64(keyBatchCount)
-	if err != nil {
-		return err
-	}
-	p, err := r.u64(keyBatchPruned)
-	if err != nil {
-		return err
-	}
-	start := p
-	for ; p < n && p-start < pruneBatchesPerEpoch; p++ {
-		root, ep, err := r.batchAt(p)
-		if err != nil {
-			return err
-		}
-		if ep+w >= e { // still inside the window (docs/spec.md §6)
-			break
-		}
-		rec, err := r.cert(root)
-		if err != nil {
-			return err
-		}
-		if rec != nil {
-			for _, b := range rec.Certificate.Blobs {
-				loc, _, err := r.blob(b.Key)
-				if err != nil {
-					return err
-				}
-				if loc != nil && loc.BatchRoot == root {
-					v.del(keyBlob(b.Key))
-				}
-			}
-		}
-		v.del(keyBatchSeq(p))
-	}
-	if p != start {
-		putU64(v, keyBatchPruned, p)
 	}
 	return nil
 }

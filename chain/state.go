@@ -12,6 +12,7 @@ import (
 //
 //	p                       params (JSON)
 //	g/base                  u64 the genesis initial height
+//	g/epochs_pruned         u64 the first epoch whose records are not yet pruned
 //	r                       registrar public key [48] (absent: none)
 //	n                       u32 number of registered signers
 //	s/ u32 index            signer record

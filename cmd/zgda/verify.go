@@ -193,6 +193,9 @@ func checkRecorded(ctx context.Context, cl chain.Client, c *da.Certificate, heig
 		return nil, err
 	}
 	ep, err := cl.Epoch(ctx, c.Epoch)
+	if chain.IsNotFound(err) {
+		return nil, fmt.Errorf("epoch %d's quorums are no longer in the chain's state (pruned once the epoch left the availability window, docs/spec.md §6), so this certificate cannot be checked: %w", c.Epoch, err)
+	}
 	if err != nil {
 		return nil, err
 	}
