@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"unsafe"
 
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
 )
 
@@ -23,9 +24,9 @@ const mask52 = 1<<52 - 1
 type Vec [Limbs][Lanes]uint64
 
 var (
-	// consts is p's limbs, k0 = −p⁻¹ mod 2^52 and the limb mask, in the
-	// order the assembly reads them.
-	consts [10]uint64
+	// consts is p's limbs, k0 = −p⁻¹ mod 2^52, the limb mask, 2^32 − 1
+	// and the limbs of 4p, 2p and p, in the order the assembly reads them.
+	consts [35]uint64
 	// toGnark is 2^384 mod p: a Montgomery multiplication by it maps this
 	// package's form (R = 2^416) to gnark-crypto's (R = 2^384).
 	toGnark Vec
@@ -47,6 +48,10 @@ func init() {
 	k0 := new(big.Int).ModInverse(new(big.Int).Mod(p, r), r)
 	consts[8] = new(big.Int).Sub(r, k0).Uint64()
 	consts[9] = mask52
+	consts[10] = 1<<32 - 1
+	for i, k := range []int64{4, 2, 1} {
+		split(new(big.Int).Mul(p, big.NewInt(k)), consts[11+8*i:19+8*i])
+	}
 	var l [Limbs]uint64
 	split(new(big.Int).Mod(new(big.Int).Lsh(big.NewInt(1), 384), p), l[:])
 	toGnark.Broadcast(&l)
@@ -129,11 +134,13 @@ func Sub2(z, a, b, c []Vec, k int) {
 	}
 }
 
-// ToGnark multiplies every element of v by 2^384 (2^-32 overall) and reduces
-// it below p, after which Lane returns gnark-crypto's Montgomery form.
+// ToGnark maps every element of v (each below 4Q = 2^34·p) to gnark-crypto's
+// Montgomery form, reduced below p, after which Lane returns it: it
+// multiplies by 2^-32, by one 32-bit Montgomery reduction step (X + m·p)/2^32
+// (below 5p) and three conditional subtractions.
 func ToGnark(v []Vec) {
 	if len(v) > 0 {
-		mulReduce(&v[0], &v[0], &toGnark, len(v), 0)
+		toGnarkVec(&v[0], len(v))
 	}
 }
 
@@ -150,6 +157,43 @@ func (v *Vec) FromGnark(k int, e *fp.Element) {
 	v[5][k] = (e[3]>>36 | e[4]<<28) & mask52
 	v[6][k] = (e[4]>>24 | e[5]<<40) & mask52
 	v[7][k] = e[5] >> 12
+}
+
+// GatherPoints sets lane k of x[i] and y[i] to the coordinates of *p[8i+k]
+// (FromGnark of X and Y); len(p) = 8·len(x) = 8·len(y).
+func GatherPoints(x, y []Vec, p []*bls.G1Affine) {
+	if len(p) != Lanes*len(x) || len(y) != len(x) {
+		panic("fp52: GatherPoints of slices of mismatched lengths")
+	}
+	if len(x) > 0 {
+		gather(x, y, p)
+	}
+}
+
+// ScatterPoints sets *p[8i+k] to lane k of x[i] and y[i], which ToGnark has
+// converted (Lane of each); len(p) = 8·len(x) = 8·len(y). Pointers may
+// repeat if their lanes hold the same point.
+func ScatterPoints(p []*bls.G1Affine, x, y []Vec) {
+	if len(p) != Lanes*len(x) || len(y) != len(x) {
+		panic("fp52: ScatterPoints of slices of mismatched lengths")
+	}
+	if len(x) > 0 {
+		scatter(p, x, y)
+	}
+}
+
+func gatherGeneric(x, y []Vec, p []*bls.G1Affine) {
+	for i, q := range p {
+		x[i/Lanes].FromGnark(i%Lanes, &q.X)
+		y[i/Lanes].FromGnark(i%Lanes, &q.Y)
+	}
+}
+
+func scatterGeneric(p []*bls.G1Affine, x, y []Vec) {
+	for i, q := range p {
+		q.X = x[i/Lanes].Lane(i % Lanes)
+		q.Y = y[i/Lanes].Lane(i % Lanes)
+	}
 }
 
 // Lane returns lane k of v, which ToGnark has converted, as a gnark-crypto

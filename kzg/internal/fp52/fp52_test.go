@@ -5,6 +5,7 @@ import (
 	mrand "math/rand"
 	"testing"
 
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
 )
 
@@ -236,6 +237,13 @@ func BenchmarkMul(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*8*n), "ns/elem")
 	})
+	b.Run("toGnarkOnly", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ToGnark(z)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*8*n), "ns/elem")
+	})
 	b.Run("toGnark", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -292,6 +300,99 @@ func TestSub(t *testing.T) {
 				if got := getBig(&z2[i/8], i%8); got.Cmp(want) != 0 {
 					t.Fatalf("k=%d %d: Sub2 gave %x, want %x", k, i, got, want)
 				}
+			}
+		}
+	})
+}
+
+// TestGatherScatter round-trips points through GatherPoints, a
+// multiplication by one and ScatterPoints, with a repeated pointer.
+func TestGatherScatter(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		const n = 3
+		e := randomElements(2 * 8 * n)
+		edge := edgeElements()
+		copy(e, edge)
+		copy(e[8*n:], edge)
+		pts := make([]bls.G1Affine, 8*n)
+		p := make([]*bls.G1Affine, 8*n)
+		for i := range pts {
+			pts[i] = bls.G1Affine{X: e[i], Y: e[8*n+i]}
+			p[i] = &pts[i]
+		}
+		p[8*n-1] = p[0] // a padded lane: the same point again
+		x, y := make([]Vec, n), make([]Vec, n)
+		GatherPoints(x, y, p)
+		for i := range p {
+			var w Vec
+			w.FromGnark(i%8, &p[i].X)
+			for j := range w {
+				if x[i/8][j][i%8] != w[j][i%8] {
+					t.Fatalf("point %d: gathered X differs from FromGnark", i)
+				}
+			}
+		}
+		ones := make([]Vec, n)
+		for i := range ones {
+			ones[i].SetOne()
+		}
+		Mul(x, x, ones)
+		Mul(y, y, ones)
+		ToGnark(x)
+		ToGnark(y)
+		for i := range pts {
+			pts[i] = bls.G1Affine{}
+		}
+		ScatterPoints(p, x, y)
+		for i := 0; i < 8*n-1; i++ {
+			if pts[i].X != e[i] || pts[i].Y != e[8*n+i] {
+				t.Fatalf("point %d: round trip changed it", i)
+			}
+		}
+	})
+}
+
+// TestToGnarkBounds checks ToGnark on inputs up to 4Q − 1 against big.Int:
+// Lane's integer is X·2^-32 mod p.
+func TestToGnarkBounds(t *testing.T) {
+	rr := mrand.New(mrand.NewSource(4))
+	p := fp.Modulus()
+	Q4 := new(big.Int).Lsh(p, 34)
+	inv32 := new(big.Int).ModInverse(new(big.Int).Lsh(big.NewInt(1), 32), p)
+	const n = 8
+	vals := make([]*big.Int, 8*n)
+	for i := range vals {
+		switch i {
+		case 0:
+			vals[i] = new(big.Int)
+		case 1:
+			vals[i] = new(big.Int).Sub(Q4, big.NewInt(1))
+		case 2:
+			vals[i] = new(big.Int).Set(p)
+		case 3:
+			vals[i] = new(big.Int).Lsh(p, 32)
+		case 4:
+			vals[i] = new(big.Int).Sub(new(big.Int).Lsh(p, 33), big.NewInt(1))
+		default:
+			vals[i] = new(big.Int).Rand(rr, Q4)
+		}
+	}
+	paths(t, func(t *testing.T) {
+		v := make([]Vec, n)
+		for i, x := range vals {
+			setBig(&v[i/8], i%8, x)
+		}
+		ToGnark(v)
+		for i, x := range vals {
+			e := v[i/8].Lane(i % 8)
+			var got big.Int
+			for w := 5; w >= 0; w-- {
+				got.Lsh(&got, 64).Or(&got, new(big.Int).SetUint64(e[w]))
+			}
+			want := new(big.Int).Mul(x, inv32)
+			want.Mod(want, p)
+			if got.Cmp(want) != 0 {
+				t.Fatalf("%d: ToGnark(%x) = %x, want %x", i, x, &got, want)
 			}
 		}
 	})

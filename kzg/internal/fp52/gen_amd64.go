@@ -24,7 +24,134 @@ func main() {
 	mul(true)
 	sub(false)
 	sub(true)
+	gather()
+	scatter()
+	toGnark()
 	os.Stdout.WriteString(out.String())
+}
+
+// gather writes gatherAVX512: for every group of 8 pointers to
+// (X, Y fp.Element) pairs (a bls12-381 G1Affine), FromGnark of the 8 X into
+// x and of the 8 Y into y. Registers: Z30 the pointers, Z0–Z11 the gathered
+// words, Z12–Z19 limbs, Z26 the mask, Z29 a temporary; R9 = 0 is the base.
+func gather() {
+	out.WriteString("\n// func gatherAVX512(x, y *Vec, p unsafe.Pointer, n int)\n")
+	out.WriteString("TEXT ·gatherAVX512(SB), NOSPLIT, $0-32\n")
+	emit("MOVQ x+0(FP), DI")
+	emit("MOVQ y+8(FP), DX")
+	emit("MOVQ p+16(FP), SI")
+	emit("MOVQ n+24(FP), CX")
+	emit("XORQ R9, R9")
+	emit("VPBROADCASTQ ·consts+72(SB), Z26")
+	emit("TESTQ CX, CX")
+	emit("JZ done")
+	out.WriteString("loop:\n")
+	emit("VMOVDQU64 (SI), Z30")
+	for w := 0; w < 12; w++ {
+		emit("KXNORB K1, K1, K1")
+		emit("VPGATHERQQ %d(R9)(Z30*1), K1, %s", 8*w, z(w))
+	}
+	for c := 0; c < 2; c++ {
+		e := func(i int) string { return z(6*c + i) }
+		dst := "DI"
+		if c == 1 {
+			dst = "DX"
+		}
+		// limb j is bits [52j−32, 52j+20) of the 384-bit integer e.
+		emit("VPSLLQ $32, %s, Z12", e(0))
+		emit("VPSRLQ $20, %s, Z13", e(0))
+		emit("VPSLLQ $44, %s, Z29", e(1))
+		emit("VPORQ Z29, Z13, Z13")
+		emit("VPSRLQ $8, %s, Z14", e(1))
+		emit("VPSRLQ $60, %s, Z15", e(1))
+		emit("VPSLLQ $4, %s, Z29", e(2))
+		emit("VPORQ Z29, Z15, Z15")
+		emit("VPSRLQ $48, %s, Z16", e(2))
+		emit("VPSLLQ $16, %s, Z29", e(3))
+		emit("VPORQ Z29, Z16, Z16")
+		emit("VPSRLQ $36, %s, Z17", e(3))
+		emit("VPSLLQ $28, %s, Z29", e(4))
+		emit("VPORQ Z29, Z17, Z17")
+		emit("VPSRLQ $24, %s, Z18", e(4))
+		emit("VPSLLQ $40, %s, Z29", e(5))
+		emit("VPORQ Z29, Z18, Z18")
+		emit("VPSRLQ $12, %s, Z19", e(5))
+		for j := 0; j < 7; j++ {
+			emit("VPANDQ Z26, %s, %s", z(12+j), z(12+j))
+		}
+		for j := 0; j < 8; j++ {
+			emit("VMOVDQU64 %s, %d(%s)", z(12+j), 64*j, dst)
+		}
+	}
+	emit("ADDQ $64, SI")
+	emit("ADDQ $512, DI")
+	emit("ADDQ $512, DX")
+	emit("DECQ CX")
+	emit("JNZ loop")
+	out.WriteString("done:\n")
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+// scatter writes scatterAVX512, gather's inverse for elements below 2^384
+// (ToGnark's results): Lane of every element of x and y, stored as X and Y
+// through the pointers. Registers: Z30 the pointers, Z0–Z7 limbs, Z8–Z13
+// words, Z29 a temporary; R9 = 0 is the base.
+func scatter() {
+	out.WriteString("\n// func scatterAVX512(p unsafe.Pointer, x, y *Vec, n int)\n")
+	out.WriteString("TEXT ·scatterAVX512(SB), NOSPLIT, $0-32\n")
+	emit("MOVQ p+0(FP), SI")
+	emit("MOVQ x+8(FP), DI")
+	emit("MOVQ y+16(FP), DX")
+	emit("MOVQ n+24(FP), CX")
+	emit("XORQ R9, R9")
+	emit("TESTQ CX, CX")
+	emit("JZ done")
+	out.WriteString("loop:\n")
+	emit("VMOVDQU64 (SI), Z30")
+	for c := 0; c < 2; c++ {
+		src := "DI"
+		if c == 1 {
+			src = "DX"
+		}
+		for j := 0; j < 8; j++ {
+			emit("VMOVDQU64 %d(%s), %s", 64*j, src, z(j))
+		}
+		// w0 = t0 | t1<<52, w1 = t1>>12 | t2<<40, w2 = t2>>24 | t3<<28,
+		// w3 = t3>>36 | t4<<16, w4 = t4>>48 | t5<<4 | t6<<56,
+		// w5 = t6>>8 | t7<<44.
+		emit("VPSLLQ $52, Z1, Z29")
+		emit("VPORQ Z29, Z0, Z8")
+		emit("VPSRLQ $12, Z1, Z9")
+		emit("VPSLLQ $40, Z2, Z29")
+		emit("VPORQ Z29, Z9, Z9")
+		emit("VPSRLQ $24, Z2, Z10")
+		emit("VPSLLQ $28, Z3, Z29")
+		emit("VPORQ Z29, Z10, Z10")
+		emit("VPSRLQ $36, Z3, Z11")
+		emit("VPSLLQ $16, Z4, Z29")
+		emit("VPORQ Z29, Z11, Z11")
+		emit("VPSRLQ $48, Z4, Z12")
+		emit("VPSLLQ $4, Z5, Z29")
+		emit("VPORQ Z29, Z12, Z12")
+		emit("VPSLLQ $56, Z6, Z29")
+		emit("VPORQ Z29, Z12, Z12")
+		emit("VPSRLQ $8, Z6, Z13")
+		emit("VPSLLQ $44, Z7, Z29")
+		emit("VPORQ Z29, Z13, Z13")
+		for w := 0; w < 6; w++ {
+			emit("KXNORB K1, K1, K1")
+			emit("VPSCATTERQQ %s, K1, %d(R9)(Z30*1)", z(8+w), 48*c+8*w)
+		}
+	}
+	emit("ADDQ $64, SI")
+	emit("ADDQ $512, DI")
+	emit("ADDQ $512, DX")
+	emit("DECQ CX")
+	emit("JNZ loop")
+	out.WriteString("done:\n")
+	emit("VZEROUPPER")
+	emit("RET")
 }
 
 // mul writes mulAVX512 or, with reduce, mulReduceAVX512, which also
@@ -169,6 +296,84 @@ func sub(c bool) {
 	if c {
 		emit("ADDQ $512, R8")
 	}
+	emit("DECQ CX")
+	emit("JNZ loop")
+	out.WriteString("done:\n")
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+// toGnark writes toGnarkAVX512: z = X·2^-32 mod p, reduced, for X < 4Q, in
+// place. T = X + m·p with m = −X·p⁻¹ mod 2^32 is divisible by 2^32, and
+// T/2^32 < 5p is brought below p by subtracting 4p, 2p and p where the
+// difference is not negative. Registers: Z8–Z16 T, Z17–Z24 p's limbs, Z25
+// k0, Z26 the limb mask, Z27 2^32 − 1, Z28 m, Z29 a temporary; Z0–Z7 and
+// Z9–Z16 hold the result and the differences in turn.
+func toGnark() {
+	out.WriteString("\n// func toGnarkAVX512(z *Vec, n int)\n")
+	out.WriteString("TEXT ·toGnarkAVX512(SB), NOSPLIT, $0-16\n")
+	emit("MOVQ z+0(FP), DI")
+	emit("MOVQ n+8(FP), CX")
+	emit("LEAQ ·consts(SB), AX")
+	for j := 0; j < 8; j++ {
+		emit("VPBROADCASTQ %d(AX), %s", 8*j, z(17+j))
+	}
+	emit("VPBROADCASTQ 64(AX), Z25")
+	emit("VPBROADCASTQ 72(AX), Z26")
+	emit("VPBROADCASTQ 80(AX), Z27")
+	emit("TESTQ CX, CX")
+	emit("JZ done")
+	out.WriteString("loop:\n")
+	for j := 0; j < 8; j++ {
+		emit("VMOVDQU64 %d(DI), %s", 64*j, z(8+j))
+	}
+	emit("VPXORQ Z16, Z16, Z16")
+	emit("VPXORQ Z28, Z28, Z28")
+	emit("VPMADD52LUQ Z25, Z8, Z28")
+	emit("VPANDQ Z27, Z28, Z28")
+	for j := 0; j < 8; j++ {
+		emit("VPMADD52LUQ %s, Z28, %s", z(17+j), z(8+j))
+		emit("VPMADD52HUQ %s, Z28, %s", z(17+j), z(9+j))
+	}
+	// Normalize T (t8 absorbs the top carry), then shift right by 32:
+	// r_j = t_j>>32 | t_{j+1}<<20.
+	for j := 0; j < 8; j++ {
+		emit("VPSRLQ $52, %s, Z29", z(8+j))
+		emit("VPANDQ Z26, %s, %s", z(8+j), z(8+j))
+		emit("VPADDQ Z29, %s, %s", z(9+j), z(9+j))
+	}
+	for j := 0; j < 8; j++ {
+		emit("VPSRLQ $32, %s, %s", z(8+j), z(j))
+		emit("VPSLLQ $20, %s, Z29", z(9+j))
+		emit("VPORQ Z29, %s, %s", z(j), z(j))
+		if j < 7 {
+			emit("VPANDQ Z26, %s, %s", z(j), z(j))
+		}
+	}
+	r, u := 0, 9 // first registers of the result and the difference
+	for i := 0; i < 3; i++ {
+		base := 88 + 64*i // 4p, 2p, p
+		for j := 0; j < 8; j++ {
+			emit("VPSUBQ.BCST %d(AX), %s, %s", base+8*j, z(r+j), z(u+j))
+			if j > 0 {
+				emit("VPADDQ Z29, %s, %s", z(u+j), z(u+j))
+			}
+			if j < 7 {
+				emit("VPSRAQ $52, %s, Z29", z(u+j))
+				emit("VPANDQ Z26, %s, %s", z(u+j), z(u+j))
+			}
+		}
+		// Where the difference is negative (K1), keep the result.
+		emit("VPMOVQ2M %s, K1", z(u+7))
+		for j := 0; j < 8; j++ {
+			emit("VMOVDQU64 %s, K1, %s", z(r+j), z(u+j))
+		}
+		r, u = u, r
+	}
+	for j := 0; j < 8; j++ {
+		emit("VMOVDQU64 %s, %d(DI)", z(r+j), 64*j)
+	}
+	emit("ADDQ $512, DI")
 	emit("DECQ CX")
 	emit("JNZ loop")
 	out.WriteString("done:\n")

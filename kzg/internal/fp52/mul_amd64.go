@@ -2,7 +2,12 @@
 
 package fp52
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"golang.org/x/sys/cpu"
+)
 
 // hasIFMA reports whether the AVX-512 IFMA assembly runs here; tests clear it
 // to exercise the pure-Go path.
@@ -50,4 +55,37 @@ func sub2(z, a, b, c *Vec, k *[8]uint64, n int) {
 		return
 	}
 	subLoop(z, a, b, c, k, n)
+}
+
+//go:noescape
+func gatherAVX512(x, y *Vec, p unsafe.Pointer, n int)
+
+//go:noescape
+func scatterAVX512(p unsafe.Pointer, x, y *Vec, n int)
+
+func gather(x, y []Vec, p []*bls.G1Affine) {
+	if hasIFMA {
+		gatherAVX512(&x[0], &y[0], unsafe.Pointer(&p[0]), len(x))
+		return
+	}
+	gatherGeneric(x, y, p)
+}
+
+func scatter(p []*bls.G1Affine, x, y []Vec) {
+	if hasIFMA {
+		scatterAVX512(unsafe.Pointer(&p[0]), &x[0], &y[0], len(x))
+		return
+	}
+	scatterGeneric(p, x, y)
+}
+
+//go:noescape
+func toGnarkAVX512(z *Vec, n int)
+
+func toGnarkVec(z *Vec, n int) {
+	if hasIFMA {
+		toGnarkAVX512(z, n)
+		return
+	}
+	mulReduceLoop(z, z, &toGnark, n, 0)
 }

@@ -3,6 +3,8 @@ package msm
 import (
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
+
+	"github.com/zgda/zgda/kzg/internal/fp52"
 )
 
 // Batched affine arithmetic. An affine addition needs one field inversion;
@@ -91,10 +93,14 @@ func (s *scratch) add3(dst, a, q []*bls.G1Affine, mayInf bool) bool {
 		}
 		vd, va, vq = append(vd, dst[j]), append(va, a[j]), append(vq, q[j])
 	}
-	s.vd, s.va, s.vq, s.sd, s.sa, s.sq = vd, va, vq, sd, sa, sq
 	if len(vd) < vecMin {
+		s.vd, s.va, s.vq, s.sd, s.sa, s.sq = vd, va, vq, sd, sa, sq
 		return s.add3Scalar(dst, a, q, mayInf)
 	}
+	for len(vd)%fp52.Lanes != 0 { // pad with copies of the first pair
+		vd, va, vq = append(vd, vd[0]), append(va, va[0]), append(vq, vq[0])
+	}
+	s.vd, s.va, s.vq, s.sd, s.sa, s.sq = vd, va, vq, sd, sa, sq
 	s.vec.load(va, vq)
 	zero := false
 	if len(sd) > 0 {

@@ -31,36 +31,28 @@ type vecScratch struct {
 	x1, y1, x2, y2 []fp52.Vec
 	d, n, acc      []fp52.Vec
 	run            [1]fp52.Vec
-	m              int // pairs loaded
 }
 
 // load reads the operands of plain additions *a[j] + *q[j] (a.X ≠ q.X,
 // neither the point at infinity); store then writes the sums. Operands may
-// change in between.
+// change in between. The number of pairs is a multiple of 8 (pad with
+// copies of a pair, and repeat its dst).
 func (v *vecScratch) load(a, q []*bls.G1Affine) {
-	m := len(a)
-	v.m = m
-	g := (m + fp52.Lanes - 1) / fp52.Lanes
+	g := len(a) / fp52.Lanes
 	x1, y1 := growVec(&v.x1, g), growVec(&v.y1, g)
 	x2, y2 := growVec(&v.x2, g), growVec(&v.y2, g)
-	for i := 0; i < g*fp52.Lanes; i++ {
-		j := i
-		if j >= m {
-			j = 0 // padding: a copy of pair 0, whose x differ too
-		}
-		gi, k := i/fp52.Lanes, i%fp52.Lanes
-		x1[gi].FromGnark(k, &a[j].X)
-		y1[gi].FromGnark(k, &a[j].Y)
-		x2[gi].FromGnark(k, &q[j].X)
-		y2[gi].FromGnark(k, &q[j].Y)
-	}
+	fp52.GatherPoints(x1, y1, a)
+	fp52.GatherPoints(x2, y2, q)
 }
 
 // store sets *dst[j] to the sum of the j-th pair load read; no dst may
-// appear twice.
+// appear twice, except for padding.
 func (v *vecScratch) store(dst []*bls.G1Affine) {
 	x1, y1, x2 := v.x1, v.y1, v.x2
 	g := len(x1)
+	if len(dst) != g*fp52.Lanes {
+		panic("msm: vector store of a different batch")
+	}
 	d, n, acc := growVec(&v.d, g), growVec(&v.n, g), growVec(&v.acc, g)
 	// Bounds (Q = 2^32·p; converted inputs are below Q, products of
 	// operands below 2^415 below 2^414 + p): d, n < 2Q; the inverses below
@@ -91,14 +83,7 @@ func (v *vecScratch) store(dst []*bls.G1Affine) {
 	fp52.Sub(n, n, y1, 1)       // y3 = λ(x1 − x3) − y1
 	fp52.ToGnark(d)
 	fp52.ToGnark(n)
-	if len(dst) != v.m {
-		panic("msm: vector store of a different batch")
-	}
-	for i := range dst {
-		gi, k := i/fp52.Lanes, i%fp52.Lanes
-		dst[i].X = d[gi].Lane(k)
-		dst[i].Y = n[gi].Lane(k)
-	}
+	fp52.ScatterPoints(dst, d, n)
 }
 
 // invertLanes replaces every lane of r (all non-zero) by its inverse: one

@@ -104,18 +104,24 @@ func BenchmarkMultiExpPath(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	points := randomPoints(b, 4096, rng)
 	scalars := shortScalars(4096, 248, rng) // a row of payload
-	for _, c := range []int{13, 14} {
-		tab, err := NewTable(points, c, 0)
+	full := randomScalars(64, rng)          // an FK20 MSM: 64 bases, c = 8
+	for _, cs := range []struct{ n, c int }{{4096, 12}, {4096, 13}, {4096, 14}, {4096, 15}, {64, 8}} {
+		n, c := cs.n, cs.c
+		tab, err := NewTable(points[:n], c, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
+		scalars := scalars
+		if n == 64 {
+			scalars = full
+		}
 		for _, vec := range []bool{false, true} {
 			name := map[bool]string{false: "scalar", true: "vector"}[vec]
-			b.Run(fmt.Sprintf("4096/c%d/%s", c, name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%d/c%d/%s", n, c, name), func(b *testing.B) {
 				old := useVec
 				useVec = vec
 				defer func() { useVec = old }()
-				b.SetBytes(4096 * 31)
+				b.SetBytes(int64(n) * 31)
 				b.ReportAllocs()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
