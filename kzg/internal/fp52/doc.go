@@ -8,11 +8,12 @@
 // 2^415 returns a result below 2^414 + p, never more, so products chain
 // without a final subtraction. Sub and Sub2 subtract by adding a multiple of
 // Q = 2^32·p; the caller keeps the bounds each documents (msm's addition
-// formulas state theirs). FromGnark is a change of radix only: gnark-crypto's
-// Montgomery integer a·2^384 mod p (< p), shifted by 32 bits, is a·2^416 —
-// this package's form of a — and is below Q. ToGnark is one Montgomery
-// multiplication by 2^384 and a conditional subtraction, after which Lane
-// returns gnark-crypto's reduced element. Results are exact; only their
+// formulas state theirs). FromGnark (and GatherPoints, 8 points at a
+// time) is a change of radix only: gnark-crypto's Montgomery integer
+// a·2^384 mod p (< p), shifted by 32 bits, is a·2^416 — this package's form
+// of a — and is below Q. ToGnark divides by 2^32 (one 32-bit Montgomery
+// reduction step) and reduces below p, after which Lane (and ScatterPoints)
+// return gnark-crypto's element. Results are exact; only their
 // representation is lazy.
 //
 // Switches. The assembly (mul_amd64.s, written by gen_amd64.go) runs when

@@ -28,7 +28,8 @@ var (
 	// and the limbs of 4p, 2p and p, in the order the assembly reads them.
 	consts [35]uint64
 	// toGnark is 2^384 mod p: a Montgomery multiplication by it maps this
-	// package's form (R = 2^416) to gnark-crypto's (R = 2^384).
+	// package's form (R = 2^416) to gnark-crypto's (R = 2^384), as the
+	// pure-Go ToGnark does.
 	toGnark Vec
 	// one is 1 (2^416 mod p) in every lane.
 	one Vec

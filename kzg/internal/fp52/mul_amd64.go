@@ -17,9 +17,6 @@ var hasIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512IFMA
 func mulAVX512(z, x, y *Vec, n, ystep int)
 
 //go:noescape
-func mulReduceAVX512(z, x, y *Vec, n, ystep int)
-
-//go:noescape
 func subAVX512(z, a, b *Vec, k *[8]uint64, n int)
 
 //go:noescape
@@ -31,14 +28,6 @@ func mul(z, x, y *Vec, n, ystep int) {
 		return
 	}
 	mulLoop(z, x, y, n, ystep)
-}
-
-func mulReduce(z, x, y *Vec, n, ystep int) {
-	if hasIFMA {
-		mulReduceAVX512(z, x, y, n, ystep)
-		return
-	}
-	mulReduceLoop(z, x, y, n, ystep)
 }
 
 func sub(z, a, b *Vec, k *[8]uint64, n int) {

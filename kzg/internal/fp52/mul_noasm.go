@@ -8,8 +8,6 @@ var hasIFMA = false
 
 func mul(z, x, y *Vec, n, ystep int) { mulLoop(z, x, y, n, ystep) }
 
-func mulReduce(z, x, y *Vec, n, ystep int) { mulReduceLoop(z, x, y, n, ystep) }
-
 func sub(z, a, b *Vec, k *[8]uint64, n int) { subLoop(z, a, b, nil, k, n) }
 
 func sub2(z, a, b, c *Vec, k *[8]uint64, n int) { subLoop(z, a, b, c, k, n) }
