@@ -7,6 +7,7 @@ typedef int (*zgda_msm_version_fn)(void);
 typedef int (*zgda_msm_open_fn)(int, const void*, int, zgda_cuda_msm_ctx**, char*, size_t);
 typedef void (*zgda_msm_close_fn)(zgda_cuda_msm_ctx*);
 typedef int (*zgda_msm_commit_fn)(zgda_cuda_msm_ctx*, const void* const*, int, zgda_msm_point*, char*, size_t);
+typedef int (*zgda_msm_commit_bytes_fn)(zgda_cuda_msm_ctx*, const zgda_msm_bytes*, int, zgda_msm_point*, char*, size_t);
 
 static int zgda_msm_call_version(void* f) { return ((zgda_msm_version_fn)f)(); }
 static int zgda_msm_call_open(void* f, int dev, const void* pts, int n, zgda_cuda_msm_ctx** c, char* msg, size_t len) {
@@ -15,6 +16,9 @@ static int zgda_msm_call_open(void* f, int dev, const void* pts, int n, zgda_cud
 static void zgda_msm_call_close(void* f, zgda_cuda_msm_ctx* c) { ((zgda_msm_close_fn)f)(c); }
 static int zgda_msm_call_commit(void* f, zgda_cuda_msm_ctx* c, void** rows, int n, void* out, char* msg, size_t len) {
 	return ((zgda_msm_commit_fn)f)(c, (const void* const*)rows, n, (zgda_msm_point*)out, msg, len);
+}
+static int zgda_msm_call_commit_bytes(void* f, zgda_cuda_msm_ctx* c, zgda_msm_bytes* rows, int n, void* out, char* msg, size_t len) {
+	return ((zgda_msm_commit_bytes_fn)f)(c, rows, n, (zgda_msm_point*)out, msg, len);
 }
 */
 import "C"
@@ -65,6 +69,7 @@ type Committer struct {
 	info    string
 	n       int            // scalars per row: kzg.ScalarsPerRow but in tests
 	commit  unsafe.Pointer // zgda_cuda_commit_rows
+	bytesFn unsafe.Pointer // zgda_cuda_msm_commit_bytes
 	closeFn unsafe.Pointer // zgda_cuda_msm_close
 	chunk   int
 
@@ -72,7 +77,9 @@ type Committer struct {
 	ctx     *C.zgda_cuda_msm_ctx
 	cleanup runtime.Cleanup
 	pin     runtime.Pinner
-	ptrs    []unsafe.Pointer // row pointers of the current chunk, pinned
+	ptrs    []unsafe.Pointer   // row pointers of the current chunk, pinned
+	brows   []C.zgda_msm_bytes // byte rows of the current chunk, pinned
+	cut     [][]byte           // CommitBlobs' rows, reused
 	pts     []msmPoint
 	msg     [msgLen]byte
 }
@@ -104,8 +111,9 @@ func newCommitterOver(lib *Lib, device int, cpu *kzg.Context, points []bls.G1Aff
 	if cpu == nil {
 		cpu = kzg.Default()
 	}
-	var fns [4]unsafe.Pointer
-	for i, name := range []string{"zgda_cuda_msm_version", "zgda_cuda_msm_open", "zgda_cuda_msm_close", "zgda_cuda_commit_rows"} {
+	var fns [5]unsafe.Pointer
+	for i, name := range []string{"zgda_cuda_msm_version", "zgda_cuda_msm_open", "zgda_cuda_msm_close", "zgda_cuda_commit_rows",
+		"zgda_cuda_msm_commit_bytes"} {
 		p, err := lib.symbol(name)
 		if err != nil {
 			return nil, err
@@ -124,7 +132,7 @@ func newCommitterOver(lib *Lib, device int, cpu *kzg.Context, points []bls.G1Aff
 			return nil, fmt.Errorf("cuda: committer: %w", err)
 		}
 	}
-	c := &Committer{cpu: cpu, lib: lib, info: info, n: len(points), commit: fns[3], closeFn: fns[2], chunk: commitChunk}
+	c := &Committer{cpu: cpu, lib: lib, info: info, n: len(points), commit: fns[3], bytesFn: fns[4], closeFn: fns[2], chunk: commitChunk}
 	rc := C.zgda_msm_call_open(fns[1], C.int(device), unsafe.Pointer(&points[0]), C.int(len(points)), &c.ctx,
 		c.msgPtr(), C.size_t(len(c.msg)))
 	if rc != C.ZGDA_OK {
@@ -211,6 +219,12 @@ func (c *Committer) commitChunk(rows [][]fr.Element, out []kzg.Commitment, first
 	if rc != C.ZGDA_OK {
 		return codeErr(rc, cString(c.msg[:]))
 	}
+	return c.points(pts, out, first)
+}
+
+// points converts the library's results into commitments, checking that
+// each is on the curve; first is the index of pts[0] for messages.
+func (c *Committer) points(pts []msmPoint, out []kzg.Commitment, first int) error {
 	for i := range pts {
 		var p bls.G1Affine
 		if pts[i].Infinity == 0 {
@@ -224,6 +238,120 @@ func (c *Committer) commitChunk(rows [][]fr.Element, out []kzg.Commitment, first
 		out[i] = p.Bytes()
 	}
 	return nil
+}
+
+// CommitBlobs returns the row commitments of each blob: out[b][r] is
+// C_r of blobs[b], the commitment of encoder.Pack(blobs[b])'s row r
+// (docs/spec.md §3.1, §3.2), as kzg.Context.CommitRows gives it. The device
+// packs the rows: the host copies each row's 126,976 bytes once into pinned
+// memory and does no per-element work. One call commits the rows of all the
+// blobs in batches (posts arriving together). blobs are only read and not
+// retained; progress and ctx as in CommitRows, counting rows. A blob that
+// is empty or too large gives encoder's ErrEmptyBlob / ErrBlobTooLarge.
+// The commitments share one allocation.
+func (c *Committer) CommitBlobs(ctx context.Context, blobs [][]byte, progress func(done int)) ([][]kzg.Commitment, error) {
+	if c.n != encoder.ElementsPerRow {
+		return nil, fmt.Errorf("%w: CommitBlobs on a committer over %d points, want %d", encoder.ErrShape, c.n, encoder.ElementsPerRow)
+	}
+	total := 0
+	for i, b := range blobs {
+		p, err := encoder.ParamsFor(len(b))
+		if err != nil {
+			return nil, fmt.Errorf("cuda: blob %d: %w", i, err)
+		}
+		total += p.Rows
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		return nil, ErrClosed
+	}
+	rows := c.cut[:0]
+	for _, b := range blobs {
+		for off := 0; off < len(b); off += encoder.BytesPerRow {
+			rows = append(rows, b[off:min(off+encoder.BytesPerRow, len(b))])
+		}
+	}
+	c.cut = rows
+	defer clear(c.cut) // keep no caller memory alive after the call
+	flat, err := c.commitByteRowsLocked(ctx, rows, progress)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]kzg.Commitment, len(blobs))
+	off := 0
+	for i, b := range blobs {
+		r := (len(b) + encoder.BytesPerRow - 1) / encoder.BytesPerRow
+		out[i] = flat[off : off+r : off+r]
+		off += r
+	}
+	return out, nil
+}
+
+// commitByteRows commits rows given as payload bytes (at most 31·n bytes
+// each, zero-padded): the rows of encoder.Pack for n = 4096; tests use it
+// over small bases.
+func (c *Committer) commitByteRows(ctx context.Context, rows [][]byte, progress func(done int)) ([]kzg.Commitment, error) {
+	for i, r := range rows {
+		if len(r) > encoder.BytesPerElement*c.n {
+			return nil, fmt.Errorf("%w: row %d has %d bytes, a row holds %d", encoder.ErrShape, i, len(r), encoder.BytesPerElement*c.n)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		return nil, ErrClosed
+	}
+	return c.commitByteRowsLocked(ctx, rows, progress)
+}
+
+func (c *Committer) commitByteRowsLocked(ctx context.Context, rows [][]byte, progress func(done int)) ([]kzg.Commitment, error) {
+	out := make([]kzg.Commitment, len(rows))
+	for lo := 0; lo < len(rows); lo += c.chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+c.chunk, len(rows))
+		if err := c.commitBytesChunk(rows[lo:hi], out[lo:hi], lo); err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(hi)
+		}
+	}
+	return out, nil
+}
+
+// commitBytesChunk is commitChunk over rows given as bytes.
+func (c *Committer) commitBytesChunk(rows [][]byte, out []kzg.Commitment, first int) error {
+	c.brows = c.brows[:0]
+	for _, r := range rows {
+		var e C.zgda_msm_bytes
+		if len(r) > 0 {
+			p := unsafe.Pointer(&r[0])
+			c.pin.Pin(p)
+			e.data, e.len = p, C.size_t(len(r))
+		}
+		c.brows = append(c.brows, e)
+	}
+	if cap(c.pts) < len(rows) {
+		c.pts = make([]msmPoint, len(rows))
+	}
+	pts := c.pts[:len(rows)]
+	rc := C.zgda_msm_call_commit_bytes(c.bytesFn, c.ctx, &c.brows[0], C.int(len(rows)),
+		unsafe.Pointer(&pts[0]), c.msgPtr(), C.size_t(len(c.msg)))
+	c.pin.Unpin()
+	clear(c.brows)
+	if rc != C.ZGDA_OK {
+		return codeErr(rc, cString(c.msg[:]))
+	}
+	return c.points(pts, out, first)
 }
 
 // ParityCommitments implements encoder.Committer on the CPU (one G1 FFT

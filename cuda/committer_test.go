@@ -298,12 +298,12 @@ func TestMSMDeviceCodeCompiles(t *testing.T) {
 		t.Log("PTX generation skipped (minutes); run with ZGDA_CUDA_PTX=1 or ZGDA_LONG=1")
 		return
 	}
-	// Kernels in PTX order; the per-scalar and per-bucket ones must keep
-	// everything in registers.
-	hot := map[string]bool{"k_msm_digits": true, "k_msm_count": true, "k_msm_scatter": true, "k_msm_bucket": true,
+	// Kernels in PTX order; the per-scalar (pack included) and per-bucket
+	// ones must keep everything in registers.
+	hot := map[string]bool{"k_pack": true, "k_msm_digits": true, "k_msm_count": true, "k_msm_scatter": true, "k_msm_bucket": true,
 		"k_msm_reduce": true}
 	entries := strings.Split(string(b), ".entry ")
-	for _, k := range []string{"k_msm_table_jac", "k_msm_table_affine", "k_msm_digits", "k_msm_count", "k_msm_bin_scan",
+	for _, k := range []string{"k_msm_table_jac", "k_msm_table_affine", "k_pack", "k_msm_digits", "k_msm_count", "k_msm_bin_scan",
 		"k_msm_base_scan", "k_msm_scatter", "k_msm_bounds", "k_msm_chunk_scan", "k_msm_bucket", "k_msm_reduce",
 		"k_msm_combine", "k_msm_finish", "k_msm_affine"} {
 		sym := "_ZN16zgda_msm_kernels" + fmt.Sprint(len(k)) + k + "E"

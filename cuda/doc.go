@@ -16,19 +16,28 @@
 //
 // NewCommitter opens an MSM context over the KZG setup points and returns an
 // encoder.Committer whose row commitments are the CPU's bytes; derivation
-// and verification stay on the CPU. The device MSM (include/msm.cuh) uses
-// fixed-base signed 12-bit windows and a schedule in which no thread's work
-// depends on the scalars: a row's (bucket, point) entries are sorted by
-// bucket with a two-pass radix sort (tile histograms, scans and a scatter;
-// no atomics), each bucket's list is cut into chunks of at most 32 points,
-// one thread a chunk; the running-sum reduction Σ d·S_d is split over
-// segments of 16 chunk sums, one thread each, then summed in two levels; and
-// one inversion (Montgomery's trick) turns a whole batch affine. A blob of
-// one repeated byte, which sends every entry of a row to a few buckets,
-// costs no more than random data: internal/hostcheck counts the point
-// operations (TestMSMWorkEqualScalars). NewRSEncoder is the storage
-// volumes' GF(2^8) Reed–Solomon encoder, parity byte-identical to
-// klauspost's.
+// and verification stay on the CPU. Its CommitBlobs (engine.BlobCommitter)
+// commits blobs given as bytes, the rows of all the posts that reach intake
+// together in one call: the library copies each row's 126,976 payload bytes
+// once into a slot's reusable pinned buffer, the device packs them into
+// fr.Element scalars in Montgomery form (include/pack.cuh, docs/spec.md
+// §3.1) and the MSM reads those: no per-blob allocation, no per-element host
+// work. CommitRows takes rows already packed (any scalars). The packed rows
+// do not yet stay on the device for the batch: its encoding reads the rows
+// the engine packs on the host while the device commits.
+//
+// The device MSM (include/msm.cuh) uses fixed-base signed 12-bit windows and
+// a schedule in which no thread's work depends on the scalars: a row's
+// (bucket, point) entries are sorted by bucket with a two-pass radix sort
+// (tile histograms, scans and a scatter; no atomics), each bucket's list is
+// cut into chunks of at most 32 points, one thread a chunk; the running-sum
+// reduction Σ d·S_d is split over segments of 16 chunk sums, one thread
+// each, then summed in two levels; and one inversion (Montgomery's trick)
+// turns a whole batch affine. A blob of one repeated byte, which sends every
+// entry of a row to a few buckets, costs no more than random data:
+// internal/hostcheck counts the point operations (TestMSMWorkEqualScalars).
+// NewRSEncoder is the storage volumes' GF(2^8) Reed–Solomon encoder, parity
+// byte-identical to klauspost's.
 //
 // Auto picks the CUDA backend when it can and otherwise the pure-Go one, and
 // says why, for `--device auto`.
@@ -43,7 +52,8 @@
 //   - include/*.cuh: Fr arithmetic and the NTT plans, plain C++17 that
 //     compiles for host and device;
 //   - ntt.cu, zgda_cuda.h: NTT kernels, pipeline and the C ABI;
-//   - msm.cu, zgda_cuda_msm.h, include/msm.cuh: row commitments;
+//   - msm.cu, zgda_cuda_msm.h, include/msm.cuh, include/pack.cuh: row
+//     commitments, from scalars or from blob bytes;
 //   - rs.cu, zgda_cuda_rs.h, include/gf256.cuh: Reed–Solomon for storage;
 //   - internal/hostcheck: the headers run on the host and compared with
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);

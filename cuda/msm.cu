@@ -7,7 +7,10 @@
 // bucket, bounded chunks, segmented reduction, one inversion a batch), the
 // fixed table built once per context, and a pipeline over batches of rows:
 // while the device works on one batch, the host gathers the next into
-// pinned memory and hands the previous one's points back.
+// pinned memory and hands the previous one's points back. Rows come as
+// scalars (zgda_cuda_commit_rows) or as blob bytes that the device packs
+// first (zgda_cuda_msm_commit_bytes, include/pack.cuh): then the host copies
+// 31 bytes an element, not 32, and does no per-element work.
 //
 // Built by nvcc with ntt.cu (make cuda). Tests also build it with g++ against
 // internal/emu/cuda_emu.h, and clang compiles its device code to PTX.
@@ -20,6 +23,7 @@
 #include <new>
 
 #include "include/msm.cuh"
+#include "include/pack.cuh"
 #include "zgda_cuda_msm.h"
 
 #include "include/runtime.cuh"
@@ -57,6 +61,10 @@ ZGDA_MSM_KERNEL k_msm_table_jac(const g1_affine* bases, g1_jac* scratch, uint32_
 ZGDA_MSM_KERNEL k_msm_table_affine(const g1_jac* scratch, g1_affine* table, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
   if (t < n) msm_table_affine_step(scratch, table, n, t);
+}
+ZGDA_MSM_KERNEL k_pack(const uint8_t* bytes, fr_t* scalars, uint32_t row_n, uint32_t n) {
+  uint32_t t = ZGDA_MSM_TID();
+  if (t < n) pack_step(bytes, scalars, row_n, t);
 }
 ZGDA_MSM_KERNEL k_msm_digits(MsmBatch b, uint32_t n) {
   uint32_t t = ZGDA_MSM_TID();
@@ -134,12 +142,15 @@ struct DeviceMsmExec {
 };
 
 // Slot is one batch in flight: its stream, pinned staging and device
-// working memory (d.* are device pointers for up to `rows` rows).
+// working memory (d.* are device pointers for up to `rows` rows). A batch
+// stages either scalars or bytes, so the bytes share h_in's pinned memory.
 struct Slot {
   cudaStream_t stream = nullptr;
   fr_t* h_in = nullptr;        // pinned, rows·n scalars
+  uint8_t* h_bytes = nullptr;  // = h_in: rows·31·n payload bytes
   msm_point* h_out = nullptr;  // pinned, rows results
-  fr_t* d_in = nullptr;
+  fr_t* d_in = nullptr;        // the batch's scalars (copied or packed)
+  uint8_t* d_bytes = nullptr;  // rows·31·n payload bytes
   MsmBatch d{};
   bool busy = false;  // a batch is enqueued and not yet handed back
   size_t job = 0;     // that batch's index
@@ -186,6 +197,7 @@ void free_ctx(zgda_cuda_msm_ctx* c) {
     cudaFreeHost(s.h_in);
     cudaFreeHost(s.h_out);
     cudaFree(s.d_in);
+    cudaFree(s.d_bytes);
     cudaFree(s.d.digits);
     cudaFree(s.d.hist);
     cudaFree(s.d.bin_base);
@@ -203,10 +215,17 @@ void free_ctx(zgda_cuda_msm_ctx* c) {
   delete c;
 }
 
-// enqueue_batch copies m rows of scalars from s.h_in to the device, runs
-// plan_msm and copies the m results back to s.h_out, all on s.stream.
-int enqueue_batch(zgda_cuda_msm_ctx* c, Slot& s, uint32_t m, char* err, size_t errlen) {
-  MCK(cudaMemcpyAsync(s.d_in, s.h_in, (size_t)m * c->n * sizeof(fr_t), cudaMemcpyHostToDevice, s.stream));
+// enqueue_batch copies m rows from the slot's pinned staging to the device
+// — scalars from s.h_in, or (bytes) payload bytes from s.h_bytes, which the
+// pack kernel turns into s.d_in's scalars — runs plan_msm and copies the m
+// results back to s.h_out, all on s.stream.
+int enqueue_batch(zgda_cuda_msm_ctx* c, Slot& s, uint32_t m, bool bytes, char* err, size_t errlen) {
+  if (bytes) {
+    MCK(cudaMemcpyAsync(s.d_bytes, s.h_bytes, m * pack_row_bytes(c->n), cudaMemcpyHostToDevice, s.stream));
+    ZGDA_MSM_LAUNCH(k_pack, m * c->n, s.stream, s.d_bytes, s.d_in, c->n, m * c->n);
+  } else {
+    MCK(cudaMemcpyAsync(s.d_in, s.h_in, (size_t)m * c->n * sizeof(fr_t), cudaMemcpyHostToDevice, s.stream));
+  }
   MsmBatch b = s.d;
   b.rows = m;
   DeviceMsmExec ex{s.stream};
@@ -221,7 +240,9 @@ int alloc_slot(zgda_cuda_msm_ctx* c, Slot& s, char* err, size_t errlen) {
   MCK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
   MCK(cudaMallocHost(reinterpret_cast<void**>(&s.h_in), rows * n * sizeof(fr_t)));
   MCK(cudaMallocHost(reinterpret_cast<void**>(&s.h_out), rows * sizeof(msm_point)));
+  s.h_bytes = reinterpret_cast<uint8_t*>(s.h_in);
   MCK(dev_alloc(&s.d_in, rows * n));
+  MCK(dev_alloc(&s.d_bytes, rows * pack_row_bytes(c->n)));
   const size_t e = msm_entries(c->n);
   MCK(dev_alloc(&s.d.digits, rows * e));
   MCK(dev_alloc(&s.d.hist, rows * kMsmRadix * msm_tiles(c->n)));
@@ -267,10 +288,29 @@ int build_table(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t 
   return rc;
 }
 
+// known_answer commits slot 0's one staged row (scalars, or bytes) and
+// compares the result with want.
+int known_answer(zgda_cuda_msm_ctx* c, const g1_jac& want, bool bytes, char* err, size_t errlen) {
+  Slot& s = c->slot[0];
+  {
+    zgda_status::Drain drain{c};
+    if (int rc = enqueue_batch(c, s, 1, bytes, err, errlen)) return rc;
+    MCK(cudaStreamSynchronize(s.stream));
+  }
+  g1_affine w = g1_to_affine(want);
+  const msm_point& got = s.h_out[0];
+  bool inf = want.z.is_zero();
+  if (got.infinity != (inf ? 1u : 0u) || got.x != w.x || got.y != w.y)
+    return say(err, errlen, ZGDA_ECUDA, "msm: device self-test: the known-answer MSM %sdiffers from the host",
+               bytes ? "of packed bytes " : "");
+  return ZGDA_OK;
+}
+
 // self_test commits one sparse row with edge digits (1, −1, the largest
 // bucket, a full-width scalar) on the device and compares with a host
 // double-and-add over the original bases: it catches a library built for
-// another architecture, a bad table and gross miscompilation.
+// another architecture, a bad table and gross miscompilation; then one row
+// of bytes through the pack kernel.
 int self_test(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t errlen) {
   Slot& s = c->slot[0];
   const uint32_t n = c->n;
@@ -287,16 +327,47 @@ int self_test(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t er
     s.h_in[idx[j]] = vals[j];
     want = g1_add(want, msm_scalar_mul(bases[idx[j]], vals[j]));
   }
-  g1_affine w = g1_to_affine(want);
-  {
-    zgda_status::Drain drain{c};
-    if (int rc = enqueue_batch(c, s, 1, err, errlen)) return rc;
-    MCK(cudaStreamSynchronize(s.stream));
+  if (int rc = known_answer(c, want, false, err, errlen)) return rc;
+  // The pack kernel: an all-0xff element first, a pattern last, zeros
+  // between (n = 1: both on element 0), against the host's pack_element.
+  const size_t len = pack_row_bytes(n);
+  memset(s.h_bytes, 0, len);
+  memset(s.h_bytes, 0xff, kPackBytes);
+  uint8_t* last = s.h_bytes + len - kPackBytes;
+  for (uint32_t j = 0; j < kPackBytes; j++) last[j] ^= (uint8_t)(0x11 * j + 1);
+  want = msm_scalar_mul(bases[0], pack_element(s.h_bytes));
+  if (n > 1) want = g1_add(want, msm_scalar_mul(bases[n - 1], pack_element(last)));
+  return known_answer(c, want, true, err, errlen);
+}
+
+// commit_pipeline commits nrows rows over the slots: gather(slot, j, row)
+// stages caller row `row` as the slot's j-th (scalars or, with bytes, payload
+// bytes), then the batch is enqueued; kMsmSlots batches later its points are
+// handed back into out.
+template <class Gather>
+int commit_pipeline(zgda_cuda_msm_ctx* c, int nrows, zgda_msm_point* out, bool bytes, Gather gather, char* err,
+                    size_t errlen) {
+  if (nrows == 0) return ZGDA_OK;
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  const size_t per = c->rows;
+  const size_t nb = ((size_t)nrows + per - 1) / per;
+  auto count = [&](size_t b) { return (size_t)nrows - b * per < per ? (size_t)nrows - b * per : per; };
+  zgda_status::Drain drain{c};
+  for (size_t b = 0; b < nb + kMsmSlots; b++) {
+    Slot& s = c->slot[b % kMsmSlots];
+    if (s.busy) {  // hand back the batch this slot ran kMsmSlots batches ago
+      MCK(cudaStreamSynchronize(s.stream));
+      memcpy(out + s.job * per, s.h_out, count(s.job) * sizeof(msm_point));
+      s.busy = false;
+    }
+    if (b < nb) {
+      for (size_t j = 0; j < count(b); j++) gather(s, j, b * per + j);
+      if (int rc = enqueue_batch(c, s, (uint32_t)count(b), bytes, err, errlen)) return rc;
+      s.busy = true;
+      s.job = b;
+    }
   }
-  const msm_point& got = s.h_out[0];
-  bool inf = want.z.is_zero();
-  if (got.infinity != (inf ? 1u : 0u) || got.x != w.x || got.y != w.y)
-    return say(err, errlen, ZGDA_ECUDA, "msm: device self-test: the known-answer MSM differs from the host");
   return ZGDA_OK;
 }
 
@@ -346,28 +417,30 @@ int zgda_cuda_commit_rows(zgda_cuda_msm_ctx* c, const void* const* rows, int nro
     return say(err, errlen, ZGDA_EINVAL, "msm: bad argument (nrows = %d)", nrows);
   for (int i = 0; i < nrows; i++)
     if (rows[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "msm: null row pointer %d", i);
-  if (nrows == 0) return ZGDA_OK;
-  std::lock_guard<std::mutex> lock(c->mu);
-  if (int rc = set_device(c->device, err, errlen)) return rc;
-  const size_t per = c->rows, n = c->n;
-  const size_t nb = ((size_t)nrows + per - 1) / per;
-  auto count = [&](size_t b) { return (size_t)nrows - b * per < per ? (size_t)nrows - b * per : per; };
-  zgda_status::Drain drain{c};
-  for (size_t b = 0; b < nb + kMsmSlots; b++) {
-    Slot& s = c->slot[b % kMsmSlots];
-    if (s.busy) {  // hand back the batch this slot ran kMsmSlots batches ago
-      MCK(cudaStreamSynchronize(s.stream));
-      memcpy(out + s.job * per, s.h_out, count(s.job) * sizeof(msm_point));
-      s.busy = false;
-    }
-    if (b < nb) {
-      for (size_t j = 0; j < count(b); j++) memcpy(s.h_in + j * n, rows[b * per + j], n * sizeof(fr_t));
-      if (int rc = enqueue_batch(c, s, (uint32_t)count(b), err, errlen)) return rc;
-      s.busy = true;
-      s.job = b;
-    }
+  const size_t n = c->n;
+  return commit_pipeline(c, nrows, out, false, [&](Slot& s, size_t j, size_t row) {
+    memcpy(s.h_in + j * n, rows[row], n * sizeof(fr_t));
+  }, err, errlen);
+}
+
+int zgda_cuda_msm_commit_bytes(zgda_cuda_msm_ctx* c, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
+                               char* err, size_t errlen) {
+  if (c == nullptr || nrows < 0 || (nrows > 0 && (rows == nullptr || out == nullptr)))
+    return say(err, errlen, ZGDA_EINVAL, "msm: bad argument (nrows = %d)", nrows);
+  const size_t per = pack_row_bytes(c->n);
+  for (int i = 0; i < nrows; i++) {
+    if (rows[i].len > per)
+      return say(err, errlen, ZGDA_EINVAL, "msm: row %d has %zu bytes, a row of %u elements holds %zu", i, rows[i].len,
+                 c->n, per);
+    if (rows[i].len > 0 && rows[i].data == nullptr)
+      return say(err, errlen, ZGDA_EINVAL, "msm: null data of row %d (%zu bytes)", i, rows[i].len);
   }
-  return ZGDA_OK;
+  return commit_pipeline(c, nrows, out, true, [&](Slot& s, size_t j, size_t row) {
+    uint8_t* dst = s.h_bytes + j * per;
+    const size_t len = rows[row].len;
+    if (len > 0) memcpy(dst, rows[row].data, len);
+    memset(dst + len, 0, per - len);  // docs/spec.md §3.1: the last row's padding
+  }, err, errlen);
 }
 
 }  // extern "C"

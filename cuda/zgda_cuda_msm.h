@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change of this file. */
-#define ZGDA_CUDA_MSM_ABI 1
+#define ZGDA_CUDA_MSM_ABI 2
 
 #define ZGDA_MSM_MAX_POINTS 65536 /* bases per context */
 
@@ -48,10 +48,28 @@ int zgda_cuda_msm_open(int device, const void* points, int n, zgda_cuda_msm_ctx*
 void zgda_cuda_msm_close(zgda_cuda_msm_ctx* ctx);
 
 /* zgda_cuda_commit_rows: rows holds nrows pointers to n scalars each (n of
- * the context); out[j] receives Σ_i rows[j][i]·P_i. Calls on one context
+ * the context); out[j] receives Σ_i rows[j][i]·P_i (encoder.Committer's
+ * CommitRows, for rows that are not blob bytes). Calls on one context
  * are serialised; pointers are not kept after the call. */
 int zgda_cuda_commit_rows(zgda_cuda_msm_ctx* ctx, const void* const* rows, int nrows, zgda_msm_point* out, char* err,
                           size_t errlen);
+
+/* zgda_msm_bytes is one row given as blob bytes (docs/spec.md §3.1
+ * Packing): len ≤ 31·n bytes at data (NULL when len is 0). Element i of the
+ * row is the big-endian integer of bytes [31i, 31i + 31), the bytes past len
+ * taken as zero (a blob's part-filled last row). */
+typedef struct {
+  const void* data;
+  size_t len;
+} zgda_msm_bytes;
+
+/* zgda_cuda_msm_commit_bytes is zgda_cuda_commit_rows over rows given as
+ * bytes: the host copies each row's bytes into pinned memory, the device
+ * packs them into scalars (fr.Element, Montgomery form) and commits, so
+ * out[j] is the commitment of the packed rows[j]. Data is not kept after
+ * the call. */
+int zgda_cuda_msm_commit_bytes(zgda_cuda_msm_ctx* ctx, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
+                               char* err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,9 @@
 //     The blob key is a hash of those commitments (§3.2), so this is the
 //     one step that cannot wait for a batch; the committer goroutine still
 //     commits the rows of posts that arrive together in one CommitRows
-//     call. The bytes, the queued status and a pending marker are written
+//     call (with a BlobCommitter, the CUDA one, one CommitBlobs call over
+//     their bytes, packed on the device while intake packs its rows). The
+//     bytes, the queued status and a pending marker are written
 //     in one durable batch before 202 is sent.
 //   - The batcher stacks queued blobs into one batch matrix (§3.3) by
 //     cutRule: at D ≥ ceil(W/4) data rows (W = the chain's min_batch_slots:

@@ -59,6 +59,14 @@ type Committer interface {
 	ComputeCellAndProof(row []fr.Element, index uint64) ([]fr.Element, kzg.Proof, error)
 }
 
+// BlobCommitter is a Committer that also commits blobs given as bytes,
+// packing them itself (cuda.Committer packs on the device): out[b][r] is
+// C_r of blobs[b]. With one, intake hands the committer the post's bytes
+// and packs the rows it keeps for the batch meanwhile.
+type BlobCommitter interface {
+	CommitBlobs(ctx context.Context, blobs [][]byte, progress func(done int)) ([][]kzg.Commitment, error)
+}
+
 var (
 	_ Committer = (*kzg.Context)(nil)
 	_ Chain     = (chain.Client)(nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
@@ -71,10 +72,26 @@ func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32
 	}()
 	start := e.now()
 	rows := newRows(p.Rows)
-	if err := encoder.PackInto(data, rows); err != nil {
-		return api.PutResponse{}, fmt.Errorf("%w: packing: %v", ErrInternal, err)
+	var commits []kzg.Commitment
+	var err error
+	if _, ok := e.kzg.(BlobCommitter); ok {
+		// The committer packs its own copy of the bytes (on the device):
+		// send them first, pack the rows kept for the batch meanwhile.
+		req := &commitReq{data: data, n: p.Rows, res: make(chan commitRes, 1)}
+		if err := e.sendCommit(req); err != nil {
+			return api.PutResponse{}, err
+		}
+		packErr := encoder.PackInto(data, rows)
+		commits, err = e.awaitCommit(req)
+		if err == nil && packErr != nil {
+			err = fmt.Errorf("%w: packing: %v", ErrInternal, packErr)
+		}
+	} else {
+		if err := encoder.PackInto(data, rows); err != nil {
+			return api.PutResponse{}, fmt.Errorf("%w: packing: %v", ErrInternal, err)
+		}
+		commits, err = e.commit(ctx, rows)
 	}
-	commits, err := e.commit(ctx, rows)
 	if err != nil {
 		return api.PutResponse{}, err
 	}
@@ -312,11 +329,21 @@ func (e *Engine) poke() {
 	}
 }
 
-// commitReq asks the committer for the commitments of one blob's rows.
+// commitReq asks the committer for the commitments of one blob's rows,
+// given as rows or (BlobCommitter) as the blob's bytes.
 type commitReq struct {
-	rows []([]fr.Element)
-	res  chan commitRes // capacity 1
+	rows  []([]fr.Element)
+	data  []byte
+	n     int            // rows to commit
+	res   chan commitRes // capacity 1
+	state atomic.Int32   // reqOpen, then reqTaken (committer) or reqAbandoned (poster)
 }
+
+const (
+	reqOpen      = iota
+	reqTaken     // the committer will answer it
+	reqAbandoned // the poster left (engine closing): skip it
+)
 
 type commitRes struct {
 	commits []kzg.Commitment
@@ -326,17 +353,36 @@ type commitRes struct {
 // commit returns C_0 … C_{R−1} of rows through the committer goroutine,
 // which commits the rows of posts arriving together in one call.
 func (e *Engine) commit(ctx context.Context, rows [][]fr.Element) ([]kzg.Commitment, error) {
-	req := &commitReq{rows: rows, res: make(chan commitRes, 1)}
+	req := &commitReq{rows: rows, n: len(rows), res: make(chan commitRes, 1)}
+	if err := e.sendCommit(req); err != nil {
+		return nil, err
+	}
+	return e.awaitCommit(req)
+}
+
+func (e *Engine) sendCommit(req *commitReq) error {
 	select {
 	case e.commitCh <- req:
+		return nil
 	case <-e.ctx.Done():
-		return nil, ErrClosed
+		return ErrClosed
 	}
+}
+
+// awaitCommit waits for req's answer. When the engine closes first it
+// leaves at once, unless the committer has taken req: then it waits for the
+// answer (soon: the call's ctx is cancelled), so that the caller's bytes or
+// rows are not read after Put returns.
+func (e *Engine) awaitCommit(req *commitReq) ([]kzg.Commitment, error) {
 	select {
 	case r := <-req.res:
 		return r.commits, r.err
 	case <-e.ctx.Done():
-		return nil, ErrClosed
+		if req.state.CompareAndSwap(reqOpen, reqAbandoned) {
+			return nil, ErrClosed
+		}
+		r := <-req.res
+		return r.commits, r.err
 	}
 }
 
@@ -346,7 +392,7 @@ func (e *Engine) runCommitter() {
 	var carry *commitReq
 	for {
 		var first *commitReq
-		if carry != nil {
+		if carry != nil { // taken already
 			first, carry = carry, nil
 		} else {
 			select {
@@ -355,30 +401,32 @@ func (e *Engine) runCommitter() {
 				e.drainCommits()
 				return
 			}
+			if !first.state.CompareAndSwap(reqOpen, reqTaken) {
+				continue // its poster left
+			}
 		}
 		reqs := []*commitReq{first}
-		n := len(first.rows)
+		n := first.n
 	gather:
 		for n < e.cfg.Queue.CommitRows {
 			select {
 			case r := <-e.commitCh:
-				if n+len(r.rows) > e.cfg.Queue.CommitRows {
+				if !r.state.CompareAndSwap(reqOpen, reqTaken) {
+					continue
+				}
+				if n+r.n > e.cfg.Queue.CommitRows {
 					carry = r
 					break gather
 				}
 				reqs = append(reqs, r)
-				n += len(r.rows)
+				n += r.n
 			default:
 				break gather
 			}
 		}
-		all := make([][]fr.Element, 0, n)
-		for _, r := range reqs {
-			all = append(all, r.rows...)
-		}
 		e.setCommitting(true)
 		start := time.Now()
-		commits, err := e.kzg.CommitRows(e.ctx, all, nil)
+		commits, err := e.commitAll(reqs, n)
 		e.setCommitting(false)
 		e.m.stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
 		e.m.commitCalls.Observe(float64(len(reqs)))
@@ -393,17 +441,47 @@ func (e *Engine) runCommitter() {
 				r.res <- commitRes{err: err}
 				continue
 			}
-			r.res <- commitRes{commits: commits[off : off+len(r.rows) : off+len(r.rows)]}
-			off += len(r.rows)
+			r.res <- commitRes{commits: commits[off : off+r.n : off+r.n]}
+			off += r.n
 		}
 	}
+}
+
+// commitAll commits the n rows of reqs in one call: from their bytes when
+// they carry bytes (a BlobCommitter), else from their rows.
+func (e *Engine) commitAll(reqs []*commitReq, n int) ([]kzg.Commitment, error) {
+	if bc, ok := e.kzg.(BlobCommitter); ok && reqs[0].data != nil {
+		blobs := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			blobs[i] = r.data
+		}
+		per, err := bc.CommitBlobs(e.ctx, blobs, nil)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]kzg.Commitment, 0, n)
+		for i, r := range reqs {
+			if len(per[i]) != r.n {
+				return nil, fmt.Errorf("%d commitments for a blob of %d rows", len(per[i]), r.n)
+			}
+			out = append(out, per[i]...)
+		}
+		return out, nil
+	}
+	all := make([][]fr.Element, 0, n)
+	for _, r := range reqs {
+		all = append(all, r.rows...)
+	}
+	return e.kzg.CommitRows(e.ctx, all, nil)
 }
 
 func (e *Engine) drainCommits() {
 	for {
 		select {
 		case r := <-e.commitCh:
-			r.res <- commitRes{err: ErrClosed}
+			if r.state.CompareAndSwap(reqOpen, reqTaken) {
+				r.res <- commitRes{err: ErrClosed}
+			}
 		default:
 			return
 		}
