@@ -42,6 +42,25 @@
 // Auto picks the CUDA backend when it can and otherwise the pure-Go one, and
 // says why, for `--device auto`.
 //
+// # Field arithmetic
+//
+// Fp and Fr elements (include/field.cuh) are gnark-crypto's Element bytes:
+// N 64-bit limbs in Montgomery form, R = 2^(64N), fully reduced. Addition
+// and subtraction are 64-bit limb loops everywhere. Multiplication differs
+// by where it runs, never in its result: on the device (__CUDA_ARCH__) it is
+// include/mont32.cuh, Montgomery multiplication over 2N 32-bit limbs in two
+// interleaved carry chains of PTX mad.lo.cc / madc.hi.cc (GPUs multiply and
+// carry natively in 32 bits; 64-bit multiplies are emulated and the CIOS
+// carries would be comparisons). On the host — g++ for the emulator and the
+// host checks, nvcc's host pass — it stays 64-bit CIOS, which 64-bit CPUs
+// run faster. Both compute (a·b + M·p)/R with the same M, so their limbs are
+// equal; mont32.cuh spells its schedule once over primitives that are PTX on
+// the device and plain C++ with an emulated carry flag on the host, and
+// internal/hostcheck (field32_test.go) runs that host form against CIOS and
+// gnark-crypto, and checks that no carry the schedule drops is ever set.
+// mont32 needs a < p and p < 2^(64N−1), as every element is and both fields
+// have. Squaring is multiplication on both paths.
+//
 // # Finding the library
 //
 // In order: $ZGDA_CUDA_LIB; libzgda_cuda.so next to the executable (`make
@@ -49,8 +68,8 @@
 //
 // # Sources
 //
-//   - include/*.cuh: Fr arithmetic and the NTT plans, plain C++17 that
-//     compiles for host and device;
+//   - include/*.cuh: Fp/Fr arithmetic (field.cuh, mont32.cuh), G1 and the
+//     NTT plans, C++17 that compiles for host and device;
 //   - ntt.cu, zgda_cuda.h: NTT kernels, pipeline and the C ABI;
 //   - msm.cu, zgda_cuda_msm.h, include/msm.cuh, include/pack.cuh: row
 //     commitments, from scalars or from blob bytes;

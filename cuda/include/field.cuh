@@ -6,6 +6,7 @@
 #pragma once
 
 #include "arith.cuh"
+#include "mont32.cuh"
 
 namespace zgda {
 
@@ -102,10 +103,11 @@ ZGDA_HD Field<P> dbl(const Field<P>& a) {
   return add<P>(a, a);
 }
 
-// mul is CIOS Montgomery multiplication: a·b·R^−1 mod p, fully reduced. It
-// keeps two extra words so it needs no assumption on p's top bits.
+// cios_mul is CIOS Montgomery multiplication over 64-bit limbs: a·b·R^−1
+// mod p, fully reduced. It keeps two extra words so it needs no assumption
+// on p's top bits or on the inputs' range.
 template <class P>
-ZGDA_HD Field<P> mul(const Field<P>& a, const Field<P>& b) {
+ZGDA_HD Field<P> cios_mul(const Field<P>& a, const Field<P>& b) {
   constexpr int N = P::N;
   uint64_t t[N + 2];
 ZGDA_UNROLL
@@ -129,6 +131,20 @@ ZGDA_UNROLL
 ZGDA_UNROLL
   for (int i = 0; i < N; i++) r.l[i] = t[i];
   return reduce_once<P>(r, t[N]);
+}
+
+// mul is a·b·R^−1 mod p, fully reduced, for elements a, b < p. The device
+// runs mont32.cuh's 32-bit carry chains (native multiply-add with carry
+// flags); the host keeps 64-bit CIOS, which the host compiler turns into
+// 64×64-bit multiplies and is faster there. Both give the same limbs; the
+// host checks compare them (internal/hostcheck/field32_test.go).
+template <class P>
+ZGDA_HD Field<P> mul(const Field<P>& a, const Field<P>& b) {
+#if defined(__CUDA_ARCH__)
+  return mont32::mul<P>(a, b);
+#else
+  return cios_mul<P>(a, b);
+#endif
 }
 
 template <class P>
