@@ -17,12 +17,13 @@
 // representation is lazy.
 //
 // Switches. The assembly (mul_amd64.s, written by gen_amd64.go) runs when
-// the CPU has AVX-512F, DQ and IFMA (golang.org/x/sys/cpu) and the purego
-// build tag is absent; Enabled reports it. Otherwise every function runs in
-// pure Go with bit-identical results, several times slower than
-// gnark-crypto's scalar multiplication: callers use the vector path only
-// when Enabled, and tests run both. gnark-crypto has IFMA code for fr, not
-// for BLS12-381's fp; this package is the fp counterpart the MSM needs.
+// the CPU has AVX-512 IFMA (gnark-crypto's utils/cpu.SupportAVX512IFMA) and
+// neither the purego nor the noavx build tag is set; Enabled reports it.
+// Otherwise every function runs in pure Go with bit-identical results,
+// several times slower than gnark-crypto's scalar multiplication: callers
+// use the vector path only when Enabled, and tests run both. gnark-crypto
+// has IFMA code for fr, not for BLS12-381's fp; this package is the fp
+// counterpart the MSM needs.
 //
 // Errors. None: mismatched slice lengths are a broken invariant and panic.
 package fp52

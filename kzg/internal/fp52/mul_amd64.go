@@ -6,12 +6,14 @@ import (
 	"unsafe"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
-	"golang.org/x/sys/cpu"
+	"github.com/consensys/gnark-crypto/utils/cpu"
 )
 
-// hasIFMA reports whether the AVX-512 IFMA assembly runs here; tests clear it
-// to exercise the pure-Go path.
-var hasIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512IFMA
+// hasIFMA reports whether the AVX-512 IFMA assembly runs here (AVX-512F, DQ
+// and IFMA, as gnark-crypto detects them for its own IFMA code, which the
+// noavx build tag turns off too); tests clear it to exercise the pure-Go
+// path.
+var hasIFMA = cpu.SupportAVX512IFMA
 
 //go:noescape
 func mulAVX512(z, x, y *Vec, n, ystep int)
