@@ -295,12 +295,17 @@ func (s *Store) writeGroup(group []*request) *flight {
 	s.segs.mu.Lock()
 	act.size = off // positions are taken, whatever happens to the write
 	s.segs.mu.Unlock()
+	var use []int
 	for v := range s.vols {
 		if !s.usable(v) {
 			f.errs[v] = errVolumeOffline
 			continue
 		}
-		f.jobs[v] = s.writers[v].submit(s, v, act, f.recs)
+		use = append(use, v)
+	}
+	bars := s.syncBarriers(use)
+	for _, v := range use {
+		f.jobs[v] = s.writers[v].submit(s, v, act, f.recs, bars[v])
 	}
 	return f
 }

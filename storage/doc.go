@@ -23,9 +23,13 @@
 // and pays one fsync round (all volumes in parallel) per group; the erasure
 // coding runs on the callers' goroutines. Group commit is pipelined: each
 // volume's writer writes group N+1 while group N's fdatasync runs, in log
-// order, and groups are answered in order. A group that fails retires its
-// segment and records (fsync'd) where it began, so that replay drops what
-// was written behind it. Put, Delete and Write return only once the log
+// order, and groups are answered in order. Each volume starts the
+// writeback of its group as soon as it has written it (sync_file_range),
+// and the volumes on one filesystem start their fdatasyncs together, once
+// all of them have (a wait bounded at 2 ms): on a shared disk the syncs
+// then share one journal commit. A group that fails retires its segment
+// and records (fsync'd) where it began, so that replay drops what was
+// written behind it. Put, Delete and Write return only once the log
 // records are fsync'd. The log is the index's write-ahead log:
 // every record carries what is needed to rebuild its index entry, the Pebble
 // batch is committed without fsync, and the index is fsync'd at checkpoints

@@ -1,6 +1,10 @@
 package storage
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
 
 // Volume writers: each volume has a writer goroutine that writes the
 // committer's groups in log order and a syncer behind it that fdatasyncs
@@ -14,7 +18,7 @@ const preallocChunk = 64 << 20
 // ones are written directly from the caller's memory.
 const stagingMax = 256 << 10
 
-func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
+func (s *Store) writeVolume(g *segment, v int, recs []*encoded, bar *syncBarrier) error {
 	f, err := g.file(v, true)
 	if err != nil {
 		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
@@ -73,7 +77,66 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
 	}
+	// Start the writeback now, while the other volumes on this filesystem
+	// write theirs (see syncBarrier). A hint: the fdatasync decides.
+	if bar.n > 1 {
+		_ = f.WriteBack(recs[0].off, pos-recs[0].off)
+	}
 	return nil
+}
+
+// syncBarrier lines up one group's fdatasyncs across the volumes that share
+// a filesystem: each volume arrives once its writes are queued for
+// writeback, and a sync waits (at most syncBarrierWait) for every volume of
+// the group on its filesystem to arrive before it starts. On one ext4 disk,
+// fdatasyncs that start while other volumes' data is still being written
+// each find a journal commit of their own to wait for; started once all of
+// the data is on its way, they share commits and disk flushes: a serial 4+2
+// Put on one disk takes a fifth to a quarter less time (measured beside the
+// same store without it). The wait only delays a sync, never skips one, so
+// durability is unchanged, and it is bounded, so a slow or hung volume holds
+// the others back by at most syncBarrierWait. Volumes on filesystems of
+// their own (or where the filesystem cannot be told) never wait.
+type syncBarrier struct {
+	n    int // volumes it lines up
+	left atomic.Int32
+	all  chan struct{} // closed when the last volume arrives
+}
+
+// syncBarrierWait bounds how long a volume's sync waits for the others'
+// writes: about ten times the spread of six volumes' arrivals with a
+// 128 KiB group on two cores.
+const syncBarrierWait = 2 * time.Millisecond
+
+func newSyncBarrier(n int) *syncBarrier {
+	b := &syncBarrier{n: n, all: make(chan struct{})}
+	b.left.Store(int32(n))
+	if n == 0 {
+		close(b.all)
+	}
+	return b
+}
+
+// arrive records that one volume's writes are queued (or failed).
+func (b *syncBarrier) arrive() {
+	if b.left.Add(-1) == 0 {
+		close(b.all)
+	}
+}
+
+// wait returns once every volume arrived, or after syncBarrierWait.
+func (b *syncBarrier) wait() {
+	select {
+	case <-b.all:
+		return
+	default:
+	}
+	t := time.NewTimer(syncBarrierWait)
+	defer t.Stop()
+	select {
+	case <-b.all:
+	case <-t.C:
+	}
 }
 
 // volWriter runs one volume's group writes in log order and, behind them,
@@ -90,20 +153,79 @@ type volJob struct {
 	g    *segment
 	recs []*encoded
 	call *ioCall
+	bar  *syncBarrier // the group's, shared by its volumes
 }
 
 // writerDepth bounds the groups queued on a volume; the committer has at
 // most two in flight.
 const writerDepth = 8
 
+// groupFilesystems numbers the volumes by the filesystem they are on, for
+// the sync barriers; a volume that is not usable at Open, or whose
+// filesystem cannot be told, gets a number of its own.
+func (s *Store) groupFilesystems() {
+	byDev := map[uint64]int{}
+	s.fsGroup = make([]int, len(s.vols))
+	s.nfsGroup = 0
+	for v := range s.vols {
+		dev, ok := uint64(0), false
+		if s.usable(v) {
+			_ = s.volIO(v, func() error {
+				info, err := s.fs.Stat(s.vols[v].path)
+				switch {
+				case err != nil:
+				case info.Sys() == nil:
+					// A vfs.FS without devices (the in-memory one of the
+					// power-loss tests): one filesystem.
+					dev, ok = ^uint64(0), true
+				default:
+					dev, ok = deviceOf(info)
+				}
+				return err
+			})
+		}
+		if g, seen := byDev[dev]; ok && seen {
+			s.fsGroup[v] = g
+			continue
+		}
+		s.fsGroup[v] = s.nfsGroup
+		if ok {
+			byDev[dev] = s.nfsGroup
+		}
+		s.nfsGroup++
+	}
+}
+
+// syncBarriers returns, per volume in use, the barrier of its filesystem
+// for a group written to the volumes in use.
+func (s *Store) syncBarriers(use []int) []*syncBarrier {
+	n := make([]int, s.nfsGroup)
+	for _, v := range use {
+		n[s.fsGroup[v]]++
+	}
+	bars := make([]*syncBarrier, s.nfsGroup)
+	out := make([]*syncBarrier, len(s.vols))
+	for _, v := range use {
+		g := s.fsGroup[v]
+		if bars[g] == nil {
+			bars[g] = newSyncBarrier(n[g])
+		}
+		out[v] = bars[g]
+	}
+	return out
+}
+
 func (s *Store) startWriters() {
+	s.groupFilesystems()
 	for v := range s.vols {
 		w := &volWriter{writes: make(chan *volJob, writerDepth), syncs: make(chan *volJob, writerDepth)}
 		s.writers = append(s.writers, w)
 		go func() {
 			defer close(w.syncs)
 			for j := range w.writes {
-				if err := s.writeVolume(j.g, v, j.recs); err != nil {
+				err := s.writeVolume(j.g, v, j.recs, j.bar)
+				j.bar.arrive()
+				if err != nil {
 					j.call.finish(err)
 					continue
 				}
@@ -142,8 +264,10 @@ func (s *Store) startWriters() {
 	}
 }
 
-// syncJobs fdatasyncs the segment file the jobs (all of one segment) wrote.
+// syncJobs fdatasyncs the segment file the jobs (all of one segment) wrote,
+// once the other volumes of the last job's group have queued their writes.
 func (s *Store) syncJobs(v int, jobs []*volJob) {
+	jobs[len(jobs)-1].bar.wait()
 	f, err := jobs[0].g.file(v, true)
 	if err == nil {
 		err = f.SyncData()
@@ -162,8 +286,8 @@ func (s *Store) stopWriters() {
 	}
 }
 
-func (w *volWriter) submit(s *Store, v int, g *segment, recs []*encoded) *ioCall {
+func (w *volWriter) submit(s *Store, v int, g *segment, recs []*encoded, bar *syncBarrier) *ioCall {
 	c := newIOCall(s, v)
-	w.writes <- &volJob{g: g, recs: recs, call: c}
+	w.writes <- &volJob{g: g, recs: recs, call: c, bar: bar}
 	return c
 }
