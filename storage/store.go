@@ -40,11 +40,11 @@ type Store struct {
 	closed  bool
 	failed  atomic.Pointer[error]
 
-	health   []*volHealth // per volume, then one for the metadata directory
-	metaRO   bool         // the metadata database is open read-only (its disk was full at Open)
-	writers  []*volWriter // per volume: its group writes and syncs, in log order
-	fsGroup  []int        // per volume: volumes with the same number share a filesystem (syncBarrier)
-	nfsGroup int          // how many filesystem groups fsGroup numbers
+	health   []*volHealth           // per volume, then one for the metadata directory
+	metaRO   bool                   // the metadata database is open read-only (its disk was full at Open)
+	writers  []*volWriter           // per volume: its group writes and syncs, in log order
+	fsGroup  []int                  // per volume: volumes with the same number share a filesystem (syncBarrier)
+	nfsGroup int                    // how many filesystem groups fsGroup numbers
 	readOnly atomic.Pointer[string] // why the store refuses writes, nil when it does not
 
 	bgCtx    context.Context
