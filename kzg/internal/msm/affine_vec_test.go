@@ -145,3 +145,48 @@ func threadCPU() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// TestAdd3Sizes compares the vector and the scalar path on batches around
+// the vector threshold and every padding of the last group of 8, with a few
+// exceptional pairs mixed in.
+func TestAdd3Sizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	pts := randomPoints(t, 97, rng)
+	for _, n := range []int{vecMin - 1, vecMin, vecMin + 1, 23, 24, 25, 31, 33, 64, 257} {
+		a := make([]bls.G1Affine, n)
+		q := make([]bls.G1Affine, n)
+		for j := range a {
+			a[j], q[j] = pts[rng.IntN(len(pts))], pts[rng.IntN(len(pts))]
+			if rng.IntN(10) == 0 {
+				q[j] = a[j] // doubling (or a pair the draw made equal anyway)
+			}
+		}
+		results := make([][]bls.G1Affine, 2)
+		for i, vec := range []bool{false, true} {
+			withPath(t, vec, func(t *testing.T) {
+				dst := append([]bls.G1Affine(nil), a...)
+				dp, sp := make([]*bls.G1Affine, n), make([]*bls.G1Affine, n)
+				for j := range dp {
+					dp[j], sp[j] = &dst[j], &q[j]
+				}
+				var s scratch
+				s.addInto(dp, sp, false)
+				results[i] = dst
+			})
+		}
+		for j := range results[0] {
+			if !results[0][j].Equal(&results[1][j]) {
+				t.Fatalf("n=%d pair %d: vector and scalar sums differ", n, j)
+			}
+			var s, b bls.G1Jac
+			s.FromAffine(&a[j])
+			b.FromAffine(&q[j])
+			s.AddAssign(&b)
+			var want bls.G1Affine
+			want.FromJacobian(&s)
+			if !results[1][j].Equal(&want) {
+				t.Fatalf("n=%d pair %d: wrong sum", n, j)
+			}
+		}
+	}
+}
