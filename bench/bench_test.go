@@ -44,7 +44,7 @@ func TestRunSuites(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"kzg commit/row zgda/cpu", "kzg commit/row go-eth-kzg", "kzg cells+proofs/row go-eth-kzg",
-		"encode extend+commit zgda/cpu", "encode extend+derive zgda/cpu", "encode extend+commit 3x124KiB",
+		"encode extend+commit zgda/cpu", "encode extend+commit go-eth-kzg commit", "encode extend+derive zgda/cpu", "encode extend+commit 3x124KiB",
 		"encode extend+derive 200KiB", "rs encode/10+4 klauspost/cpu"} {
 		if !seen[want] {
 			t.Errorf("missing result %q", want)
