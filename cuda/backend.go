@@ -25,6 +25,7 @@ import (
 	"sync"
 	"unsafe"
 
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
 	"github.com/zgda/zgda/encoder"
@@ -42,6 +43,8 @@ type Backend struct {
 	pin     runtime.Pinner
 	in, out []unsafe.Pointer // row pointers of the current call, pinned
 	msg     [msgLen]byte
+	batchFn unsafe.Pointer // zgda_cuda_encode_batch, looked up on first use
+	pts     []bls.G1Affine // ExtendBatch's decoded data commitments, reused
 }
 
 var _ encoder.Backend = (*Backend)(nil)

@@ -14,6 +14,22 @@
 // one backend are serialised. Go memory is pinned (runtime.Pinner) only for
 // the duration of a call.
 //
+// The Backend is also an encoder.BatchBackend: ExtendBatch encodes one batch
+// matrix (docs/spec.md §3.3, §3.4) in one library call,
+// zgda_cuda_encode_batch, and EncodeBatch takes that path when its backend
+// has it. The D data rows go through the column pipeline (the K − D zero
+// padding rows are written into the pinned batch, never read from Go) and
+// the 3D parity rows come back into the caller's rows; meanwhile, on the
+// context's own stream, the D data commitments are extended the same way
+// in G1 (include/g1fft.cuh: a size-K inverse NTT, a coset scale and a
+// size-K NTT per parity block, one double-and-add per twiddle) and the
+// library compresses the results (one inversion for all) as gnark-crypto's
+// G1Affine.Bytes(): the same bytes as kzg.ParityCommitments, without its
+// CPU time. Every buffer is the context's; Go decodes the D commitments
+// (with kzg's checks) and does no per-element work. Not yet: the parity
+// rows are still the encoder's fresh Go memory (the pinned slots are
+// copied out into it), and one batch's call does not overlap the next's.
+//
 // NewCommitter opens an MSM context over the KZG setup points and returns an
 // encoder.Committer whose row commitments are the CPU's bytes; derivation
 // and verification stay on the CPU. Its CommitBlobs (engine.BlobCommitter)
@@ -70,7 +86,8 @@
 //
 //   - include/*.cuh: Fp/Fr arithmetic (field.cuh, mont32.cuh), G1 and the
 //     NTT plans, C++17 that compiles for host and device;
-//   - ntt.cu, zgda_cuda.h: NTT kernels, pipeline and the C ABI;
+//   - ntt.cu, zgda_cuda.h: NTT kernels, pipeline and the C ABI, and the
+//     batch entry point with its G1 kernels (include/g1fft.cuh);
 //   - msm.cu, zgda_cuda_msm.h, include/msm.cuh, include/pack.cuh: row
 //     commitments, from scalars or from blob bytes;
 //   - rs.cu, zgda_cuda_rs.h, include/gf256.cuh: Reed–Solomon for storage;

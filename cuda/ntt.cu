@@ -17,6 +17,7 @@
 #include <mutex>
 #include <new>
 
+#include "include/g1fft.cuh"
 #include "include/ntt.cuh"
 #include "zgda_cuda.h"
 
@@ -67,6 +68,27 @@ ZGDA_KERNEL k_scale(fr_t* dst, Layout Ld, const fr_t* src, Layout Ls, uint32_t s
   if (t < n) scale_step(dst, Ld, src, Ls, step, c, tw, t);
 }
 
+// G1 kernels for the parity commitments (include/g1fft.cuh): one step per thread.
+ZGDA_KERNEL k_g1_load(g1_jac* a, const g1_affine* in, uint32_t d, uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) g1_load_step(a, in, d, t);
+}
+
+ZGDA_KERNEL k_g1_dit(g1_jac* a, uint32_t s, const fr_t* tw, uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) g1_dit_step(a, s, tw, t);
+}
+
+ZGDA_KERNEL k_g1_dif(g1_jac* a, uint32_t s, const fr_t* tw, uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) g1_dif_step(a, s, tw, t);
+}
+
+ZGDA_KERNEL k_g1_scale(g1_jac* dst, const g1_jac* src, uint32_t step, fr_t c, const fr_t* tw, uint32_t n) {
+  uint32_t t = ZGDA_THREAD_ID();
+  if (t < n) g1_scale_step(dst, src, step, c, tw, t);
+}
+
 }  // namespace zgda_kernels
 
 namespace {
@@ -94,6 +116,24 @@ struct DeviceExec {
   }
 };
 
+// DeviceG1Exec enqueues plan_g1_parity's steps on one stream.
+struct DeviceG1Exec {
+  cudaStream_t st;
+  const fr_t* tw;
+  void load(g1_jac* a, const g1_affine* in, uint32_t d, uint32_t k) { ZGDA_LAUNCH(k_g1_load, k, st, a, in, d, k); }
+  void dit(g1_jac* a, uint32_t log_n, uint32_t s) {
+    uint32_t n = (1u << log_n) / 2;
+    ZGDA_LAUNCH(k_g1_dit, n, st, a, s, tw, n);
+  }
+  void dif(g1_jac* a, uint32_t log_n, uint32_t s) {
+    uint32_t n = (1u << log_n) / 2;
+    ZGDA_LAUNCH(k_g1_dif, n, st, a, s, tw, n);
+  }
+  void scale(g1_jac* dst, const g1_jac* src, uint32_t n, uint32_t step, const fr_t& c) {
+    ZGDA_LAUNCH(k_g1_scale, n, st, dst, src, step, c, tw, n);
+  }
+};
+
 using zgda_status::say;
 
 // CK returns from the enclosing function with the failed call's message.
@@ -117,6 +157,14 @@ struct zgda_cuda_ctx {
   fr_t* d_tw = nullptr;
   fr_t inv_pow2[13];  // 1/2^i
   Slot slot[kSlots];
+  // Parity commitments (zgda_cuda_encode_batch), on their own stream so
+  // they overlap the rows' pipeline; sized for K = ZGDA_MAX_K.
+  cudaStream_t g1_stream = nullptr;
+  g1_affine* h_g1_in = nullptr;  // pinned, ZGDA_MAX_K data commitments
+  g1_jac* h_g1_out = nullptr;    // pinned, 3·ZGDA_MAX_K parity points
+  g1_affine* d_g1_in = nullptr;
+  g1_jac* d_g1 = nullptr;        // 4·ZGDA_MAX_K points
+  fp_t* g1_scratch = nullptr;    // host, 3·ZGDA_MAX_K (batch inversion)
 };
 
 namespace {
@@ -146,6 +194,43 @@ int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatte
   return ZGDA_OK;
 }
 
+// column_pipeline extends the columns of a K = 2^log_k row matrix whose
+// rows 0 … d−1 are data and d … K−1 zero: out[r], r < nout ≤ 3K, receives
+// extended row K + r. The caller holds c->mu on c's device.
+int column_pipeline(zgda_cuda_ctx* c, const void* const* data, int d, uint32_t log_k, void* const* out, int nout,
+                    char* err, size_t errlen) {
+  const size_t k = (size_t)1 << log_k;
+  const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096
+  auto gather = [&](size_t b, Slot& s) {
+    const size_t c0 = b * width;
+    for (int i = 0; i < d; i++) memcpy(s.h_in + i * width, static_cast<const fr_t*>(data[i]) + c0, width * kElem);
+    if ((size_t)d < k) memset(static_cast<void*>(s.h_in + d * width), 0, (k - d) * width * kElem);
+  };
+  auto enqueue = [&](size_t, Slot& s, char* err, size_t errlen) -> int {
+    CK(cudaMemcpyAsync(s.d_in, s.h_in, k * width * kElem, cudaMemcpyHostToDevice, s.stream));
+    DeviceExec ex{s.stream, c->d_tw};
+    plan_extend_columns(ex, s.d_in, s.d_out, log_k, (uint32_t)width, c->inv_pow2[log_k]);
+    CK(cudaGetLastError());
+    CK(cudaMemcpyAsync(s.h_out, s.d_out, nout * width * kElem, cudaMemcpyDeviceToHost, s.stream));
+    return ZGDA_OK;
+  };
+  auto scatter = [&](size_t b, Slot& s) {
+    const size_t c0 = b * width;
+    for (int r = 0; r < nout; r++) memcpy(static_cast<fr_t*>(out[r]) + c0, s.h_out + r * width, width * kElem);
+  };
+  return pipeline(c, ZGDA_ROW / width, gather, enqueue, scatter, err, errlen);
+}
+
+// G1Drain waits for the commitments' stream on the way out of a call, as
+// zgda_status::Drain does for the slots.
+struct G1Drain {
+  zgda_cuda_ctx* c;
+  ~G1Drain() {
+    cudaStreamSynchronize(c->g1_stream);
+    cudaGetLastError();
+  }
+};
+
 int set_device(int device, char* err, size_t errlen) { return zgda_status::set_device(device, "", err, errlen); }
 
 int free_ctx(zgda_cuda_ctx* c) {
@@ -161,6 +246,15 @@ int free_ctx(zgda_cuda_ctx* c) {
     cudaFree(s.d_in);
     cudaFree(s.d_out);
   }
+  if (c->g1_stream != nullptr) {
+    cudaStreamSynchronize(c->g1_stream);
+    cudaStreamDestroy(c->g1_stream);
+  }
+  cudaFreeHost(c->h_g1_in);
+  cudaFreeHost(c->h_g1_out);
+  cudaFree(c->d_g1_in);
+  cudaFree(c->d_g1);
+  free(c->g1_scratch);
   cudaFree(c->d_tw);
   delete c;
   return ZGDA_OK;
@@ -217,6 +311,13 @@ int open_ctx(zgda_cuda_ctx* c, char* err, size_t errlen) {
       CK(cudaMalloc(reinterpret_cast<void**>(&s.d_in), kBatch * kElem));
       CK(cudaMalloc(reinterpret_cast<void**>(&s.d_out), 3 * kBatch * kElem));
     }
+    CK(cudaStreamCreateWithFlags(&c->g1_stream, cudaStreamNonBlocking));
+    CK(cudaMallocHost(reinterpret_cast<void**>(&c->h_g1_in), ZGDA_MAX_K * sizeof(g1_affine)));
+    CK(cudaMallocHost(reinterpret_cast<void**>(&c->h_g1_out), 3 * ZGDA_MAX_K * sizeof(g1_jac)));
+    CK(cudaMalloc(reinterpret_cast<void**>(&c->d_g1_in), ZGDA_MAX_K * sizeof(g1_affine)));
+    CK(cudaMalloc(reinterpret_cast<void**>(&c->d_g1), 4 * ZGDA_MAX_K * sizeof(g1_jac)));
+    c->g1_scratch = static_cast<fp_t*>(malloc(3 * ZGDA_MAX_K * sizeof(fp_t)));
+    if (c->g1_scratch == nullptr) return say(err, errlen, ZGDA_ENOMEM, "host scratch: out of memory");
     return self_test(c, tw, err, errlen);
   }();
   free(tw);
@@ -271,29 +372,9 @@ int zgda_cuda_extend_columns(zgda_cuda_ctx* c, const void* const* data, void* co
   if (int rc = set_device(c->device, err, errlen)) return rc;
   uint32_t log_k = 0;
   while ((1 << log_k) < k) log_k++;
-  const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096
-  const size_t row_bytes = ZGDA_ROW * kElem;
   for (int i = 0; i < k; i++)
-    if (out[i] != data[i]) memcpy(out[i], data[i], row_bytes);
-  auto gather = [&](size_t b, Slot& s) {
-    const size_t c0 = b * width;
-    for (int i = 0; i < k; i++)
-      memcpy(s.h_in + i * width, static_cast<const fr_t*>(data[i]) + c0, width * kElem);
-  };
-  auto enqueue = [&](size_t, Slot& s, char* err, size_t errlen) -> int {
-    CK(cudaMemcpyAsync(s.d_in, s.h_in, k * width * kElem, cudaMemcpyHostToDevice, s.stream));
-    DeviceExec ex{s.stream, c->d_tw};
-    plan_extend_columns(ex, s.d_in, s.d_out, log_k, (uint32_t)width, c->inv_pow2[log_k]);
-    CK(cudaGetLastError());
-    CK(cudaMemcpyAsync(s.h_out, s.d_out, 3 * k * width * kElem, cudaMemcpyDeviceToHost, s.stream));
-    return ZGDA_OK;
-  };
-  auto scatter = [&](size_t b, Slot& s) {
-    const size_t c0 = b * width;
-    for (int r = 0; r < 3 * k; r++)
-      memcpy(static_cast<fr_t*>(out[k + r]) + c0, s.h_out + r * width, width * kElem);
-  };
-  return pipeline(c, ZGDA_ROW / width, gather, enqueue, scatter, err, errlen);
+    if (out[i] != data[i]) memcpy(out[i], data[i], ZGDA_ROW * kElem);
+  return column_pipeline(c, data, k, log_k, out + k, 3 * k, err, errlen);
 }
 
 int zgda_cuda_extend_rows(zgda_cuda_ctx* c, const void* const* rows, void* const* out, int n, char* err,
@@ -329,6 +410,35 @@ int zgda_cuda_extend_rows(zgda_cuda_ctx* c, const void* const* rows, void* const
       memcpy(static_cast<fr_t*>(out[b * per + j]) + ZGDA_ROW, s.h_out + j * ZGDA_ROW, row_bytes);
   };
   return pipeline(c, ((size_t)n + per - 1) / per, gather, enqueue, scatter, err, errlen);
+}
+
+int zgda_cuda_encode_batch(zgda_cuda_ctx* c, const void* const* data, int d, const void* commitments,
+                           void* const* parity, void* parity_commitments, char* err, size_t errlen) {
+  if (c == nullptr || data == nullptr || commitments == nullptr || parity == nullptr || parity_commitments == nullptr)
+    return say(err, errlen, ZGDA_EINVAL, "null argument");
+  if (d < 1 || d > ZGDA_MAX_K) return say(err, errlen, ZGDA_EINVAL, "d = %d data rows: must be in [1, %d]", d, ZGDA_MAX_K);
+  for (int i = 0; i < d; i++)
+    if (data[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null data row pointer %d", i);
+  for (int r = 0; r < 3 * d; r++)
+    if (parity[r] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null parity row pointer %d", r);
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  uint32_t log_k = 0;
+  while ((1 << log_k) < d) log_k++;
+  const uint32_t k = 1u << log_k;
+  G1Drain g1_drain{c};
+  // The commitments first, on their own stream: the rows' pipeline below
+  // overlaps them.
+  memcpy(c->h_g1_in, commitments, d * sizeof(g1_affine));
+  CK(cudaMemcpyAsync(c->d_g1_in, c->h_g1_in, d * sizeof(g1_affine), cudaMemcpyHostToDevice, c->g1_stream));
+  DeviceG1Exec gx{c->g1_stream, c->d_tw};
+  plan_g1_parity(gx, c->d_g1, c->d_g1_in, (uint32_t)d, log_k, c->inv_pow2[log_k]);
+  CK(cudaGetLastError());
+  CK(cudaMemcpyAsync(c->h_g1_out, c->d_g1 + k, 3 * d * sizeof(g1_jac), cudaMemcpyDeviceToHost, c->g1_stream));
+  if (int rc = column_pipeline(c, data, d, log_k, parity, 3 * d, err, errlen)) return rc;
+  CK(cudaStreamSynchronize(c->g1_stream));
+  g1_batch_compress(c->h_g1_out, 3 * d, c->g1_scratch, static_cast<uint8_t*>(parity_commitments));
+  return ZGDA_OK;
 }
 
 }  // extern "C"

@@ -61,6 +61,21 @@ int zgda_cuda_extend_columns(zgda_cuda_ctx* ctx, const void* const* data, void* 
 int zgda_cuda_extend_rows(zgda_cuda_ctx* ctx, const void* const* rows, void* const* out, int n, char* err,
                           size_t errlen);
 
+/* zgda_cuda_encode_batch encodes one batch matrix (docs/spec.md §3.3, §3.4)
+ * in one call: data holds the d data rows (1 ≤ d ≤ ZGDA_MAX_K; the matrix
+ * is padded with zero rows to K, the smallest power of two ≥ d, which are
+ * not passed), commitments their d commitments as gnark-crypto G1Affine
+ * (96 bytes each: x, y as fp.Element, Montgomery; (0, 0) the identity),
+ * assumed valid. parity (3d row pointers) receives extended rows K …
+ * K+3d−1, the parity dispersed rows; parity_commitments (3d × 48 bytes)
+ * their commitments, derived from the data commitments in G1 on the
+ * device, compressed as gnark-crypto's G1Affine.Bytes(). The derivation
+ * runs on its own stream beside the rows' pipeline; every buffer is the
+ * context's. Added without an ABI bump: package cuda looks it up when
+ * first used. */
+int zgda_cuda_encode_batch(zgda_cuda_ctx* ctx, const void* const* data, int d, const void* commitments,
+                           void* const* parity, void* parity_commitments, char* err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
 	"github.com/zgda/zgda/encoder/internal/rs"
+	"github.com/zgda/zgda/kzg"
 )
 
 // Backend computes the two extensions of the codec (docs/spec.md §3.4 Column
@@ -30,6 +31,21 @@ type Backend interface {
 	// order), its ElementsPerExtRow EIP-7594 evaluations into out[i]: the 128 cells
 	// of 64 of compute_cells, concatenated in cell order. out[i][0:4096] is the row.
 	ExtendRows(ctx context.Context, rows, out [][]fr.Element) error
+}
+
+// BatchBackend is a Backend that also encodes a whole batch matrix in one
+// call; EncodeBatch uses it when its Backend has it (a type assertion), and
+// otherwise ExtendColumns then Committer.ParityCommitments. ExtendBatch
+// writes what those two write, byte for byte: data are the D data rows (the
+// K − D zero padding rows are not passed), commitments their D commitments,
+// parity (3D rows of ElementsPerRow) receives extended rows K … K+3D−1 and
+// parityCommitments (3D) their commitments derived in G1 (docs/spec.md §3.4).
+// A malformed commitment is a *kzg.PointError, as ParityCommitments returns.
+// Inputs are only read; nothing is retained.
+type BatchBackend interface {
+	Backend
+	ExtendBatch(ctx context.Context, data [][]fr.Element, commitments []kzg.Commitment, parity [][]fr.Element,
+		parityCommitments []kzg.Commitment) error
 }
 
 // NewCPUBackend returns the pure-Go backend (gnark-crypto FFTs), parallel over

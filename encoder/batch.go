@@ -67,6 +67,9 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 		}
 		data = append(data, b.Commitments...)
 	}
+	if bb, ok := e.backend.(BatchBackend); ok {
+		return encodeBatchWith(ctx, bb, blobs, hdr, matrix[:d], data, progress)
+	}
 	zero := make([]fr.Element, ElementsPerRow)
 	for ; i < k; i++ {
 		matrix[i] = zero // padding rows: read only, one allocation
@@ -91,6 +94,27 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 	rows := make([][]fr.Element, 0, n)
 	rows = append(append(rows, matrix[:d]...), parity...)
 	return &Batch{Blobs: blobs, Header: hdr, Root: hdr.Root(), D: d, K: k, N: n, Rows: rows,
+		Commitments: append(data, pc...)}, nil
+}
+
+// encodeBatchWith is EncodeBatch's encoding by a BatchBackend: the column
+// extension and the parity commitments in one call.
+func encodeBatchWith(ctx context.Context, bb BatchBackend, blobs []*Blob, hdr da.BatchHeader, rows [][]fr.Element,
+	data []kzg.Commitment, progress Progress) (*Batch, error) {
+	d := len(rows)
+	k, n := da.MatrixRows(d), da.ExtensionFactor*d
+	parity := newRows(n-d, ElementsPerRow)
+	pc := make([]kzg.Commitment, n-d)
+	progress.report(StageExtend, 0, 1)
+	progress.report(StageDerive, 0, 1)
+	if err := bb.ExtendBatch(ctx, rows, data, parity, pc); err != nil {
+		return nil, err
+	}
+	progress.report(StageExtend, 1, 1)
+	progress.report(StageDerive, 1, 1)
+	all := make([][]fr.Element, 0, n)
+	all = append(append(all, rows...), parity...)
+	return &Batch{Blobs: blobs, Header: hdr, Root: hdr.Root(), D: d, K: k, N: n, Rows: all,
 		Commitments: append(data, pc...)}, nil
 }
 
