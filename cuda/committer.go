@@ -183,20 +183,7 @@ func (c *Committer) CommitRows(ctx context.Context, rows [][]fr.Element, progres
 	if c.ctx == nil {
 		return nil, ErrClosed
 	}
-	out := make([]kzg.Commitment, len(rows))
-	for lo := 0; lo < len(rows); lo += c.chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+c.chunk, len(rows))
-		if err := c.commitChunk(rows[lo:hi], out[lo:hi], lo); err != nil {
-			return nil, err
-		}
-		if progress != nil {
-			progress(hi)
-		}
-	}
-	return out, nil
+	return inChunks(ctx, rows, c.chunk, c.commitChunk, progress)
 }
 
 // commitChunk pins the rows for one library call and converts its points;
@@ -312,13 +299,21 @@ func (c *Committer) commitByteRows(ctx context.Context, rows [][]byte, progress 
 }
 
 func (c *Committer) commitByteRowsLocked(ctx context.Context, rows [][]byte, progress func(done int)) ([]kzg.Commitment, error) {
+	return inChunks(ctx, rows, c.chunk, c.commitBytesChunk, progress)
+}
+
+// inChunks commits rows chunk at a time with commit (which fills out for
+// rows starting at index lo), checking ctx and reporting progress between
+// chunks.
+func inChunks[T any](ctx context.Context, rows []T, chunk int, commit func(rows []T, out []kzg.Commitment, lo int) error,
+	progress func(done int)) ([]kzg.Commitment, error) {
 	out := make([]kzg.Commitment, len(rows))
-	for lo := 0; lo < len(rows); lo += c.chunk {
+	for lo := 0; lo < len(rows); lo += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+c.chunk, len(rows))
-		if err := c.commitBytesChunk(rows[lo:hi], out[lo:hi], lo); err != nil {
+		hi := min(lo+chunk, len(rows))
+		if err := commit(rows[lo:hi], out[lo:hi], lo); err != nil {
 			return nil, err
 		}
 		if progress != nil {

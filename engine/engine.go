@@ -116,7 +116,7 @@ type Engine struct {
 
 	commitCh   chan *commitReq
 	committing bool // an intake CommitRows call is running (under mu)
-	storing    int  // posts committed and being stored, not yet queued (under mu)
+	storing    int  // posts the committer answered, being stored and not yet queued (under mu)
 	encodeCh   chan *batch
 	disperseCh chan *batch
 

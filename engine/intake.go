@@ -83,6 +83,9 @@ func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32
 		}
 		packErr := encoder.PackInto(data, rows)
 		commits, err = e.awaitCommit(req)
+		if err == nil {
+			defer e.stored()
+		}
 		if err == nil && packErr != nil {
 			err = fmt.Errorf("%w: packing: %v", ErrInternal, packErr)
 		}
@@ -91,18 +94,13 @@ func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32
 			return api.PutResponse{}, fmt.Errorf("%w: packing: %v", ErrInternal, err)
 		}
 		commits, err = e.commit(ctx, rows)
+		if err == nil {
+			defer e.stored()
+		}
 	}
 	if err != nil {
 		return api.PutResponse{}, err
 	}
-	e.mu.Lock()
-	e.storing++ // committed: it is about to be queued (see cutRule)
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		e.storing--
-		e.mu.Unlock()
-	}()
 	eb, err := encoder.NewBlob(p.Length, rows, commits)
 	if err != nil {
 		return api.PutResponse{}, fmt.Errorf("%w: %v", ErrInternal, err)
@@ -312,6 +310,14 @@ func (e *Engine) intakeEnd(b *blob) {
 	e.poke()
 }
 
+// stored ends the storing of a post the committer answered (runCommitter
+// counted it).
+func (e *Engine) stored() {
+	e.mu.Lock()
+	e.storing--
+	e.mu.Unlock()
+}
+
 // setCommitting tells the batcher whether an intake commit call is running
 // (see cutRule).
 func (e *Engine) setCommitting(on bool) {
@@ -427,6 +433,15 @@ func (e *Engine) runCommitter() {
 		e.setCommitting(true)
 		start := time.Now()
 		commits, err := e.commitAll(reqs, n)
+		if err == nil {
+			// Each answered post stores and queues its blob next; it counts
+			// as storing from now (stored ends it), so the batcher never sees
+			// a moment between this call and the posts' queueing when the
+			// burst looks finished (see cutRule).
+			e.mu.Lock()
+			e.storing += len(reqs)
+			e.mu.Unlock()
+		}
 		e.setCommitting(false)
 		e.m.stage.WithLabelValues("commit").Observe(time.Since(start).Seconds())
 		e.m.commitCalls.Observe(float64(len(reqs)))
