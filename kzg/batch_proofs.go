@@ -3,12 +3,14 @@ package kzg
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
-	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr/fft"
+
+	"github.com/zgda/zgda/kzg/internal/msm"
 )
 
 // The all-rows prover (docs/spec.md §3.5 Cells): the cells and proofs of
@@ -32,9 +34,16 @@ import (
 // folded into those scales). Per parity proof that is about
 // (2/3)·(log2 K − 2) + 1 G1 scalar multiplications (5 at K = 256, with the
 // scalars prepared once: g1Mul), against FK20's 8,192-pair fixed-base MSM
-// and two size-128 G1 FFTs per row of 128 proofs: a derived proof costs
-// a little over a quarter (K = 256) to a tenth (K = 8) of an FK20 one
-// (BenchmarkParityProofDerivation beside BenchmarkBatchCellsAndProofs).
+// and two size-128 G1 FFTs per row of 128 proofs. The 128 cell indices'
+// extensions use the same twiddles at the same butterflies, so they run
+// together (a group of cells per worker): every twiddle multiplication of
+// an FFT stage, for all the group's cells, is one GLV double-and-add in
+// lock-step (msm.Lockstep), each step one batched affine doubling or
+// addition with a shared inversion, on the IFMA vector path where the CPU
+// has it; the butterflies' additions are batched the same way. That made
+// the derivation about 4.5× cheaper at K = 256 than one Jacobian
+// extension per cell (BenchmarkParityProofDerivation beside
+// BenchmarkBatchCellsAndProofs).
 
 // ComputeBatchCellsAndProofs returns the 128 cells and proofs of each of a
 // batch's N = 4D dispersed rows (docs/spec.md §3.4 Column extension and
@@ -57,7 +66,7 @@ import (
 // the 128 cells of a row are views of one 8192-element buffer owned by the
 // caller (as ComputeCellsAndProofs returns them). rows are only read. The
 // work is spread over the Context's workers: whole data rows per worker
-// for FK20, whole cell indices for the derivation. It stops early and
+// for FK20, groups of cell indices for the derivation. It stops early and
 // returns ctx's error when ctx is done.
 func (c *Context) ComputeBatchCellsAndProofs(ctx context.Context, rows [][]fr.Element, k int) (cells [][][]fr.Element, proofs [][]Proof, err error) {
 	if len(rows)%4 != 0 {
@@ -85,7 +94,7 @@ func (c *Context) ComputeBatchCellsAndProofs(ctx context.Context, rows [][]fr.El
 	n := len(rows)
 	cells = make([][][]fr.Element, n)
 	proofs = make([][]Proof, n)
-	points := make([][]bls.G1Jac, d) // data row i's proofs, cell by cell
+	points := make([][]bls.G1Affine, d) // data row i's proofs, cell by cell
 
 	// FK20 on the data rows: one row per worker while each worker has one,
 	// then the rows left over one by one on all workers.
@@ -95,8 +104,8 @@ func (c *Context) ComputeBatchCellsAndProofs(ctx context.Context, rows [][]fr.El
 		if err != nil {
 			panic(err) // lengths are ours
 		}
-		points[i] = h
-		proofs[i] = encodeProofs(h)
+		points[i] = bls.BatchJacobianToAffineG1(h)
+		proofs[i] = encodeAffine(points[i])
 		cells[i] = f.doms.cells(coeffs)
 	}
 	w := c.workers
@@ -117,21 +126,23 @@ func (c *Context) ComputeBatchCellsAndProofs(ctx context.Context, rows [][]fr.El
 	}); err != nil {
 		return nil, nil, err
 	}
-	// The parity rows' proofs, cell index by cell index.
+	// The parity rows' proofs, in groups of cell indices.
 	ext := newG1Extender(k, paritySpan(d, k))
-	if err := c.each(ctx, CellsPerRow, func(cell int) {
-		in := make([]bls.G1Jac, k)
-		for i := range in {
-			if i < d {
-				in[i] = points[i][cell]
-			} else {
-				in[i].Set(&g1Infinity) // padding rows
-			}
+	groups := cellGroups(w)
+	per := (CellsPerRow + groups - 1) / groups
+	if err := c.each(ctx, groups, func(g int) {
+		lo, hi := g*per, min((g+1)*per, CellsPerRow)
+		cn := hi - lo
+		in := make([]bls.G1Affine, k*cn) // the zero value is infinity: padding rows
+		for i := range d {
+			copy(in[i*cn:(i+1)*cn], points[i][lo:hi])
 		}
-		out := ext.extend(in)
-		aff := bls.BatchJacobianToAffineG1(out[:n-d])
-		for t := range aff {
-			proofs[d+t][cell] = aff[t].Bytes()
+		var ls lockstepFFT
+		out := ext.extendCells(in, cn, &ls)
+		for t := range n - d {
+			for x := range cn {
+				proofs[d+t][lo+x] = out[t*cn+x].Bytes()
+			}
 		}
 	}); err != nil {
 		return nil, nil, err
@@ -141,7 +152,11 @@ func (c *Context) ComputeBatchCellsAndProofs(ctx context.Context, rows [][]fr.El
 
 // encodeProofs compresses proof points.
 func encodeProofs(h []bls.G1Jac) []Proof {
-	aff := bls.BatchJacobianToAffineG1(h)
+	return encodeAffine(bls.BatchJacobianToAffineG1(h))
+}
+
+// encodeAffine compresses affine proof points.
+func encodeAffine(aff []bls.G1Affine) []Proof {
 	out := make([]Proof, len(aff))
 	for i := range aff {
 		out[i] = aff[i].Bytes()
@@ -238,8 +253,9 @@ func (c *Context) each(ctx context.Context, n int, fn func(i int)) error {
 
 // g1Extender derives, from K points (values at the K matrix points x_i,
 // bit-reversed order; docs/spec.md §3.4), their values at the extended rows
-// [lo, hi) ⊂ [0, 4K), coset by coset (see the comment at the top). It is
-// read-only once built, so one serves all cell indices concurrently.
+// [lo, hi) ⊂ [0, 4K), coset by coset (see the comment at the top), for
+// several cell indices at once. It is read-only once built, so one serves
+// all workers concurrently.
 type g1Extender struct {
 	k       int
 	lo, hi  int
@@ -269,23 +285,172 @@ func newG1Extender(k int, span [2]int) *g1Extender {
 	return e
 }
 
-// extend returns the values at extended rows lo … hi−1, in order. in (K
-// points) is overwritten.
-func (e *g1Extender) extend(in []bls.G1Jac) []bls.G1Jac {
+// minCellGroup is the fewest cell indices extended together: each twiddle
+// multiplication is then a batch of at least this many points per
+// butterfly, enough for the vector path (kzg/internal/msm's lock-step
+// multiplication, which wants 16 or more).
+const minCellGroup = 16
+
+// cellGroups is how many groups the 128 cell indices are extended in on w
+// workers: one per worker, each of at least minCellGroup cells.
+func cellGroups(w int) int { return max(1, min(w, CellsPerRow/minCellGroup)) }
+
+// extendCells returns, for c cell indices at once, the values at extended
+// rows lo … hi−1: in holds K·c points, in[i·c + j] point i of cell j, and
+// is overwritten; the result holds (hi − lo)·c points the same way. The
+// twiddle multiplications are done for all c cells (and all butterflies of
+// an FFT stage) in lock-step as batched affine arithmetic (msm.Lockstep),
+// whose working memory ls is.
+func (e *g1Extender) extendCells(in []bls.G1Affine, c int, ls *lockstepFFT) []bls.G1Affine {
 	k := e.k
 	// Bit-reversed values → K·(natural coefficients): an inverse FFT whose
 	// 1/K is in the coset scales.
-	fft.BitReverse(in)
-	g1FFT(in, e.inverse, 1)
-	out := make([]bls.G1Jac, len(e.scales)*k)
+	bitReverseRows(in, c)
+	ls.fft(in, c, e.inverse)
+	out := make([]bls.G1Affine, len(e.scales)*k*c)
 	for s, sc := range e.scales {
-		buf := out[s*k : (s+1)*k]
-		for m := range buf {
-			sc[m].mul(&buf[m], &in[m])
+		buf := out[s*k*c : (s+1)*k*c]
+		copy(buf, in)
+		ls.jobs = ls.jobs[:0]
+		for m := range sc {
+			ls.add(&sc[m], buf[m*c:(m+1)*c])
 		}
-		g1FFT(buf, e.omega, 1)
-		fft.BitReverse(buf)
+		ls.run()
+		ls.fft(buf, c, e.omega)
+		bitReverseRows(buf, c)
 	}
 	off := e.lo - e.first*k
-	return out[off : off+e.hi-e.lo]
+	return out[off*c : (off+e.hi-e.lo)*c]
+}
+
+// lockstepFFT is one worker's state for extendCells.
+type lockstepFFT struct {
+	ls        msm.Lockstep
+	jobs      []msm.Job
+	ptrs      []*bls.G1Affine // the jobs' points
+	t, neg    []bls.G1Affine  // a stage's twiddle products and their negations
+	dst, a, q []*bls.G1Affine // a stage's butterfly additions
+}
+
+// add queues the multiplication of every point of pts by m's scalar.
+func (l *lockstepFFT) add(m *g1Mul, pts []bls.G1Affine) {
+	switch {
+	case m.one:
+		return
+	case m.gen:
+		for j := range pts {
+			var p bls.G1Jac
+			p.FromAffine(&pts[j])
+			p.ScalarMultiplication(&p, &m.big)
+			pts[j].FromJacobian(&p)
+		}
+		return
+	}
+	lo := len(l.ptrs)
+	for j := range pts {
+		l.ptrs = append(l.ptrs, &pts[j])
+	}
+	l.jobs = append(l.jobs, msm.Job{Pts: l.ptrs[lo:len(l.ptrs):len(l.ptrs)], NAF: &m.naf})
+}
+
+// run does the queued multiplications.
+func (l *lockstepFFT) run() {
+	l.ls.Mul(l.jobs, &glv().beta)
+	l.jobs, l.ptrs = l.jobs[:0], l.ptrs[:0]
+}
+
+// fft is g1FFT on rows of c points (row i is a[i·c : (i+1)·c]), every
+// butterfly applied to the c points of its rows in lock-step.
+func (l *lockstepFFT) fft(a []bls.G1Affine, c int, omega fr.Element) {
+	n := len(a) / c
+	if n <= 1 {
+		return
+	}
+	logN := bits.TrailingZeros(uint(n))
+	bitReverseRows(a, c)
+	tw := g1Twiddles(n, omega)
+	l.t = grow(l.t, n/2*c)
+	l.neg = grow(l.neg, n/2*c)
+	t, neg := l.t, l.neg
+	for s := 1; s <= logN; s++ {
+		m := 1 << s
+		half := m / 2
+		stride := n / m
+		// t[b] = ω^(j·stride)·a[i1] for butterfly b = (blk, j), every cell.
+		for b := range n / 2 {
+			blk, j := b/half, b%half
+			i1 := blk*m + j + half
+			copy(t[b*c:(b+1)*c], a[i1*c:(i1+1)*c])
+		}
+		l.jobs, l.ptrs = l.jobs[:0], l.ptrs[:0]
+		for j := 1; j < half; j++ { // j = 0: ω^0 = 1
+			lo := len(l.ptrs)
+			for blk := range n / m {
+				b := blk*half + j
+				for x := range c {
+					l.ptrs = append(l.ptrs, &t[b*c+x])
+				}
+			}
+			l.jobs = append(l.jobs, msm.Job{Pts: l.ptrs[lo:len(l.ptrs):len(l.ptrs)], NAF: &tw[j*stride].naf})
+			if tw[j*stride].gen { // not seen: done apart
+				for _, p := range l.jobs[len(l.jobs)-1].Pts {
+					var q bls.G1Jac
+					q.FromAffine(p)
+					q.ScalarMultiplication(&q, &tw[j*stride].big)
+					p.FromJacobian(&q)
+				}
+				l.jobs = l.jobs[:len(l.jobs)-1]
+				l.ptrs = l.ptrs[:lo]
+			}
+		}
+		l.run()
+		// a[i1] = a[i0] − t, then a[i0] = a[i0] + t: a[i0] is read by the
+		// first pair before the second writes it, as AddPairs allows.
+		l.dst, l.a, l.q = l.dst[:0], l.a[:0], l.q[:0]
+		for b := range n / 2 {
+			blk, j := b/half, b%half
+			i0 := blk*m + j
+			i1 := i0 + half
+			for x := range c {
+				neg[b*c+x].Neg(&t[b*c+x])
+				l.dst = append(l.dst, &a[i1*c+x])
+				l.a = append(l.a, &a[i0*c+x])
+				l.q = append(l.q, &neg[b*c+x])
+			}
+		}
+		for b := range n / 2 {
+			blk, j := b/half, b%half
+			i0 := blk*m + j
+			for x := range c {
+				l.dst = append(l.dst, &a[i0*c+x])
+				l.a = append(l.a, &a[i0*c+x])
+				l.q = append(l.q, &t[b*c+x])
+			}
+		}
+		l.ls.AddPairs(l.dst, l.a, l.q)
+	}
+}
+
+// bitReverseRows permutes the rows of c points of a into bit-reversed order.
+func bitReverseRows(a []bls.G1Affine, c int) {
+	n := len(a) / c
+	if n <= 1 {
+		return
+	}
+	shift := 64 - bits.TrailingZeros(uint(n))
+	for i := range n {
+		r := int(bits.Reverse64(uint64(i)) >> shift)
+		if r > i {
+			for x := range c {
+				a[i*c+x], a[r*c+x] = a[r*c+x], a[i*c+x]
+			}
+		}
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }

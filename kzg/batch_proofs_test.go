@@ -139,19 +139,23 @@ func TestG1ExtenderAllExtendedRows(t *testing.T) {
 		}
 	}
 	e := newG1Extender(k, [2]int{0, 4 * k})
-	for _, cell := range []int{0, 77, 127} {
-		in := make([]bls.G1Jac, k)
-		for i := range in {
-			if points[i] != nil {
-				in[i] = points[i][cell]
-			} else {
-				in[i].Set(&g1Infinity)
+	cellIdx := []int{0, 77, 127}
+	cn := len(cellIdx)
+	in := make([]bls.G1Affine, k*cn) // zero: infinity, the padding row
+	for i := range points {
+		if points[i] != nil {
+			aff := bls.BatchJacobianToAffineG1(points[i])
+			for x, cell := range cellIdx {
+				in[i*cn+x] = aff[cell]
 			}
 		}
-		got := encodeProofs(e.extend(in))
+	}
+	var ls lockstepFFT
+	got := e.extendCells(in, cn, &ls)
+	for x, cell := range cellIdx {
 		for _, j := range []int{0, 1, 2, 3, 13, 14, 15} {
-			if got[j] != want[j][cell] {
-				t.Errorf("cell %d, extended row %d: derived %s, want %s", cell, j, got[j], want[j][cell])
+			if p := got[j*cn+x].Bytes(); p != want[j][cell] {
+				t.Errorf("cell %d, extended row %d: derived %s, want %s", cell, j, Proof(p), want[j][cell])
 			}
 		}
 	}
