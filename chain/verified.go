@@ -162,7 +162,7 @@ func DialVerified(ctx context.Context, addr string, root TrustRoot, witnesses ..
 
 // newVerifiedClient starts the light client from root over primary and
 // witnesses and proves the chain's params, for reads through inner.
-func newVerifiedClient(ctx context.Context, inner *cometClient, root TrustRoot, primary provider.Provider, witnesses []provider.Provider) (*verifiedClient, error) {
+func newVerifiedClient(ctx context.Context, inner *cometClient, root TrustRoot, primary provider.Provider, witnesses []provider.Provider) (Client, error) {
 	hash, _ := hex.DecodeString(root.Hash)
 	period := time.Duration(root.TrustingPeriod)
 	if period == 0 {
