@@ -384,7 +384,7 @@ func (n *Network) chainClient(ctx context.Context) (chain.Client, error) {
 	}
 	c, err := n.chain.VerifiedClient(ctx, *root)
 	if err != nil {
-		return nil, fmt.Errorf("devnet: a verifying chain client: %w", err)
+		return nil, fmt.Errorf("devnet: the chain does not verify from the trust root in %s (a file left from another chain? remove it to have it written anew, or use --plain-reads): %w", n.TrustFile(), err)
 	}
 	n.clientsMu.Lock()
 	n.clients = append(n.clients, c)
