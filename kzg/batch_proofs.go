@@ -339,10 +339,7 @@ func (l *lockstepFFT) add(m *g1Mul, pts []bls.G1Affine) {
 		return
 	case m.gen:
 		for j := range pts {
-			var p bls.G1Jac
-			p.FromAffine(&pts[j])
-			p.ScalarMultiplication(&p, &m.big)
-			pts[j].FromJacobian(&p)
+			m.mulAffine(&pts[j])
 		}
 		return
 	}
@@ -394,10 +391,7 @@ func (l *lockstepFFT) fft(a []bls.G1Affine, c int, omega fr.Element) {
 			l.jobs = append(l.jobs, msm.Job{Pts: l.ptrs[lo:len(l.ptrs):len(l.ptrs)], NAF: &tw[j*stride].naf})
 			if tw[j*stride].gen { // not seen: done apart
 				for _, p := range l.jobs[len(l.jobs)-1].Pts {
-					var q bls.G1Jac
-					q.FromAffine(p)
-					q.ScalarMultiplication(&q, &tw[j*stride].big)
-					p.FromJacobian(&q)
+					tw[j*stride].mulAffine(p)
 				}
 				l.jobs = l.jobs[:len(l.jobs)-1]
 				l.ptrs = l.ptrs[:lo]

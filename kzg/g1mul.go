@@ -90,6 +90,15 @@ func newG1Mul(s *fr.Element) g1Mul {
 	return m
 }
 
+// mulAffine sets p = s·p one point at a time, in Jacobian coordinates:
+// the lock-step path's fallback for scalars it does not take.
+func (m *g1Mul) mulAffine(p *bls.G1Affine) {
+	var q bls.G1Jac
+	q.FromAffine(p)
+	m.mul(&q, &q)
+	p.FromJacobian(&q)
+}
+
 // mul sets p = s·q (p and q may alias).
 func (m *g1Mul) mul(p, q *bls.G1Jac) {
 	switch {

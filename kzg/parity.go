@@ -22,8 +22,10 @@ const MaxMatrixRows = 256
 // parity dispersed rows n = D … 4D−1, in that order.
 //
 // A commitment is linear in its row, so the column extension applied to the
-// commitments — an inverse FFT of size K and an FFT of size 4K in G1, in
-// bit-reversed order — gives the extended rows' commitments without any
+// commitments — an inverse FFT of size K in G1, then a size-K FFT on each
+// coset of the extended rows, in bit-reversed order, run in lock-step as
+// batched affine arithmetic (g1Extender, shared with the batch prover) —
+// gives the extended rows' commitments without any
 // 4096-point MSM. The K − D padding rows are all zero: their commitments are
 // the G1 identity and nothing else of them is built. The result equals
 // C_j = Σ_{i<D} ℓ_i(x_j)·C_i with ℓ_i the Lagrange basis over all K matrix
@@ -41,10 +43,13 @@ func (c *Context) ParityCommitments(data []Commitment, k int) ([]Commitment, err
 		}
 		pts[i] = p
 	}
-	ext := c.deriveG1(pts)
+	// The column extension of one "cell" (c = 1), as the batch prover
+	// runs it for 128: one owner of the G1 extension.
+	var ls lockstepFFT
+	ext := newG1Extender(k, paritySpan(d, k)).extendCells(pts, 1, &ls)
 	out := make([]Commitment, 3*d)
 	for i := range out {
-		out[i] = ext[k+i].Bytes()
+		out[i] = ext[i].Bytes()
 	}
 	return out, nil
 }
@@ -59,31 +64,6 @@ func checkMatrix(d, k int) error {
 		return fmt.Errorf("%w: K = %d for %d data rows, want the smallest power of two ≥ D", ErrBadArgument, k, d)
 	}
 	return nil
-}
-
-// deriveG1 extends K points (evaluations at the K-th roots of unity in
-// bit-reversed order) to their 4K evaluations, bit-reversed.
-func (c *Context) deriveG1(data []bls.G1Affine) []bls.G1Affine {
-	k := len(data)
-	jac := make([]bls.G1Jac, 4*k)
-	for i := range data {
-		jac[i].FromAffine(&data[i])
-	}
-	for i := k; i < 4*k; i++ {
-		jac[i].Set(&g1Infinity)
-	}
-	// Bit-reversed evaluations → natural coefficients (size-K inverse FFT).
-	coeffs := jac[:k]
-	fft.BitReverse(coeffs)
-	g1FFT(coeffs, rootOfUnity(k, true), c.workers)
-	var kInv fr.Element
-	kInv.SetUint64(uint64(k))
-	kInv.Inverse(&kInv)
-	scaleG1(coeffs, &kInv, c.workers)
-	// Natural coefficients (zero-padded to 4K) → bit-reversed evaluations.
-	g1FFT(jac, rootOfUnity(4*k, false), c.workers)
-	fft.BitReverse(jac)
-	return bls.BatchJacobianToAffineG1(jac)
 }
 
 var g1Infinity = func() bls.G1Jac {
