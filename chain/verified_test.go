@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -10,7 +11,26 @@ import (
 
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/internal/rpcproxy"
+	"github.com/zgda/zgda/signer"
 )
+
+// startVerifiedTestNode starts a 4-signer validator (its RPC listening when
+// rpc), stopped when the test ends.
+func startVerifiedTestNode(t *testing.T, rpc bool) (*Node, []*signer.Key, context.Context) {
+	t.Helper()
+	g, keys, _ := testGenesis(t, 4, 1<<20)
+	home := t.TempDir()
+	if err := InitHome(home, InitOptions{ChainID: testChainID, Genesis: g, Config: testNodeConfig(t, rpc)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t, 2*time.Minute)
+	n, err := StartNode(ctx, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop() })
+	return n, keys, ctx
+}
 
 // A verifying client (light-client headers from a trust root, ICS-23 proofs
 // against their app hashes) gives the same answers as the plain one from an
@@ -19,17 +39,7 @@ import (
 // the answered height, a certificate said to be unknown; the plain client
 // believes them all.
 func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
-	g, keys, _ := testGenesis(t, 4, 1<<20)
-	home := t.TempDir()
-	if err := InitHome(home, InitOptions{ChainID: testChainID, Genesis: g, Config: testNodeConfig(t, true)}); err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t, 2*time.Minute)
-	n, err := StartNode(ctx, home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	n, keys, ctx := startVerifiedTestNode(t, true)
 	cert := certify(t, keys, testChainID, 0, 0, blobs("verified", 3, 4), 0, 1, 2)
 	res, err := n.Client().Submit(ctx, certTx(t, cert))
 	if err != nil {
@@ -147,17 +157,7 @@ func TestVerifiedClientRefusesTamperedAnswers(t *testing.T) {
 // start from a root whose header hash is not the chain's or whose chain id
 // is another's.
 func TestNodeVerifiedClient(t *testing.T) {
-	g, keys, _ := testGenesis(t, 4, 1<<20)
-	home := t.TempDir()
-	if err := InitHome(home, InitOptions{ChainID: testChainID, Genesis: g, Config: testNodeConfig(t, false)}); err != nil {
-		t.Fatal(err)
-	}
-	ctx := ctxT(t, 2*time.Minute)
-	n, err := StartNode(ctx, home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	n, keys, ctx := startVerifiedTestNode(t, false)
 	if err := n.Client().WaitForHeight(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
