@@ -156,6 +156,7 @@ type Network struct {
 	resume bool
 	seed   []byte // the devnet key seed (keys/seed)
 
+	trust     *chain.TrustRoot // read from TrustFile once the chain runs
 	clientsMu sync.Mutex
 	clients   []chain.Client // verifying clients handed out, closed last
 
@@ -369,6 +370,9 @@ func (n *Network) startChain(ctx context.Context) error {
 	if err := cn.WriteTrustFile(n.TrustFile()); err != nil {
 		return fmt.Errorf("devnet: %w", err)
 	}
+	if n.trust, err = chain.ReadTrustRoot(n.TrustFile()); err != nil {
+		return fmt.Errorf("devnet: %w", err)
+	}
 	return nil
 }
 
@@ -378,11 +382,7 @@ func (n *Network) chainClient(ctx context.Context) (chain.Client, error) {
 	if n.cfg.PlainReads {
 		return n.chain.Client(), nil
 	}
-	root, err := chain.ReadTrustRoot(n.TrustFile())
-	if err != nil {
-		return nil, fmt.Errorf("devnet: %w", err)
-	}
-	c, err := n.chain.VerifiedClient(ctx, *root)
+	c, err := n.chain.VerifiedClient(ctx, *n.trust)
 	if err != nil {
 		return nil, fmt.Errorf("devnet: the chain does not verify from the trust root in %s (a file left from another chain? remove it to have it written anew, or use --plain-reads): %w", n.TrustFile(), err)
 	}
