@@ -50,18 +50,30 @@ type BenchOptions struct {
 // BenchReport is what BenchE2E measured. Rates are in MB/s (10^6 bytes)
 // of blob bytes as posted.
 type BenchReport struct {
-	Posters        int           `json:"posters"`
-	Size           int           `json:"size"`
-	Blobs          int           `json:"blobs"`
-	Seconds        float64       `json:"seconds"`          // first post to last certified
-	AcceptedMBps   float64       `json:"accepted_mbps"`    // blob bytes accepted (202) per second
-	CertifiedMBps  float64       `json:"certified_mbps"`   // blob bytes certified per second
-	AcceptP50      time.Duration `json:"accept_p50_ns"`    // post to 202
-	AcceptP99      time.Duration `json:"accept_p99_ns"`    //
-	P50            time.Duration `json:"certified_p50_ns"` // post to certified
-	P99            time.Duration `json:"certified_p99_ns"` //
-	EncodeOnlyMBps float64       `json:"encode_only_mbps"` // commit + EncodeBatch on the same machine in the same run
-	Ratio          float64       `json:"e2e_over_encode"`  // CertifiedMBps / EncodeOnlyMBps
+	Posters       int           `json:"posters"`
+	Size          int           `json:"size"`
+	Blobs         int           `json:"blobs"`
+	Seconds       float64       `json:"seconds"`          // first post to last certified
+	AcceptedMBps  float64       `json:"accepted_mbps"`    // blob bytes accepted (202) per second
+	CertifiedMBps float64       `json:"certified_mbps"`   // blob bytes certified per second
+	AcceptP50     time.Duration `json:"accept_p50_ns"`    // post to 202
+	AcceptP99     time.Duration `json:"accept_p99_ns"`    //
+	P50           time.Duration `json:"certified_p50_ns"` // post to certified
+	P99           time.Duration `json:"certified_p99_ns"` //
+	// AfterAcceptP50/P99 run from the 202 to certified: the pipeline after
+	// intake (batching, encoding, dispersal, the block), without the time a
+	// post queued for its commitments.
+	AfterAcceptP50 time.Duration `json:"accepted_to_certified_p50_ns"`
+	AfterAcceptP99 time.Duration `json:"accepted_to_certified_p99_ns"`
+	// InFlight is the mean number of posted blobs not yet certified (the
+	// sum of the post-to-certified latencies over the run's length). By
+	// Little's law the mean latency is InFlight blobs over the certified
+	// rate: with every poster holding one post in intake, InFlight is at
+	// least Posters, so the latency cannot fall below Posters·Size over the
+	// certified rate.
+	InFlight       float64 `json:"mean_in_flight_blobs"`
+	EncodeOnlyMBps float64 `json:"encode_only_mbps"` // commit + EncodeBatch on the same machine in the same run
+	Ratio          float64 `json:"e2e_over_encode"`  // CertifiedMBps / EncodeOnlyMBps
 	// Batches and MeanBatchRows describe the batches the disperser cut;
 	// RowBytesPerByte is the bytes of dispersed rows sent to DA nodes per
 	// blob byte posted (≈ 4 when batches fill their window, docs/spec.md
@@ -136,6 +148,7 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	cl := client.New(baseURL, client.WithPollInterval(10*time.Millisecond), client.WithHTTPClient(hc))
 	accept := make([]time.Duration, o.Blobs)
 	certify := make([]time.Duration, o.Blobs)
+	afterAccept := make([]time.Duration, o.Blobs)
 	var acceptedAt time.Time
 	var mu sync.Mutex
 	next := 0
@@ -181,6 +194,7 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 						return
 					}
 					certify[i] = time.Since(t)
+					afterAccept[i] = certify[i] - accept[i]
 				}()
 			}
 		}()
@@ -204,6 +218,12 @@ func BenchE2E(ctx context.Context, baseURL string, o BenchOptions) (*BenchReport
 	r.CertifiedMBps = total / r.Seconds / 1e6
 	r.AcceptP50, r.AcceptP99 = percentiles(accept)
 	r.P50, r.P99 = percentiles(certify)
+	r.AfterAcceptP50, r.AfterAcceptP99 = percentiles(afterAccept)
+	var sum time.Duration
+	for _, d := range certify {
+		sum += d
+	}
+	r.InFlight = sum.Seconds() / r.Seconds
 	r.Ratio = r.CertifiedMBps / r.EncodeOnlyMBps
 	r.PostsRefused = refused.Load()
 	if reads != nil {
@@ -381,11 +401,12 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // WriteTable prints the report.
 func (r *BenchReport) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "posters\tblob size\tblobs\taccepted MB/s\tcertified MB/s\tencode-only MB/s\te2e/encode\t202 p50/p99\tcertified p50/p99\tbatches\trows/batch\trow B/B\theader B/B\n")
-	fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f%%\t%v / %v\t%v / %v\t%d\t%.1f\t%.2f\t%.4f\n",
+	fmt.Fprintf(tw, "posters\tblob size\tblobs\taccepted MB/s\tcertified MB/s\tencode-only MB/s\te2e/encode\t202 p50/p99\tcertified p50/p99\t202→certified p50/p99\tin flight\tbatches\trows/batch\trow B/B\theader B/B\n")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f%%\t%v / %v\t%v / %v\t%v / %v\t%.1f\t%d\t%.1f\t%.2f\t%.4f\n",
 		r.Posters, r.Size, r.Blobs, r.AcceptedMBps, r.CertifiedMBps, r.EncodeOnlyMBps, 100*r.Ratio,
 		r.AcceptP50.Round(time.Millisecond), r.AcceptP99.Round(time.Millisecond),
 		r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond),
+		r.AfterAcceptP50.Round(time.Millisecond), r.AfterAcceptP99.Round(time.Millisecond), r.InFlight,
 		r.Batches, r.MeanBatchRows, r.RowBytesPerByte, r.HeaderBytesPerByte)
 	if err := tw.Flush(); err != nil {
 		return err

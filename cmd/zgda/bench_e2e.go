@@ -28,7 +28,10 @@ func init() {
 		Long: `e2e starts a devnet in a temporary directory (or uses the disperser at
 --url), has --posters clients post --blobs random blobs of --size bytes over
 HTTP, follows each until it is certified on the chain, and reports MB/s
-accepted (202) and certified, latency p50/p99 to 202 and to certified, the
+accepted (202) and certified, latency p50/p99 from the post to 202, to
+certified, and from 202 to certified, the mean number of blobs in flight
+(posted, not yet certified: by Little's law the mean latency is that many
+blobs over the certified rate, and each poster always holds one), the
 encode-only rate (the same blobs committed and encoded in batches, in this
 process, just before), the batches the disperser cut, and the bytes of
 dispersed rows and of batch headers sent to DA nodes per byte posted (from
