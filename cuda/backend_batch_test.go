@@ -120,7 +120,7 @@ func emuBackend(t *testing.T) *Backend {
 // TestEmulatedExtendBatch runs zgda_cuda_encode_batch (rows and parity
 // commitments in one call) on the emulated runtime against the CPU path,
 // for D not a power of two too; with 16384-element batches D = 5 (K = 8)
-// takes 8 batches of 512 columns.
+// takes 2 batches of 2048 columns, 32 fused tiles of 64 columns each.
 func TestEmulatedExtendBatch(t *testing.T) {
 	runExtendBatch(t, emuBackend(t), []int{1, 2, 3, 5, 8})
 }

@@ -30,10 +30,10 @@ var _ encoder.BatchBackend = (*Backend)(nil)
 
 // ExtendBatch implements encoder.BatchBackend with one library call,
 // zgda_cuda_encode_batch: the column extension of the batch matrix (the
-// zero padding rows are made on the device side of the copy, never read
-// from Go) and the 3D parity commitments, derived on the device from the
-// data commitments by the same extension in G1 and compressed by the
-// library. Go decodes the D data commitments (kzg's checks: compressed,
+// zero padding rows are made by the kernel in shared memory, neither read
+// from Go nor uploaded) and the 3D parity commitments, derived on the
+// device from the data commitments by the same extension in G1 and
+// compressed by the library. Go decodes the D data commitments (kzg's checks: compressed,
 // canonical, on the curve, in the subgroup) and does no per-element work.
 // The data rows and commitments are only read; parity and
 // parityCommitments are written.

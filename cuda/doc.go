@@ -14,11 +14,22 @@
 // one backend are serialised. Go memory is pinned (runtime.Pinner) only for
 // the duration of a call.
 //
+// The column extension (docs/spec.md §3.4) is one fused kernel per batch of
+// columns (include/ntt.cuh, ColumnTile): each block of 256 threads loads a
+// tile of 512/K adjacent columns of the K matrix rows into 32 KiB of shared
+// memory, runs all log K inverse-NTT stages, and per coset block that holds
+// a wanted row the scale and all log K forward stages there, with a barrier
+// between stages, then writes only the rows the caller wants. Global memory
+// is read once per data element and written once per output element; the
+// zero padding rows are made in shared memory, never uploaded. The row
+// extension (size 4096, too large for a block's shared memory) stays one
+// launch per stage.
+//
 // The Backend is also an encoder.BatchBackend: ExtendBatch encodes one batch
 // matrix (docs/spec.md §3.3, §3.4) in one library call,
 // zgda_cuda_encode_batch, and EncodeBatch takes that path when its backend
 // has it. The D data rows go through the column pipeline (the K − D zero
-// padding rows are written into the pinned batch, never read from Go) and
+// padding rows are made by the kernel, never read from Go or uploaded) and
 // the 3D parity rows come back into the caller's rows; meanwhile, on the
 // context's own stream, the D data commitments are extended the same way
 // in G1 (include/g1fft.cuh: a size-K inverse NTT, a coset scale and a

@@ -1,8 +1,10 @@
 // ntt.cu: libzgda_cuda.so, the codec's extensions (docs/spec.md §3.4 Column extension, §3.5 Cells) on a CUDA device.
 //
 // The arithmetic and the order of NTT steps live in include/ntt.cuh and are
-// tested on the host (cuda/internal/hostcheck); this file adds kernels that
-// run one step per thread, device and pinned buffers reused across calls,
+// tested on the host (cuda/internal/hostcheck); this file adds kernels —
+// the column extension fused into one launch per batch of columns, whose
+// blocks run every stage in shared memory, and one step per thread for the
+// row extension and the G1 commitments — device and pinned buffers reused across calls,
 // and a pipeline over batches: while the device works on one batch, the host
 // gathers the next into pinned memory and scatters the previous one out.
 //
@@ -68,6 +70,19 @@ ZGDA_KERNEL k_scale(fr_t* dst, Layout Ld, const fr_t* src, Layout Ls, uint32_t s
   if (t < n) scale_step(dst, Ld, src, Ls, step, c, tw, t);
 }
 
+// k_extend_columns: the fused column extension, one tile of columns per
+// block in shared memory (ntt.cuh's extend_columns_tile; 32 KiB a block).
+ZGDA_KERNEL k_extend_columns(ColumnBatch p, const fr_t* tw) {
+  ZGDA_SHARED fr_t a[kColTile];
+  ZGDA_SHARED fr_t b[kColTile];
+#if defined(__CUDACC__)
+  DeviceBlock blk;
+#else
+  HostBlock blk;
+#endif
+  extend_columns_tile(blk, a, b, p, ZGDA_BLOCK_ID(), tw);
+}
+
 // G1 kernels for the parity commitments (include/g1fft.cuh): one step per thread.
 ZGDA_KERNEL k_g1_load(g1_jac* a, const g1_affine* in, uint32_t d, uint32_t n) {
   uint32_t t = ZGDA_THREAD_ID();
@@ -94,6 +109,11 @@ ZGDA_KERNEL k_g1_scale(g1_jac* dst, const g1_jac* src, uint32_t step, fr_t c, co
 namespace {
 
 using namespace zgda_kernels;
+
+// extend_columns_async enqueues the fused column extension of p on st.
+void extend_columns_async(cudaStream_t st, const ColumnBatch& p, const fr_t* tw) {
+  ZGDA_LAUNCH_BLOCKS(k_extend_columns, column_tiles(p), kColThreads, st, p, tw);
+}
 
 // DeviceExec enqueues the plans' steps on one stream (see ntt.cuh's Exec).
 struct DeviceExec {
@@ -196,20 +216,22 @@ int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatte
 
 // column_pipeline extends the columns of a K = 2^log_k row matrix whose
 // rows 0 … d−1 are data and d … K−1 zero: out[r], r < nout ≤ 3K, receives
-// extended row K + r. The caller holds c->mu on c's device.
+// extended row K + r. Each slot's batch is `width` adjacent columns: the d
+// data rows' parts go up (the zero rows never leave the host, the kernel
+// makes them), one fused launch extends them, the nout rows' parts come
+// back. The caller holds c->mu on c's device.
 int column_pipeline(zgda_cuda_ctx* c, const void* const* data, int d, uint32_t log_k, void* const* out, int nout,
                     char* err, size_t errlen) {
   const size_t k = (size_t)1 << log_k;
-  const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096
+  const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096, a multiple of kColTile/K
   auto gather = [&](size_t b, Slot& s) {
     const size_t c0 = b * width;
     for (int i = 0; i < d; i++) memcpy(s.h_in + i * width, static_cast<const fr_t*>(data[i]) + c0, width * kElem);
-    if ((size_t)d < k) memset(static_cast<void*>(s.h_in + d * width), 0, (k - d) * width * kElem);
   };
   auto enqueue = [&](size_t, Slot& s, char* err, size_t errlen) -> int {
-    CK(cudaMemcpyAsync(s.d_in, s.h_in, k * width * kElem, cudaMemcpyHostToDevice, s.stream));
-    DeviceExec ex{s.stream, c->d_tw};
-    plan_extend_columns(ex, s.d_in, s.d_out, log_k, (uint32_t)width, c->inv_pow2[log_k]);
+    CK(cudaMemcpyAsync(s.d_in, s.h_in, d * width * kElem, cudaMemcpyHostToDevice, s.stream));
+    ColumnBatch p{s.d_in, s.d_out, log_k, (uint32_t)d, (uint32_t)width, (uint32_t)nout, c->inv_pow2[log_k]};
+    extend_columns_async(s.stream, p, c->d_tw);
     CK(cudaGetLastError());
     CK(cudaMemcpyAsync(s.h_out, s.d_out, nout * width * kElem, cudaMemcpyDeviceToHost, s.stream));
     return ZGDA_OK;
@@ -287,7 +309,26 @@ int self_test(zgda_cuda_ctx* c, const fr_t* host_tw, char* err, size_t errlen) {
   for (uint32_t i = 0; i < 8; i++)
     if (s.h_out[i] != fr_from_u64(i * i + 3))
       return say(err, errlen, ZGDA_ECUDA, "device self-test: inverse NTT element %u differs from the input", i);
-  return ZGDA_OK;
+  // The fused column kernel (shared memory, barriers) on two tiles of a
+  // 3-row matrix padded to K = 4, against its host run.
+  const uint32_t w = 2 * column_tile_width(2), n_in = 3 * w, n_out = 9 * w;
+  fr_t* want_out = static_cast<fr_t*>(malloc(n_out * kElem));
+  if (want_out == nullptr) return say(err, errlen, ZGDA_ENOMEM, "self-test: out of memory");
+  for (uint32_t i = 0; i < n_in; i++) s.h_in[i] = fr_from_u64(7 * i + 1);
+  host_extend_columns(ColumnBatch{s.h_in, want_out, 2, 3, w, 9, c->inv_pow2[2]}, host_tw);
+  int rc = [&]() -> int {
+    CK(cudaMemcpyAsync(s.d_in, s.h_in, n_in * kElem, cudaMemcpyHostToDevice, s.stream));
+    extend_columns_async(s.stream, ColumnBatch{s.d_in, s.d_out, 2, 3, w, 9, c->inv_pow2[2]}, c->d_tw);
+    CK(cudaGetLastError());
+    CK(cudaMemcpyAsync(s.h_out, s.d_out, n_out * kElem, cudaMemcpyDeviceToHost, s.stream));
+    CK(cudaStreamSynchronize(s.stream));
+    for (uint32_t i = 0; i < n_out; i++)
+      if (s.h_out[i] != want_out[i])
+        return say(err, errlen, ZGDA_ECUDA, "device self-test: fused column extension element %u differs from the host", i);
+    return ZGDA_OK;
+  }();
+  free(want_out);
+  return rc;
 }
 
 int open_ctx(zgda_cuda_ctx* c, char* err, size_t errlen) {

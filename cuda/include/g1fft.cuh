@@ -4,7 +4,7 @@
 // A commitment is linear in its row, so extending the K data commitments
 // C_0 … C_{K−1} (the K − D padding rows' are the identity) as the rows are
 // extended — a size-K inverse NTT, then per coset block b = 1, 2, 3 a scale
-// by h_b^i/K and a size-K forward NTT, as plan_extend_columns does over Fr —
+// by h_b^i/K and a size-K forward NTT, as extend_columns_tile (ntt.cuh) does over Fr —
 // gives the commitments of extended rows K … 4K−1 with no MSM over a row.
 // kzg.ParityCommitments computes the same points on the CPU (a size-K
 // inverse and a size-4K forward FFT in G1); the group elements are unique,
@@ -89,7 +89,7 @@ ZGDA_HD uint32_t g1_parity_blocks(uint32_t d, uint32_t log_k) {
 }
 
 // plan_g1_parity extends d ≤ K = 2^log_k affine points in (padded with the
-// identity) as plan_extend_columns extends rows: a (4K points) ends with
+// identity) as extend_columns_tile extends rows: a (4K points) ends with
 // a[0:K] = K·coefficients and a[K + j] = extended point K + j for the rows
 // of the blocks g1_parity_blocks keeps. inv_k = 1/K.
 template <class Exec>

@@ -6,9 +6,11 @@
 // the forward NTT decimation in frequency on natural input (bit-reversed
 // output), so no permutation pass is ever needed.
 //
-// Each *_step function does the work of one GPU thread. Host code loops over
-// thread ids; device kernels call the same functions, so the host tests check
-// the index maths the kernels run.
+// Each *_step function does the work of one GPU thread (the row extension,
+// one launch per stage). The column extension is fused: ColumnTile's phases
+// are one block's work in shared memory, every stage of it in one launch.
+// Host code loops over thread ids (and blocks); device kernels call the same
+// functions, so the host tests check the index maths the kernels run.
 #pragma once
 
 #include "fr.cuh"
@@ -69,18 +71,29 @@ ZGDA_HD void butterfly_pair(uint32_t s, uint32_t j, uint32_t* i0, uint32_t* i1, 
   *e = jj << (kTwLog - 1 - s);
 }
 
+// dit_butterfly and dif_butterfly are the two butterflies, over the
+// elements at p0 and p1, with the twiddle ω_8192^e (its inverse for dit).
+ZGDA_HD void dit_butterfly(fr_t* p0, fr_t* p1, const fr_t* tw, uint32_t e) {
+  fr_t x = *p0;
+  fr_t y = fr_mul(*p1, tw[(kTwN - e) & (kTwN - 1)]);
+  *p0 = fr_add(x, y);
+  *p1 = fr_sub(x, y);
+}
+
 // dit_step: one butterfly of inverse-NTT stage s (run s = 0 … log_n−1):
 // (x, y) ← (x + ω^−e·y, x − ω^−e·y). The result is n times the coefficients.
 ZGDA_HD void dit_step(fr_t* a, const Layout& L, uint32_t s, const fr_t* tw, uint32_t tid) {
   uint32_t v, j, i0, i1, e;
   split_tid(L, L.log_n - 1, tid, &v, &j);
   butterfly_pair(s, j, &i0, &i1, &e);
-  fr_t* p0 = a + layout_at(L, v, i0);
-  fr_t* p1 = a + layout_at(L, v, i1);
+  dit_butterfly(a + layout_at(L, v, i0), a + layout_at(L, v, i1), tw, e);
+}
+
+ZGDA_HD void dif_butterfly(fr_t* p0, fr_t* p1, const fr_t* tw, uint32_t e) {
   fr_t x = *p0;
-  fr_t y = fr_mul(*p1, tw[(kTwN - e) & (kTwN - 1)]);
+  fr_t y = *p1;
   *p0 = fr_add(x, y);
-  *p1 = fr_sub(x, y);
+  *p1 = fr_mul(fr_sub(x, y), tw[e]);
 }
 
 // dif_step: one butterfly of forward-NTT stage s (run s = log_n−1 … 0):
@@ -89,12 +102,12 @@ ZGDA_HD void dif_step(fr_t* a, const Layout& L, uint32_t s, const fr_t* tw, uint
   uint32_t v, j, i0, i1, e;
   split_tid(L, L.log_n - 1, tid, &v, &j);
   butterfly_pair(s, j, &i0, &i1, &e);
-  fr_t* p0 = a + layout_at(L, v, i0);
-  fr_t* p1 = a + layout_at(L, v, i1);
-  fr_t x = *p0;
-  fr_t y = *p1;
-  *p0 = fr_add(x, y);
-  *p1 = fr_mul(fr_sub(x, y), tw[e]);
+  dif_butterfly(a + layout_at(L, v, i0), a + layout_at(L, v, i1), tw, e);
+}
+
+// scale_point is x · c · ω_8192^(i·step mod 8192), one element of a scale.
+ZGDA_HD fr_t scale_point(const fr_t& x, uint32_t i, uint32_t step, const fr_t& c, const fr_t* tw) {
+  return fr_mul(fr_mul(x, c), tw[(i * step) & (kTwN - 1)]);
 }
 
 // scale_step: dst[v][i] = src[v][i] · ω_8192^(i·step mod 8192) · c. With
@@ -104,8 +117,7 @@ ZGDA_HD void scale_step(fr_t* dst, const Layout& Ld, const fr_t* src, const Layo
                         const fr_t& c, const fr_t* tw, uint32_t tid) {
   uint32_t v, i;
   split_tid(Ld, Ld.log_n, tid, &v, &i);
-  fr_t x = fr_mul(src[layout_at(Ls, v, i)], c);
-  dst[layout_at(Ld, v, i)] = fr_mul(x, tw[(i * step) & (kTwN - 1)]);
+  dst[layout_at(Ld, v, i)] = scale_point(src[layout_at(Ls, v, i)], i, step, c, tw);
 }
 
 // brp2 reverses the 2 bits of a column-extension block index (EIP-4844's
@@ -130,22 +142,131 @@ void forward_ntt(Exec& ex, fr_t* a, const Layout& L) {
   for (uint32_t s = L.log_n; s-- > 0;) ex.dif(a, L, s);
 }
 
-// plan_extend_columns extends `width` adjacent columns of K = 2^log_k data
-// rows. in: K rows of `width` elements (row-major, pitch width), destroyed
-// (it ends holding K·coefficients). out: the 3K rows K … 4K−1 of the extended
-// matrix for those columns (pitch width). inv_k = 1/K.
-template <class Exec>
-void plan_extend_columns(Exec& ex, fr_t* in, fr_t* out, uint32_t log_k, uint32_t width, const fr_t& inv_k) {
-  uint32_t k = 1u << log_k;
-  Layout L{log_k, width, width, 1};
-  inverse_ntt_unscaled(ex, in, L);
-  for (uint32_t b = 1; b < 4; b++) {
-    fr_t* blk = out + (uint64_t)(b - 1) * k * width;
-    // h_b = ω_4K^brp2(b) = ω_8192^(brp2(b)·8192/(4K)).
-    uint32_t step = brp2(b) << (kTwLog - 2 - log_k);
-    ex.scale(blk, L, in, L, step, inv_k);
-    forward_ntt(ex, blk, L);
+// Column extension (docs/spec.md §3.4) as one fused kernel: a block of
+// kColThreads threads takes a tile of kColTile/K adjacent columns of the
+// K = 2^log_k matrix rows into shared memory, runs the size-K inverse NTT
+// there (all log_k stages), then per coset block b = 1 … 3 that holds a
+// wanted row a scale by h_b^i/K and the size-K forward NTT, and writes the
+// block's rows out. One launch per batch of columns, global memory touched
+// once per input and once per output element. The rows K … 4K−1 are the
+// extension; rows d … K−1 of the matrix are zero padding and are never read.
+constexpr uint32_t kColTile = 512;               // elements per shared buffer (16 KiB)
+constexpr uint32_t kColThreads = kColTile / 2;   // one butterfly per thread and stage
+constexpr uint32_t kColPerThread = kColTile / kColThreads;
+
+// ColumnBatch is what one launch extends: `width` adjacent columns (a
+// multiple of kColTile/K) of rows 0 … d−1 of a K-row matrix, in (pitch
+// width), and out (pitch width) receiving extended rows K … K+nout−1
+// (nout ≤ 3K). inv_k = 1/K.
+struct ColumnBatch {
+  const fr_t* in;
+  fr_t* out;
+  uint32_t log_k, d, width, nout;
+  fr_t inv_k;
+};
+
+// column_tiles is the number of blocks (tiles) one ColumnBatch launches.
+ZGDA_HD uint32_t column_tiles(const ColumnBatch& p) { return (p.width << p.log_k) / kColTile; }
+
+// column_tile_width is how many columns one tile holds (kColTile/K).
+ZGDA_HD uint32_t column_tile_width(uint32_t log_k) { return kColTile >> log_k; }
+
+// ColumnTile is block `tile` of a ColumnBatch: a and b are the block's two
+// kColTile shared buffers, column c of the tile is a[c·K … c·K+K−1] (a
+// butterfly's two elements are in one column). Its phases run on every
+// thread of the block, a barrier between two phases; one thread's part of
+// a phase is phase(kind, arg, t), a forceinline switch (a lambda's call
+// operator would stay an out-of-line call with its captures in local
+// memory on the device).
+struct ColumnTile {
+  enum Kind : uint32_t { kLoad, kInverse, kScale, kForward, kStore };
+  fr_t* a;
+  fr_t* b;
+  const fr_t* in;
+  fr_t* out;
+  const fr_t* tw;
+  fr_t inv_k;
+  uint32_t log_k, d, width, nout, c0, cols, half;
+
+  ZGDA_HD ColumnTile(fr_t* a_, fr_t* b_, const ColumnBatch& p, uint32_t tile, const fr_t* tw_)
+      : a(a_), b(b_), in(p.in), out(p.out), tw(tw_), inv_k(p.inv_k), log_k(p.log_k), d(p.d), width(p.width),
+        nout(p.nout), c0(tile * column_tile_width(p.log_k)), cols(column_tile_width(p.log_k)),
+        half(p.log_k == 0 ? 0 : p.log_k - 1) {}
+
+  // phase does thread t's part of one phase. Element e of the tile is row
+  // e / cols, column e % cols in global memory, so neighbouring threads
+  // load and store neighbouring columns.
+  ZGDA_HD void phase(uint32_t kind, uint32_t arg, uint32_t t) const {
+    const uint32_t k = 1u << log_k;
+    switch (kind) {
+      case kLoad:  // a ← rows 0 … d−1 of the tile, zero below
+        for (uint32_t q = 0; q < kColPerThread; q++) {
+          uint32_t e = t + q * kColThreads, i = e / cols, c = e % cols;
+          a[c * k + i] = i < d ? in[(uint64_t)i * width + c0 + c] : fr_t::zero();
+        }
+        break;
+      case kInverse: {  // butterfly t of inverse stage arg, in a
+        uint32_t c = t >> half, i0, i1, e;
+        butterfly_pair(arg, t & ((1u << half) - 1), &i0, &i1, &e);
+        dit_butterfly(a + c * k + i0, a + c * k + i1, tw, e);
+        break;
+      }
+      case kScale:  // b ← a · h^i / K, h = ω_8192^arg
+        for (uint32_t q = 0; q < kColPerThread; q++) {
+          uint32_t e = t + q * kColThreads;
+          b[e] = scale_point(a[e], e & (k - 1), arg, inv_k, tw);
+        }
+        break;
+      case kForward: {  // butterfly t of forward stage arg, in b
+        uint32_t c = t >> half, i0, i1, e;
+        butterfly_pair(arg, t & ((1u << half) - 1), &i0, &i1, &e);
+        dif_butterfly(b + c * k + i0, b + c * k + i1, tw, e);
+        break;
+      }
+      case kStore:  // out rows arg … arg+K−1 (those < nout) ← b
+        for (uint32_t q = 0; q < kColPerThread; q++) {
+          uint32_t e = t + q * kColThreads, i = e / cols, c = e % cols;
+          if (arg + i < nout) out[(uint64_t)(arg + i) * width + c0 + c] = b[c * k + i];
+        }
+        break;
+    }
   }
+};
+
+// extend_columns_tile runs the phases of one tile. Blk runs a phase on
+// every thread of the block and then waits for all of them:
+//   template <class T> void each(const T& tile, uint32_t kind, uint32_t arg);
+// (tile.phase(kind, arg, threadIdx.x) then __syncthreads() on the device,
+// a loop over the threads on the host).
+template <class Blk>
+ZGDA_HD void extend_columns_tile(Blk& blk, fr_t* a, fr_t* b, const ColumnBatch& p, uint32_t tile, const fr_t* tw) {
+  const ColumnTile ct(a, b, p, tile, tw);
+  const uint32_t log_k = p.log_k, k = 1u << log_k;
+  blk.each(ct, ColumnTile::kLoad, 0);
+  for (uint32_t s = 0; s < log_k; s++) blk.each(ct, ColumnTile::kInverse, s);
+  const uint32_t blocks = (p.nout + k - 1) >> log_k;  // coset blocks holding a wanted row
+  for (uint32_t bi = 1; bi <= blocks; bi++) {
+    // h_b = ω_4K^brp2(b) = ω_8192^(brp2(b)·8192/(4K)).
+    blk.each(ct, ColumnTile::kScale, brp2(bi) << (kTwLog - 2 - log_k));
+    for (uint32_t s = log_k; s-- > 0;) blk.each(ct, ColumnTile::kForward, s);
+    blk.each(ct, ColumnTile::kStore, (bi - 1) << log_k);
+  }
+}
+
+// HostBlock runs a block's phases on the calling thread, one thread id
+// after another: the host checks' and the emulator's Blk.
+struct HostBlock {
+  template <class T>
+  void each(const T& tile, uint32_t kind, uint32_t arg) {
+    for (uint32_t t = 0; t < kColThreads; t++) tile.phase(kind, arg, t);
+  }
+};
+
+// host_extend_columns runs every tile of p on the host.
+inline void host_extend_columns(const ColumnBatch& p, const fr_t* tw) {
+  fr_t a[kColTile], b[kColTile];  // the block's shared memory
+  HostBlock blk;
+  for (uint32_t tile = 0; tile < column_tiles(p); tile++) extend_columns_tile(blk, a, b, p, tile, tw);
 }
 
 // plan_extend_rows extends `rows` rows of 4096 evaluations to EIP-7594's 8192:

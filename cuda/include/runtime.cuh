@@ -10,6 +10,21 @@
 // ZGDA_LAUNCH_GRID runs kernel over blocks × block threads on stream.
 #define ZGDA_LAUNCH_GRID(kernel, blocks, block, stream, ...) \
   kernel<<<(blocks), (block), 0, stream>>>(__VA_ARGS__)
+// Block kernels (shared memory, barriers): ZGDA_BLOCK_ID() names the block,
+// ZGDA_SHARED its shared arrays, and a DeviceBlock runs one phase per
+// thread then waits for the block (the Blk of ntt.cuh's fused plans).
+#define ZGDA_SHARED __shared__
+#define ZGDA_BLOCK_ID() blockIdx.x
+#define ZGDA_LAUNCH_BLOCKS(kernel, blocks, block, stream, ...) ZGDA_LAUNCH_GRID(kernel, blocks, block, stream, __VA_ARGS__)
+struct DeviceBlock {
+  template <class T>
+  __host__ __device__ __forceinline__ void each(const T& tile, uint32_t kind, uint32_t arg) {
+#if defined(__CUDA_ARCH__)
+    tile.phase(kind, arg, threadIdx.x);
+    __syncthreads();
+#endif
+  }
+};
 #else
 #include "cuda_emu.h"
 #define ZGDA_GLOBAL static void
@@ -21,6 +36,19 @@
       zgda_emu::thread_id = t_;                                                  \
       kernel(__VA_ARGS__);                                                       \
     }                                                                            \
+  } while (0)
+// The emulator calls a block kernel once per block; inside, its phases loop
+// over the block's threads (ntt.cuh's HostBlock) and shared arrays are the
+// call's locals.
+#define ZGDA_SHARED
+#define ZGDA_BLOCK_ID() zgda_emu::block_id
+#define ZGDA_LAUNCH_BLOCKS(kernel, blocks, block, stream, ...)  \
+  do {                                                        \
+    zgda_emu::check_stream(stream);                           \
+    for (uint32_t b_ = 0; b_ < (uint32_t)(blocks); b_++) {    \
+      zgda_emu::block_id = b_;                                \
+      kernel(__VA_ARGS__);                                    \
+    }                                                         \
   } while (0)
 #endif
 

@@ -49,6 +49,7 @@ struct cudaDeviceProp {
 namespace zgda_emu {
 
 inline thread_local uint32_t thread_id;
+inline thread_local uint32_t block_id;  // of a block kernel (ZGDA_LAUNCH_BLOCKS)
 inline std::mutex mu;
 inline std::map<uintptr_t, size_t> device_mem, pinned_mem;  // start → size
 inline thread_local cudaError_t last_error = cudaSuccess;

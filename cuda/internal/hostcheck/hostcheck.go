@@ -140,31 +140,34 @@ func logOf(k int) uint {
 	return l
 }
 
-// ExtendColumns runs the column-extension plan over the K data rows in
-// chunks of width adjacent columns (as the library does) and returns all 4K
-// extended rows.
-func ExtendColumns(data [][]fr.Element, width int) [][]fr.Element {
-	k := len(data)
+// ColumnTileWidth is how many adjacent columns of a K-row matrix one block
+// of the fused column kernel holds (kColTile/K): a chunk width must be a
+// multiple of it.
+func ColumnTileWidth(k int) int { return 512 / k }
+
+// ExtendColumns runs the fused column-extension tiles (the kernel's code)
+// over data, the d ≤ K data rows of a K-row matrix whose other rows are
+// zero, in chunks of width adjacent columns as the library batches them,
+// and returns extended rows K … K+nout−1 (nout ≤ 3K).
+func ExtendColumns(data [][]fr.Element, k, width, nout int) [][]fr.Element {
+	d := len(data)
 	lk := logOf(k)
-	if width <= 0 || rowLen%width != 0 {
-		panic(fmt.Sprintf("hostcheck: chunk width %d", width))
+	if d < 1 || d > k || width <= 0 || rowLen%width != 0 || width%ColumnTileWidth(k) != 0 || nout < 1 || nout > 3*k {
+		panic(fmt.Sprintf("hostcheck: ExtendColumns d=%d K=%d width=%d nout=%d", d, k, width, nout))
 	}
-	out := make([][]fr.Element, 4*k)
+	out := make([][]fr.Element, nout)
 	for j := range out {
 		out[j] = make([]fr.Element, rowLen)
-		if j < k {
-			copy(out[j], data[j])
-		}
 	}
-	in := make([]fr.Element, k*width)
-	ext := make([]fr.Element, 3*k*width)
+	in := make([]fr.Element, d*width)
+	ext := make([]fr.Element, nout*width)
 	for c0 := 0; c0 < rowLen; c0 += width {
-		for i := 0; i < k; i++ {
+		for i := 0; i < d; i++ {
 			copy(in[i*width:(i+1)*width], data[i][c0:c0+width])
 		}
-		C.hc_extend_columns_chunk(ptr(in), ptr(ext), C.uint(lk), C.uint32_t(width))
-		for r := 0; r < 3*k; r++ {
-			copy(out[k+r][c0:c0+width], ext[r*width:(r+1)*width])
+		C.hc_extend_columns(ptr(in), ptr(ext), C.uint(lk), C.uint32_t(d), C.uint32_t(width), C.uint32_t(nout))
+		for r := 0; r < nout; r++ {
+			copy(out[r][c0:c0+width], ext[r*width:(r+1)*width])
 		}
 	}
 	return out

@@ -374,26 +374,52 @@ func alloc(n, width int) [][]fr.Element {
 	return out
 }
 
-// TestExtendColumns compares the column plan with the encoder's CPU backend
-// for every chunk width the library may use.
+// TestExtendColumns compares the fused column tiles with the encoder's CPU
+// backend: full matrices (d = K, all 3K extended rows) for tile widths the
+// library may use, and v2 batch shapes (d not a power of two, zero padding
+// rows made by the kernel, only the 3d parity rows written) on random,
+// all-zero and one-repeated-value rows.
 func TestExtendColumns(t *testing.T) {
 	r := rng(t)
 	cpu := encoder.NewCPUBackend(0)
-	cases := []struct{ k, width int }{
-		{1, 4096}, {1, 1}, {2, 4096}, {4, 4096}, {4, 1}, {4, 64},
-		{8, 512}, {16, 4096}, {32, 256}, {64, 1024}, {256, 512},
+	check := func(name string, data [][]fr.Element, k, width, nout int) {
+		t.Helper()
+		matrix := append([][]fr.Element(nil), data...)
+		for len(matrix) < k {
+			matrix = append(matrix, make([]fr.Element, 4096))
+		}
+		want := alloc(4*k, 4096)
+		if err := cpu.ExtendColumns(context.Background(), matrix, want); err != nil {
+			t.Fatal(err)
+		}
+		compareRows(t, name, ExtendColumns(data, k, width, nout), want[k:k+nout])
 	}
-	for _, tc := range cases {
+	full := []struct{ k, width int }{
+		{1, 512}, {1, 4096}, {2, 256}, {4, 128}, {4, 4096}, {8, 64}, {8, 512},
+		{16, 4096}, {32, 16}, {64, 1024}, {128, 4}, {256, 2}, {256, 512},
+	}
+	for _, tc := range full {
 		if testing.Short() && tc.k > 64 {
 			continue
 		}
-		data := randRows(r, tc.k, 4096)
-		want := alloc(4*tc.k, 4096)
-		if err := cpu.ExtendColumns(context.Background(), data, want); err != nil {
-			t.Fatal(err)
+		check("K="+itoa(tc.k)+" width="+itoa(tc.width), randRows(r, tc.k, 4096), tc.k, tc.width, 3*tc.k)
+	}
+	var rep fr.Element
+	rep.SetUint64(0xa7a7a7)
+	for _, d := range []int{1, 2, 3, 5, 8} {
+		k := 1
+		for k < d {
+			k <<= 1
 		}
-		got := ExtendColumns(data, tc.width)
-		compareRows(t, "K="+itoa(tc.k)+" width="+itoa(tc.width), got, want)
+		kinds := map[string][][]fr.Element{"random": randRows(r, d, 4096), "zero": alloc(d, 4096), "repeated": alloc(d, 4096)}
+		for _, row := range kinds["repeated"] {
+			for j := range row {
+				row[j] = rep
+			}
+		}
+		for name, data := range kinds {
+			check("D="+itoa(d)+" "+name, data, k, 4*ColumnTileWidth(k), 3*d)
+		}
 	}
 }
 
