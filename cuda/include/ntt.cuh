@@ -254,18 +254,22 @@ ZGDA_HD void extend_columns_tile(Blk& blk, fr_t* a, fr_t* b, const ColumnBatch& 
 }
 
 // HostBlock runs a block's phases on the calling thread, one thread id
-// after another: the host checks' and the emulator's Blk.
+// after another: the host checks' and the emulator's Blk. With reversed,
+// the threads of a phase run last to first: a phase whose threads depend
+// on each other (a missing barrier) gives other results, which the host
+// checks look for.
 struct HostBlock {
+  bool reversed = false;
   template <class T>
   void each(const T& tile, uint32_t kind, uint32_t arg) {
-    for (uint32_t t = 0; t < kColThreads; t++) tile.phase(kind, arg, t);
+    for (uint32_t i = 0; i < kColThreads; i++) tile.phase(kind, arg, reversed ? kColThreads - 1 - i : i);
   }
 };
 
 // host_extend_columns runs every tile of p on the host.
-inline void host_extend_columns(const ColumnBatch& p, const fr_t* tw) {
+inline void host_extend_columns(const ColumnBatch& p, const fr_t* tw, bool reversed = false) {
   fr_t a[kColTile], b[kColTile];  // the block's shared memory
-  HostBlock blk;
+  HostBlock blk{reversed};
   for (uint32_t tile = 0; tile < column_tiles(p); tile++) extend_columns_tile(blk, a, b, p, tile, tw);
 }
 

@@ -77,10 +77,11 @@ void hc_ntt_forward(void* a, unsigned log_n, uint32_t count, uint64_t elem_strid
   forward_ntt(ex, as_fr(a), Layout{log_n, count, elem_stride, vec_stride});
 }
 
-void hc_extend_columns(const void* in, void* out, unsigned log_k, uint32_t d, uint32_t width, uint32_t nout) {
+void hc_extend_columns(const void* in, void* out, unsigned log_k, uint32_t d, uint32_t width, uint32_t nout,
+                       int reversed) {
   host_extend_columns(ColumnBatch{as_fr(in), as_fr(out), log_k, d, width, nout,
                                   fr_inverse(fr_from_u64(1ull << log_k))},
-                      twiddles());
+                      twiddles(), reversed != 0);
 }
 
 void hc_extend_rows(void* in, void* out, uint32_t rows) {

@@ -148,8 +148,9 @@ func ColumnTileWidth(k int) int { return 512 / k }
 // ExtendColumns runs the fused column-extension tiles (the kernel's code)
 // over data, the d ≤ K data rows of a K-row matrix whose other rows are
 // zero, in chunks of width adjacent columns as the library batches them,
-// and returns extended rows K … K+nout−1 (nout ≤ 3K).
-func ExtendColumns(data [][]fr.Element, k, width, nout int) [][]fr.Element {
+// and returns extended rows K … K+nout−1 (nout ≤ 3K). With reversed, the
+// threads of each phase run last to first (a missing barrier shows).
+func ExtendColumns(data [][]fr.Element, k, width, nout int, reversed bool) [][]fr.Element {
 	d := len(data)
 	lk := logOf(k)
 	if d < 1 || d > k || width <= 0 || rowLen%width != 0 || width%ColumnTileWidth(k) != 0 || nout < 1 || nout > 3*k {
@@ -159,13 +160,17 @@ func ExtendColumns(data [][]fr.Element, k, width, nout int) [][]fr.Element {
 	for j := range out {
 		out[j] = make([]fr.Element, rowLen)
 	}
+	rev := 0
+	if reversed {
+		rev = 1
+	}
 	in := make([]fr.Element, d*width)
 	ext := make([]fr.Element, nout*width)
 	for c0 := 0; c0 < rowLen; c0 += width {
 		for i := 0; i < d; i++ {
 			copy(in[i*width:(i+1)*width], data[i][c0:c0+width])
 		}
-		C.hc_extend_columns(ptr(in), ptr(ext), C.uint(lk), C.uint32_t(d), C.uint32_t(width), C.uint32_t(nout))
+		C.hc_extend_columns(ptr(in), ptr(ext), C.uint(lk), C.uint32_t(d), C.uint32_t(width), C.uint32_t(nout), C.int(rev))
 		for r := 0; r < nout; r++ {
 			copy(out[r][c0:c0+width], ext[r*width:(r+1)*width])
 		}

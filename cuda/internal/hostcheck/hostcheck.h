@@ -20,8 +20,10 @@ void hc_twiddles(void* out);
 void hc_ntt_inverse(void* a, unsigned log_n, uint32_t count, uint64_t elem_stride, uint64_t vec_stride);
 void hc_ntt_forward(void* a, unsigned log_n, uint32_t count, uint64_t elem_stride, uint64_t vec_stride);
 // hc_extend_columns: ntt.cuh's fused column tiles over one batch of width
-// columns: in holds d rows (pitch width), out nout rows (extended K … K+nout−1).
-void hc_extend_columns(const void* in, void* out, unsigned log_k, uint32_t d, uint32_t width, uint32_t nout);
+// columns: in holds d rows (pitch width), out nout rows (extended K … K+nout−1);
+// reversed runs each phase's threads last to first.
+void hc_extend_columns(const void* in, void* out, unsigned log_k, uint32_t d, uint32_t width, uint32_t nout,
+                       int reversed);
 void hc_extend_rows(void* in, void* out, uint32_t rows);
 
 // Fp (48-byte fp.Element) and G1 (G1Jac 144 bytes, G1Affine 96 bytes).

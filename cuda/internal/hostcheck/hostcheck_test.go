@@ -378,7 +378,8 @@ func alloc(n, width int) [][]fr.Element {
 // backend: full matrices (d = K, all 3K extended rows) for tile widths the
 // library may use, and v2 batch shapes (d not a power of two, zero padding
 // rows made by the kernel, only the 3d parity rows written) on random,
-// all-zero and one-repeated-value rows.
+// all-zero and one-repeated-value rows; each also with every phase's
+// threads run in reverse, so a phase that needs a barrier it lacks fails.
 func TestExtendColumns(t *testing.T) {
 	r := rng(t)
 	cpu := encoder.NewCPUBackend(0)
@@ -392,7 +393,8 @@ func TestExtendColumns(t *testing.T) {
 		if err := cpu.ExtendColumns(context.Background(), matrix, want); err != nil {
 			t.Fatal(err)
 		}
-		compareRows(t, name, ExtendColumns(data, k, width, nout), want[k:k+nout])
+		compareRows(t, name, ExtendColumns(data, k, width, nout, false), want[k:k+nout])
+		compareRows(t, name+" threads reversed", ExtendColumns(data, k, width, nout, true), want[k:k+nout])
 	}
 	full := []struct{ k, width int }{
 		{1, 512}, {1, 4096}, {2, 256}, {4, 128}, {4, 4096}, {8, 64}, {8, 512},
