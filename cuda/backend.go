@@ -38,13 +38,14 @@ type Backend struct {
 	device int
 	info   string
 
-	mu      sync.Mutex
-	ctx     *C.zgda_cuda_ctx
-	pin     runtime.Pinner
-	in, out []unsafe.Pointer // row pointers of the current call, pinned
-	msg     [msgLen]byte
-	batchFn unsafe.Pointer // zgda_cuda_encode_batch, looked up on first use
-	pts     []bls.G1Affine // ExtendBatch's decoded data commitments, reused
+	mu         sync.Mutex
+	ctx        *C.zgda_cuda_ctx
+	pin        runtime.Pinner
+	in, out    []unsafe.Pointer // row pointers of the current call, pinned
+	msg        [msgLen]byte
+	batchFn    unsafe.Pointer // zgda_cuda_encode_batch, looked up on first use
+	residentFn unsafe.Pointer // zgda_cuda_encode_batch_resident, likewise
+	pts        []bls.G1Affine // ExtendBatch's decoded data commitments, reused
 }
 
 var _ encoder.Backend = (*Backend)(nil)

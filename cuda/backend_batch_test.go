@@ -55,6 +55,16 @@ func matrixRows(d int) int {
 // kzg.ParityCommitments, byte for byte.
 func checkExtendBatch(t *testing.T, be *Backend, rows [][]fr.Element, comms []kzg.Commitment) {
 	t.Helper()
+	checkExtendBatchWith(t, rows, comms, func(parity [][]fr.Element, pc []kzg.Commitment) error {
+		return be.ExtendBatch(context.Background(), rows, comms, parity, pc)
+	})
+}
+
+// checkExtendBatchWith is checkExtendBatch for any call that encodes the
+// batch of rows and comms into parity and pc.
+func checkExtendBatchWith(t *testing.T, rows [][]fr.Element, comms []kzg.Commitment,
+	extend func(parity [][]fr.Element, pc []kzg.Commitment) error) {
+	t.Helper()
 	ctx := context.Background()
 	d := len(rows)
 	k := matrixRows(d)
@@ -78,7 +88,7 @@ func checkExtendBatch(t *testing.T, be *Backend, rows [][]fr.Element, comms []kz
 	for i := range pc {
 		pc[i][0] = 0x55 // garbage, so an unwritten commitment shows
 	}
-	if err := be.ExtendBatch(ctx, rows, comms, parity, pc); err != nil {
+	if err := extend(parity, pc); err != nil {
 		t.Fatalf("D=%d: %v", d, err)
 	}
 	equalRows(t, "parity rows", parity, want[k:k+3*d])

@@ -20,6 +20,12 @@ static int zgda_msm_call_commit(void* f, zgda_cuda_msm_ctx* c, void** rows, int 
 static int zgda_msm_call_commit_bytes(void* f, zgda_cuda_msm_ctx* c, zgda_msm_bytes* rows, int n, void* out, char* msg, size_t len) {
 	return ((zgda_msm_commit_bytes_fn)f)(c, rows, n, (zgda_msm_point*)out, msg, len);
 }
+typedef int (*zgda_msm_commit_bytes_keep_fn)(zgda_cuda_msm_ctx*, const zgda_msm_bytes*, int, zgda_msm_point*,
+                                             unsigned long long*, char*, size_t);
+static int zgda_msm_call_commit_bytes_keep(void* f, zgda_cuda_msm_ctx* c, zgda_msm_bytes* rows, int n, void* out,
+                                           unsigned long long* h, char* msg, size_t len) {
+	return ((zgda_msm_commit_bytes_keep_fn)f)(c, rows, n, (zgda_msm_point*)out, h, msg, len);
+}
 */
 import "C"
 
@@ -70,6 +76,7 @@ type Committer struct {
 	n       int            // scalars per row: kzg.ScalarsPerRow but in tests
 	commit  unsafe.Pointer // zgda_cuda_commit_rows
 	bytesFn unsafe.Pointer // zgda_cuda_msm_commit_bytes
+	keepFn  unsafe.Pointer // zgda_cuda_msm_commit_bytes_keep, looked up on first use
 	closeFn unsafe.Pointer // zgda_cuda_msm_close
 	chunk   int
 
@@ -237,6 +244,13 @@ func (c *Committer) points(pts []msmPoint, out []kzg.Commitment, first int) erro
 // is empty or too large gives encoder's ErrEmptyBlob / ErrBlobTooLarge.
 // The commitments share one allocation.
 func (c *Committer) CommitBlobs(ctx context.Context, blobs [][]byte, progress func(done int)) ([][]kzg.Commitment, error) {
+	return c.commitBlobs(ctx, blobs, progress, nil)
+}
+
+// commitBlobs is CommitBlobs; with keep (CommitBlobsResident) the packed
+// rows also stay on the device and keep receives one handle list a blob.
+func (c *Committer) commitBlobs(ctx context.Context, blobs [][]byte, progress func(done int),
+	keep *[][]ResidentRow) ([][]kzg.Commitment, error) {
 	if c.n != encoder.ElementsPerRow {
 		return nil, fmt.Errorf("%w: CommitBlobs on a committer over %d points, want %d", encoder.ErrShape, c.n, encoder.ElementsPerRow)
 	}
@@ -264,15 +278,28 @@ func (c *Committer) CommitBlobs(ctx context.Context, blobs [][]byte, progress fu
 	}
 	c.cut = rows
 	defer clear(c.cut) // keep no caller memory alive after the call
-	flat, err := c.commitByteRowsLocked(ctx, rows, progress)
+	var flat []kzg.Commitment
+	var handles []ResidentRow
+	var err error
+	if keep == nil {
+		flat, err = c.commitByteRowsLocked(ctx, rows, progress)
+	} else {
+		flat, handles, err = c.keepByteRowsLocked(ctx, rows, progress)
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := make([][]kzg.Commitment, len(blobs))
+	if keep != nil {
+		*keep = make([][]ResidentRow, len(blobs))
+	}
 	off := 0
 	for i, b := range blobs {
 		r := (len(b) + encoder.BytesPerRow - 1) / encoder.BytesPerRow
 		out[i] = flat[off : off+r : off+r]
+		if keep != nil {
+			(*keep)[i] = handles[off : off+r : off+r]
+		}
 		off += r
 	}
 	return out, nil
@@ -325,6 +352,12 @@ func inChunks[T any](ctx context.Context, rows []T, chunk int, commit func(rows 
 
 // commitBytesChunk is commitChunk over rows given as bytes.
 func (c *Committer) commitBytesChunk(rows [][]byte, out []kzg.Commitment, first int) error {
+	return c.bytesChunk(rows, out, first, nil)
+}
+
+// bytesChunk commits rows given as bytes; with handles (one per row) by
+// zgda_cuda_msm_commit_bytes_keep, which keeps them on the device.
+func (c *Committer) bytesChunk(rows [][]byte, out []kzg.Commitment, first int, handles []ResidentRow) error {
 	c.brows = c.brows[:0]
 	for _, r := range rows {
 		var e C.zgda_msm_bytes
@@ -339,8 +372,15 @@ func (c *Committer) commitBytesChunk(rows [][]byte, out []kzg.Commitment, first 
 		c.pts = make([]msmPoint, len(rows))
 	}
 	pts := c.pts[:len(rows)]
-	rc := C.zgda_msm_call_commit_bytes(c.bytesFn, c.ctx, &c.brows[0], C.int(len(rows)),
-		unsafe.Pointer(&pts[0]), c.msgPtr(), C.size_t(len(c.msg)))
+	var rc C.int
+	if handles == nil {
+		rc = C.zgda_msm_call_commit_bytes(c.bytesFn, c.ctx, &c.brows[0], C.int(len(rows)),
+			unsafe.Pointer(&pts[0]), c.msgPtr(), C.size_t(len(c.msg)))
+	} else {
+		c.pin.Pin(&handles[0])
+		rc = C.zgda_msm_call_commit_bytes_keep(c.keepFn, c.ctx, &c.brows[0], C.int(len(rows)),
+			unsafe.Pointer(&pts[0]), (*C.ulonglong)(unsafe.Pointer(&handles[0])), c.msgPtr(), C.size_t(len(c.msg)))
+	}
 	c.pin.Unpin()
 	clear(c.brows)
 	if rc != C.ZGDA_OK {

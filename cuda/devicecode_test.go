@@ -71,3 +71,9 @@ func TestDeviceCodeCompiles(t *testing.T) {
 		t.Errorf("kernels spill to local memory")
 	}
 }
+
+// TestRowStoreCompiles checks rows.cu (host code over the CUDA runtime, no
+// kernels) as CUDA with clang, host and device side.
+func TestRowStoreCompiles(t *testing.T) {
+	clangCUDA(t, "rows.cu", false)
+}

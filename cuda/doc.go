@@ -49,9 +49,19 @@
 // once into a slot's reusable pinned buffer, the device packs them into
 // fr.Element scalars in Montgomery form (include/pack.cuh, docs/spec.md
 // §3.1) and the MSM reads those: no per-blob allocation, no per-element host
-// work. CommitRows takes rows already packed (any scalars). The packed rows
-// do not yet stay on the device for the batch: its encoding reads the rows
-// the engine packs on the host while the device commits.
+// work. CommitRows takes rows already packed (any scalars).
+//
+// Resident rows. CommitBlobsResident is CommitBlobs that also leaves every
+// packed row on the device, in a store of the library's (rows.cu: 512 rows
+// of 128 KiB, ZGDA_RESIDENT_ROWS, shared by all contexts on the device),
+// each named by a ResidentRow handle; Backend.ExtendBatchResident encodes
+// a batch from those handles (zgda_cuda_encode_batch_resident), the fused
+// column kernel reading the rows where they lie, so no data row is
+// uploaded twice. Handles are held until ReleaseRows; a released one is
+// refused, never aliased (a generation in its high bits), and a full store
+// is ErrOutOfMemory with nothing held, so the caller can fall back to host
+// rows. The engine does not use them yet: it commits with CommitBlobs and
+// encodes through encoder.EncodeBatch from the rows it packs on the host.
 //
 // The device MSM (include/msm.cuh) uses fixed-base signed 12-bit windows and
 // a schedule in which no thread's work depends on the scalars: a row's
@@ -101,6 +111,7 @@
 //     batch entry point with its G1 kernels (include/g1fft.cuh);
 //   - msm.cu, zgda_cuda_msm.h, include/msm.cuh, include/pack.cuh: row
 //     commitments, from scalars or from blob bytes;
+//   - rows.cu, include/rowstore.h: the resident-row store;
 //   - rs.cu, zgda_cuda_rs.h, include/gf256.cuh: Reed–Solomon for storage;
 //   - internal/hostcheck: the headers run on the host and compared with
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);
@@ -111,6 +122,17 @@
 //     (the non-blocking streams would race that copy on a device);
 //   - internal/clangcheck: declarations that let clang (when installed)
 //     compile the device code to PTX without the CUDA toolkit.
+//
+// ICICLE (v2.8.0, MIT) is not built in: its Go module carries its CUDA
+// sources (icicle/src/msm/extern.cu, ntt/extern.cu and ntt/kernel_ntt.cu,
+// compiled with -DCURVE=bls12_381 -DCURVE_ID=2 -DFIELD_ID=2 and its
+// include/), and nvcc could compile them into this library beside ours, but
+// they need the CUDA toolkit's own headers (CUB, cooperative_groups.h,
+// cuda.h, vector types), which no machine without a GPU has here, so
+// clang cannot check them and nothing of it could be tested before a
+// device run; its projective results are homogeneous (x = X/Z), not
+// Jacobian, and its MSMConfig must be told that scalars and points are
+// in Montgomery form (the layouts match gnark-crypto's limbs).
 //
 // None of the device code has run on a GPU yet: everything above is tested
 // on the host. The first GPU session runs `make cuda` and the TestDevice…

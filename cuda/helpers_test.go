@@ -77,7 +77,7 @@ var emu struct {
 // emuLib builds every cuda/*.cu with g++ against the emulated CUDA runtime
 // (internal/emu) once per test binary and loads it. Batches are shrunk to
 // 4 rows (16384 elements) so small inputs make many batches over the three
-// slots.
+// slots, and the resident-row store to 16 rows so that filling it is cheap.
 func emuLib(t testing.TB) *Lib {
 	t.Helper()
 	src := srcDir()
@@ -87,7 +87,7 @@ func emuLib(t testing.TB) *Lib {
 	emu.once.Do(func() {
 		srcs, _ := filepath.Glob(filepath.Join(src, "*.cu"))
 		args := append([]string{"-std=c++17", "-O2", "-Wall",
-			"-I" + filepath.Join(src, "internal", "emu"), "-DZGDA_BATCH_ELEMS=16384", "-x", "c++"}, srcs...)
+			"-I" + filepath.Join(src, "internal", "emu"), "-DZGDA_BATCH_ELEMS=16384", "-DZGDA_RESIDENT_ROWS=16", "-x", "c++"}, srcs...)
 		emu.path = buildSharedLib(t, "libzgda_cuda_emu.so", args...)
 		emu.lib, emu.err = LoadPath(emu.path)
 	})

@@ -21,9 +21,12 @@
 
 #include <mutex>
 #include <new>
+#include <memory>
 
 #include "include/msm.cuh"
 #include "include/pack.cuh"
+#include "include/rowstore.h"
+#include "zgda_cuda.h"
 #include "zgda_cuda_msm.h"
 
 #include "include/runtime.cuh"
@@ -219,10 +222,14 @@ void free_ctx(zgda_cuda_msm_ctx* c) {
 // — scalars from s.h_in, or (bytes) payload bytes from s.h_bytes, which the
 // pack kernel turns into s.d_in's scalars — runs plan_msm and copies the m
 // results back to s.h_out, all on s.stream.
-int enqueue_batch(zgda_cuda_msm_ctx* c, Slot& s, uint32_t m, bool bytes, char* err, size_t errlen) {
+// With keep, the j-th packed row is also copied to the resident row keep[j].
+int enqueue_batch(zgda_cuda_msm_ctx* c, Slot& s, uint32_t m, bool bytes, fr_t* const* keep, char* err,
+                  size_t errlen) {
   if (bytes) {
     MCK(cudaMemcpyAsync(s.d_bytes, s.h_bytes, m * pack_row_bytes(c->n), cudaMemcpyHostToDevice, s.stream));
     ZGDA_MSM_LAUNCH(k_pack, m * c->n, s.stream, s.d_bytes, s.d_in, c->n, m * c->n);
+    for (uint32_t j = 0; keep != nullptr && j < m; j++)
+      MCK(cudaMemcpyAsync(keep[j], s.d_in + (size_t)j * c->n, c->n * sizeof(fr_t), cudaMemcpyDeviceToDevice, s.stream));
   } else {
     MCK(cudaMemcpyAsync(s.d_in, s.h_in, (size_t)m * c->n * sizeof(fr_t), cudaMemcpyHostToDevice, s.stream));
   }
@@ -294,7 +301,7 @@ int known_answer(zgda_cuda_msm_ctx* c, const g1_jac& want, bool bytes, char* err
   Slot& s = c->slot[0];
   {
     zgda_status::Drain drain{c};
-    if (int rc = enqueue_batch(c, s, 1, bytes, err, errlen)) return rc;
+    if (int rc = enqueue_batch(c, s, 1, bytes, nullptr, err, errlen)) return rc;
     MCK(cudaStreamSynchronize(s.stream));
   }
   g1_affine w = g1_to_affine(want);
@@ -340,16 +347,11 @@ int self_test(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t er
   return known_answer(c, want, true, err, errlen);
 }
 
-// commit_pipeline commits nrows rows over the slots: gather(slot, j, row)
-// stages caller row `row` as the slot's j-th (scalars or, with bytes, payload
-// bytes), then the batch is enqueued; kMsmSlots batches later its points are
-// handed back into out.
+// commit_slots is commit_pipeline's loop over the slots; keep (or NULL)
+// holds the resident rows of all nrows rows.
 template <class Gather>
-int commit_pipeline(zgda_cuda_msm_ctx* c, int nrows, zgda_msm_point* out, bool bytes, Gather gather, char* err,
-                    size_t errlen) {
-  if (nrows == 0) return ZGDA_OK;
-  std::lock_guard<std::mutex> lock(c->mu);
-  if (int rc = set_device(c->device, err, errlen)) return rc;
+int commit_slots(zgda_cuda_msm_ctx* c, int nrows, zgda_msm_point* out, bool bytes, Gather gather, fr_t* const* keep,
+                 char* err, size_t errlen) {
   const size_t per = c->rows;
   const size_t nb = ((size_t)nrows + per - 1) / per;
   auto count = [&](size_t b) { return (size_t)nrows - b * per < per ? (size_t)nrows - b * per : per; };
@@ -363,13 +365,37 @@ int commit_pipeline(zgda_cuda_msm_ctx* c, int nrows, zgda_msm_point* out, bool b
     }
     if (b < nb) {
       for (size_t j = 0; j < count(b); j++) gather(s, j, b * per + j);
-      if (int rc = enqueue_batch(c, s, (uint32_t)count(b), bytes, err, errlen)) return rc;
+      if (int rc = enqueue_batch(c, s, (uint32_t)count(b), bytes, keep != nullptr ? keep + b * per : nullptr, err, errlen))
+        return rc;
       s.busy = true;
       s.job = b;
     }
   }
   return ZGDA_OK;
 }
+
+// commit_pipeline commits nrows rows over the slots: gather(slot, j, row)
+// stages caller row `row` as the slot's j-th (scalars or, with bytes, payload
+// bytes), then the batch is enqueued; kMsmSlots batches later its points are
+// handed back into out. With handles (bytes only), every packed row is kept
+// on the device and handles[row] names it; on failure none is held.
+template <class Gather>
+int commit_pipeline(zgda_cuda_msm_ctx* c, int nrows, zgda_msm_point* out, bool bytes, Gather gather,
+                    unsigned long long* handles, char* err, size_t errlen) {
+  if (nrows == 0) return ZGDA_OK;
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  std::unique_ptr<fr_t*[]> keep;
+  if (handles != nullptr) {
+    keep.reset(new (std::nothrow) fr_t*[nrows]);
+    if (!keep) return say(err, errlen, ZGDA_ENOMEM, "msm: resident row table: out of memory");
+    if (int rc = zgda_rows::reserve(c->device, nrows, handles, keep.get(), err, errlen)) return rc;
+  }
+  int rc = commit_slots(c, nrows, out, bytes, gather, keep.get(), err, errlen);
+  if (rc != ZGDA_OK && handles != nullptr) zgda_rows::release(handles, nrows);
+  return rc;
+}
+
 
 int open_ctx(zgda_cuda_msm_ctx* c, const g1_affine* bases, char* err, size_t errlen) {
   if (int rc = set_device(c->device, err, errlen)) return rc;
@@ -420,13 +446,19 @@ int zgda_cuda_commit_rows(zgda_cuda_msm_ctx* c, const void* const* rows, int nro
   const size_t n = c->n;
   return commit_pipeline(c, nrows, out, false, [&](Slot& s, size_t j, size_t row) {
     memcpy(s.h_in + j * n, rows[row], n * sizeof(fr_t));
-  }, err, errlen);
+  }, nullptr, err, errlen);
 }
 
-int zgda_cuda_msm_commit_bytes(zgda_cuda_msm_ctx* c, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
-                               char* err, size_t errlen) {
+}  // extern "C"
+
+namespace zgda_msm {
+
+int commit_bytes(zgda_cuda_msm_ctx* c, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
+                 unsigned long long* handles, char* err, size_t errlen) {
   if (c == nullptr || nrows < 0 || (nrows > 0 && (rows == nullptr || out == nullptr)))
     return say(err, errlen, ZGDA_EINVAL, "msm: bad argument (nrows = %d)", nrows);
+  if (handles != nullptr && c->n != ZGDA_ROW)
+    return say(err, errlen, ZGDA_EINVAL, "msm: resident rows need %d-point rows, the context has %u", ZGDA_ROW, c->n);
   const size_t per = pack_row_bytes(c->n);
   for (int i = 0; i < nrows; i++) {
     if (rows[i].len > per)
@@ -440,7 +472,22 @@ int zgda_cuda_msm_commit_bytes(zgda_cuda_msm_ctx* c, const zgda_msm_bytes* rows,
     const size_t len = rows[row].len;
     if (len > 0) memcpy(dst, rows[row].data, len);
     memset(dst + len, 0, per - len);  // docs/spec.md §3.1: the last row's padding
-  }, err, errlen);
+  }, handles, err, errlen);
+}
+
+}  // namespace zgda_msm
+
+extern "C" {
+
+int zgda_cuda_msm_commit_bytes(zgda_cuda_msm_ctx* c, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
+                               char* err, size_t errlen) {
+  return commit_bytes(c, rows, nrows, out, nullptr, err, errlen);
+}
+
+int zgda_cuda_msm_commit_bytes_keep(zgda_cuda_msm_ctx* c, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
+                                    unsigned long long* handles, char* err, size_t errlen) {
+  if (handles == nullptr && nrows > 0) return say(err, errlen, ZGDA_EINVAL, "msm: null handles");
+  return commit_bytes(c, rows, nrows, out, handles, err, errlen);
 }
 
 }  // extern "C"

@@ -21,6 +21,7 @@
 
 #include "include/g1fft.cuh"
 #include "include/ntt.cuh"
+#include "include/rowstore.h"
 #include "zgda_cuda.h"
 
 #include "include/runtime.cuh"
@@ -185,6 +186,10 @@ struct zgda_cuda_ctx {
   g1_affine* d_g1_in = nullptr;
   g1_jac* d_g1 = nullptr;        // 4·ZGDA_MAX_K points
   fp_t* g1_scratch = nullptr;    // host, 3·ZGDA_MAX_K (batch inversion)
+  // Resident data rows of zgda_cuda_encode_batch_resident: their device
+  // addresses, staged in pinned memory and read by the column kernel.
+  const fr_t** h_rows = nullptr;  // pinned, ZGDA_MAX_K
+  const fr_t** d_rows = nullptr;
 };
 
 namespace {
@@ -219,18 +224,22 @@ int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatte
 // extended row K + r. Each slot's batch is `width` adjacent columns: the d
 // data rows' parts go up (the zero rows never leave the host, the kernel
 // makes them), one fused launch extends them, the nout rows' parts come
-// back. The caller holds c->mu on c's device.
-int column_pipeline(zgda_cuda_ctx* c, const void* const* data, int d, uint32_t log_k, void* const* out, int nout,
-                    char* err, size_t errlen) {
+// back. With d_rows (a device table of d resident rows) the data are
+// already on the device: nothing is gathered or uploaded and the kernel
+// reads them there; data is unused. The caller holds c->mu on c's device.
+int column_pipeline(zgda_cuda_ctx* c, const void* const* data, const fr_t* const* d_rows, int d, uint32_t log_k,
+                    void* const* out, int nout, char* err, size_t errlen) {
   const size_t k = (size_t)1 << log_k;
   const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096, a multiple of kColTile/K
   auto gather = [&](size_t b, Slot& s) {
+    if (d_rows != nullptr) return;
     const size_t c0 = b * width;
     for (int i = 0; i < d; i++) memcpy(s.h_in + i * width, static_cast<const fr_t*>(data[i]) + c0, width * kElem);
   };
-  auto enqueue = [&](size_t, Slot& s, char* err, size_t errlen) -> int {
-    CK(cudaMemcpyAsync(s.d_in, s.h_in, d * width * kElem, cudaMemcpyHostToDevice, s.stream));
-    ColumnBatch p{s.d_in, s.d_out, log_k, (uint32_t)d, (uint32_t)width, (uint32_t)nout, c->inv_pow2[log_k]};
+  auto enqueue = [&](size_t b, Slot& s, char* err, size_t errlen) -> int {
+    if (d_rows == nullptr) CK(cudaMemcpyAsync(s.d_in, s.h_in, d * width * kElem, cudaMemcpyHostToDevice, s.stream));
+    ColumnBatch p{s.d_in, s.d_out, log_k, (uint32_t)d, (uint32_t)width, (uint32_t)nout, c->inv_pow2[log_k], d_rows,
+                  (uint32_t)(b * width)};
     extend_columns_async(s.stream, p, c->d_tw);
     CK(cudaGetLastError());
     CK(cudaMemcpyAsync(s.h_out, s.d_out, nout * width * kElem, cudaMemcpyDeviceToHost, s.stream));
@@ -276,6 +285,8 @@ int free_ctx(zgda_cuda_ctx* c) {
   cudaFreeHost(c->h_g1_out);
   cudaFree(c->d_g1_in);
   cudaFree(c->d_g1);
+  cudaFreeHost(c->h_rows);
+  cudaFree(c->d_rows);
   free(c->g1_scratch);
   cudaFree(c->d_tw);
   delete c;
@@ -357,12 +368,53 @@ int open_ctx(zgda_cuda_ctx* c, char* err, size_t errlen) {
     CK(cudaMallocHost(reinterpret_cast<void**>(&c->h_g1_out), 3 * ZGDA_MAX_K * sizeof(g1_jac)));
     CK(cudaMalloc(reinterpret_cast<void**>(&c->d_g1_in), ZGDA_MAX_K * sizeof(g1_affine)));
     CK(cudaMalloc(reinterpret_cast<void**>(&c->d_g1), 4 * ZGDA_MAX_K * sizeof(g1_jac)));
+    CK(cudaMallocHost(reinterpret_cast<void**>(&c->h_rows), ZGDA_MAX_K * sizeof(fr_t*)));
+    CK(cudaMalloc(reinterpret_cast<void**>(&c->d_rows), ZGDA_MAX_K * sizeof(fr_t*)));
     c->g1_scratch = static_cast<fp_t*>(malloc(3 * ZGDA_MAX_K * sizeof(fp_t)));
     if (c->g1_scratch == nullptr) return say(err, errlen, ZGDA_ENOMEM, "host scratch: out of memory");
     return self_test(c, tw, err, errlen);
   }();
   free(tw);
   return rc;
+}
+
+// encode_batch is zgda_cuda_encode_batch with the d data rows given either
+// as host rows (data) or as resident-row handles (rows).
+int encode_batch(zgda_cuda_ctx* c, const void* const* data, const unsigned long long* rows, int d,
+                 const void* commitments, void* const* parity, void* parity_commitments, char* err, size_t errlen) {
+  if (commitments == nullptr || parity == nullptr || parity_commitments == nullptr)
+    return say(err, errlen, ZGDA_EINVAL, "null argument");
+  if (d < 1 || d > ZGDA_MAX_K) return say(err, errlen, ZGDA_EINVAL, "d = %d data rows: must be in [1, %d]", d, ZGDA_MAX_K);
+  for (int r = 0; r < 3 * d; r++)
+    if (parity[r] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null parity row pointer %d", r);
+  std::lock_guard<std::mutex> lock(c->mu);
+  if (int rc = set_device(c->device, err, errlen)) return rc;
+  uint32_t log_k = 0;
+  while ((1 << log_k) < d) log_k++;
+  const uint32_t k = 1u << log_k;
+  zgda_status::Drain drain{c};
+  G1Drain g1_drain{c};
+  const fr_t* const* d_rows = nullptr;
+  if (rows != nullptr) {
+    // The rows' table goes up on slot 0's stream and is waited for: every
+    // slot's kernel reads it.
+    if (int rc = zgda_rows::lookup(c->device, rows, d, c->h_rows, err, errlen)) return rc;
+    CK(cudaMemcpyAsync(c->d_rows, c->h_rows, d * sizeof(fr_t*), cudaMemcpyHostToDevice, c->slot[0].stream));
+    CK(cudaStreamSynchronize(c->slot[0].stream));
+    d_rows = c->d_rows;
+  }
+  // The commitments first, on their own stream: the rows' pipeline below
+  // overlaps them.
+  memcpy(c->h_g1_in, commitments, d * sizeof(g1_affine));
+  CK(cudaMemcpyAsync(c->d_g1_in, c->h_g1_in, d * sizeof(g1_affine), cudaMemcpyHostToDevice, c->g1_stream));
+  DeviceG1Exec gx{c->g1_stream, c->d_tw};
+  plan_g1_parity(gx, c->d_g1, c->d_g1_in, (uint32_t)d, log_k, c->inv_pow2[log_k]);
+  CK(cudaGetLastError());
+  CK(cudaMemcpyAsync(c->h_g1_out, c->d_g1 + k, 3 * d * sizeof(g1_jac), cudaMemcpyDeviceToHost, c->g1_stream));
+  if (int rc = column_pipeline(c, data, d_rows, d, log_k, parity, 3 * d, err, errlen)) return rc;
+  CK(cudaStreamSynchronize(c->g1_stream));
+  g1_batch_compress(c->h_g1_out, 3 * d, c->g1_scratch, static_cast<uint8_t*>(parity_commitments));
+  return ZGDA_OK;
 }
 
 }  // namespace
@@ -415,7 +467,7 @@ int zgda_cuda_extend_columns(zgda_cuda_ctx* c, const void* const* data, void* co
   while ((1 << log_k) < k) log_k++;
   for (int i = 0; i < k; i++)
     if (out[i] != data[i]) memcpy(out[i], data[i], ZGDA_ROW * kElem);
-  return column_pipeline(c, data, k, log_k, out + k, 3 * k, err, errlen);
+  return column_pipeline(c, data, nullptr, k, log_k, out + k, 3 * k, err, errlen);
 }
 
 int zgda_cuda_extend_rows(zgda_cuda_ctx* c, const void* const* rows, void* const* out, int n, char* err,
@@ -455,31 +507,17 @@ int zgda_cuda_extend_rows(zgda_cuda_ctx* c, const void* const* rows, void* const
 
 int zgda_cuda_encode_batch(zgda_cuda_ctx* c, const void* const* data, int d, const void* commitments,
                            void* const* parity, void* parity_commitments, char* err, size_t errlen) {
-  if (c == nullptr || data == nullptr || commitments == nullptr || parity == nullptr || parity_commitments == nullptr)
-    return say(err, errlen, ZGDA_EINVAL, "null argument");
-  if (d < 1 || d > ZGDA_MAX_K) return say(err, errlen, ZGDA_EINVAL, "d = %d data rows: must be in [1, %d]", d, ZGDA_MAX_K);
-  for (int i = 0; i < d; i++)
-    if (data[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null data row pointer %d", i);
-  for (int r = 0; r < 3 * d; r++)
-    if (parity[r] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null parity row pointer %d", r);
-  std::lock_guard<std::mutex> lock(c->mu);
-  if (int rc = set_device(c->device, err, errlen)) return rc;
-  uint32_t log_k = 0;
-  while ((1 << log_k) < d) log_k++;
-  const uint32_t k = 1u << log_k;
-  G1Drain g1_drain{c};
-  // The commitments first, on their own stream: the rows' pipeline below
-  // overlaps them.
-  memcpy(c->h_g1_in, commitments, d * sizeof(g1_affine));
-  CK(cudaMemcpyAsync(c->d_g1_in, c->h_g1_in, d * sizeof(g1_affine), cudaMemcpyHostToDevice, c->g1_stream));
-  DeviceG1Exec gx{c->g1_stream, c->d_tw};
-  plan_g1_parity(gx, c->d_g1, c->d_g1_in, (uint32_t)d, log_k, c->inv_pow2[log_k]);
-  CK(cudaGetLastError());
-  CK(cudaMemcpyAsync(c->h_g1_out, c->d_g1 + k, 3 * d * sizeof(g1_jac), cudaMemcpyDeviceToHost, c->g1_stream));
-  if (int rc = column_pipeline(c, data, d, log_k, parity, 3 * d, err, errlen)) return rc;
-  CK(cudaStreamSynchronize(c->g1_stream));
-  g1_batch_compress(c->h_g1_out, 3 * d, c->g1_scratch, static_cast<uint8_t*>(parity_commitments));
-  return ZGDA_OK;
+  if (c == nullptr || data == nullptr) return say(err, errlen, ZGDA_EINVAL, "null argument");
+  if (d >= 1 && d <= ZGDA_MAX_K)
+    for (int i = 0; i < d; i++)
+      if (data[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null data row pointer %d", i);
+  return encode_batch(c, data, nullptr, d, commitments, parity, parity_commitments, err, errlen);
+}
+
+int zgda_cuda_encode_batch_resident(zgda_cuda_ctx* c, const unsigned long long* rows, int d, const void* commitments,
+                                    void* const* parity, void* parity_commitments, char* err, size_t errlen) {
+  if (c == nullptr || rows == nullptr) return say(err, errlen, ZGDA_EINVAL, "null argument");
+  return encode_batch(c, nullptr, rows, d, commitments, parity, parity_commitments, err, errlen);
 }
 
 }  // extern "C"

@@ -76,6 +76,23 @@ int zgda_cuda_extend_rows(zgda_cuda_ctx* ctx, const void* const* rows, void* con
 int zgda_cuda_encode_batch(zgda_cuda_ctx* ctx, const void* const* data, int d, const void* commitments,
                            void* const* parity, void* parity_commitments, char* err, size_t errlen);
 
+/* Resident rows. zgda_cuda_msm_commit_bytes_keep (zgda_cuda_msm.h) leaves
+ * the data rows it packs on the device, each named by a 64-bit handle
+ * (never 0), in a store of the library's shared by all its contexts on
+ * one device (ZGDA_RESIDENT_ROWS rows, 512 by default: two batches of
+ * ZGDA_MAX_K). A handle is held until released; a released or unknown
+ * handle is refused, never aliased to another row.
+ *
+ * zgda_cuda_encode_batch_resident is zgda_cuda_encode_batch with the d
+ * data rows given as handles: the column extension reads them on the
+ * device, so no data row is uploaded again. The rows stay held. */
+int zgda_cuda_encode_batch_resident(zgda_cuda_ctx* ctx, const unsigned long long* rows, int d, const void* commitments,
+                                    void* const* parity, void* parity_commitments, char* err, size_t errlen);
+
+/* zgda_cuda_rows_release frees the rows of n handles; handles not held
+ * are ignored. */
+void zgda_cuda_rows_release(const unsigned long long* handles, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -71,6 +71,15 @@ typedef struct {
 int zgda_cuda_msm_commit_bytes(zgda_cuda_msm_ctx* ctx, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
                                char* err, size_t errlen);
 
+/* zgda_cuda_msm_commit_bytes_keep is zgda_cuda_msm_commit_bytes that also
+ * keeps each packed row on the device (zgda_cuda.h, Resident rows):
+ * handles[j] names rows[j]'s packed scalars. The context's n must be
+ * ZGDA_ROW. ZGDA_ENOMEM when the store has fewer than nrows free rows; on
+ * any failure no handle is held. Added without an ABI bump: package cuda
+ * looks it up when first used. */
+int zgda_cuda_msm_commit_bytes_keep(zgda_cuda_msm_ctx* ctx, const zgda_msm_bytes* rows, int nrows, zgda_msm_point* out,
+                                    unsigned long long* handles, char* err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

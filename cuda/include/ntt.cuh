@@ -157,12 +157,16 @@ constexpr uint32_t kColPerThread = kColTile / kColThreads;
 // ColumnBatch is what one launch extends: `width` adjacent columns (a
 // multiple of kColTile/K) of rows 0 … d−1 of a K-row matrix, in (pitch
 // width), and out (pitch width) receiving extended rows K … K+nout−1
-// (nout ≤ 3K). inv_k = 1/K.
+// (nout ≤ 3K). inv_k = 1/K. With rows set (resident rows), the input is
+// read from whole rows instead: row i's columns col0 … col0+width−1 are
+// rows[i][col0 …], and in is unused.
 struct ColumnBatch {
   const fr_t* in;
   fr_t* out;
   uint32_t log_k, d, width, nout;
   fr_t inv_k;
+  const fr_t* const* rows;
+  uint32_t col0;
 };
 
 // column_tiles is the number of blocks (tiles) one ColumnBatch launches.
@@ -183,15 +187,21 @@ struct ColumnTile {
   fr_t* a;
   fr_t* b;
   const fr_t* in;
+  const fr_t* const* rows;
   fr_t* out;
   const fr_t* tw;
   fr_t inv_k;
-  uint32_t log_k, d, width, nout, c0, cols, half;
+  uint32_t log_k, d, width, nout, c0, cols, half, col0;
 
   ZGDA_HD ColumnTile(fr_t* a_, fr_t* b_, const ColumnBatch& p, uint32_t tile, const fr_t* tw_)
-      : a(a_), b(b_), in(p.in), out(p.out), tw(tw_), inv_k(p.inv_k), log_k(p.log_k), d(p.d), width(p.width),
-        nout(p.nout), c0(tile * column_tile_width(p.log_k)), cols(column_tile_width(p.log_k)),
-        half(p.log_k == 0 ? 0 : p.log_k - 1) {}
+      : a(a_), b(b_), in(p.in), rows(p.rows), out(p.out), tw(tw_), inv_k(p.inv_k), log_k(p.log_k), d(p.d),
+        width(p.width), nout(p.nout), c0(tile * column_tile_width(p.log_k)), cols(column_tile_width(p.log_k)),
+        half(p.log_k == 0 ? 0 : p.log_k - 1), col0(p.col0) {}
+
+  // input is element (i, c) of the batch's data rows, i < d.
+  ZGDA_HD fr_t input(uint32_t i, uint32_t c) const {
+    return rows != nullptr ? rows[i][col0 + c0 + c] : in[(uint64_t)i * width + c0 + c];
+  }
 
   // phase does thread t's part of one phase. Element e of the tile is row
   // e / cols, column e % cols in global memory, so neighbouring threads
@@ -202,7 +212,7 @@ struct ColumnTile {
       case kLoad:  // a ← rows 0 … d−1 of the tile, zero below
         for (uint32_t q = 0; q < kColPerThread; q++) {
           uint32_t e = t + q * kColThreads, i = e / cols, c = e % cols;
-          a[c * k + i] = i < d ? in[(uint64_t)i * width + c0 + c] : fr_t::zero();
+          a[c * k + i] = i < d ? input(i, c) : fr_t::zero();
         }
         break;
       case kInverse: {  // butterfly t of inverse stage arg, in a

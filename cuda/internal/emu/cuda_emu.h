@@ -183,7 +183,8 @@ inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKi
   return cudaSuccess;
 }
 
-// cudaMemcpyAsync must move between pinned host buffers and device memory.
+// cudaMemcpyAsync must move between pinned host buffers and device memory,
+// or within device memory.
 inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s) {
   zgda_emu::check_stream(s);
   if (zgda_emu::legacy_unsynced) return cudaErrorEmuUnordered;
@@ -194,6 +195,8 @@ inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMem
     ok = zgda_emu::inside(zgda_emu::pinned_mem, src, n) && zgda_emu::inside(zgda_emu::device_mem, dst, n);
   if (kind == cudaMemcpyDeviceToHost)
     ok = zgda_emu::inside(zgda_emu::device_mem, src, n) && zgda_emu::inside(zgda_emu::pinned_mem, dst, n);
+  if (kind == cudaMemcpyDeviceToDevice)
+    ok = zgda_emu::inside(zgda_emu::device_mem, src, n) && zgda_emu::inside(zgda_emu::device_mem, dst, n);
   if (!ok) return cudaErrorEmuBadCopy;
   memcpy(dst, src, n);
   return cudaSuccess;
