@@ -111,7 +111,7 @@
 //     batch entry point with its G1 kernels (include/g1fft.cuh);
 //   - msm.cu, zgda_cuda_msm.h, include/msm.cuh, include/pack.cuh: row
 //     commitments, from scalars or from blob bytes;
-//   - rows.cu, include/rowstore.h: the resident-row store;
+//   - rows.cu, include/rowstore.cuh: the resident-row store;
 //   - rs.cu, zgda_cuda_rs.h, include/gf256.cuh: Reed–Solomon for storage;
 //   - internal/hostcheck: the headers run on the host and compared with
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);

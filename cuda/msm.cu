@@ -25,7 +25,7 @@
 
 #include "include/msm.cuh"
 #include "include/pack.cuh"
-#include "include/rowstore.h"
+#include "include/rowstore.cuh"
 #include "zgda_cuda.h"
 #include "zgda_cuda_msm.h"
 

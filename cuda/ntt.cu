@@ -21,7 +21,7 @@
 
 #include "include/g1fft.cuh"
 #include "include/ntt.cuh"
-#include "include/rowstore.h"
+#include "include/rowstore.cuh"
 #include "zgda_cuda.h"
 
 #include "include/runtime.cuh"

@@ -1,4 +1,4 @@
-// rows.cu: the resident-row store of libzgda_cuda.so (include/rowstore.h).
+// rows.cu: the resident-row store of libzgda_cuda.so (include/rowstore.cuh).
 //
 // One arena of ZGDA_RESIDENT_ROWS rows (4096 Fr elements, 128 KiB each) on
 // the first device that keeps a row, allocated then and held for the
@@ -10,7 +10,7 @@
 
 #include <mutex>
 
-#include "include/rowstore.h"
+#include "include/rowstore.cuh"
 #include "zgda_cuda.h"
 
 #include "include/runtime.cuh"

@@ -1,4 +1,4 @@
-// rowstore.h: the library's resident rows (zgda_cuda.h, "Resident rows"):
+// rowstore.cuh: the library's resident rows (zgda_cuda.h, "Resident rows"):
 // packed data rows that msm.cu's intake leaves on the device for a later
 // zgda_cuda_encode_batch_resident in ntt.cu, addressed by 64-bit handles.
 // Host code over the CUDA runtime (or the emulator); rows.cu implements it.
