@@ -60,8 +60,15 @@
 // uploaded twice. Handles are held until ReleaseRows; a released one is
 // refused, never aliased (a generation in its high bits), and a full store
 // is ErrOutOfMemory with nothing held, so the caller can fall back to host
-// rows. The engine does not use them yet: it commits with CommitBlobs and
-// encodes through encoder.EncodeBatch from the rows it packs on the host.
+// rows. The engine uses them through engine.ResidentCommitter: intake keeps
+// each post's rows (falling back to CommitBlobs when the store is full), the
+// blob carries them as encoder.Blob.Device (ResidentRow is
+// encoder.DeviceRow), EncodeBatch reads them through
+// encoder.ResidentBatchBackend when every blob of the batch has them, and
+// the engine releases them once the batch is encoded or the post is
+// dropped (zgda_engine_device_rows_total counts kept, released, not_kept).
+// The engine still packs the rows on the host too: they are the batch's
+// dispersed data rows.
 //
 // The device MSM (include/msm.cuh) uses fixed-base signed 12-bit windows and
 // a schedule in which no thread's work depends on the scalars: a row's

@@ -31,8 +31,11 @@ import (
 // encodes it without uploading it again. It is held by the library until
 // ReleaseRows; a released handle is refused, never aliased to another row.
 // Handles are valid for every Committer and Backend of one library on the
-// device that made them.
-type ResidentRow uint64
+// device that made them. It is encoder.DeviceRow, so that an
+// encoder.Blob carries the rows to EncodeBatch (encoder.ResidentBatchBackend).
+type ResidentRow = encoder.DeviceRow
+
+var _ encoder.ResidentBatchBackend = (*Backend)(nil)
 
 // CommitBlobsResident is CommitBlobs that also keeps every packed row on
 // the device: rows[i][k] names blob i's row k (docs/spec.md §3.1), held

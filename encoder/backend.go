@@ -48,6 +48,23 @@ type BatchBackend interface {
 		parityCommitments []kzg.Commitment) error
 }
 
+// DeviceRow names a copy of a data row that a device backend holds in its
+// own memory: a GPU committer can leave the rows it packed at intake there,
+// so that the batch's encoding does not send them over the bus again. 0
+// names no row.
+type DeviceRow uint64
+
+// ResidentBatchBackend is a BatchBackend that can also take the D data rows
+// as rows held on its device (DeviceRow, one per data row, in batch order);
+// EncodeBatch uses it when every blob of the batch carries its Device rows.
+// ExtendBatchResident writes what ExtendBatch writes for the same rows,
+// byte for byte; the rows stay held.
+type ResidentBatchBackend interface {
+	BatchBackend
+	ExtendBatchResident(ctx context.Context, rows []DeviceRow, commitments []kzg.Commitment, parity [][]fr.Element,
+		parityCommitments []kzg.Commitment) error
+}
+
 // NewCPUBackend returns the pure-Go backend (gnark-crypto FFTs), parallel over
 // columns or rows on the given number of workers (0 = runtime.NumCPU()).
 func NewCPUBackend(workers int) Backend {

@@ -67,8 +67,17 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 		}
 		data = append(data, b.Commitments...)
 	}
+	if rb, ok := e.backend.(ResidentBatchBackend); ok {
+		if dev := deviceRows(blobs, d); dev != nil {
+			return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress, func(parity [][]fr.Element, pc []kzg.Commitment) error {
+				return rb.ExtendBatchResident(ctx, dev, data, parity, pc)
+			})
+		}
+	}
 	if bb, ok := e.backend.(BatchBackend); ok {
-		return encodeBatchWith(ctx, bb, blobs, hdr, matrix[:d], data, progress)
+		return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress, func(parity [][]fr.Element, pc []kzg.Commitment) error {
+			return bb.ExtendBatch(ctx, matrix[:d], data, parity, pc)
+		})
 	}
 	zero := make([]fr.Element, ElementsPerRow)
 	for ; i < k; i++ {
@@ -97,17 +106,30 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 		Commitments: append(data, pc...)}, nil
 }
 
-// encodeBatchWith is EncodeBatch's encoding by a BatchBackend: the column
-// extension and the parity commitments in one call.
-func encodeBatchWith(ctx context.Context, bb BatchBackend, blobs []*Blob, hdr da.BatchHeader, rows [][]fr.Element,
-	data []kzg.Commitment, progress Progress) (*Batch, error) {
+// deviceRows returns the d data rows' device copies in batch order, or nil
+// unless every blob carries them.
+func deviceRows(blobs []*Blob, d int) []DeviceRow {
+	dev := make([]DeviceRow, 0, d)
+	for _, b := range blobs {
+		if len(b.Device) != len(b.Rows) {
+			return nil
+		}
+		dev = append(dev, b.Device...)
+	}
+	return dev
+}
+
+// encodeBatchWith is EncodeBatch's encoding by a BatchBackend: extend, one
+// call of the backend, writes the parity rows and their commitments.
+func encodeBatchWith(ctx context.Context, blobs []*Blob, hdr da.BatchHeader, rows [][]fr.Element,
+	data []kzg.Commitment, progress Progress, extend func(parity [][]fr.Element, pc []kzg.Commitment) error) (*Batch, error) {
 	d := len(rows)
 	k, n := da.MatrixRows(d), da.ExtensionFactor*d
 	parity := newRows(n-d, ElementsPerRow)
 	pc := make([]kzg.Commitment, n-d)
 	progress.report(StageExtend, 0, 1)
 	progress.report(StageDerive, 0, 1)
-	if err := bb.ExtendBatch(ctx, rows, data, parity, pc); err != nil {
+	if err := extend(parity, pc); err != nil {
 		return nil, err
 	}
 	progress.report(StageExtend, 1, 1)

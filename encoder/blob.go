@@ -40,6 +40,10 @@ type Blob struct {
 	Length      int
 	Rows        [][]fr.Element   // the R data rows, ElementsPerRow each
 	Commitments []kzg.Commitment // C_0 … C_{R−1}
+	// Device, if not nil, names a copy of each of the R rows held on the
+	// encoder's device (ResidentBatchBackend); whoever set it releases the
+	// rows. Rows stay the blob's bytes whether or not Device is set.
+	Device []DeviceRow
 }
 
 // Header returns the blob's header (L, R, C_0 … C_{R−1} and the key). The

@@ -67,6 +67,18 @@ type BlobCommitter interface {
 	CommitBlobs(ctx context.Context, blobs [][]byte, progress func(done int)) ([][]kzg.Commitment, error)
 }
 
+// ResidentCommitter is a BlobCommitter that can also leave the rows it
+// packed on its device (cuda.Committer), so that the batch's encoding reads
+// them there (encoder.ResidentBatchBackend) instead of uploading them again:
+// rows[b][r] names blobs[b]'s row r, held until ReleaseRows. A call that
+// cannot keep its rows (the device store is full) fails and holds nothing;
+// intake then commits with CommitBlobs.
+type ResidentCommitter interface {
+	BlobCommitter
+	CommitBlobsResident(ctx context.Context, blobs [][]byte, progress func(done int)) ([][]kzg.Commitment, [][]encoder.DeviceRow, error)
+	ReleaseRows(rows []encoder.DeviceRow) error
+}
+
 var (
 	_ Committer = (*kzg.Context)(nil)
 	_ Chain     = (chain.Client)(nil)

@@ -73,6 +73,7 @@ func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32
 	start := e.now()
 	rows := newRows(p.Rows)
 	var commits []kzg.Commitment
+	var keptDevice []encoder.DeviceRow
 	var err error
 	if _, ok := e.kzg.(BlobCommitter); ok {
 		// The committer packs its own copy of the bytes (on the device):
@@ -82,9 +83,18 @@ func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32
 			return api.PutResponse{}, err
 		}
 		packErr := encoder.PackInto(data, rows)
-		commits, err = e.awaitCommit(req)
+		var device []encoder.DeviceRow
+		commits, device, err = e.awaitCommitDevice(req)
 		if err == nil {
 			defer e.stored()
+		}
+		if device != nil {
+			defer func() {
+				if kept == nil { // not queued: nothing will encode them
+					e.releaseDevice(device)
+				}
+			}()
+			keptDevice = device
 		}
 		if err == nil && packErr != nil {
 			err = fmt.Errorf("%w: packing: %v", ErrInternal, packErr)
@@ -106,6 +116,7 @@ func (e *Engine) put(ctx context.Context, data []byte, p encoder.Params, sum [32
 		return api.PutResponse{}, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
 	key := eb.Key
+	eb.Device = keptDevice
 
 	// Already in flight? Then this post is a repeat.
 	if r, ok, err := e.existing(ctx, key); ok || err != nil {
@@ -353,6 +364,7 @@ const (
 
 type commitRes struct {
 	commits []kzg.Commitment
+	device  []encoder.DeviceRow // the rows kept on the device (ResidentCommitter), or nil
 	err     error
 }
 
@@ -380,16 +392,39 @@ func (e *Engine) sendCommit(req *commitReq) error {
 // answer (soon: the call's ctx is cancelled), so that the caller's bytes or
 // rows are not read after Put returns.
 func (e *Engine) awaitCommit(req *commitReq) ([]kzg.Commitment, error) {
+	commits, device, err := e.awaitCommitDevice(req)
+	if device != nil { // a committer of rows keeps none; for safety
+		e.releaseDevice(device)
+	}
+	return commits, err
+}
+
+// awaitCommitDevice is awaitCommit that also returns the rows the committer
+// kept on its device; the caller releases them unless its blob is queued.
+func (e *Engine) awaitCommitDevice(req *commitReq) ([]kzg.Commitment, []encoder.DeviceRow, error) {
 	select {
 	case r := <-req.res:
-		return r.commits, r.err
+		return r.commits, r.device, r.err
 	case <-e.ctx.Done():
 		if req.state.CompareAndSwap(reqOpen, reqAbandoned) {
-			return nil, ErrClosed
+			return nil, nil, ErrClosed
 		}
 		r := <-req.res
-		return r.commits, r.err
+		return r.commits, r.device, r.err
 	}
+}
+
+// releaseDevice frees rows a ResidentCommitter kept.
+func (e *Engine) releaseDevice(rows []encoder.DeviceRow) {
+	rc, ok := e.kzg.(ResidentCommitter)
+	if !ok || len(rows) == 0 {
+		return
+	}
+	if err := rc.ReleaseRows(rows); err != nil {
+		e.log.Warn("releasing rows kept on the device", "rows", len(rows), "err", err)
+		return
+	}
+	e.m.deviceRows.WithLabelValues("released").Add(float64(len(rows)))
 }
 
 // runCommitter serves commit requests, gathering up to Queue.CommitRows
@@ -432,7 +467,7 @@ func (e *Engine) runCommitter() {
 		}
 		e.setCommitting(true)
 		start := time.Now()
-		commits, err := e.commitAll(reqs, n)
+		commits, device, err := e.commitAll(reqs, n)
 		if err == nil {
 			// Each answered post stores and queues its blob next; it counts
 			// as storing from now (stored ends it), so the batcher never sees
@@ -456,38 +491,73 @@ func (e *Engine) runCommitter() {
 				r.res <- commitRes{err: err}
 				continue
 			}
-			r.res <- commitRes{commits: commits[off : off+r.n : off+r.n]}
+			res := commitRes{commits: commits[off : off+r.n : off+r.n]}
+			if device != nil {
+				res.device = device[off : off+r.n : off+r.n]
+			}
+			r.res <- res
 			off += r.n
 		}
 	}
 }
 
 // commitAll commits the n rows of reqs in one call: from their bytes when
-// they carry bytes (a BlobCommitter), else from their rows.
-func (e *Engine) commitAll(reqs []*commitReq, n int) ([]kzg.Commitment, error) {
-	if bc, ok := e.kzg.(BlobCommitter); ok && reqs[0].data != nil {
-		blobs := make([][]byte, len(reqs))
-		for i, r := range reqs {
-			blobs[i] = r.data
+// they carry bytes (a BlobCommitter), else from their rows. A
+// ResidentCommitter keeps the rows on its device (device, in the order of
+// the commitments); when it cannot, the call is made again without.
+func (e *Engine) commitAll(reqs []*commitReq, n int) (commits []kzg.Commitment, device []encoder.DeviceRow, err error) {
+	bc, ok := e.kzg.(BlobCommitter)
+	if !ok || reqs[0].data == nil {
+		all := make([][]fr.Element, 0, n)
+		for _, r := range reqs {
+			all = append(all, r.rows...)
 		}
-		per, err := bc.CommitBlobs(e.ctx, blobs, nil)
+		commits, err := e.kzg.CommitRows(e.ctx, all, nil)
+		return commits, nil, err
+	}
+	blobs := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		blobs[i] = r.data
+	}
+	var per [][]kzg.Commitment
+	var rows [][]encoder.DeviceRow
+	if rc, ok := bc.(ResidentCommitter); ok {
+		per, rows, err = rc.CommitBlobsResident(e.ctx, blobs, nil)
 		if err != nil {
-			return nil, err
-		}
-		out := make([]kzg.Commitment, 0, n)
-		for i, r := range reqs {
-			if len(per[i]) != r.n {
-				return nil, fmt.Errorf("%d commitments for a blob of %d rows", len(per[i]), r.n)
+			if e.ctx.Err() != nil {
+				return nil, nil, err
 			}
-			out = append(out, per[i]...)
+			e.log.Debug("rows not kept on the device; the batch uploads them", "rows", n, "err", err)
+			e.m.deviceRows.WithLabelValues("not_kept").Add(float64(n))
+			rows = nil
 		}
-		return out, nil
 	}
-	all := make([][]fr.Element, 0, n)
-	for _, r := range reqs {
-		all = append(all, r.rows...)
+	if rows == nil {
+		if per, err = bc.CommitBlobs(e.ctx, blobs, nil); err != nil {
+			return nil, nil, err
+		}
 	}
-	return e.kzg.CommitRows(e.ctx, all, nil)
+	out := make([]kzg.Commitment, 0, n)
+	for i, r := range reqs {
+		if len(per[i]) != r.n || (rows != nil && len(rows[i]) != r.n) {
+			err = fmt.Errorf("%d commitments for a blob of %d rows", len(per[i]), r.n)
+			break
+		}
+		out = append(out, per[i]...)
+		if rows != nil {
+			device = append(device, rows[i]...)
+		}
+	}
+	if err != nil {
+		for _, r := range rows {
+			e.releaseDevice(r)
+		}
+		return nil, nil, err
+	}
+	if device != nil {
+		e.m.deviceRows.WithLabelValues("kept").Add(float64(len(device)))
+	}
+	return out, device, nil
 }
 
 func (e *Engine) drainCommits() {

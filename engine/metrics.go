@@ -25,6 +25,7 @@ type metrics struct {
 	putWaiters   prometheus.Gauge // /put calls waiting for their certificate
 	reposts      prometheus.Counter
 	cellPaths    *prometheus.CounterVec // cells computed here, by path
+	deviceRows   *prometheus.CounterVec // data rows kept on the encoder's device, released, or not kept
 }
 
 const ns = "zgda_engine"
@@ -62,6 +63,8 @@ func newMetrics(e *Engine) *metrics {
 			Help: "Alt-DA /put calls waiting for their certificate; at most altda.max_waiters."}),
 		cellPaths: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "cell_computations_total",
 			Help: "Cells proved here: single (one cell, one MSM) or row (a row's 128 cells by FK20, then cached)."}, []string{"path"}),
+		deviceRows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "device_rows_total",
+			Help: "Data rows committed at intake by a ResidentCommitter: kept on its device for the batch's encoding, released (encoded, or the post dropped), or not_kept (the device store was full: the batch uploads them)."}, []string{"event"}),
 		reposts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "reposts_total",
 			Help: "Posts of bytes already accepted, recognised by content hash before any commitment work."}),
 	}
@@ -77,7 +80,7 @@ func newMetrics(e *Engine) *metrics {
 		return func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return f() }
 	}
 	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchRows, m.sent,
-		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, m.cellPaths, backend,
+		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, m.cellPaths, m.deviceRows, backend,
 		depth("commit", func() float64 { return float64(len(e.commitCh)) }),
 		depth("batcher", locked(func() float64 { return float64(len(e.queue)) })),
 		depth("encode", func() float64 { return float64(len(e.encodeCh)) }),

@@ -124,6 +124,12 @@ func (e *Engine) encode(bt *batch) bool {
 		blobs[i] = b.eb
 	}
 	enc, err := e.enc.EncodeBatch(e.ctx, e.kzg, blobs, nil)
+	// The rows kept on the device served this encoding (or were not
+	// used because it failed); a retry of the batch uploads them.
+	for _, b := range blobs {
+		e.releaseDevice(b.Device)
+		b.Device = nil
+	}
 	if e.ctx.Err() != nil {
 		return false
 	}
