@@ -331,6 +331,18 @@ func (e *Engine) Close() error {
 		e.http.shutdown()
 	}
 	e.wg.Wait()
+	// Rows still held on the device for blobs not yet encoded: the library
+	// outlives this engine.
+	e.mu.Lock()
+	var held []encoder.DeviceRow
+	for _, b := range e.blobs {
+		if b.eb != nil {
+			held = append(held, b.eb.Device...)
+			b.eb.Device = nil
+		}
+	}
+	e.mu.Unlock()
+	e.releaseDevice(held)
 	e.reg.Unregister(e.m)
 	return e.store.Close()
 }
