@@ -20,9 +20,11 @@ import (
 // everything written since the last one, as after a crash.
 func abandon(t testing.TB, s *Store) {
 	t.Helper()
-	// The committer is idle (every write has returned) and Close orders
-	// this store before its last read of the flag.
+	// Every write has returned; commitMu orders this store before the
+	// committer's (or a leading caller's) next read of the flag.
+	s.commitMu.Lock()
 	s.cm.dirty = false
+	s.commitMu.Unlock()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

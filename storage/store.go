@@ -34,7 +34,14 @@ type Store struct {
 
 	queue      chan *request
 	commitDone chan struct{}
-	cm         committerState // owned by the committer goroutine
+	cm         committerState // owned by whoever holds commitMu
+	// commitMu is held by the committer goroutine except while it waits
+	// idle, and by a caller that found it idle and runs its own group
+	// (lead); handoff is a group such a caller left in flight for the
+	// committer to finish, and kick wakes the committer for it.
+	commitMu sync.Mutex
+	handoff  *flight
+	kick     chan struct{}
 
 	closeMu sync.RWMutex // public calls hold it shared; Close exclusively
 	closed  bool
@@ -222,6 +229,7 @@ func open(cfg Config, mode replayMode, opts []Option) (*Store, *LogReport, error
 
 	s.queue = make(chan *request, cfg.Log.QueueDepth)
 	s.commitDone = make(chan struct{})
+	s.kick = make(chan struct{}, 1)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if o.registerer != nil {
 		s.colls = s.collectors()
@@ -458,6 +466,15 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 // wait for queue space only.
 func (s *Store) submit(ctx context.Context, req *request) error {
 	req.done = make(chan error, 1)
+	if req.ctl == nil && !req.checkpoint && len(s.queue) == 0 && s.commitMu.TryLock() {
+		// A group another caller led and left in flight is the
+		// committer's to finish first; until it has, queue.
+		if s.handoff == nil {
+			s.lead(req)
+			return <-req.done
+		}
+		s.commitMu.Unlock()
+	}
 	select {
 	case s.queue <- req:
 	case <-ctx.Done():
