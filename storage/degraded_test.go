@@ -128,6 +128,13 @@ func (f faultFile) WriteAt(p []byte, off int64) (int, error) {
 	return f.file.WriteAt(p, off)
 }
 
+func (f faultFile) WriteVecAt(bufs [][]byte, off int64) error {
+	if x := f.fs.get(f.path); x != nil && x.write != nil {
+		return &fs.PathError{Op: "pwritev", Path: f.path, Err: x.write}
+	}
+	return f.file.WriteVecAt(bufs, off)
+}
+
 func (f faultFile) ReadAt(p []byte, off int64) (int, error) {
 	if x := f.fs.get(f.path); x != nil && x.read != nil {
 		return 0, &fs.PathError{Op: "read", Path: f.path, Err: x.read}

@@ -36,6 +36,8 @@ type file interface {
 	io.ReaderAt
 	io.WriterAt
 	io.Closer
+	// WriteVecAt writes bufs one after another at off (pwritev).
+	WriteVecAt(bufs [][]byte, off int64) error
 	SyncData() error // data and the size needed to read it back (fdatasync)
 	Sync() error
 	Size() (int64, error)
@@ -66,6 +68,9 @@ func (f osFile) Size() (int64, error) {
 }
 func (f osFile) Preallocate(off, n int64) error { return preallocate(f.File, off, n) }
 func (f osFile) WriteBack(off, n int64) error   { return startWriteback(f.File, off, n) }
+func (f osFile) WriteVecAt(bufs [][]byte, off int64) error {
+	return writeVecAt(f.File, bufs, off)
+}
 
 func (osFS) OpenFile(name string, create bool) (file, error) {
 	flag := os.O_RDWR
@@ -141,6 +146,8 @@ func (f vfsFile) Size() (int64, error) {
 // WriteBack does nothing: a vfs.FS has no writeback to start (and on the
 // crash-test filesystem a hint that kept data would hide a missing sync).
 func (f vfsFile) WriteBack(off, n int64) error { return nil }
+
+func (f vfsFile) WriteVecAt(bufs [][]byte, off int64) error { return writeEachAt(f, bufs, off) }
 
 func (v vfsFS) OpenFile(name string, create bool) (file, error) {
 	if !create {

@@ -13,10 +13,14 @@ import (
 // preallocChunk is how far ahead of the writes segment space is reserved.
 const preallocChunk = 64 << 20
 
-// stagingMax: pieces smaller than this are copied into one buffer per
-// volume so a group of small records costs one pwrite per volume; larger
-// ones are written directly from the caller's memory.
-const stagingMax = 256 << 10
+// stageMin: pieces smaller than this (headers, small values) are copied
+// into one staging buffer of stagingMax bytes per volume, so a group of
+// small records costs one pwritev buffer per run of them; larger pieces go
+// to pwritev from the caller's memory, without a copy.
+const (
+	stageMin   = 4 << 10
+	stagingMax = 256 << 10
+)
 
 func (s *Store) writeVolume(g *segment, v int, recs []*encoded, bar *syncBarrier) error {
 	f, err := g.file(v, true)
@@ -33,19 +37,27 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded, bar *syncBarrier
 			g.prealloc[v] = end // not worth failing the write over; the write itself will say
 		}
 	}
-	stageBuf := getBuf(stagingMax * 2)
+	// One pwritev per volume for the whole group: headers and small pieces
+	// are copied into a staging buffer, larger pieces are written from
+	// the caller's memory.
+	stageBuf := getBuf(stagingMax)
 	defer putBuf(stageBuf)
 	stage := (*stageBuf)[:0]
-	stageOff := recs[0].off
-	pos := stageOff // file position of the next byte to write
+	var iov [][]byte
+	iovOff := recs[0].off // file position of iov's first byte
+	pos := iovOff         // file position of the next byte to write
 	flush := func() error {
-		if len(stage) == 0 {
+		if len(iov) == 0 {
 			return nil
 		}
-		_, err := f.WriteAt(stage, stageOff)
-		stage = stage[:0]
-		return err
+		err := f.WriteVecAt(iov, iovOff)
+		iov, stage, iovOff = iov[:0], stage[:0], pos
+		if err != nil {
+			return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
+		}
+		return nil
 	}
+	staged := false // iov's last buffer is the staging buffer's tail
 	for _, r := range recs {
 		var hdr [headerSize]byte
 		h := shardHeader{Shard: uint8(v), K: uint8(s.codec.k), M: uint8(s.codec.m), Segment: r.seg, Offset: r.off,
@@ -53,29 +65,35 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded, bar *syncBarrier
 		h.encode(hdr[:])
 		pieces := append([][]byte{hdr[:]}, r.shards[v]...)
 		for _, p := range pieces {
-			if len(p) < stagingMax {
-				if len(stage)+len(p) > cap(stage) {
-					if err := flush(); err != nil {
-						return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
-					}
-				}
-				if len(stage) == 0 {
-					stageOff = pos
-				}
-				stage = append(stage, p...)
-			} else {
+			if len(p) == 0 {
+				continue
+			}
+			small := len(p) < stageMin
+			if len(iov) == maxIOV || (small && len(stage)+len(p) > cap(stage)) {
 				if err := flush(); err != nil {
-					return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
+					return err
 				}
-				if _, err := f.WriteAt(p, pos); err != nil {
-					return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
+				staged = false
+			}
+			if small {
+				n := len(stage)
+				stage = append(stage, p...)
+				if staged {
+					last := iov[len(iov)-1]
+					iov[len(iov)-1] = last[:len(last)+len(p)]
+				} else {
+					iov = append(iov, stage[n:])
 				}
+				staged = true
+			} else {
+				iov = append(iov, p)
+				staged = false
 			}
 			pos += int64(len(p))
 		}
 	}
 	if err := flush(); err != nil {
-		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
+		return err
 	}
 	// Start the writeback now, while the other volumes on this filesystem
 	// write theirs (see syncBarrier). A hint: the fdatasync decides.
