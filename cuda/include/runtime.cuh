@@ -29,26 +29,38 @@ struct DeviceBlock {
 #include "cuda_emu.h"
 #define ZGDA_GLOBAL static void
 #define ZGDA_TID() zgda_emu::thread_id
-#define ZGDA_LAUNCH_GRID(kernel, blocks, block, stream, ...)                     \
-  do {                                                                           \
-    zgda_emu::check_stream(stream);                                              \
-    for (uint32_t t_ = 0; t_ < (uint32_t)(blocks) * (uint32_t)(block); t_++) { \
-      zgda_emu::thread_id = t_;                                                  \
-      kernel(__VA_ARGS__);                                                       \
-    }                                                                            \
+// A launch is queued on its stream (the emulator's streams run at
+// synchronization); the arguments are evaluated and copied at the launch,
+// as CUDA copies them (a tuple, not a lambda's captures: those would read
+// the launching object's members at run time, through a dangling this).
+#define ZGDA_LAUNCH_GRID(kernel, blocks, block, stream, ...)                       \
+  do {                                                                             \
+    zgda_emu::check_stream(stream);                                                \
+    const uint32_t n_ = (uint32_t)(blocks) * (uint32_t)(block);                    \
+    auto a_ = std::make_tuple(__VA_ARGS__);                                        \
+    zgda_emu::enqueue(stream, [n_, a_] {                                           \
+      for (uint32_t t_ = 0; t_ < n_; t_++) {                                       \
+        zgda_emu::thread_id = t_;                                                  \
+        std::apply(kernel, a_);                                                    \
+      }                                                                            \
+    });                                                                            \
   } while (0)
 // The emulator calls a block kernel once per block; inside, its phases loop
 // over the block's threads (ntt.cuh's HostBlock) and shared arrays are the
 // call's locals.
 #define ZGDA_SHARED
 #define ZGDA_BLOCK_ID() zgda_emu::block_id
-#define ZGDA_LAUNCH_BLOCKS(kernel, blocks, block, stream, ...)  \
-  do {                                                        \
-    zgda_emu::check_stream(stream);                           \
-    for (uint32_t b_ = 0; b_ < (uint32_t)(blocks); b_++) {    \
-      zgda_emu::block_id = b_;                                \
-      kernel(__VA_ARGS__);                                    \
-    }                                                         \
+#define ZGDA_LAUNCH_BLOCKS(kernel, blocks, block, stream, ...) \
+  do {                                                       \
+    zgda_emu::check_stream(stream);                          \
+    const uint32_t n_ = (uint32_t)(blocks);                  \
+    auto a_ = std::make_tuple(__VA_ARGS__);                  \
+    zgda_emu::enqueue(stream, [n_, a_] {                     \
+      for (uint32_t b_ = 0; b_ < n_; b_++) {                 \
+        zgda_emu::block_id = b_;                             \
+        std::apply(kernel, a_);                              \
+      }                                                      \
+    });                                                      \
   } while (0)
 #endif
 

@@ -1,8 +1,15 @@
 // cuda_emu.h: a host stand-in for the part of the CUDA runtime that
 // cuda/ntt.cu uses, so tests can build that file with g++ and run its
-// pipeline and C ABI without a GPU. Kernels run as loops over thread ids on
-// the calling thread; streams are synchronous. Copies are checked against
-// the allocations they touch, so a wrong size or direction fails loudly.
+// pipeline and C ABI without a GPU. Kernels run as loops over thread ids.
+// Streams are queues, as on a device: an async copy or a kernel launch is
+// checked when it is enqueued and runs only when its stream is synchronized
+// (cudaStreamSynchronize, or the implicit device-wide synchronization of
+// cudaDeviceSynchronize, cudaFree, cudaFreeHost and cudaStreamDestroy), in
+// the order enqueued; so host code that reads a copy's destination before
+// synchronizing, or refills a pinned buffer a queued copy still reads, gets
+// wrong bytes here too, and the differential tests see them. Copies are
+// checked against the allocations they touch, so a wrong size or direction
+// fails loudly.
 //
 // Environment switches for tests:
 //   ZGDA_EMU_NO_DEVICE=1   cudaGetDeviceCount reports no device.
@@ -13,8 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 typedef int cudaError_t;
 enum {
@@ -33,9 +45,14 @@ enum cudaMemcpyKind {
   cudaMemcpyDeviceToDevice = 3,
 };
 #define cudaStreamNonBlocking 0x01
+#define cudaHostAllocDefault 0x00
+#define cudaHostAllocPortable 0x01
 
+// A stream's queued work: run, in order, when the stream is synchronized.
 struct zgda_emu_stream {
   int magic;
+  std::mutex m;  // held while the queue runs, so flushes keep its order
+  std::vector<std::function<void()>> q;
 };
 typedef zgda_emu_stream* cudaStream_t;
 
@@ -95,6 +112,28 @@ inline void check_stream(cudaStream_t s) {
   if (legacy_unsynced) last_error = cudaErrorEmuUnordered;
 }
 
+inline std::mutex streams_mu;
+inline std::set<cudaStream_t> streams;  // live streams, for device-wide syncs
+
+inline void enqueue(cudaStream_t s, std::function<void()> op) {
+  std::lock_guard<std::mutex> l(s->m);
+  s->q.push_back(std::move(op));
+}
+
+// flush runs a stream's queued work on the calling thread.
+inline void flush(cudaStream_t s) {
+  std::lock_guard<std::mutex> l(s->m);
+  std::vector<std::function<void()>> q;
+  q.swap(s->q);
+  for (auto& op : q) op();
+}
+
+// flush_all is a device-wide synchronization.
+inline void flush_all() {
+  std::lock_guard<std::mutex> l(streams_mu);
+  for (cudaStream_t s : streams) flush(s);
+}
+
 }  // namespace zgda_emu
 
 inline const char* cudaGetErrorString(cudaError_t e) {
@@ -146,30 +185,48 @@ inline cudaError_t cudaMallocHost(void** p, size_t n) {
   *p = zgda_emu::alloc(zgda_emu::pinned_mem, n);
   return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
+inline cudaError_t cudaHostAlloc(void** p, size_t n, unsigned flags) {
+  if ((flags & ~unsigned(cudaHostAllocPortable)) != 0) return cudaErrorInvalidValue;
+  return cudaMallocHost(p, n);
+}
+// cudaFree and cudaFreeHost synchronize the device first, as CUDA's do.
 inline cudaError_t cudaFree(void* p) {
+  zgda_emu::flush_all();
   zgda_emu::release(zgda_emu::device_mem, p);
   return cudaSuccess;
 }
 inline cudaError_t cudaFreeHost(void* p) {
+  zgda_emu::flush_all();
   zgda_emu::release(zgda_emu::pinned_mem, p);
   return cudaSuccess;
 }
 
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
-  *s = new zgda_emu_stream{zgda_emu::kStreamMagic};
+  *s = new zgda_emu_stream{};
+  (*s)->magic = zgda_emu::kStreamMagic;
+  std::lock_guard<std::mutex> l(zgda_emu::streams_mu);
+  zgda_emu::streams.insert(*s);
   return cudaSuccess;
 }
+// cudaStreamDestroy lets the stream's queued work finish, as CUDA's does.
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
   zgda_emu::check_stream(s);
+  {
+    std::lock_guard<std::mutex> l(zgda_emu::streams_mu);
+    zgda_emu::streams.erase(s);
+  }
+  zgda_emu::flush(s);
   s->magic = 0;
   delete s;
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   zgda_emu::check_stream(s);
+  zgda_emu::flush(s);
   return cudaSuccess;
 }
 inline cudaError_t cudaDeviceSynchronize() {
+  zgda_emu::flush_all();
   zgda_emu::legacy_unsynced = false;
   return cudaSuccess;
 }
@@ -198,6 +255,32 @@ inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMem
   if (kind == cudaMemcpyDeviceToDevice)
     ok = zgda_emu::inside(zgda_emu::device_mem, src, n) && zgda_emu::inside(zgda_emu::device_mem, dst, n);
   if (!ok) return cudaErrorEmuBadCopy;
-  memcpy(dst, src, n);
+  zgda_emu::enqueue(s, [=] { memcpy(dst, src, n); });
+  return cudaSuccess;
+}
+
+// cudaMemcpy2DAsync copies height rows of width bytes, the rows pitch bytes
+// apart on each side; the spans must lie as cudaMemcpyAsync's do.
+inline cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+                                     size_t height, cudaMemcpyKind kind, cudaStream_t s) {
+  zgda_emu::check_stream(s);
+  if (zgda_emu::legacy_unsynced) return cudaErrorEmuUnordered;
+  const char* f = getenv("ZGDA_EMU_FAIL_COPY");
+  if (f != nullptr && f[0] == '1') return cudaErrorEmuInjected;
+  if (width > dpitch || width > spitch) return cudaErrorInvalidValue;
+  if (height == 0 || width == 0) return cudaSuccess;
+  const size_t dn = dpitch * (height - 1) + width, sn = spitch * (height - 1) + width;
+  bool ok = false;
+  if (kind == cudaMemcpyHostToDevice)
+    ok = zgda_emu::inside(zgda_emu::pinned_mem, src, sn) && zgda_emu::inside(zgda_emu::device_mem, dst, dn);
+  if (kind == cudaMemcpyDeviceToHost)
+    ok = zgda_emu::inside(zgda_emu::device_mem, src, sn) && zgda_emu::inside(zgda_emu::pinned_mem, dst, dn);
+  if (kind == cudaMemcpyDeviceToDevice)
+    ok = zgda_emu::inside(zgda_emu::device_mem, src, sn) && zgda_emu::inside(zgda_emu::device_mem, dst, dn);
+  if (!ok) return cudaErrorEmuBadCopy;
+  zgda_emu::enqueue(s, [=] {
+    for (size_t r = 0; r < height; r++)
+      memcpy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
+  });
   return cudaSuccess;
 }
