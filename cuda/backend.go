@@ -32,47 +32,138 @@ import (
 )
 
 // Backend is the CUDA implementation of encoder.Backend. It is safe for
-// concurrent use; calls are serialised on its one device context.
+// concurrent use: it holds Lanes library contexts on its device (each with
+// its own streams, device buffers and pinned staging buffers), and a call
+// runs on a free one, so up to Lanes calls run at once; a call waits
+// (context-aware) for a lane. It also keeps the pinned output sets that
+// ExtendBatchPinned lends (outputs.go).
 type Backend struct {
 	lib    *Lib
 	device int
 	info   string
 
-	mu         sync.Mutex
-	ctx        *C.zgda_cuda_ctx
-	pin        runtime.Pinner
-	in, out    []unsafe.Pointer // row pointers of the current call, pinned
-	msg        [msgLen]byte
+	lanes  chan *lane // the free lanes
+	nlanes int
+
+	mu         sync.Mutex // guards closed, the symbols and outs
+	closed     bool
 	batchFn    unsafe.Pointer // zgda_cuda_encode_batch, looked up on first use
 	residentFn unsafe.Pointer // zgda_cuda_encode_batch_resident, likewise
-	pts        []bls.G1Affine // ExtendBatch's decoded data commitments, reused
+	pinnedFn   unsafe.Pointer // zgda_cuda_encode_batch_pinned, likewise
+	outs       outputSets
+
+	// onLane, when set (tests), runs in every batch call while it holds
+	// its lane, before the library call.
+	onLane func()
 }
+
+// lane is one library context and the Go state of the call running on it.
+type lane struct {
+	ctx     *C.zgda_cuda_ctx
+	pin     runtime.Pinner
+	in, out []unsafe.Pointer // row pointers of the current call, pinned
+	msg     [msgLen]byte
+	pts     []bls.G1Affine // the batch's decoded data commitments, reused
+}
+
+func (l *lane) msgPtr() *C.char { return (*C.char)(unsafe.Pointer(&l.msg[0])) }
+
+// Defaults of the BackendOptions.
+const (
+	// DefaultLanes: two batches at once, so that one's uploads and kernels
+	// run while the other's parity rows come back.
+	DefaultLanes = 2
+	// DefaultOutputSets: the batches whose parity rows a disperser holds
+	// at once (being encoded, waiting for dispersal, being dispersed).
+	DefaultOutputSets = 4
+)
+
+// BackendOption adjusts NewBackend.
+type BackendOption func(*backendOptions)
+
+type backendOptions struct{ lanes, outputSets int }
+
+// WithLanes sets how many calls run at once, each on its own library
+// context (default DefaultLanes; values below 1 mean 1).
+func WithLanes(n int) BackendOption { return func(o *backendOptions) { o.lanes = max(1, n) } }
+
+// WithOutputSets sets how many pinned output sets ExtendBatchPinned may
+// lend at once (default DefaultOutputSets; 0: none, every batch's parity
+// rows are Go memory).
+func WithOutputSets(n int) BackendOption { return func(o *backendOptions) { o.outputSets = max(0, n) } }
 
 var _ encoder.Backend = (*Backend)(nil)
 
-// NewBackend opens a context on device (0 for the first GPU): it checks the
-// device, allocates the reusable buffers and runs a device self-test. Close
-// releases them.
-func NewBackend(lib *Lib, device int) (encoder.Backend, error) {
-	return newBackend(lib, device)
+// NewBackend opens its lanes' contexts on device (0 for the first GPU): it
+// checks the device, allocates the reusable buffers and runs a device
+// self-test in each. Close releases them.
+func NewBackend(lib *Lib, device int, opts ...BackendOption) (encoder.Backend, error) {
+	return newBackend(lib, device, opts...)
 }
 
-func newBackend(lib *Lib, device int) (*Backend, error) {
+func newBackend(lib *Lib, device int, opts ...BackendOption) (*Backend, error) {
 	if lib == nil {
 		return nil, fmt.Errorf("%w: NewBackend(nil)", ErrLoad)
+	}
+	o := backendOptions{lanes: DefaultLanes, outputSets: DefaultOutputSets}
+	for _, f := range opts {
+		f(&o)
 	}
 	info, err := lib.Init(device)
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{lib: lib, device: device, info: info}
-	var code C.int
-	b.ctx = C.zgda_backend_open(lib.open, C.int(device), &code, b.msgPtr(), C.size_t(len(b.msg)))
-	if b.ctx == nil {
-		return nil, codeErr(code, cString(b.msg[:]))
+	b := &Backend{lib: lib, device: device, info: info, lanes: make(chan *lane, o.lanes), nlanes: o.lanes}
+	b.outs.max = o.outputSets
+	for i := 0; i < o.lanes; i++ {
+		l := &lane{}
+		var code C.int
+		l.ctx = C.zgda_backend_open(lib.open, C.int(device), &code, l.msgPtr(), C.size_t(len(l.msg)))
+		if l.ctx == nil {
+			for len(b.lanes) > 0 {
+				C.zgda_backend_close(lib.close, (<-b.lanes).ctx)
+			}
+			return nil, codeErr(code, cString(l.msg[:]))
+		}
+		b.lanes <- l
 	}
 	return b, nil
 }
+
+// take waits for a free lane; ErrClosed once the backend is closed.
+func (b *Backend) take(ctx context.Context) (*lane, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case l := <-b.lanes:
+		if l.ctx == nil {
+			b.lanes <- l
+			return nil, ErrClosed
+		}
+		return l, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// symbol looks up a library function once (b.mu guards the cache).
+func (b *Backend) symbol(name string, p *unsafe.Pointer) (unsafe.Pointer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if *p == nil {
+		fn, err := b.lib.symbol(name)
+		if err != nil {
+			return nil, err
+		}
+		*p = fn
+	}
+	return *p, nil
+}
+
+// BatchConcurrency is how many batch calls run at once (its lanes): what
+// the engine's encode stage runs concurrently.
+func (b *Backend) BatchConcurrency() int { return b.nlanes }
 
 // Name is "cuda".
 func (*Backend) Name() string { return "cuda" }
@@ -80,18 +171,29 @@ func (*Backend) Name() string { return "cuda" }
 // Device describes the device: name, compute capability, memory.
 func (b *Backend) Device() string { return b.info }
 
-// Close frees the device context; later calls return ErrClosed.
+// Close waits for the calls in progress, then frees the lanes' contexts
+// and the output sets not lent; later calls return ErrClosed. An output
+// set still lent stays valid until its release, which frees it.
 func (b *Backend) Close() error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctx != nil {
-		C.zgda_backend_close(b.lib.close, b.ctx)
-		b.ctx = nil
+	if b.closed {
+		b.mu.Unlock()
+		return nil
 	}
+	b.closed = true
+	b.mu.Unlock()
+	all := make([]*lane, b.nlanes)
+	for i := range all {
+		all[i] = <-b.lanes // each once its call has returned
+		C.zgda_backend_close(b.lib.close, all[i].ctx)
+		all[i].ctx = nil
+	}
+	for _, l := range all {
+		b.lanes <- l // closed: take answers ErrClosed
+	}
+	b.freeOutputs()
 	return nil
 }
-
-func (b *Backend) msgPtr() *C.char { return (*C.char)(unsafe.Pointer(&b.msg[0])) }
 
 // ExtendColumns implements encoder.Backend (same contract, same bytes as
 // the CPU backend). The library computes all 4K rows; an out row the
@@ -152,22 +254,22 @@ func (b *Backend) call(ctx context.Context, fn unsafe.Pointer, in, out [][]fr.El
 	if len(out) == 0 {
 		return nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctx == nil {
-		return ErrClosed
+	l, err := b.take(ctx)
+	if err != nil {
+		return err
 	}
-	b.in = pinRows(&b.pin, b.in[:0], in)
-	b.out = pinRows(&b.pin, b.out[:0], out)
+	defer func() { b.lanes <- l }()
+	l.in = pinRows(&l.pin, l.in[:0], in)
+	l.out = pinRows(&l.pin, l.out[:0], out)
 	defer func() {
-		b.pin.Unpin()
-		clear(b.in) // keep no caller memory alive after the call
-		clear(b.out)
+		l.pin.Unpin()
+		clear(l.in) // keep no caller memory alive after the call
+		clear(l.out)
 	}()
-	rc := C.zgda_backend_extend(fn, b.ctx, (*unsafe.Pointer)(unsafe.Pointer(&b.in[0])),
-		(*unsafe.Pointer)(unsafe.Pointer(&b.out[0])), C.int(n), b.msgPtr(), C.size_t(len(b.msg)))
+	rc := C.zgda_backend_extend(fn, l.ctx, (*unsafe.Pointer)(unsafe.Pointer(&l.in[0])),
+		(*unsafe.Pointer)(unsafe.Pointer(&l.out[0])), C.int(n), l.msgPtr(), C.size_t(len(l.msg)))
 	if rc != C.ZGDA_OK {
-		return codeErr(rc, cString(b.msg[:]))
+		return codeErr(rc, cString(l.msg[:]))
 	}
 	return nil
 }

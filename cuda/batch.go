@@ -5,10 +5,22 @@ package cuda
 
 typedef int (*zgda_encode_batch_fn)(zgda_cuda_ctx*, const void* const*, int, const void*, void* const*, void*, char*,
                                     size_t);
+typedef int (*zgda_encode_batch_resident_fn)(zgda_cuda_ctx*, const unsigned long long*, int, const void*,
+                                             void* const*, void*, char*, size_t);
+typedef int (*zgda_encode_batch_pinned_fn)(zgda_cuda_ctx*, const void* const*, const unsigned long long*, int,
+                                           const void*, void*, void*, char*, size_t);
 
 static int zgda_backend_encode_batch(void* f, zgda_cuda_ctx* c, void** data, int d, void* cm, void** parity, void* pc,
                                      char* msg, size_t len) {
 	return ((zgda_encode_batch_fn)f)(c, (const void* const*)data, d, cm, (void* const*)parity, pc, msg, len);
+}
+static int zgda_backend_encode_resident(void* f, zgda_cuda_ctx* c, unsigned long long* rows, int d, void* cm,
+                                        void** parity, void* pc, char* msg, size_t len) {
+	return ((zgda_encode_batch_resident_fn)f)(c, rows, d, cm, (void* const*)parity, pc, msg, len);
+}
+static int zgda_backend_encode_pinned(void* f, zgda_cuda_ctx* c, void** data, unsigned long long* rows, int d,
+                                      void* cm, void* parity, void* pc, char* msg, size_t len) {
+	return ((zgda_encode_batch_pinned_fn)f)(c, (const void* const*)data, rows, d, cm, parity, pc, msg, len);
 }
 */
 import "C"
@@ -26,79 +38,165 @@ import (
 	"github.com/zgda/zgda/kzg"
 )
 
-var _ encoder.BatchBackend = (*Backend)(nil)
+var (
+	_ encoder.BatchBackend        = (*Backend)(nil)
+	_ encoder.LendingBatchBackend = (*Backend)(nil)
+)
 
 // ExtendBatch implements encoder.BatchBackend with one library call,
 // zgda_cuda_encode_batch: the column extension of the batch matrix (the
 // zero padding rows are made by the kernel in shared memory, neither read
 // from Go nor uploaded) and the 3D parity commitments, derived on the
 // device from the data commitments by the same extension in G1 and
-// compressed by the library. Go decodes the D data commitments (kzg's checks: compressed,
-// canonical, on the curve, in the subgroup) and does no per-element work.
-// The data rows and commitments are only read; parity and
-// parityCommitments are written.
+// compressed by the library. Go decodes the D data commitments (kzg's
+// checks: compressed, canonical, on the curve, in the subgroup) and does no
+// per-element work. The data rows and commitments are only read; parity
+// and parityCommitments are written (through the lane's pinned staging
+// buffers: ExtendBatchLent avoids that copy).
 func (b *Backend) ExtendBatch(ctx context.Context, data [][]fr.Element, commitments []kzg.Commitment,
 	parity [][]fr.Element, parityCommitments []kzg.Commitment) error {
 	d := len(data)
-	if d < 1 || d > encoder.MaxBatchRows {
-		return fmt.Errorf("%w: D = %d data rows: must be in [1, %d]", encoder.ErrShape, d, encoder.MaxBatchRows)
+	if err := checkBatchShape(d, commitments, parityCommitments); err != nil {
+		return err
 	}
 	if err := checkRows("data", data, d, encoder.ElementsPerRow); err != nil {
 		return err
 	}
-	if len(commitments) != d {
-		return fmt.Errorf("%w: %d commitments for %d data rows", encoder.ErrShape, len(commitments), d)
-	}
 	if err := checkRows("parity", parity, 3*d, encoder.ElementsPerRow); err != nil {
 		return err
+	}
+	return b.encodeBatch(ctx, data, nil, commitments, parity, nil, parityCommitments)
+}
+
+// ExtendBatchLent implements encoder.LendingBatchBackend: ExtendBatch (data
+// given) or ExtendBatchResident (rows given) whose 3D parity rows are one
+// of the backend's pinned output sets, which the device copies them
+// straight into (zgda_cuda_encode_batch_pinned): no Go allocation and no
+// host copy of a parity row. The rows stay the backend's until release is
+// called (once; later calls do nothing), and are then reused by another
+// batch: nothing may read them after. When every output set is lent
+// (WithOutputSets) it returns nil rows and a nil error having done
+// nothing, and the caller encodes into its own memory: a batch waiting for
+// its certificate holds its set for seconds, and the encoder must not wait
+// for the chain (see doc.go).
+func (b *Backend) ExtendBatchLent(ctx context.Context, data [][]fr.Element, rows []encoder.DeviceRow,
+	commitments []kzg.Commitment, parityCommitments []kzg.Commitment) (parity [][]fr.Element, release func(), err error) {
+	if (data == nil) == (rows == nil) {
+		return nil, nil, fmt.Errorf("%w: ExtendBatchLent takes data rows or device rows, exactly one", encoder.ErrShape)
+	}
+	d := max(len(data), len(rows))
+	if err := checkBatchShape(d, commitments, parityCommitments); err != nil {
+		return nil, nil, err
+	}
+	if data != nil {
+		if err := checkRows("data", data, d, encoder.ElementsPerRow); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	set, err := b.lendOutput(3 * d)
+	if set == nil || err != nil {
+		return nil, nil, err
+	}
+	if err := b.encodeBatch(ctx, data, rows, commitments, nil, set.base, parityCommitments); err != nil {
+		b.returnOutput(set)
+		return nil, nil, err
+	}
+	return set.view[: 3*d : 3*d], b.releaser(set), nil
+}
+
+// checkBatchShape checks D and the commitments' counts of a batch call.
+func checkBatchShape(d int, commitments, parityCommitments []kzg.Commitment) error {
+	if d < 1 || d > encoder.MaxBatchRows {
+		return fmt.Errorf("%w: D = %d data rows: must be in [1, %d]", encoder.ErrShape, d, encoder.MaxBatchRows)
+	}
+	if len(commitments) != d {
+		return fmt.Errorf("%w: %d commitments for %d data rows", encoder.ErrShape, len(commitments), d)
 	}
 	if len(parityCommitments) != 3*d {
 		return fmt.Errorf("%w: room for %d parity commitments, want %d", encoder.ErrShape, len(parityCommitments), 3*d)
 	}
-	if err := ctx.Err(); err != nil {
+	return nil
+}
+
+// encodeBatch runs one batch call on a free lane: the data rows are data
+// (host) or rows (resident), the parity rows parity (row pointers) or base
+// (a pinned output set). Shapes are checked.
+func (b *Backend) encodeBatch(ctx context.Context, data [][]fr.Element, rows []encoder.DeviceRow,
+	commitments []kzg.Commitment, parity [][]fr.Element, base unsafe.Pointer, parityCommitments []kzg.Commitment) error {
+	var fn unsafe.Pointer
+	var err error
+	switch {
+	case base != nil:
+		fn, err = b.symbol("zgda_cuda_encode_batch_pinned", &b.pinnedFn)
+	case rows != nil:
+		fn, err = b.symbol("zgda_cuda_encode_batch_resident", &b.residentFn)
+	default:
+		fn, err = b.symbol("zgda_cuda_encode_batch", &b.batchFn)
+	}
+	if err != nil {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctx == nil {
-		return ErrClosed
-	}
-	if b.batchFn == nil {
-		fn, err := b.lib.symbol("zgda_cuda_encode_batch")
-		if err != nil {
-			return err
-		}
-		b.batchFn = fn
-	}
-	if err := b.decodeCommitments(commitments); err != nil {
+	l, err := b.take(ctx)
+	if err != nil {
 		return err
 	}
-	b.in = pinRows(&b.pin, b.in[:0], data)
-	b.out = pinRows(&b.pin, b.out[:0], parity)
-	b.pin.Pin(&b.pts[0])
-	b.pin.Pin(&parityCommitments[0])
+	defer func() { b.lanes <- l }()
+	if b.onLane != nil {
+		b.onLane()
+	}
+	if err := l.decodeCommitments(commitments); err != nil {
+		return err
+	}
+	d := len(commitments)
+	var in, out *unsafe.Pointer
+	var handles *C.ulonglong
+	if data != nil {
+		l.in = pinRows(&l.pin, l.in[:0], data)
+		in = (*unsafe.Pointer)(unsafe.Pointer(&l.in[0]))
+	}
+	if rows != nil {
+		l.pin.Pin(&rows[0])
+		handles = (*C.ulonglong)(unsafe.Pointer(&rows[0]))
+	}
+	if parity != nil {
+		l.out = pinRows(&l.pin, l.out[:0], parity)
+		out = (*unsafe.Pointer)(unsafe.Pointer(&l.out[0]))
+	}
+	l.pin.Pin(&l.pts[0])
+	l.pin.Pin(&parityCommitments[0])
 	defer func() {
-		b.pin.Unpin()
-		clear(b.in)
-		clear(b.out)
+		l.pin.Unpin()
+		clear(l.in) // keep no caller memory alive after the call
+		clear(l.out)
 	}()
-	rc := C.zgda_backend_encode_batch(b.batchFn, b.ctx, (*unsafe.Pointer)(unsafe.Pointer(&b.in[0])), C.int(d),
-		unsafe.Pointer(&b.pts[0]), (*unsafe.Pointer)(unsafe.Pointer(&b.out[0])), unsafe.Pointer(&parityCommitments[0]),
-		b.msgPtr(), C.size_t(len(b.msg)))
+	pts, pc := unsafe.Pointer(&l.pts[0]), unsafe.Pointer(&parityCommitments[0])
+	msg, n := l.msgPtr(), C.size_t(len(l.msg))
+	var rc C.int
+	switch {
+	case base != nil:
+		rc = C.zgda_backend_encode_pinned(fn, l.ctx, in, handles, C.int(d), pts, base, pc, msg, n)
+	case rows != nil:
+		rc = C.zgda_backend_encode_resident(fn, l.ctx, handles, C.int(d), pts, out, pc, msg, n)
+	default:
+		rc = C.zgda_backend_encode_batch(fn, l.ctx, in, C.int(d), pts, out, pc, msg, n)
+	}
 	if rc != C.ZGDA_OK {
-		return codeErr(rc, cString(b.msg[:]))
+		return codeErr(rc, cString(l.msg[:]))
 	}
 	return nil
 }
 
-// decodeCommitments decodes the commitments into b.pts (reused) with the
+// decodeCommitments decodes the commitments into l.pts (reused) with the
 // checks kzg.ParityCommitments makes, on all CPUs: a subgroup check and a
 // square root each, a few tens of µs.
-func (b *Backend) decodeCommitments(cm []kzg.Commitment) error {
-	if cap(b.pts) < len(cm) {
-		b.pts = make([]bls.G1Affine, encoder.MaxBatchRows)
+func (l *lane) decodeCommitments(cm []kzg.Commitment) error {
+	if cap(l.pts) < len(cm) {
+		l.pts = make([]bls.G1Affine, encoder.MaxBatchRows)
 	}
-	b.pts = b.pts[:len(cm)]
+	l.pts = l.pts[:len(cm)]
 	errs := make([]error, len(cm))
 	par.Range(len(cm), 0, 4, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -106,7 +204,7 @@ func (b *Backend) decodeCommitments(cm []kzg.Commitment) error {
 				errs[i] = &kzg.PointError{What: "commitment", Index: i, Reason: "not in compressed form (top bit clear)"}
 				continue
 			}
-			if _, err := b.pts[i].SetBytes(cm[i][:]); err != nil {
+			if _, err := l.pts[i].SetBytes(cm[i][:]); err != nil {
 				errs[i] = &kzg.PointError{What: "commitment", Index: i, Reason: err.Error()}
 			}
 		}

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <map>
 #include <mutex>
 #include <new>
 
@@ -226,9 +227,12 @@ int pipeline(zgda_cuda_ctx* c, size_t nb, Gather gather, Enqueue enqueue, Scatte
 // makes them), one fused launch extends them, the nout rows' parts come
 // back. With d_rows (a device table of d resident rows) the data are
 // already on the device: nothing is gathered or uploaded and the kernel
-// reads them there; data is unused. The caller holds c->mu on c's device.
+// reads them there; data is unused. With out_base (pinned, nout rows of
+// ZGDA_ROW one after another) the rows' parts are copied from the device
+// straight into it, one strided copy per batch, and nothing is scattered;
+// out is unused. The caller holds c->mu on c's device.
 int column_pipeline(zgda_cuda_ctx* c, const void* const* data, const fr_t* const* d_rows, int d, uint32_t log_k,
-                    void* const* out, int nout, char* err, size_t errlen) {
+                    void* const* out, fr_t* out_base, int nout, char* err, size_t errlen) {
   const size_t k = (size_t)1 << log_k;
   const size_t width = kBatch / k < ZGDA_ROW ? kBatch / k : ZGDA_ROW;  // divides 4096, a multiple of kColTile/K
   auto gather = [&](size_t b, Slot& s) {
@@ -242,10 +246,16 @@ int column_pipeline(zgda_cuda_ctx* c, const void* const* data, const fr_t* const
                   (uint32_t)(b * width)};
     extend_columns_async(s.stream, p, c->d_tw);
     CK(cudaGetLastError());
+    if (out_base != nullptr) {
+      CK(cudaMemcpy2DAsync(out_base + b * width, ZGDA_ROW * kElem, s.d_out, width * kElem, width * kElem, nout,
+                           cudaMemcpyDeviceToHost, s.stream));
+      return ZGDA_OK;
+    }
     CK(cudaMemcpyAsync(s.h_out, s.d_out, nout * width * kElem, cudaMemcpyDeviceToHost, s.stream));
     return ZGDA_OK;
   };
   auto scatter = [&](size_t b, Slot& s) {
+    if (out_base != nullptr) return;  // landed in place once the stream was synchronized
     const size_t c0 = b * width;
     for (int r = 0; r < nout; r++) memcpy(static_cast<fr_t*>(out[r]) + c0, s.h_out + r * width, width * kElem);
   };
@@ -378,15 +388,36 @@ int open_ctx(zgda_cuda_ctx* c, char* err, size_t errlen) {
   return rc;
 }
 
+// Host buffers of zgda_cuda_host_alloc, start → bytes: an output set given
+// to zgda_cuda_encode_batch_pinned must lie inside one.
+std::mutex host_mu;
+std::map<uintptr_t, size_t> host_bufs;
+
+bool in_host_buf(const void* p, size_t n) {
+  std::lock_guard<std::mutex> l(host_mu);
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  auto it = host_bufs.upper_bound(a);
+  if (it == host_bufs.begin()) return false;
+  --it;
+  return a >= it->first && a + n <= it->first + it->second;
+}
+
 // encode_batch is zgda_cuda_encode_batch with the d data rows given either
-// as host rows (data) or as resident-row handles (rows).
+// as host rows (data) or as resident-row handles (rows), and the parity
+// rows either as row pointers (parity) or as one pinned block (parity_base).
 int encode_batch(zgda_cuda_ctx* c, const void* const* data, const unsigned long long* rows, int d,
-                 const void* commitments, void* const* parity, void* parity_commitments, char* err, size_t errlen) {
-  if (commitments == nullptr || parity == nullptr || parity_commitments == nullptr)
+                 const void* commitments, void* const* parity, fr_t* parity_base, void* parity_commitments, char* err,
+                 size_t errlen) {
+  if (commitments == nullptr || (parity == nullptr && parity_base == nullptr) || parity_commitments == nullptr)
     return say(err, errlen, ZGDA_EINVAL, "null argument");
   if (d < 1 || d > ZGDA_MAX_K) return say(err, errlen, ZGDA_EINVAL, "d = %d data rows: must be in [1, %d]", d, ZGDA_MAX_K);
-  for (int r = 0; r < 3 * d; r++)
-    if (parity[r] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null parity row pointer %d", r);
+  if (parity_base != nullptr) {
+    if (!in_host_buf(parity_base, 3 * (size_t)d * ZGDA_ROW * kElem))
+      return say(err, errlen, ZGDA_EINVAL, "the %d parity rows do not lie in one zgda_cuda_host_alloc buffer", 3 * d);
+  } else {
+    for (int r = 0; r < 3 * d; r++)
+      if (parity[r] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null parity row pointer %d", r);
+  }
   std::lock_guard<std::mutex> lock(c->mu);
   if (int rc = set_device(c->device, err, errlen)) return rc;
   uint32_t log_k = 0;
@@ -411,7 +442,7 @@ int encode_batch(zgda_cuda_ctx* c, const void* const* data, const unsigned long 
   plan_g1_parity(gx, c->d_g1, c->d_g1_in, (uint32_t)d, log_k, c->inv_pow2[log_k]);
   CK(cudaGetLastError());
   CK(cudaMemcpyAsync(c->h_g1_out, c->d_g1 + k, 3 * d * sizeof(g1_jac), cudaMemcpyDeviceToHost, c->g1_stream));
-  if (int rc = column_pipeline(c, data, d_rows, d, log_k, parity, 3 * d, err, errlen)) return rc;
+  if (int rc = column_pipeline(c, data, d_rows, d, log_k, parity, parity_base, 3 * d, err, errlen)) return rc;
   CK(cudaStreamSynchronize(c->g1_stream));
   g1_batch_compress(c->h_g1_out, 3 * d, c->g1_scratch, static_cast<uint8_t*>(parity_commitments));
   return ZGDA_OK;
@@ -467,7 +498,7 @@ int zgda_cuda_extend_columns(zgda_cuda_ctx* c, const void* const* data, void* co
   while ((1 << log_k) < k) log_k++;
   for (int i = 0; i < k; i++)
     if (out[i] != data[i]) memcpy(out[i], data[i], ZGDA_ROW * kElem);
-  return column_pipeline(c, data, nullptr, k, log_k, out + k, 3 * k, err, errlen);
+  return column_pipeline(c, data, nullptr, k, log_k, out + k, nullptr, 3 * k, err, errlen);
 }
 
 int zgda_cuda_extend_rows(zgda_cuda_ctx* c, const void* const* rows, void* const* out, int n, char* err,
@@ -511,13 +542,47 @@ int zgda_cuda_encode_batch(zgda_cuda_ctx* c, const void* const* data, int d, con
   if (d >= 1 && d <= ZGDA_MAX_K)
     for (int i = 0; i < d; i++)
       if (data[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null data row pointer %d", i);
-  return encode_batch(c, data, nullptr, d, commitments, parity, parity_commitments, err, errlen);
+  return encode_batch(c, data, nullptr, d, commitments, parity, nullptr, parity_commitments, err, errlen);
 }
 
 int zgda_cuda_encode_batch_resident(zgda_cuda_ctx* c, const unsigned long long* rows, int d, const void* commitments,
                                     void* const* parity, void* parity_commitments, char* err, size_t errlen) {
   if (c == nullptr || rows == nullptr) return say(err, errlen, ZGDA_EINVAL, "null argument");
-  return encode_batch(c, nullptr, rows, d, commitments, parity, parity_commitments, err, errlen);
+  return encode_batch(c, nullptr, rows, d, commitments, parity, nullptr, parity_commitments, err, errlen);
+}
+
+int zgda_cuda_encode_batch_pinned(zgda_cuda_ctx* c, const void* const* data, const unsigned long long* rows, int d,
+                                  const void* commitments, void* parity, void* parity_commitments, char* err,
+                                  size_t errlen) {
+  if (c == nullptr || (data == nullptr) == (rows == nullptr))
+    return say(err, errlen, ZGDA_EINVAL, "null context, or not exactly one of data and rows");
+  if (data != nullptr && d >= 1 && d <= ZGDA_MAX_K)
+    for (int i = 0; i < d; i++)
+      if (data[i] == nullptr) return say(err, errlen, ZGDA_EINVAL, "null data row pointer %d", i);
+  if (parity == nullptr) return say(err, errlen, ZGDA_EINVAL, "null argument");
+  return encode_batch(c, data, rows, d, commitments, nullptr, static_cast<fr_t*>(parity), parity_commitments, err,
+                      errlen);
+}
+
+int zgda_cuda_host_alloc(int device, size_t bytes, void** p, char* err, size_t errlen) {
+  if (p == nullptr || bytes == 0) return say(err, errlen, ZGDA_EINVAL, "bad argument (%zu bytes)", bytes);
+  *p = nullptr;
+  if (int rc = set_device(device, err, errlen)) return rc;
+  // Portable: pinned for every CUDA context of the process, whichever of
+  // the library's contexts (lanes) copies into it.
+  CK(cudaHostAlloc(p, bytes, cudaHostAllocPortable));
+  std::lock_guard<std::mutex> l(host_mu);
+  host_bufs[reinterpret_cast<uintptr_t>(*p)] = bytes;
+  return ZGDA_OK;
+}
+
+void zgda_cuda_host_free(void* p) {
+  if (p == nullptr) return;
+  {
+    std::lock_guard<std::mutex> l(host_mu);
+    host_bufs.erase(reinterpret_cast<uintptr_t>(p));
+  }
+  cudaFreeHost(p);
 }
 
 }  // extern "C"

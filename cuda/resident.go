@@ -5,13 +5,6 @@ package cuda
 
 typedef void (*zgda_rows_release_fn)(const unsigned long long*, int);
 static void zgda_call_rows_release(void* f, unsigned long long* h, int n) { ((zgda_rows_release_fn)f)(h, n); }
-
-typedef int (*zgda_encode_batch_resident_fn)(zgda_cuda_ctx*, const unsigned long long*, int, const void*,
-                                             void* const*, void*, char*, size_t);
-static int zgda_backend_encode_resident(void* f, zgda_cuda_ctx* c, unsigned long long* rows, int d, void* cm,
-                                        void** parity, void* pc, char* msg, size_t len) {
-	return ((zgda_encode_batch_resident_fn)f)(c, rows, d, cm, (void* const*)parity, pc, msg, len);
-}
 */
 import "C"
 
@@ -108,49 +101,11 @@ func releaseRows(lib *Lib, rows []ResidentRow) error {
 func (b *Backend) ExtendBatchResident(ctx context.Context, rows []ResidentRow, commitments []kzg.Commitment,
 	parity [][]fr.Element, parityCommitments []kzg.Commitment) error {
 	d := len(rows)
-	if d < 1 || d > encoder.MaxBatchRows {
-		return fmt.Errorf("%w: D = %d data rows: must be in [1, %d]", encoder.ErrShape, d, encoder.MaxBatchRows)
-	}
-	if len(commitments) != d {
-		return fmt.Errorf("%w: %d commitments for %d data rows", encoder.ErrShape, len(commitments), d)
+	if err := checkBatchShape(d, commitments, parityCommitments); err != nil {
+		return err
 	}
 	if err := checkRows("parity", parity, 3*d, encoder.ElementsPerRow); err != nil {
 		return err
 	}
-	if len(parityCommitments) != 3*d {
-		return fmt.Errorf("%w: room for %d parity commitments, want %d", encoder.ErrShape, len(parityCommitments), 3*d)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctx == nil {
-		return ErrClosed
-	}
-	if b.residentFn == nil {
-		fn, err := b.lib.symbol("zgda_cuda_encode_batch_resident")
-		if err != nil {
-			return err
-		}
-		b.residentFn = fn
-	}
-	if err := b.decodeCommitments(commitments); err != nil {
-		return err
-	}
-	b.out = pinRows(&b.pin, b.out[:0], parity)
-	b.pin.Pin(&rows[0])
-	b.pin.Pin(&b.pts[0])
-	b.pin.Pin(&parityCommitments[0])
-	defer func() {
-		b.pin.Unpin()
-		clear(b.out)
-	}()
-	rc := C.zgda_backend_encode_resident(b.residentFn, b.ctx, (*C.ulonglong)(unsafe.Pointer(&rows[0])), C.int(d),
-		unsafe.Pointer(&b.pts[0]), (*unsafe.Pointer)(unsafe.Pointer(&b.out[0])), unsafe.Pointer(&parityCommitments[0]),
-		b.msgPtr(), C.size_t(len(b.msg)))
-	if rc != C.ZGDA_OK {
-		return codeErr(rc, cString(b.msg[:]))
-	}
-	return nil
+	return b.encodeBatch(ctx, nil, rows, commitments, parity, nil, parityCommitments)
 }

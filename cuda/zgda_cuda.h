@@ -89,6 +89,25 @@ int zgda_cuda_encode_batch(zgda_cuda_ctx* ctx, const void* const* data, int d, c
 int zgda_cuda_encode_batch_resident(zgda_cuda_ctx* ctx, const unsigned long long* rows, int d, const void* commitments,
                                     void* const* parity, void* parity_commitments, char* err, size_t errlen);
 
+/* Pinned output sets. zgda_cuda_host_alloc allocates bytes of pinned host
+ * memory (portable: every context of the process may copy into it) for
+ * device's contexts; zgda_cuda_host_free frees it (NULL is ignored), after
+ * every call writing into it has returned. The caller owns it meanwhile.
+ *
+ * zgda_cuda_encode_batch_pinned is zgda_cuda_encode_batch (data: d row
+ * pointers, rows NULL) or zgda_cuda_encode_batch_resident (rows: d
+ * handles, data NULL) whose parity rows are one block of 3d·ZGDA_ROW
+ * elements, row after row, inside one zgda_cuda_host_alloc buffer: the
+ * device copies the parity rows straight into it (strided copies, no
+ * staging buffer, no host copy). A block not inside such a buffer is
+ * refused (ZGDA_EINVAL). Calls on different contexts run at once, each on
+ * its own streams and buffers. */
+int zgda_cuda_host_alloc(int device, size_t bytes, void** p, char* err, size_t errlen);
+void zgda_cuda_host_free(void* p);
+int zgda_cuda_encode_batch_pinned(zgda_cuda_ctx* ctx, const void* const* data, const unsigned long long* rows, int d,
+                                  const void* commitments, void* parity, void* parity_commitments, char* err,
+                                  size_t errlen);
+
 /* zgda_cuda_rows_release frees the rows of n handles; handles not held
  * are ignored. */
 void zgda_cuda_rows_release(const unsigned long long* handles, int n);

@@ -65,6 +65,34 @@ type ResidentBatchBackend interface {
 		parityCommitments []kzg.Commitment) error
 }
 
+// LendingBatchBackend is a BatchBackend that can also write a batch's
+// parity rows into reusable memory of its own and lend it to the batch (a
+// GPU backend's pinned host buffers, which its device copies the rows
+// straight into: no allocation and no host copy per batch); EncodeBatch
+// uses it when its Backend has it, and the Batch then carries the release
+// (Batch.Release). ExtendBatchLent encodes the D data rows given as data
+// (host rows; rows nil) or, for a ResidentBatchBackend, as rows (device
+// rows; data nil), writes what ExtendBatch writes into parityCommitments
+// and returns the 3D parity rows, byte for byte ExtendBatch's, with
+// release, which hands them back: nothing may read them after (the backend
+// reuses them for another batch); calls after the first do nothing. When
+// it has nothing free to lend it returns nil rows and a nil error, having
+// done nothing: the caller encodes into its own memory.
+type LendingBatchBackend interface {
+	BatchBackend
+	ExtendBatchLent(ctx context.Context, data [][]fr.Element, rows []DeviceRow, commitments []kzg.Commitment,
+		parityCommitments []kzg.Commitment) (parity [][]fr.Element, release func(), err error)
+}
+
+// ConcurrentBackend is a Backend that can run several batch encodings at
+// once (a GPU backend with a stream and buffers for each): BatchConcurrency
+// is how many. Encoder.BatchConcurrency asks it; a Backend without it runs
+// one at a time.
+type ConcurrentBackend interface {
+	Backend
+	BatchConcurrency() int
+}
+
 // NewCPUBackend returns the pure-Go backend (gnark-crypto FFTs), parallel over
 // columns or rows on the given number of workers (0 = runtime.NumCPU()).
 func NewCPUBackend(workers int) Backend {
@@ -76,9 +104,12 @@ func NewCPUBackend(workers int) Backend {
 
 type cpuBackend struct{ workers int }
 
-var _ Backend = (*cpuBackend)(nil)
+var _ ConcurrentBackend = (*cpuBackend)(nil)
 
 func (*cpuBackend) Name() string { return "cpu" }
+
+// BatchConcurrency is 1: one batch at a time, each using every worker.
+func (*cpuBackend) BatchConcurrency() int { return 1 }
 
 // columnChunk is how many adjacent columns one worker task handles; adjacent
 // columns share cache lines of every row.

@@ -23,15 +23,44 @@ type Batch struct {
 	N      int // dispersed rows, 4D
 	// Rows are the N dispersed rows: Rows[n] for n < D is the blob's own row
 	// slice (by reference, no copy), Rows[n] for n ≥ D is extended row
-	// K + (n − D), freshly allocated.
+	// K + (n − D): fresh Go memory, or memory the backend lent (Lent), valid
+	// until Release.
 	Rows [][]fr.Element
 	// Commitments are those of the N dispersed rows: the blobs' data
 	// commitments in batch order, then the 3D derived parity commitments.
 	Commitments []kzg.Commitment
+
+	release  func() // hands the lent parity rows back; nil when not lent
+	released bool
 }
 
-// BlobRows returns blob i's R_i data rows, Rows[o_i : o_i+R_i].
+// Lent reports whether the batch's parity rows are memory its backend lent
+// (LendingBatchBackend), to be handed back with Release.
+func (b *Batch) Lent() bool { return b.release != nil }
+
+// Release hands a batch's lent parity rows back to the backend, which
+// reuses them for a later batch: call it once nothing reads the rows any
+// more (they are dispersed, and no reader holds one), from the goroutine
+// that owns the Batch or after every reader is done. The Batch then has no
+// Rows (nil) and BlobRows panics, so a late read fails loudly instead of
+// seeing another batch's rows; a slice of Rows kept from before must not be
+// read either. A batch in Go memory (not Lent) is left as it is: Release
+// does nothing. Later calls do nothing.
+func (b *Batch) Release() {
+	if b.release == nil {
+		return
+	}
+	r := b.release
+	b.release, b.released, b.Rows = nil, true, nil
+	r()
+}
+
+// BlobRows returns blob i's R_i data rows, Rows[o_i : o_i+R_i]. It panics
+// after Release of a lent batch.
 func (b *Batch) BlobRows(i int) [][]fr.Element {
+	if b.released {
+		panic("encoder: BlobRows of a released Batch")
+	}
 	o := 0
 	for j := 0; j < i; j++ {
 		o += len(b.Blobs[j].Rows)
@@ -49,7 +78,11 @@ func (b *Batch) BlobRows(i int) [][]fr.Element {
 // not match), a repeated key (ErrDuplicateBlob) and
 // D > MaxBatchRows (ErrBatchTooLarge).
 //
-// The blobs and their rows are only read; the Batch references them.
+// The blobs and their rows are only read; the Batch references them. With a
+// LendingBatchBackend the parity rows are the backend's memory, lent to the
+// Batch (Lent) until its Release, which the caller owes once it is done
+// with the rows; a caller that never releases only keeps that memory from
+// later batches, which then get Go memory. Every other batch is Go memory.
 func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, progress Progress) (*Batch, error) {
 	hdr, err := batchHeader(blobs)
 	if err != nil {
@@ -67,8 +100,23 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 		}
 		data = append(data, b.Commitments...)
 	}
+	var dev []DeviceRow
+	if _, ok := e.backend.(ResidentBatchBackend); ok {
+		dev = deviceRows(blobs, d)
+	}
+	if lb, ok := e.backend.(LendingBatchBackend); ok {
+		var rows [][]fr.Element
+		if dev == nil {
+			rows = matrix[:d]
+		}
+		b, err := encodeBatchLent(ctx, lb, blobs, hdr, matrix[:d], rows, dev, data, progress)
+		if b != nil || err != nil {
+			return b, err
+		}
+		// Nothing free to lend: the batch goes into Go memory below.
+	}
 	if rb, ok := e.backend.(ResidentBatchBackend); ok {
-		if dev := deviceRows(blobs, d); dev != nil {
+		if dev != nil {
 			return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress, func(parity [][]fr.Element, pc []kzg.Commitment) error {
 				return rb.ExtendBatchResident(ctx, dev, data, parity, pc)
 			})
@@ -117,6 +165,36 @@ func deviceRows(blobs []*Blob, d int) []DeviceRow {
 		dev = append(dev, b.Device...)
 	}
 	return dev
+}
+
+// encodeBatchLent is EncodeBatch's encoding by a LendingBatchBackend: the
+// parity rows are the backend's, lent to the Batch until Release. data are
+// the D data rows, given to the backend as rows (host rows) or dev (device
+// rows); nil Batch and error when the backend had nothing to lend.
+func encodeBatchLent(ctx context.Context, lb LendingBatchBackend, blobs []*Blob, hdr da.BatchHeader, data, rows [][]fr.Element,
+	dev []DeviceRow, commitments []kzg.Commitment, progress Progress) (*Batch, error) {
+	d := len(data)
+	k, n := da.MatrixRows(d), da.ExtensionFactor*d
+	pc := make([]kzg.Commitment, n-d)
+	progress.report(StageExtend, 0, 1)
+	progress.report(StageDerive, 0, 1)
+	parity, release, err := lb.ExtendBatchLent(ctx, rows, dev, commitments, pc)
+	if err != nil {
+		return nil, err
+	}
+	if parity == nil {
+		return nil, nil
+	}
+	if len(parity) != n-d {
+		release()
+		return nil, fmt.Errorf("encoder: the backend lent %d parity rows, want %d", len(parity), n-d)
+	}
+	progress.report(StageExtend, 1, 1)
+	progress.report(StageDerive, 1, 1)
+	all := make([][]fr.Element, 0, n)
+	all = append(append(all, data...), parity...)
+	return &Batch{Blobs: blobs, Header: hdr, Root: hdr.Root(), D: d, K: k, N: n, Rows: all,
+		Commitments: append(commitments, pc...), release: release}, nil
 }
 
 // encodeBatchWith is EncodeBatch's encoding by a BatchBackend: extend, one

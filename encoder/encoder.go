@@ -65,6 +65,16 @@ func New(opts ...Option) (*Encoder, error) {
 // Backend returns the backend in use.
 func (e *Encoder) Backend() Backend { return e.backend }
 
+// BatchConcurrency is how many EncodeBatch calls the backend runs at once
+// (ConcurrentBackend; 1 without it): how many a pipeline should have in
+// progress. EncodeBatch is safe for concurrent use either way.
+func (e *Encoder) BatchConcurrency() int {
+	if c, ok := e.backend.(ConcurrentBackend); ok {
+		return max(1, c.BatchConcurrency())
+	}
+	return 1
+}
+
 // Extend returns the 4K extended rows of K matrix rows (K a power of two ≤
 // MaxBatchRows, rows of ElementsPerRow; docs/spec.md §3.4 Column extension). Rows 0..K−1 are copies of data; the result
 // is freshly allocated and data is not modified.

@@ -45,7 +45,7 @@ type queueState struct {
 	InIntake    int           // accepted blobs not yet queued
 	IntakeIdle  time.Duration // since the intake last became empty (when InIntake is 0)
 	Committing  bool          // an intake CommitRows call runs, or committed posts are being stored
-	EncoderIdle bool          // no batch cut and not yet handed to dispersal
+	EncoderIdle bool          // an encoder is free: fewer batches cut and not yet handed to dispersal than the encoders
 }
 
 // cut returns how many queued blobs, oldest first, form the next batch. With

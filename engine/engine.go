@@ -30,7 +30,11 @@ type Disperser interface {
 	// collects their signatures and returns the aggregated certificate and
 	// a report of what was sent (the report may be nil when nothing was).
 	// The engine never modifies the batch after handing it over, so
-	// Disperse may keep reading it after it returns (stragglers).
+	// Disperse may keep reading it after it returns (stragglers), except
+	// b.Rows: once the batch is final the engine releases them
+	// (encoder.Batch.Release; lent parity rows are then reused by another
+	// batch), so Disperse is done with the rows when it returns
+	// (*dispersal.Dispatcher serialises them before sending).
 	Disperse(ctx context.Context, b *encoder.Batch) (*da.Certificate, *dispersal.Report, error)
 	// Locate finds the most recent certified batch of a blob on the chain.
 	Locate(ctx context.Context, key da.BlobKey) (*dispersal.Location, error)
@@ -148,6 +152,7 @@ type Engine struct {
 	receivingPosts int           // posts whose bodies are arriving (HTTP)
 	intakeEmptied  time.Time     // when intake and receivingPosts last fell to 0
 	encoding       int           // batches cut and not yet handed to dispersal
+	encoders       int           // batches encoded at once (Encoder.BatchConcurrency), fixed at New
 	wake           chan struct{} // pokes the batcher (capacity 1)
 	pendBlobs      int           // admission: blobs holding a place
 	pendMem        int64         // admission: their memory in encoder form
@@ -224,6 +229,7 @@ func New(cfg Config, d Disperser, c Chain, opts ...Option) (*Engine, error) {
 		blocks:     flight.New[blockKey](cfg.Retrieval.BlockCacheBytes, func(r [][]fr.Element) int64 { return int64(len(r)) * rowMem }),
 		heavy:      make(chan struct{}, cfg.Retrieval.MaxHeavy),
 	}
+	e.encoders = e.enc.BatchConcurrency()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.m = newMetrics(e)
 	if err := e.reg.Register(e.m); err != nil {
@@ -265,7 +271,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.goRun("committer", e.runCommitter)
 	e.goRun("batcher", e.runBatcher)
-	e.goRun("encoder", e.runEncoder)
+	for i := 0; i < e.encoders; i++ {
+		e.goRun("encoder", e.runEncoder)
+	}
 	for i := 0; i < e.cfg.Dispersal.Concurrency; i++ {
 		e.goRun("certifier", e.runCertifier)
 	}
@@ -331,6 +339,16 @@ func (e *Engine) Close() error {
 		e.http.shutdown()
 	}
 	e.wg.Wait()
+	// Encoded batches never taken for dispersal: hand their rows back (the
+	// certifiers released theirs on the way out).
+	for done := false; !done; {
+		select {
+		case bt := <-e.disperseCh:
+			e.releaseRows(bt)
+		default:
+			done = true
+		}
+	}
 	// Rows still held on the device for blobs not yet encoded: the library
 	// outlives this engine.
 	e.mu.Lock()

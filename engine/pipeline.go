@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
@@ -19,6 +23,45 @@ type batch struct {
 	rows  int // D
 	bytes int
 	enc   *encoder.Batch // set by the encoder
+
+	// rowsMu orders the readers of enc.Rows other than the pipeline (reads
+	// of a batch in flight, localRow) before releaseRows.
+	rowsMu   sync.RWMutex
+	released bool
+}
+
+// row returns dispersed row n of the batch while it holds its rows: a copy
+// when they are lent (encoder.Batch.Lent), so that no reader keeps them
+// past the release; nil once released.
+func (bt *batch) row(n int) []fr.Element {
+	bt.rowsMu.RLock()
+	defer bt.rowsMu.RUnlock()
+	switch {
+	case bt.released:
+		return nil
+	case bt.enc.Lent():
+		return slices.Clone(bt.enc.Rows[n])
+	}
+	return bt.enc.Rows[n]
+}
+
+// releaseRows hands an encoded batch's rows back (encoder.Batch.Release)
+// once the pipeline is done with them — the batch is final, or will never
+// be dispersed — and no reader holds one; later calls do nothing.
+func (e *Engine) releaseRows(bt *batch) {
+	if bt.enc == nil {
+		return
+	}
+	bt.rowsMu.Lock()
+	defer bt.rowsMu.Unlock()
+	if bt.released {
+		return
+	}
+	bt.released = true
+	if bt.enc.Lent() {
+		e.m.parityRows.WithLabelValues("released").Inc()
+	}
+	bt.enc.Release()
 }
 
 // runBatcher forms batches from the queue by cutRule. A full encode stage
@@ -74,7 +117,7 @@ func (e *Engine) takeBatchLocked(now time.Time) (*batch, time.Duration) {
 		rows = append(rows, b.params.Rows)
 	}
 	e.queueScr = rows
-	n, wait := e.rule.cut(queueState{Rows: rows, Waited: now.Sub(e.queue[0].queued), InIntake: e.intake + e.receivingPosts, IntakeIdle: now.Sub(e.intakeEmptied), Committing: e.committing || e.storing > 0, EncoderIdle: e.encoding == 0})
+	n, wait := e.rule.cut(queueState{Rows: rows, Waited: now.Sub(e.queue[0].queued), InIntake: e.intake + e.receivingPosts, IntakeIdle: now.Sub(e.intakeEmptied), Committing: e.committing || e.storing > 0, EncoderIdle: e.encoding < e.encoders})
 	if n == 0 {
 		return nil, wait
 	}
@@ -95,6 +138,9 @@ func (e *Engine) takeBatchLocked(now time.Time) (*batch, time.Duration) {
 // one derivation of its 3D parity commitments in G1 (encoder.EncodeBatch) —
 // and passes it on to dispersal. The encoder counts as busy until the batch
 // is handed over, so that the batcher keeps gathering blobs meanwhile.
+// Start runs Encoder.BatchConcurrency of them (a CUDA backend encodes two
+// batches at once, one's transfers under the other's kernels; the CPU one
+// batch at a time).
 func (e *Engine) runEncoder() {
 	for {
 		var bt *batch
@@ -131,6 +177,9 @@ func (e *Engine) encode(bt *batch) bool {
 		b.Device = nil
 	}
 	if e.ctx.Err() != nil {
+		if err == nil {
+			enc.Release()
+		}
 		return false
 	}
 	if err != nil {
@@ -144,6 +193,11 @@ func (e *Engine) encode(bt *batch) bool {
 	e.log.Debug("batch encoded", "batch_root", enc.Root, "rows", bt.rows, "dispersed_rows", enc.N, "seconds", time.Since(start).Seconds())
 	e.m.blobs.WithLabelValues("encoded").Add(float64(len(bt.blobs)))
 	e.m.bytes.WithLabelValues("encoded").Add(float64(bt.bytes))
+	if enc.Lent() {
+		e.m.parityRows.WithLabelValues("lent").Inc()
+	} else {
+		e.m.parityRows.WithLabelValues("go").Inc()
+	}
 	bt.enc = enc
 	e.mu.Lock()
 	e.batches[enc.Root] = bt
@@ -152,6 +206,7 @@ func (e *Engine) encode(bt *batch) bool {
 	case e.disperseCh <- bt:
 		return true
 	case <-e.ctx.Done():
+		e.releaseRows(bt)
 		return false
 	}
 }
@@ -178,6 +233,9 @@ func (e *Engine) certify(bt *batch) {
 			delete(e.batches, bt.enc.Root)
 		}
 		e.mu.Unlock()
+		// Final (or closing): the rows are dispersed, the blobs' local
+		// copies serve later reads, and no new reader finds the batch.
+		e.releaseRows(bt)
 	}()
 	if err := e.setStatus(bt.blobs, api.StatusDispersing); err != nil && e.ctx.Err() != nil {
 		return

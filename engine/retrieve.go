@@ -320,7 +320,9 @@ var errNotLocal = errors.New("engine: row not held locally")
 // from every blob's local copy. errNotLocal when a copy is gone.
 func (e *Engine) localRow(ctx context.Context, root da.Hash, hdr *da.BatchHeader, n int) ([]fr.Element, error) {
 	if bt := e.inFlight(root); bt != nil {
-		return bt.enc.Rows[n], nil
+		if row := bt.row(n); row != nil {
+			return row, nil
+		}
 	}
 	d, offs := hdr.DataRows(), hdr.Offsets()
 	localCopy := func(i int) ([]byte, error) {
