@@ -11,8 +11,10 @@
 // buffers, pinned host buffers and streams for its whole life; a call copies
 // the caller's rows into pinned memory batch by batch while earlier batches
 // are on the device, so host copies, transfers and kernels overlap. Calls on
-// one backend are serialised. Go memory is pinned (runtime.Pinner) only for
-// the duration of a call.
+// one context are serialised; a Backend holds WithLanes contexts (lanes,
+// DefaultLanes = 2) and runs each call on a free one (waiting,
+// context-aware, when all are busy), so that many calls run at once. Go
+// memory is pinned (runtime.Pinner) only for the duration of a call.
 //
 // The column extension (docs/spec.md §3.4) is one fused kernel per batch of
 // columns (include/ntt.cuh, ColumnTile): each block of 256 threads loads a
@@ -37,9 +39,36 @@
 // library compresses the results (one inversion for all) as gnark-crypto's
 // G1Affine.Bytes(): the same bytes as kzg.ParityCommitments, without its
 // CPU time. Every buffer is the context's; Go decodes the D commitments
-// (with kzg's checks) and does no per-element work. Not yet: the parity
-// rows are still the encoder's fresh Go memory (the pinned slots are
-// copied out into it), and one batch's call does not overlap the next's.
+// (with kzg's checks) and does no per-element work.
+//
+// Pinned output sets. EncodeBatch takes ExtendBatchLent
+// (encoder.LendingBatchBackend) first: the batch's 3D parity rows are one
+// of the backend's output sets, a buffer of pinned host memory from
+// zgda_cuda_host_alloc (cudaHostAlloc, portable), and
+// zgda_cuda_encode_batch_pinned has the device copy each column batch's
+// parity parts straight into it (one strided cudaMemcpy2DAsync), so no
+// parity row is allocated in Go, staged or copied on the host. The set is
+// lent to the Batch until encoder.Batch.Release, which the engine calls
+// once the batch is final (or will never be dispersed: encoding after
+// Close, batches still queued at Close), after which the Batch has no Rows
+// and the set goes to the next batch that fits (a set holds 3K rows of
+// the batch that made it; one too small is replaced). The library refuses
+// a parity block outside its buffers. At most WithOutputSets sets exist
+// (DefaultOutputSets = 4, allocated on first use); when every one is lent
+// the batch's parity rows are Go memory, as before (ExtendBatch with a
+// host copy out of the lane's pinned staging buffers), rather than waiting:
+// a batch holds its set until its certificate lands, seconds later and at
+// the chain's pace, and an encoder that blocked on that would stall the
+// pipeline behind the chain, while the fallback costs only the copy this
+// path saves. Close frees the sets not lent; a lent one stays valid until
+// its release, which frees it.
+//
+// Consecutive batches overlap: each lane has its own streams, device
+// buffers and staging buffers, and each batch its own output set, so with
+// two lanes one batch's uploads and kernels run while the other's parity
+// rows come back. BatchConcurrency (encoder.ConcurrentBackend) says how
+// many; the engine runs that many encoders (Encoder.BatchConcurrency; the
+// CPU backend says 1).
 //
 // NewCommitter opens an MSM context over the KZG setup points and returns an
 // encoder.Committer whose row commitments are the CPU's bytes; derivation
@@ -115,7 +144,10 @@
 //   - include/*.cuh: Fp/Fr arithmetic (field.cuh, mont32.cuh), G1 and the
 //     NTT plans, C++17 that compiles for host and device;
 //   - ntt.cu, zgda_cuda.h: NTT kernels, pipeline and the C ABI, and the
-//     batch entry point with its G1 kernels (include/g1fft.cuh);
+//     batch entry points with their G1 kernels (include/g1fft.cuh) and
+//     the pinned output buffers;
+//   - backend.go, batch.go, outputs.go: the Backend, its lanes, its batch
+//     calls and its output sets;
 //   - msm.cu, zgda_cuda_msm.h, include/msm.cuh, include/pack.cuh: row
 //     commitments, from scalars or from blob bytes;
 //   - rows.cu, include/rowstore.cuh: the resident-row store;
@@ -124,9 +156,11 @@
 //     gnark-crypto and the CPU backend (ordinary `go test`, no GPU);
 //   - internal/emu: a host stand-in for the CUDA runtime, so tests build
 //     every .cu with g++ and run this package's Go side without a GPU; it
-//     checks copies against their allocations and refuses stream work
-//     after a cudaMemcpy that no cudaDeviceSynchronize ordered it after
-//     (the non-blocking streams would race that copy on a device);
+//     checks copies against their allocations, refuses stream work after
+//     a cudaMemcpy that no cudaDeviceSynchronize ordered it after (the
+//     non-blocking streams would race that copy on a device), and runs a
+//     stream's copies and kernels only when it is synchronized, so a
+//     result read before its stream's synchronization is wrong there too;
 //   - internal/clangcheck: declarations that let clang (when installed)
 //     compile the device code to PTX without the CUDA toolkit.
 //

@@ -16,7 +16,8 @@ import (
 //   - when D ≥ MinRows, the smallest D whose N = 4D rows fill the window of
 //     W = min_batch_slots slots: a batch that small is replicated to W slots
 //     (§4.2), so below it every blob added comes at no cost in rows sent;
-//   - when no accepted blob is still in intake and the encoder is idle, once
+//   - when no accepted blob is still in intake and an encoder is idle (fewer
+//     batches cut and not yet handed over than the engine's encoders), once
 //     the intake has stayed empty for Linger: nothing more is coming soon
 //     and nothing would be gained by waiting. Linger bridges the moment
 //     between a poster's 202 and its next post, when the intake of a steady
@@ -29,8 +30,8 @@ import (
 //     fsyncs happened to take (committing 64 rows takes about 2 s on 2
 //     cores).
 //
-// While the encoder is busy and nothing is in intake the batcher waits for
-// the encoder: the batch could not be encoded any sooner.
+// While every encoder is busy and nothing is in intake the batcher waits for
+// one: the batch could not be encoded any sooner.
 type cutRule struct {
 	MinRows int
 	MaxRows int

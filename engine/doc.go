@@ -24,11 +24,16 @@
 //     cutRule: at D ≥ ceil(W/4) data rows (W = the chain's min_batch_slots:
 //     smaller batches are replicated to W window slots anyway, §4.2), when
 //     the next blob would pass Batcher.MaxRows (≤ 256), when no post is in
-//     intake and the encoder is idle, or Batcher.MaxWait after the oldest
+//     intake and an encoder is idle, or Batcher.MaxWait after the oldest
 //     blob was queued while posts are still in intake.
-//   - The encoder makes one encoder.EncodeBatch call per batch: one column
-//     extension of the matrix and one derivation of the 3D parity
-//     commitments in G1 (§3.4).
+//   - Encoders (Encoder.BatchConcurrency of them: one on the CPU backend,
+//     two on the CUDA one, whose batches overlap on the device) make one
+//     encoder.EncodeBatch call per batch: one column extension of the
+//     matrix and one derivation of the 3D parity commitments in G1 (§3.4).
+//     A batch's parity rows may be memory the backend lent (the CUDA
+//     backend's pinned output sets); they are released once the batch is
+//     final, and reads of a batch in flight copy such a row first
+//     (zgda_engine_batch_parity_rows_total).
 //   - Certifiers (Dispersal.Concurrency of them) call Disperser.Disperse,
 //     check that the certificate names the batch, and submit it with
 //     chain.NewCertificateTx; failures are retried with backoff up to
