@@ -254,3 +254,51 @@ func holdLanes(be *Backend, n int32, timeout time.Duration, timedOut *atomic.Boo
 	}
 	return all
 }
+
+// TestDeviceEncodeBatchLent is TestEmulatedConcurrentBatches on a real
+// device, up to the largest batch: two batches at once (D = 129 and 256,
+// uploaded), lent parity rows equal to the CPU encoder's, then a third
+// batch (D = 5) reusing a released set.
+func TestDeviceEncodeBatchLent(t *testing.T) {
+	be := deviceBackend(t)
+	enc, err := encoder.New(encoder.WithBackend(be))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(68, 69))
+	batches := [][]*encoder.Blob{
+		hostBlobs(t, r, 129*encoder.BytesPerRow),
+		hostBlobs(t, r, 128*encoder.BytesPerRow, 128*encoder.BytesPerRow),
+	}
+	got := make([]*encoder.Batch, len(batches))
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for i := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = enc.EncodeBatch(context.Background(), kzg.Default(), batches[i], nil)
+		}()
+	}
+	wg.Wait()
+	for i := range batches {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !got[i].Lent() {
+			t.Fatalf("batch %d not lent", i)
+		}
+		sameBatch(t, "device batch", got[i], cpuBatch(t, batches[i]))
+		got[i].Release()
+	}
+	small := hostBlobs(t, r, 5*encoder.BytesPerRow)
+	b, err := enc.EncodeBatch(context.Background(), kzg.Default(), small, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBatch(t, "device batch, reused set", b, cpuBatch(t, small))
+	if sets, _, _ := be.OutputSets(); !b.Lent() || sets != 2 {
+		t.Fatalf("lent %v, %d output sets; want a reused one of 2", b.Lent(), sets)
+	}
+	b.Release()
+}
