@@ -183,7 +183,10 @@ func runEncode(ctx context.Context, o *Options) ([]Result, error) {
 							return err
 						}
 					}
-					_, err := e.EncodeBatch(ctx, cm, bs, nil)
+					b, err := e.EncodeBatch(ctx, cm, bs, nil)
+					if err == nil {
+						b.Release() // hands a lent output set back for the next run
+					}
 					return err
 				}
 			}

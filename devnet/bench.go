@@ -260,9 +260,11 @@ func encodeOnly(ctx context.Context, blobs [][]byte) (float64, error) {
 	rows := 0
 	flush := func() error {
 		if len(batch) > 0 {
-			if _, err := enc.EncodeBatch(ctx, kc, batch, nil); err != nil {
+			b, err := enc.EncodeBatch(ctx, kc, batch, nil)
+			if err != nil {
 				return err
 			}
+			b.Release() // hands a lent output set back for the next batch
 		}
 		batch, rows = batch[:0], 0
 		return nil

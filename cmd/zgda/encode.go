@@ -69,6 +69,7 @@ D of the N row files are enough for 'zgda decode' to rebuild every FILE.`,
 			if err != nil {
 				return err
 			}
+			defer batch.Release()
 			if err := encoder.WriteDir(out, batch); err != nil {
 				return err
 			}
