@@ -1,9 +1,7 @@
 package cuda
 
 import (
-	"context"
 	"math/rand/v2"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,24 +22,7 @@ func TestEmulatedEngineConcurrentLent(t *testing.T) {
 	be, enc := emuEncoder(t, WithLanes(2), WithOutputSets(4))
 	var timedOut atomic.Bool
 	holdLanes(be, 2, time.Minute, &timedOut)
-	cfg := engine.TestConfig(t.TempDir())
-	for _, v := range cfg.Storage.Volumes {
-		if err := os.MkdirAll(v, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg.Dispersal.Attempts = 1
-	e, err := engine.New(cfg, nil, nil, engine.WithCommitter(emuCommitter(t)), engine.WithEncoder(enc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := e.Start(ctx); err != nil {
-		e.Close()
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, ctx := startEngine(t, emuCommitter(t), enc)
 	if g := engineGauge(t, e, "zgda_engine_encoders"); g != 2 {
 		t.Fatalf("zgda_engine_encoders %v, want 2", g)
 	}

@@ -18,21 +18,18 @@ import (
 // given sizes.
 func hostBlobs(t *testing.T, r *rand.Rand, sizes ...int) []*encoder.Blob {
 	t.Helper()
+	cpu, err := encoder.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	blobs := make([]*encoder.Blob, len(sizes))
 	for i, n := range sizes {
 		data := make([]byte, n)
 		for j := range data {
 			data[j] = byte(r.Uint32())
 		}
-		rows, err := encoder.Pack(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		comms, err := kzg.Default().CommitRows(context.Background(), rows, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if blobs[i], err = encoder.NewBlob(n, rows, comms); err != nil {
+		var err error
+		if blobs[i], err = cpu.CommitBlob(context.Background(), kzg.Default(), data, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,17 +201,7 @@ func TestEmulatedConcurrentBatches(t *testing.T) {
 		hostBlobs(t, r, 3*encoder.BytesPerRow, 77),
 		residentBlobs(t, emuCommitter(t), r, 5*encoder.BytesPerRow),
 	}
-	got := make([]*encoder.Batch, len(batches))
-	errs := make([]error, len(batches))
-	var wg sync.WaitGroup
-	for i := range batches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i], errs[i] = enc.EncodeBatch(context.Background(), kzg.Default(), batches[i], nil)
-		}()
-	}
-	wg.Wait()
+	got, errs := encodeAtOnce(enc, batches)
 	if timedOut.Load() {
 		t.Fatal("the two batch calls never held a lane each at the same time")
 	}
@@ -234,6 +221,22 @@ func TestEmulatedConcurrentBatches(t *testing.T) {
 	for _, b := range got {
 		b.Release()
 	}
+}
+
+// encodeAtOnce encodes the batches on goroutines of their own, all at once.
+func encodeAtOnce(enc *encoder.Encoder, batches [][]*encoder.Blob) ([]*encoder.Batch, []error) {
+	got := make([]*encoder.Batch, len(batches))
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for i := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = enc.EncodeBatch(context.Background(), kzg.Default(), batches[i], nil)
+		}()
+	}
+	wg.Wait()
+	return got, errs
 }
 
 // holdLanes makes the backend's first n batch calls wait, each holding its
@@ -270,17 +273,7 @@ func TestDeviceEncodeBatchLent(t *testing.T) {
 		hostBlobs(t, r, 129*encoder.BytesPerRow),
 		hostBlobs(t, r, 128*encoder.BytesPerRow, 128*encoder.BytesPerRow),
 	}
-	got := make([]*encoder.Batch, len(batches))
-	errs := make([]error, len(batches))
-	var wg sync.WaitGroup
-	for i := range batches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[i], errs[i] = enc.EncodeBatch(context.Background(), kzg.Default(), batches[i], nil)
-		}()
-	}
-	wg.Wait()
+	got, errs := encodeAtOnce(enc, batches)
 	for i := range batches {
 		if errs[i] != nil {
 			t.Fatal(errs[i])

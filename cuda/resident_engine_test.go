@@ -111,17 +111,11 @@ func TestEmulatedEncodeBatchResident(t *testing.T) {
 	}
 }
 
-// TestEmulatedEngineDeviceRows: an engine whose committer is the CUDA one
-// keeps every post's rows on the device at intake and releases them once
-// their batch is encoded (engine.ResidentCommitter), so that rounds of
-// posts adding up to more rows than the device store holds are all kept
-// (the emulated build's store holds 16 rows).
-func TestEmulatedEngineDeviceRows(t *testing.T) {
-	com, be := emuCommitter(t), emuBackend(t)
-	enc, err := encoder.New(encoder.WithBackend(be))
-	if err != nil {
-		t.Fatal(err)
-	}
+// startEngine starts an engine with no disperser or chain (its posts stop
+// once stored and encoded) on com and enc, and a context for its calls;
+// both end with the test.
+func startEngine(t *testing.T, com *Committer, enc *encoder.Encoder) (*engine.Engine, context.Context) {
+	t.Helper()
 	cfg := engine.TestConfig(t.TempDir())
 	for _, v := range cfg.Storage.Volumes {
 		if err := os.MkdirAll(v, 0o755); err != nil {
@@ -134,12 +128,27 @@ func TestEmulatedEngineDeviceRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := e.Start(ctx); err != nil {
 		e.Close()
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
+	return e, ctx
+}
+
+// TestEmulatedEngineDeviceRows: an engine whose committer is the CUDA one
+// keeps every post's rows on the device at intake and releases them once
+// their batch is encoded (engine.ResidentCommitter), so that rounds of
+// posts adding up to more rows than the device store holds are all kept
+// (the emulated build's store holds 16 rows).
+func TestEmulatedEngineDeviceRows(t *testing.T) {
+	com, be := emuCommitter(t), emuBackend(t)
+	enc, err := encoder.New(encoder.WithBackend(be))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ctx := startEngine(t, com, enc)
 
 	r := rand.New(rand.NewPCG(42, 43))
 	const rounds, rows = 3, 6 // 18 rows through the emulated build's store of 16
@@ -167,31 +176,8 @@ func TestEmulatedEngineDeviceRows(t *testing.T) {
 			}
 		}
 	}
-	m := engineDeviceRows(t, e)
+	m := engineCounter(t, e, "zgda_engine_device_rows_total", "event")
 	if m["kept"] != rounds*rows || m["released"] != rounds*rows || m["not_kept"] != 0 {
 		t.Fatalf("device rows kept %v, released %v, not kept %v; want %d, %d, 0", m["kept"], m["released"], m["not_kept"], rounds*rows, rounds*rows)
 	}
-}
-
-// engineDeviceRows reads zgda_engine_device_rows_total by event.
-func engineDeviceRows(t *testing.T, e *engine.Engine) map[string]float64 {
-	t.Helper()
-	mfs, err := e.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "zgda_engine_device_rows_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "event" {
-					out[l.GetValue()] = m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return out
 }
