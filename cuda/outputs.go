@@ -20,6 +20,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/encoder"
 )
 
@@ -71,21 +72,13 @@ func (b *Backend) lendOutput(n int) (*outputSet, error) {
 			b.freeOutputLocked(small)
 		}
 		var err error
-		if fit, err = b.allocOutputLocked(3 * matrixRowsFor(n/3)); err != nil {
+		if fit, err = b.allocOutputLocked(3 * da.MatrixRows(n/3)); err != nil {
 			return nil, err
 		}
 	}
 	fit.lent = true
 	o.lends++
 	return fit, nil
-}
-
-func matrixRowsFor(d int) int {
-	k := 1
-	for k < d {
-		k <<= 1
-	}
-	return k
 }
 
 func (b *Backend) allocOutputLocked(rows int) (*outputSet, error) {
