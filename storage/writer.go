@@ -37,70 +37,109 @@ func (s *Store) writeVolume(g *segment, v int, recs []*encoded, bar *syncBarrier
 			g.prealloc[v] = end // not worth failing the write over; the write itself will say
 		}
 	}
-	// One pwritev per volume for the whole group: headers and small pieces
-	// are copied into a staging buffer, larger pieces are written from
-	// the caller's memory.
+	// One pwritev per volume for the whole group (vecWriter).
 	stageBuf := getBuf(stagingMax)
 	defer putBuf(stageBuf)
-	stage := (*stageBuf)[:0]
-	var iov [][]byte
-	iovOff := recs[0].off // file position of iov's first byte
-	pos := iovOff         // file position of the next byte to write
-	flush := func() error {
-		if len(iov) == 0 {
-			return nil
-		}
-		err := f.WriteVecAt(iov, iovOff)
-		iov, stage, iovOff = iov[:0], stage[:0], pos
-		if err != nil {
-			return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
-		}
-		return nil
-	}
-	staged := false // iov's last buffer is the staging buffer's tail
-	for _, r := range recs {
-		var hdr [headerSize]byte
-		h := shardHeader{Shard: uint8(v), K: uint8(s.codec.k), M: uint8(s.codec.m), Segment: r.seg, Offset: r.off,
-			Seq: r.seq, PayloadLen: uint32(r.payloadLen), ShardLen: uint32(r.shardLen), DataCRC: r.crcs[v]}
-		h.encode(hdr[:])
-		pieces := append([][]byte{hdr[:]}, r.shards[v]...)
-		for _, p := range pieces {
-			if len(p) == 0 {
-				continue
+	w := vecWriter{f: f, stage: (*stageBuf)[:0], off: recs[0].off, pos: recs[0].off}
+	err = func() error {
+		for _, r := range recs {
+			hdr, err := w.grow(headerSize)
+			if err != nil {
+				return err
 			}
-			small := len(p) < stageMin
-			if len(iov) == maxIOV || (small && len(stage)+len(p) > cap(stage)) {
-				if err := flush(); err != nil {
+			h := shardHeader{Shard: uint8(v), K: uint8(s.codec.k), M: uint8(s.codec.m), Segment: r.seg, Offset: r.off,
+				Seq: r.seq, PayloadLen: uint32(r.payloadLen), ShardLen: uint32(r.shardLen), DataCRC: r.crcs[v]}
+			h.encode(hdr)
+			for _, p := range r.shards[v] {
+				if err := w.add(p); err != nil {
 					return err
 				}
-				staged = false
 			}
-			if small {
-				n := len(stage)
-				stage = append(stage, p...)
-				if staged {
-					last := iov[len(iov)-1]
-					iov[len(iov)-1] = last[:len(last)+len(p)]
-				} else {
-					iov = append(iov, stage[n:])
-				}
-				staged = true
-			} else {
-				iov = append(iov, p)
-				staged = false
-			}
-			pos += int64(len(p))
 		}
-	}
-	if err := flush(); err != nil {
-		return err
+		return w.flush()
+	}()
+	if err != nil {
+		return fmt.Errorf("volume %d (%s): %w", v, s.vols[v].path, err)
 	}
 	// Start the writeback now, while the other volumes on this filesystem
 	// write theirs (see syncBarrier). A hint: the fdatasync decides.
 	if bar.n > 1 {
-		_ = f.WriteBack(recs[0].off, pos-recs[0].off)
+		_ = f.WriteBack(recs[0].off, w.pos-recs[0].off)
 	}
 	return nil
+}
+
+// vecWriter gathers the pieces of a group's records on one volume into
+// pwritev buffers: pieces under stageMin (headers, small values) are copied
+// into the staging buffer, a run of them one buffer; larger ones are
+// written from the caller's memory.
+type vecWriter struct {
+	f      file
+	stage  []byte   // copies of small pieces; cap stagingMax
+	iov    [][]byte // to write at off
+	off    int64    // file position of iov's first byte
+	pos    int64    // file position of the next byte
+	staged bool     // iov's last buffer is the staging buffer's tail
+}
+
+// add queues p, copied when small.
+func (w *vecWriter) add(p []byte) error {
+	switch {
+	case len(p) == 0:
+		return nil
+	case len(p) < stageMin:
+		return w.copy(p)
+	}
+	if len(w.iov) == maxIOV {
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	w.iov = append(w.iov, p)
+	w.staged = false
+	w.pos += int64(len(p))
+	return nil
+}
+
+// copy queues a copy of p (at most stagingMax bytes).
+func (w *vecWriter) copy(p []byte) error {
+	b, err := w.grow(len(p))
+	if err == nil {
+		copy(b, p)
+	}
+	return err
+}
+
+// grow queues n bytes of the staging buffer (n ≤ stagingMax), extending
+// the buffer that ends there, and returns them for the caller to fill
+// before the next flush (a record header is encoded in place).
+func (w *vecWriter) grow(n int) ([]byte, error) {
+	if len(w.iov) == maxIOV || len(w.stage)+n > cap(w.stage) {
+		if err := w.flush(); err != nil {
+			return nil, err
+		}
+	}
+	at := len(w.stage)
+	w.stage = w.stage[:at+n]
+	if w.staged {
+		last := w.iov[len(w.iov)-1]
+		w.iov[len(w.iov)-1] = last[:len(last)+n]
+	} else {
+		w.iov = append(w.iov, w.stage[at:])
+	}
+	w.staged = true
+	w.pos += int64(n)
+	return w.stage[at:], nil
+}
+
+// flush writes what is queued.
+func (w *vecWriter) flush() error {
+	if len(w.iov) == 0 {
+		return nil
+	}
+	err := w.f.WriteVecAt(w.iov, w.off)
+	w.iov, w.stage, w.off, w.staged = w.iov[:0], w.stage[:0], w.pos, false
+	return err
 }
 
 // syncBarrier lines up one group's fdatasyncs across the volumes that share
