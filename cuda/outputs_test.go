@@ -201,20 +201,11 @@ func TestEmulatedConcurrentBatches(t *testing.T) {
 		hostBlobs(t, r, 3*encoder.BytesPerRow, 77),
 		residentBlobs(t, emuCommitter(t), r, 5*encoder.BytesPerRow),
 	}
-	got, errs := encodeAtOnce(enc, batches)
+	got := lentAtOnce(t, enc, batches, "concurrent batch")
 	if timedOut.Load() {
 		t.Fatal("the two batch calls never held a lane each at the same time")
 	}
 	<-both
-	for i := range batches {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
-		if !got[i].Lent() {
-			t.Fatalf("batch %d not lent", i)
-		}
-		sameBatch(t, "concurrent batch", got[i], cpuBatch(t, batches[i]))
-	}
 	if parityBase(got[0]) == parityBase(got[1]) {
 		t.Fatal("two batches in flight were lent the same output set")
 	}
@@ -223,8 +214,11 @@ func TestEmulatedConcurrentBatches(t *testing.T) {
 	}
 }
 
-// encodeAtOnce encodes the batches on goroutines of their own, all at once.
-func encodeAtOnce(enc *encoder.Encoder, batches [][]*encoder.Blob) ([]*encoder.Batch, []error) {
+// lentAtOnce encodes the batches on goroutines of their own, all at once,
+// and checks that each was lent its parity rows and equals the CPU
+// encoder's batch.
+func lentAtOnce(t *testing.T, enc *encoder.Encoder, batches [][]*encoder.Blob, what string) []*encoder.Batch {
+	t.Helper()
 	got := make([]*encoder.Batch, len(batches))
 	errs := make([]error, len(batches))
 	var wg sync.WaitGroup
@@ -236,7 +230,16 @@ func encodeAtOnce(enc *encoder.Encoder, batches [][]*encoder.Blob) ([]*encoder.B
 		}()
 	}
 	wg.Wait()
-	return got, errs
+	for i := range batches {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !got[i].Lent() {
+			t.Fatalf("batch %d not lent", i)
+		}
+		sameBatch(t, what, got[i], cpuBatch(t, batches[i]))
+	}
+	return got
 }
 
 // holdLanes makes the backend's first n batch calls wait, each holding its
@@ -273,16 +276,8 @@ func TestDeviceEncodeBatchLent(t *testing.T) {
 		hostBlobs(t, r, 129*encoder.BytesPerRow),
 		hostBlobs(t, r, 128*encoder.BytesPerRow, 128*encoder.BytesPerRow),
 	}
-	got, errs := encodeAtOnce(enc, batches)
-	for i := range batches {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
-		if !got[i].Lent() {
-			t.Fatalf("batch %d not lent", i)
-		}
-		sameBatch(t, "device batch", got[i], cpuBatch(t, batches[i]))
-		got[i].Release()
+	for _, b := range lentAtOnce(t, enc, batches, "device batch") {
+		b.Release()
 	}
 	small := hostBlobs(t, r, 5*encoder.BytesPerRow)
 	b, err := enc.EncodeBatch(context.Background(), kzg.Default(), small, nil)
