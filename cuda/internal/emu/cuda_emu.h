@@ -242,19 +242,30 @@ inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKi
 
 // cudaMemcpyAsync must move between pinned host buffers and device memory,
 // or within device memory.
-inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s) {
-  zgda_emu::check_stream(s);
-  if (zgda_emu::legacy_unsynced) return cudaErrorEmuUnordered;
+namespace zgda_emu {
+// queue_check is what every async copy checks first: a live stream,
+// ordered after any cudaMemcpy, and no injected failure.
+inline cudaError_t queue_check(cudaStream_t s) {
+  check_stream(s);
+  if (legacy_unsynced) return cudaErrorEmuUnordered;
   const char* f = getenv("ZGDA_EMU_FAIL_COPY");
   if (f != nullptr && f[0] == '1') return cudaErrorEmuInjected;
-  bool ok = false;
-  if (kind == cudaMemcpyHostToDevice)
-    ok = zgda_emu::inside(zgda_emu::pinned_mem, src, n) && zgda_emu::inside(zgda_emu::device_mem, dst, n);
-  if (kind == cudaMemcpyDeviceToHost)
-    ok = zgda_emu::inside(zgda_emu::device_mem, src, n) && zgda_emu::inside(zgda_emu::pinned_mem, dst, n);
-  if (kind == cudaMemcpyDeviceToDevice)
-    ok = zgda_emu::inside(zgda_emu::device_mem, src, n) && zgda_emu::inside(zgda_emu::device_mem, dst, n);
-  if (!ok) return cudaErrorEmuBadCopy;
+  return cudaSuccess;
+}
+
+// spans_ok: src's sn and dst's dn bytes lie inside the allocations kind
+// names.
+inline bool spans_ok(void* dst, size_t dn, const void* src, size_t sn, cudaMemcpyKind kind) {
+  if (kind == cudaMemcpyHostToDevice) return inside(pinned_mem, src, sn) && inside(device_mem, dst, dn);
+  if (kind == cudaMemcpyDeviceToHost) return inside(device_mem, src, sn) && inside(pinned_mem, dst, dn);
+  if (kind == cudaMemcpyDeviceToDevice) return inside(device_mem, src, sn) && inside(device_mem, dst, dn);
+  return false;
+}
+}  // namespace zgda_emu
+
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s) {
+  if (cudaError_t e = zgda_emu::queue_check(s); e != cudaSuccess) return e;
+  if (!zgda_emu::spans_ok(dst, n, src, n, kind)) return cudaErrorEmuBadCopy;
   zgda_emu::enqueue(s, [=] { memcpy(dst, src, n); });
   return cudaSuccess;
 }
@@ -263,21 +274,11 @@ inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMem
 // apart on each side; the spans must lie as cudaMemcpyAsync's do.
 inline cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                                      size_t height, cudaMemcpyKind kind, cudaStream_t s) {
-  zgda_emu::check_stream(s);
-  if (zgda_emu::legacy_unsynced) return cudaErrorEmuUnordered;
-  const char* f = getenv("ZGDA_EMU_FAIL_COPY");
-  if (f != nullptr && f[0] == '1') return cudaErrorEmuInjected;
+  if (cudaError_t e = zgda_emu::queue_check(s); e != cudaSuccess) return e;
   if (width > dpitch || width > spitch) return cudaErrorInvalidValue;
   if (height == 0 || width == 0) return cudaSuccess;
   const size_t dn = dpitch * (height - 1) + width, sn = spitch * (height - 1) + width;
-  bool ok = false;
-  if (kind == cudaMemcpyHostToDevice)
-    ok = zgda_emu::inside(zgda_emu::pinned_mem, src, sn) && zgda_emu::inside(zgda_emu::device_mem, dst, dn);
-  if (kind == cudaMemcpyDeviceToHost)
-    ok = zgda_emu::inside(zgda_emu::device_mem, src, sn) && zgda_emu::inside(zgda_emu::pinned_mem, dst, dn);
-  if (kind == cudaMemcpyDeviceToDevice)
-    ok = zgda_emu::inside(zgda_emu::device_mem, src, sn) && zgda_emu::inside(zgda_emu::device_mem, dst, dn);
-  if (!ok) return cudaErrorEmuBadCopy;
+  if (!zgda_emu::spans_ok(dst, dn, src, sn, kind)) return cudaErrorEmuBadCopy;
   zgda_emu::enqueue(s, [=] {
     for (size_t r = 0; r < height; r++)
       memcpy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
