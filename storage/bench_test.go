@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -156,14 +157,17 @@ func BenchmarkEncode(b *testing.B) {
 
 // anchorFiles are the disk anchors' files: one takes the value, six its
 // 4+2 shards, rec the value behind a record header (what one volume must
-// write at the least); every write is followed by fdatasync.
+// write at the least), wide all six shards at once (the bytes 4+2 must
+// write, with a single flush); every write is followed by fdatasync.
 type anchorFiles struct {
-	one   *os.File
-	six   []*os.File
-	rec   *os.File
-	value []byte
-	shard []byte
-	recb  []byte
+	one    *os.File
+	six    []*os.File
+	rec    *os.File
+	wide   *os.File
+	value  []byte
+	shard  []byte
+	recb   []byte
+	shards []byte
 }
 
 func newAnchorFiles(b *testing.B, n int) *anchorFiles {
@@ -181,6 +185,8 @@ func newAnchorFiles(b *testing.B, n int) *anchorFiles {
 	a.one = open("one")
 	a.rec = open("rec")
 	a.recb = append(make([]byte, headerSize), a.value...)
+	a.wide = open("wide")
+	a.shards = bytes.Repeat(a.shard, 6)
 	for i := 0; i < 6; i++ {
 		a.six = append(a.six, open(fmt.Sprintf("six%d", i)))
 	}
@@ -201,6 +207,15 @@ func (a *anchorFiles) writeRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 	if err := fdatasync(a.rec); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func (a *anchorFiles) writeWide(b *testing.B) {
+	if _, err := a.wide.Write(a.shards); err != nil {
+		b.Fatal(err)
+	}
+	if err := fdatasync(a.wide); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -252,12 +267,14 @@ func BenchmarkDurableWrite(b *testing.B) {
 // speed drifts 2–3× within minutes:
 //
 //   - 128KiB/<backend>-serial: one Put, one 1-file write, one 6-file write,
-//     one 1-file write of the value behind a record header; reports
-//     put/1file and put/6files, and two floors against the 1-file anchor:
-//     rec/1file, the most one volume can reach (its records carry a
-//     header, so 128 KiB values take 33 pages, not 32), and 6files/1file,
-//     the most 4+2 on one disk can reach (six files written in parallel,
-//     1.5× the bytes, six flushes);
+//     one 1-file write of the value behind a record header, one 1-file
+//     write of all six shards; reports put/1file and put/6files, and three
+//     ceilings against the 1-file anchor: rec/1file, the most one volume
+//     can reach (its records carry a header, so 128 KiB values take 33
+//     pages, not 32); 6files/1file, what 4+2 on one disk reaches when
+//     written as six files in parallel (1.5× the bytes, six flushes); and
+//     shards1file/1file, the most any 4+2 layout on one disk can reach
+//     (1.5× the bytes behind a single flush, no headers);
 //   - 128KiB/4+2-8writers: eight concurrent Puts (one each from 8
 //     writers), then eight 6-file writes; reports put/6files.
 //
@@ -265,7 +282,7 @@ func BenchmarkDurableWrite(b *testing.B) {
 func BenchmarkPutVsAnchors(b *testing.B) {
 	ctx := context.Background()
 	const n = 128 << 10
-	report := func(b *testing.B, put, one, six, rec time.Duration, puts int) {
+	report := func(b *testing.B, put, one, six, rec, wide time.Duration, puts int) {
 		mbs := func(d time.Duration, k int) float64 { return float64(n) * float64(k) / d.Seconds() / 1e6 }
 		p := mbs(put, puts)
 		b.ReportMetric(p, "put-MB/s")
@@ -285,13 +302,16 @@ func BenchmarkPutVsAnchors(b *testing.B) {
 		if rec > 0 {
 			b.ReportMetric(mbs(rec, b.N)/mbs(one, b.N), "rec/1file")
 		}
+		if wide > 0 {
+			b.ReportMetric(mbs(wide, b.N)/mbs(one, b.N), "shards1file/1file")
+		}
 	}
 	for _, vols := range benchVols {
 		b.Run(fmt.Sprintf("128KiB/%s-serial", backendName(vols)), func(b *testing.B) {
 			s := benchStore(b, vols)
 			a := newAnchorFiles(b, n)
 			v := value("bench", 1, n)
-			var tPut, tOne, tSix, tRec time.Duration
+			var tPut, tOne, tSix, tRec, tWide time.Duration
 			b.SetBytes(n)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -307,9 +327,12 @@ func BenchmarkPutVsAnchors(b *testing.B) {
 				t3 := time.Now()
 				a.writeRecord(b)
 				t4 := time.Now()
-				tPut, tOne, tSix, tRec = tPut+t1.Sub(t0), tOne+t2.Sub(t1), tSix+t3.Sub(t2), tRec+t4.Sub(t3)
+				a.writeWide(b)
+				t5 := time.Now()
+				tPut, tOne, tSix = tPut+t1.Sub(t0), tOne+t2.Sub(t1), tSix+t3.Sub(t2)
+				tRec, tWide = tRec+t4.Sub(t3), tWide+t5.Sub(t4)
 			}
-			report(b, tPut, tOne, tSix, tRec, b.N)
+			report(b, tPut, tOne, tSix, tRec, tWide, b.N)
 		})
 	}
 	b.Run("128KiB/4+2-8writers", func(b *testing.B) {
@@ -340,6 +363,6 @@ func BenchmarkPutVsAnchors(b *testing.B) {
 			}
 			tPut, tSix = tPut+t1.Sub(t0), tSix+time.Since(t1)
 		}
-		report(b, tPut, 0, tSix, 0, b.N*writers)
+		report(b, tPut, 0, tSix, 0, 0, b.N*writers)
 	})
 }
