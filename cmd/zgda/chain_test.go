@@ -13,36 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/zgda/zgda/chain"
 )
-
-// resetChainFlags puts the chain commands' flags back to their defaults:
-// cobra keeps flag values (--help included) between in-process runs.
-func resetChainFlags() {
-	for _, c := range rootCmd.Commands() {
-		if c.Name() != "chain" {
-			continue
-		}
-		for _, sub := range append(c.Commands(), c) {
-			sub.Flags().VisitAll(func(f *pflag.Flag) {
-				if sv, ok := f.Value.(pflag.SliceValue); ok {
-					sv.Replace(nil)
-				} else {
-					f.Value.Set(f.DefValue)
-				}
-				f.Changed = false
-			})
-		}
-	}
-}
 
 // runChain runs 'zgda chain ...' with fresh flags.
 func runChain(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	resetChainFlags()
-	t.Cleanup(resetChainFlags)
 	return run(t, append([]string{"chain"}, args...)...)
 }
 
@@ -91,12 +67,8 @@ func TestChainInitStart(t *testing.T) {
 	// Start both validators in one process, watch blocks over RPC, stop.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	defer rootCmd.SetContext(context.Background()) // the next command must not inherit ctx
 	var buf syncBuffer
-	rootCmd.SetOut(&buf)
-	rootCmd.SetErr(&buf)
-	resetChainFlags()
-	rootCmd.SetArgs([]string{"chain", "start", "--home", dir})
+	freshCLI(&buf, []string{"chain", "start", "--home", dir})
 	done := make(chan error, 1)
 	go func() { done <- rootCmd.ExecuteContext(ctx) }()
 	rpcRe := regexp.MustCompile(`rpc (http://127\.0\.0\.1:\d+)`)

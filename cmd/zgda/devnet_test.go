@@ -22,13 +22,7 @@ func startCommand(t *testing.T, re *regexp.Regexp, args ...string) (*syncBuffer,
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var buf syncBuffer
-	rootCmd.SetOut(&buf)
-	rootCmd.SetErr(&buf)
-	rootCmd.SetArgs(args)
-	// A subcommand keeps the context of its last run; give it this one.
-	if sub, _, err := rootCmd.Find(args); err == nil {
-		sub.SetContext(ctx)
-	}
+	freshCLI(&buf, args)
 	done := make(chan error, 1)
 	go func() { done <- rootCmd.ExecuteContext(ctx) }()
 	var once sync.Once
@@ -37,7 +31,6 @@ func startCommand(t *testing.T, re *regexp.Regexp, args ...string) (*syncBuffer,
 		once.Do(func() {
 			cancel()
 			stopErr = <-done
-			rootCmd.SetContext(context.Background()) // the next command must not inherit ctx
 		})
 		return stopErr
 	}

@@ -8,26 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/zgda/zgda/signer"
 )
 
-// runKeys runs 'zgda keys ...' after resetting the keys commands' flags:
-// cobra keeps flag values between in-process runs.
+// runKeys runs 'zgda keys ...'.
 func runKeys(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	for _, c := range rootCmd.Commands() {
-		if c.Name() != "keys" {
-			continue
-		}
-		for _, sub := range append(c.Commands(), c) {
-			sub.Flags().VisitAll(func(f *pflag.Flag) {
-				f.Value.Set(f.DefValue)
-				f.Changed = false
-			})
-		}
-	}
 	return run(t, append([]string{"keys"}, args...)...)
 }
 

@@ -2,23 +2,68 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // run executes the CLI in-process with fresh flag values.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	rootCmd.SetArgs(args)
+	freshCLI(&out, args)
 	err := rootCmd.Execute()
 	return out.String(), err
+}
+
+// freshCLI readies rootCmd for one in-process run of args. cobra keeps flag
+// values and each subcommand's context between runs, so every flag of the
+// tree goes back to its default and every context is dropped: a subcommand
+// then takes the context this run is executed with, and no run sees a flag
+// an earlier one set.
+func freshCLI(out io.Writer, args []string) {
+	var reset func(c *cobra.Command)
+	reset = func(c *cobra.Command) {
+		c.Flags().VisitAll(resetFlag)
+		c.PersistentFlags().VisitAll(resetFlag)
+		c.SetContext(nil) //nolint:staticcheck // nil is what lets cobra pass the run's context down
+		for _, sub := range c.Commands() {
+			reset(sub)
+		}
+	}
+	reset(rootCmd)
+	rootCmd.SetOut(out)
+	rootCmd.SetErr(out)
+	rootCmd.SetArgs(args)
+}
+
+func resetFlag(f *pflag.Flag) {
+	f.Changed = false
+	sv, ok := f.Value.(pflag.SliceValue)
+	if !ok {
+		if err := f.Value.Set(f.DefValue); err != nil {
+			panic(fmt.Sprintf("flag --%s: its default %q does not parse: %v", f.Name, f.DefValue, err))
+		}
+		return
+	}
+	var def []string
+	if d := strings.Trim(f.DefValue, "[]"); d != "" {
+		rec, err := csv.NewReader(strings.NewReader(d)).Read()
+		if err != nil {
+			panic(fmt.Sprintf("flag --%s: its default %q does not parse: %v", f.Name, f.DefValue, err))
+		}
+		def = rec
+	}
+	sv.Replace(def)
 }
 
 func TestCommitEncodeDecode(t *testing.T) {

@@ -131,19 +131,8 @@ func TestNodeInitStart(t *testing.T) {
 	// Start with it: registered with its libp2p address, then stopped.
 	sctx, scancel := context.WithCancel(context.Background())
 	defer scancel()
-	defer rootCmd.SetContext(context.Background())
-	// cobra gives a subcommand the root's context only if it has none; the
-	// failed start above already set one.
-	startCmd, _, err := rootCmd.Find([]string{"node", "start"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	startCmd.SetContext(sctx)
-	defer startCmd.SetContext(context.Background())
 	var buf lockedBuffer
-	rootCmd.SetOut(&buf)
-	rootCmd.SetErr(&buf)
-	rootCmd.SetArgs([]string{"node", "start", "--home", home, "--registrar-keystore", regFile,
+	freshCLI(&buf, []string{"node", "start", "--home", home, "--registrar-keystore", regFile,
 		"--registrar-password-file", pw, "--metrics", "127.0.0.1:0", "--log-level", "warn"})
 	done := make(chan error, 1)
 	go func() { done <- rootCmd.ExecuteContext(sctx) }()
@@ -173,11 +162,12 @@ func TestNodeInitStart(t *testing.T) {
 		t.Fatalf("output: %s", buf.String())
 	}
 
-	// The registrar flags stay set in this process; a wrong password is
-	// refused before anything starts.
+	// With the registrar given, a wrong password is refused before anything
+	// starts.
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte("wrong\n"), 0o600)
-	if _, err := run(t, "node", "start", "--home", home, "--password-file", bad); err == nil || !strings.Contains(err.Error(), "key.keystore") {
+	if _, err := run(t, "node", "start", "--home", home, "--password-file", bad,
+		"--registrar-keystore", regFile, "--registrar-password-file", pw); err == nil || !strings.Contains(err.Error(), "key.keystore") {
 		t.Fatalf("wrong password: %v", err)
 	}
 	if _, err := run(t, "node", "start", "--home", t.TempDir()); err == nil || !strings.Contains(err.Error(), "zgda node init") {
@@ -186,7 +176,6 @@ func TestNodeInitStart(t *testing.T) {
 
 	// The registrar registers a disperser by peer id, then changes its
 	// quota; the chain keeps the last one, with the nonce counted on.
-	rootCmd.SetContext(context.Background())
 	id := p2pkey.FromSeed([]byte("cli test"), "disperser")
 	dkey := chain.DisperserKey(p2pkey.PublicKey(id))
 	for i, q := range []string{"64GiB", "1TiB"} {

@@ -13,8 +13,6 @@ import (
 // finished epoch, the table (and JSON) shows every DA node challenged and
 // answering in time.
 func TestPoraCommand(t *testing.T) {
-	resetFlags("pora")
-	t.Cleanup(func() { resetFlags("pora") })
 	n, rpc, ctx := startRPCDevnet(t, func(cfg *devnet.Config) {
 		cfg.EpochLength = 20
 		cfg.Params = func(p *chain.Params) { p.PoRAChallenges, p.PoRADeadline = 2, 15 }
@@ -38,7 +36,6 @@ func TestPoraCommand(t *testing.T) {
 			t.Fatalf("score %+v", s)
 		}
 	}
-	resetFlags("pora")
 	out, err = run(t, "pora", "--chain-rpc", rpc, "--trust", n.TrustFile())
 	if err != nil || !strings.Contains(out, "in time") || strings.Count(out, "\n") != 6 {
 		t.Fatalf("pora table: %v\n%s", err, out)

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/zgda/zgda/storage"
 )
 
@@ -59,12 +57,6 @@ func TestStorageCheckRepair(t *testing.T) {
 	f.WriteAt(b, 1000)
 	f.Close()
 
-	run := func(t *testing.T, args ...string) (string, error) {
-		// --volume accumulates across in-process runs; start each empty.
-		c, _, _ := rootCmd.Find([]string{"storage"})
-		c.PersistentFlags().Lookup("volume").Value.(pflag.SliceValue).Replace(nil)
-		return runCLI(t, args...)
-	}
 	args := []string{"--dir", filepath.Join(crash, "meta"), "--volume", filepath.Join(crash, "vol0")}
 	ccfg := cfg
 	ccfg.Dir, ccfg.Volumes.Paths = args[1], []string{args[3]}
@@ -104,8 +96,6 @@ func TestStorageCheckRepair(t *testing.T) {
 		}
 	}
 }
-
-var runCLI = run
 
 // segFile returns the path of segment id in dir.
 func segFile(t *testing.T, dir string, id uint64) string {

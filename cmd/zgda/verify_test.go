@@ -9,32 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/zgda/zgda/chain"
 	"github.com/zgda/zgda/da"
 	"github.com/zgda/zgda/internal/rpcproxy"
 )
-
-// resetFlags puts the flags of the named top-level commands back to their
-// defaults: cobra keeps flag values between in-process runs.
-func resetFlags(names ...string) {
-	for _, c := range rootCmd.Commands() {
-		for _, n := range names {
-			if c.Name() != n {
-				continue
-			}
-			c.Flags().VisitAll(func(f *pflag.Flag) {
-				if sv, ok := f.Value.(pflag.SliceValue); ok {
-					sv.Replace(nil)
-				} else {
-					f.Value.Set(f.DefValue)
-				}
-				f.Changed = false
-			})
-		}
-	}
-}
 
 func exitCode(err error) int {
 	var ec interface{ ExitCode() int }
@@ -54,8 +32,6 @@ func exitCode(err error) int {
 // verify exits 2 and sample fails with "chain data failed verification",
 // never reporting the blob available or unknown.
 func TestVerifyAndSampleAgainstLyingRPC(t *testing.T) {
-	resetFlags("verify", "sample")
-	t.Cleanup(func() { resetFlags("verify", "sample") })
 	n, rpc, ctx := startRPCDevnet(t, nil)
 	blobKey := postCertified(t, ctx, n, 50_000)
 	key := blobKey.String()
@@ -72,11 +48,9 @@ func TestVerifyAndSampleAgainstLyingRPC(t *testing.T) {
 	defer srv.Close()
 	trust := n.TrustFile()
 	verify := func(args ...string) (string, error) {
-		resetFlags("verify")
 		return run(t, append([]string{"verify", "--trust", trust, "--chain-rpc", srv.URL}, args...)...)
 	}
 	sample := func() (string, error) {
-		resetFlags("sample")
 		return run(t, "sample", key, "--trust", trust, "--chain-rpc", srv.URL, "--log-level", "error")
 	}
 
@@ -99,7 +73,6 @@ func TestVerifyAndSampleAgainstLyingRPC(t *testing.T) {
 		t.Fatalf("a forged certificate file: exit %d (%v), want 2", exitCode(err), err)
 	}
 	// No trust root: could not check.
-	resetFlags("verify")
 	if _, err := run(t, "verify", key, "--chain-rpc", srv.URL); exitCode(err) != 1 || !strings.Contains(err.Error(), "trust root") {
 		t.Fatalf("verify without a trust root: %v", err)
 	}
