@@ -46,6 +46,8 @@ func freshCLI(out io.Writer, args []string) {
 	rootCmd.SetArgs(args)
 }
 
+// resetFlag puts f back to its default; a slice flag gets its default list,
+// not the values earlier runs appended.
 func resetFlag(f *pflag.Flag) {
 	f.Changed = false
 	sv, ok := f.Value.(pflag.SliceValue)
