@@ -2,6 +2,10 @@ package storage
 
 import "io"
 
+// maxIOV is the most buffers one writeVecAt call passes to the kernel
+// (Linux's IOV_MAX for pwritev), and so the most a vecWriter queues.
+const maxIOV = 1024
+
 // writeEachAt writes bufs one after another at off with one WriteAt each:
 // writeVecAt where there is no pwritev, and the vfs files' WriteVecAt.
 func writeEachAt(w io.WriterAt, bufs [][]byte, off int64) error {

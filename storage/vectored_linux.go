@@ -9,9 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxIOV is the most buffers one pwritev takes (Linux's IOV_MAX).
-const maxIOV = 1024
-
 // writeVecAt writes bufs one after another at off with pwritev, so large
 // values go to the kernel from the caller's memory without a staging copy.
 // A short write (the disk filling mid-call) is continued; its error, if
