@@ -36,7 +36,7 @@ import (
 // its own streams, device buffers and pinned staging buffers), and a call
 // runs on a free one, so up to Lanes calls run at once; a call waits
 // (context-aware) for a lane. It also keeps the pinned output sets that
-// ExtendBatchPinned lends (outputs.go).
+// ExtendBatchLent lends (outputs.go).
 type Backend struct {
 	lib    *Lib
 	device int
@@ -45,12 +45,12 @@ type Backend struct {
 	lanes  chan *lane // the free lanes
 	nlanes int
 
-	mu         sync.Mutex // guards closed, the symbols and outs
-	closed     bool
-	batchFn    unsafe.Pointer // zgda_cuda_encode_batch, looked up on first use
-	residentFn unsafe.Pointer // zgda_cuda_encode_batch_resident, likewise
-	pinnedFn   unsafe.Pointer // zgda_cuda_encode_batch_pinned, likewise
-	outs       outputSets
+	// The batch calls, looked up once by newBackend.
+	batchFn, residentFn, pinnedFn unsafe.Pointer
+
+	mu     sync.Mutex // guards closed and outs
+	closed bool
+	outs   outputSets
 
 	// onLane, when set (tests), runs in every batch call while it holds
 	// its lane, before the library call.
@@ -87,7 +87,7 @@ type backendOptions struct{ lanes, outputSets int }
 // context (default DefaultLanes; values below 1 mean 1).
 func WithLanes(n int) BackendOption { return func(o *backendOptions) { o.lanes = max(1, n) } }
 
-// WithOutputSets sets how many pinned output sets ExtendBatchPinned may
+// WithOutputSets sets how many pinned output sets ExtendBatchLent may
 // lend at once (default DefaultOutputSets; 0: none, every batch's parity
 // rows are Go memory).
 func WithOutputSets(n int) BackendOption { return func(o *backendOptions) { o.outputSets = max(0, n) } }
@@ -115,6 +115,20 @@ func newBackend(lib *Lib, device int, opts ...BackendOption) (*Backend, error) {
 	}
 	b := &Backend{lib: lib, device: device, info: info, lanes: make(chan *lane, o.lanes), nlanes: o.lanes}
 	b.outs.max = o.outputSets
+	for _, s := range []struct {
+		name string
+		dst  *unsafe.Pointer
+	}{
+		{"zgda_cuda_encode_batch", &b.batchFn},
+		{"zgda_cuda_encode_batch_resident", &b.residentFn},
+		{"zgda_cuda_encode_batch_pinned", &b.pinnedFn},
+		{"zgda_cuda_host_alloc", &b.outs.allocFn},
+		{"zgda_cuda_host_free", &b.outs.freeFn},
+	} {
+		if *s.dst, err = lib.symbol(s.name); err != nil {
+			return nil, err
+		}
+	}
 	for i := 0; i < o.lanes; i++ {
 		l := &lane{}
 		var code C.int
@@ -145,20 +159,6 @@ func (b *Backend) take(ctx context.Context) (*lane, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// symbol looks up a library function once (b.mu guards the cache).
-func (b *Backend) symbol(name string, p *unsafe.Pointer) (unsafe.Pointer, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if *p == nil {
-		fn, err := b.lib.symbol(name)
-		if err != nil {
-			return nil, err
-		}
-		*p = fn
-	}
-	return *p, nil
 }
 
 // BatchConcurrency is how many batch calls run at once (its lanes): what

@@ -75,10 +75,11 @@ func (b *Backend) ExtendBatch(ctx context.Context, data [][]fr.Element, commitme
 // host copy of a parity row. The rows stay the backend's until release is
 // called (once; later calls do nothing), and are then reused by another
 // batch: nothing may read them after. When every output set is lent
-// (WithOutputSets) it returns nil rows and a nil error having done
-// nothing, and the caller encodes into its own memory: a batch waiting for
-// its certificate holds its set for seconds, and the encoder must not wait
-// for the chain (see doc.go).
+// (WithOutputSets), or no pinned memory can be had for a new one, it
+// returns nil rows and a nil error having done nothing, and the caller
+// encodes into its own memory: a batch waiting for its certificate holds
+// its set for seconds, and the encoder must not wait for the chain (see
+// doc.go); a host short of pinned memory still encodes every batch.
 func (b *Backend) ExtendBatchLent(ctx context.Context, data [][]fr.Element, rows []encoder.DeviceRow,
 	commitments []kzg.Commitment, parityCommitments []kzg.Commitment) (parity [][]fr.Element, release func(), err error) {
 	if (data == nil) == (rows == nil) {
@@ -126,18 +127,12 @@ func checkBatchShape(d int, commitments, parityCommitments []kzg.Commitment) err
 // (a pinned output set). Shapes are checked.
 func (b *Backend) encodeBatch(ctx context.Context, data [][]fr.Element, rows []encoder.DeviceRow,
 	commitments []kzg.Commitment, parity [][]fr.Element, base unsafe.Pointer, parityCommitments []kzg.Commitment) error {
-	var fn unsafe.Pointer
-	var err error
+	fn := b.batchFn
 	switch {
 	case base != nil:
-		fn, err = b.symbol("zgda_cuda_encode_batch_pinned", &b.pinnedFn)
+		fn = b.pinnedFn
 	case rows != nil:
-		fn, err = b.symbol("zgda_cuda_encode_batch_resident", &b.residentFn)
-	default:
-		fn, err = b.symbol("zgda_cuda_encode_batch", &b.batchFn)
-	}
-	if err != nil {
-		return err
+		fn = b.residentFn
 	}
 	l, err := b.take(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,7 @@ func TestLoadBadLibraries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(`extern "C" int zgda_cuda_version(void) { return 1; }`)
+	write(`extern "C" int zgda_cuda_version(void) { return ` + strconv.Itoa(ABIVersion) + `; }`)
 	partial := buildSharedLib(t, "partial.so", src)
 	if _, err := LoadPath(partial); !errors.Is(err, ErrLoad) || !strings.Contains(err.Error(), "no symbol zgda_cuda_init") {
 		t.Fatalf("library without the symbols: %v", err)

@@ -568,8 +568,9 @@ int zgda_cuda_host_alloc(int device, size_t bytes, void** p, char* err, size_t e
   if (p == nullptr || bytes == 0) return say(err, errlen, ZGDA_EINVAL, "bad argument (%zu bytes)", bytes);
   *p = nullptr;
   if (int rc = set_device(device, err, errlen)) return rc;
-  // Portable: pinned for every CUDA context of the process, whichever of
-  // the library's contexts (lanes) copies into it.
+  // The lanes share the device's primary context, so any pinned buffer
+  // serves them all; portable keeps it pinned for a caller's own context
+  // too, at no cost.
   CK(cudaHostAlloc(p, bytes, cudaHostAllocPortable));
   std::lock_guard<std::mutex> l(host_mu);
   host_bufs[reinterpret_cast<uintptr_t>(*p)] = bytes;

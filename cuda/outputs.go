@@ -29,12 +29,15 @@ import (
 // the batch that made it (K its matrix rows), is lent to one batch at a
 // time and reused, once released, by a batch that fits; a batch too large
 // for every free set replaces the smallest one. At most max exist. b.mu
-// guards everything.
+// guards everything but the library calls, looked up by newBackend.
+// Sets are allocated while a batcher warms up or its batches grow, not in
+// the steady state, so the allocation runs under b.mu.
 type outputSets struct {
 	max             int
 	sets            []*outputSet
 	allocFn, freeFn unsafe.Pointer
-	allocs, lends   int // sets allocated and lendings, for tests
+	allocs, lends   int   // sets allocated and lendings, for tests
+	allocErr        error // why the last set could not be allocated, if one could not
 }
 
 // outputSet is one pinned buffer of rows·ElementsPerRow elements.
@@ -46,7 +49,8 @@ type outputSet struct {
 }
 
 // lendOutput lends a set holding n rows; nil (no error) when every set is
-// lent and none may be added.
+// lent and none may be added, or when no pinned memory can be had for a
+// new one (outputSets.allocErr says why): the batch then uses Go memory.
 func (b *Backend) lendOutput(n int) (*outputSet, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -68,12 +72,13 @@ func (b *Backend) lendOutput(n int) (*outputSet, error) {
 		if len(o.sets) >= o.max && small == nil {
 			return nil, nil
 		}
-		if len(o.sets) >= o.max {
-			b.freeOutputLocked(small)
-		}
 		var err error
 		if fit, err = b.allocOutputLocked(3 * da.MatrixRows(n/3)); err != nil {
-			return nil, err
+			o.allocErr = err
+			return nil, nil
+		}
+		if len(o.sets) > o.max {
+			b.freeOutputLocked(small) // replaced, once its successor exists
 		}
 	}
 	fit.lent = true
@@ -83,15 +88,6 @@ func (b *Backend) lendOutput(n int) (*outputSet, error) {
 
 func (b *Backend) allocOutputLocked(rows int) (*outputSet, error) {
 	o := &b.outs
-	if o.allocFn == nil {
-		var err error
-		if o.allocFn, err = b.lib.symbol("zgda_cuda_host_alloc"); err != nil {
-			return nil, err
-		}
-		if o.freeFn, err = b.lib.symbol("zgda_cuda_host_free"); err != nil {
-			return nil, err
-		}
-	}
 	var msg [msgLen]byte
 	var p unsafe.Pointer
 	const rowBytes = encoder.ElementsPerRow * int(unsafe.Sizeof(fr.Element{}))
@@ -154,6 +150,14 @@ func (b *Backend) freeOutputs() {
 			b.freeOutputLocked(s)
 		}
 	}
+}
+
+// OutputSetErr is why the last pinned output set could not be allocated
+// (its batch then used Go memory), or nil if none failed.
+func (b *Backend) OutputSetErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.outs.allocErr
 }
 
 // OutputSets reports the pinned output sets: how many exist, how many are

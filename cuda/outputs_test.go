@@ -3,6 +3,7 @@ package cuda
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -183,6 +184,42 @@ func TestEmulatedExtendBatchLentClosed(t *testing.T) {
 		make([]kzg.Commitment, 3*want.D)); err == nil {
 		t.Fatal("a closed backend lent an output set")
 	}
+}
+
+// TestEmulatedEncodeBatchNoPinnedMemory: when pinned memory is refused
+// (ZGDA_EMU_FAIL_HOST_ALLOC), a batch is encoded into Go memory, equal to
+// the CPU's, and OutputSetErr says why; once pinned memory is there again,
+// the next batch is lent a set.
+func TestEmulatedEncodeBatchNoPinnedMemory(t *testing.T) {
+	be, enc := emuEncoder(t)
+	ctx := context.Background()
+	blobs := hostBlobs(t, rand.New(rand.NewPCG(66, 67)), 2*encoder.BytesPerRow)
+	want := cpuBatch(t, blobs)
+	t.Setenv("ZGDA_EMU_FAIL_HOST_ALLOC", "1")
+	got, err := enc.EncodeBatch(ctx, kzg.Default(), blobs, nil)
+	if err != nil {
+		t.Fatalf("a batch without pinned memory: %v, want it encoded into Go memory", err)
+	}
+	if got.Lent() {
+		t.Fatal("a batch was lent an output set that could not be allocated")
+	}
+	sameBatch(t, "no pinned memory", got, want)
+	if err := be.OutputSetErr(); err == nil || !strings.Contains(err.Error(), "pinned output set") {
+		t.Fatalf("OutputSetErr %v, want the failed allocation named", err)
+	}
+	if sets, _, _ := be.OutputSets(); sets != 0 {
+		t.Fatalf("%d output sets after a refused allocation", sets)
+	}
+	t.Setenv("ZGDA_EMU_FAIL_HOST_ALLOC", "0")
+	again, err := enc.EncodeBatch(ctx, kzg.Default(), blobs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Release()
+	if !again.Lent() {
+		t.Fatal("no output set lent once pinned memory was there again")
+	}
+	sameBatch(t, "pinned memory back", again, want)
 }
 
 // TestEmulatedConcurrentBatches: with two lanes two batch calls hold a

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -343,7 +344,7 @@ func TestRSOldLibrary(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "old.cc")
 	err := os.WriteFile(src, []byte(`#include <stddef.h>
 extern "C" {
-int zgda_cuda_version(void) { return 1; }
+int zgda_cuda_version(void) { return `+strconv.Itoa(ABIVersion)+`; }
 int zgda_cuda_init(int, char* info, size_t) { info[0] = 0; return 0; }
 void* zgda_cuda_open(int, int*, char*, size_t) { return 0; }
 void zgda_cuda_close(void*) {}

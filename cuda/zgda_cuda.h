@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change of this file. */
-#define ZGDA_CUDA_ABI 1
+#define ZGDA_CUDA_ABI 2
 
 #define ZGDA_ROW 4096     /* elements per row (an EIP-4844 blob) */
 #define ZGDA_EXT_ROW 8192 /* elements per EIP-7594 extended row */

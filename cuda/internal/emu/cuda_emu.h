@@ -185,8 +185,15 @@ inline cudaError_t cudaMallocHost(void** p, size_t n) {
   *p = zgda_emu::alloc(zgda_emu::pinned_mem, n);
   return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
+// ZGDA_EMU_FAIL_HOST_ALLOC=1 refuses it, as a host short of pinned memory
+// (a low memlock limit) does.
 inline cudaError_t cudaHostAlloc(void** p, size_t n, unsigned flags) {
   if ((flags & ~unsigned(cudaHostAllocPortable)) != 0) return cudaErrorInvalidValue;
+  const char* f = getenv("ZGDA_EMU_FAIL_HOST_ALLOC");
+  if (f != nullptr && f[0] == '1') {
+    *p = nullptr;
+    return cudaErrorMemoryAllocation;
+  }
   return cudaMallocHost(p, n);
 }
 // cudaFree and cudaFreeHost synchronize the device first, as CUDA's do.
