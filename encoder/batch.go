@@ -109,7 +109,10 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 		if dev == nil {
 			rows = matrix[:d]
 		}
-		b, err := encodeBatchLent(ctx, lb, blobs, hdr, matrix[:d], rows, dev, data, progress)
+		b, err := encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress,
+			func(pc []kzg.Commitment) ([][]fr.Element, func(), error) {
+				return lb.ExtendBatchLent(ctx, rows, dev, data, pc)
+			})
 		if b != nil || err != nil {
 			return b, err
 		}
@@ -117,15 +120,19 @@ func (e *Encoder) EncodeBatch(ctx context.Context, c Committer, blobs []*Blob, p
 	}
 	if rb, ok := e.backend.(ResidentBatchBackend); ok {
 		if dev != nil {
-			return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress, func(parity [][]fr.Element, pc []kzg.Commitment) error {
-				return rb.ExtendBatchResident(ctx, dev, data, parity, pc)
-			})
+			return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress,
+				func(pc []kzg.Commitment) ([][]fr.Element, func(), error) {
+					parity := newRows(n-d, ElementsPerRow)
+					return parity, nil, rb.ExtendBatchResident(ctx, dev, data, parity, pc)
+				})
 		}
 	}
 	if bb, ok := e.backend.(BatchBackend); ok {
-		return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress, func(parity [][]fr.Element, pc []kzg.Commitment) error {
-			return bb.ExtendBatch(ctx, matrix[:d], data, parity, pc)
-		})
+		return encodeBatchWith(ctx, blobs, hdr, matrix[:d], data, progress,
+			func(pc []kzg.Commitment) ([][]fr.Element, func(), error) {
+				parity := newRows(n-d, ElementsPerRow)
+				return parity, nil, bb.ExtendBatch(ctx, matrix[:d], data, parity, pc)
+			})
 	}
 	zero := make([]fr.Element, ElementsPerRow)
 	for ; i < k; i++ {
@@ -167,55 +174,35 @@ func deviceRows(blobs []*Blob, d int) []DeviceRow {
 	return dev
 }
 
-// encodeBatchLent is EncodeBatch's encoding by a LendingBatchBackend: the
-// parity rows are the backend's, lent to the Batch until Release. data are
-// the D data rows, given to the backend as rows (host rows) or dev (device
-// rows); nil Batch and error when the backend had nothing to lend.
-func encodeBatchLent(ctx context.Context, lb LendingBatchBackend, blobs []*Blob, hdr da.BatchHeader, data, rows [][]fr.Element,
-	dev []DeviceRow, commitments []kzg.Commitment, progress Progress) (*Batch, error) {
-	d := len(data)
-	k, n := da.MatrixRows(d), da.ExtensionFactor*d
-	pc := make([]kzg.Commitment, n-d)
-	progress.report(StageExtend, 0, 1)
-	progress.report(StageDerive, 0, 1)
-	parity, release, err := lb.ExtendBatchLent(ctx, rows, dev, commitments, pc)
-	if err != nil {
-		return nil, err
-	}
-	if parity == nil {
-		return nil, nil
-	}
-	if len(parity) != n-d {
-		release()
-		return nil, fmt.Errorf("encoder: the backend lent %d parity rows, want %d", len(parity), n-d)
-	}
-	progress.report(StageExtend, 1, 1)
-	progress.report(StageDerive, 1, 1)
-	all := make([][]fr.Element, 0, n)
-	all = append(append(all, data...), parity...)
-	return &Batch{Blobs: blobs, Header: hdr, Root: hdr.Root(), D: d, K: k, N: n, Rows: all,
-		Commitments: append(commitments, pc...), release: release}, nil
-}
-
-// encodeBatchWith is EncodeBatch's encoding by a BatchBackend: extend, one
-// call of the backend, writes the parity rows and their commitments.
-func encodeBatchWith(ctx context.Context, blobs []*Blob, hdr da.BatchHeader, rows [][]fr.Element,
-	data []kzg.Commitment, progress Progress, extend func(parity [][]fr.Element, pc []kzg.Commitment) error) (*Batch, error) {
+// encodeBatchWith is EncodeBatch's encoding by a BatchBackend: one call of
+// the backend (extend) extends the rows and derives the parity
+// commitments into pc, writing the parity rows into Go memory it returns
+// (release nil) or into memory its backend lends (release hands it back;
+// parity nil, nothing done: there was nothing free to lend, and
+// encodeBatchWith returns a nil Batch and error).
+func encodeBatchWith(ctx context.Context, blobs []*Blob, hdr da.BatchHeader, rows [][]fr.Element, data []kzg.Commitment,
+	progress Progress, extend func(pc []kzg.Commitment) (parity [][]fr.Element, release func(), err error)) (*Batch, error) {
 	d := len(rows)
 	k, n := da.MatrixRows(d), da.ExtensionFactor*d
-	parity := newRows(n-d, ElementsPerRow)
 	pc := make([]kzg.Commitment, n-d)
 	progress.report(StageExtend, 0, 1)
 	progress.report(StageDerive, 0, 1)
-	if err := extend(parity, pc); err != nil {
+	parity, release, err := extend(pc)
+	if err != nil || parity == nil {
 		return nil, err
+	}
+	if len(parity) != n-d {
+		if release != nil {
+			release()
+		}
+		return nil, fmt.Errorf("encoder: the backend gave %d parity rows, want %d", len(parity), n-d)
 	}
 	progress.report(StageExtend, 1, 1)
 	progress.report(StageDerive, 1, 1)
 	all := make([][]fr.Element, 0, n)
 	all = append(append(all, rows...), parity...)
 	return &Batch{Blobs: blobs, Header: hdr, Root: hdr.Root(), D: d, K: k, N: n, Rows: all,
-		Commitments: append(data, pc...)}, nil
+		Commitments: append(data, pc...), release: release}, nil
 }
 
 // EncodeBlob is a batch of one: CommitBlob then EncodeBatch.
