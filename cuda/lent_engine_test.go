@@ -16,7 +16,7 @@ import (
 // runs two encoders (zgda_engine_encoders 2), which encode two batches at
 // the same time (each holds a lane while the other does), every batch's
 // parity rows lent from a pinned output set, and every set is released
-// once its batch is final (zgda_engine_batch_parity_rows_total: lent ==
+// once its batch is final (zgda_engine_parity_batches_total: lent ==
 // released == batches, none in Go memory; the backend lends none after).
 func TestEmulatedEngineConcurrentLent(t *testing.T) {
 	be, enc := emuEncoder(t, WithLanes(2), WithOutputSets(4))
@@ -68,7 +68,7 @@ func TestEmulatedEngineConcurrentLent(t *testing.T) {
 	}
 	var m map[string]float64
 	for { // a batch is released just after its blobs are recorded final
-		m = engineCounter(t, e, "zgda_engine_batch_parity_rows_total", "event")
+		m = engineCounter(t, e, "zgda_engine_parity_batches_total", "event")
 		if m["released"] == m["lent"] {
 			break
 		}

@@ -32,8 +32,9 @@
 //     matrix and one derivation of the 3D parity commitments in G1 (§3.4).
 //     A batch's parity rows may be memory the backend lent (the CUDA
 //     backend's pinned output sets); they are released once the batch is
-//     final, and reads of a batch in flight copy such a row first
-//     (zgda_engine_batch_parity_rows_total).
+//     final, and reads of a batch in flight copy such a row first.
+//     zgda_engine_parity_batches_total counts batches by where their
+//     parity rows live (lent, released, go).
 //   - Certifiers (Dispersal.Concurrency of them) call Disperser.Disperse,
 //     check that the certificate names the batch, and submit it with
 //     chain.NewCertificateTx; failures are retried with backoff up to

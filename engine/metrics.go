@@ -9,24 +9,24 @@ import (
 type metrics struct {
 	all []prometheus.Collector
 
-	blobs        *prometheus.CounterVec   // blobs passing each stage
-	bytes        *prometheus.CounterVec   // their bytes (as posted)
-	stage        *prometheus.HistogramVec // stage latencies
-	certFailures *prometheus.CounterVec   // failed dispersal/submit attempts, batches given up
-	rejected     *prometheus.CounterVec   // posts refused, by reason
-	batchBlobs   prometheus.Histogram
-	batchRows    prometheus.Histogram
-	sent         *prometheus.CounterVec // bytes sent to DA nodes: rows, headers
-	commitCalls  prometheus.Histogram   // blobs per CommitRows call
-	http         *prometheus.CounterVec
-	httpSeconds  *prometheus.HistogramVec
-	reconstructs *prometheus.CounterVec
-	heavyReads   prometheus.Gauge // expensive reads running (cells, rebuilds)
-	putWaiters   prometheus.Gauge // /put calls waiting for their certificate
-	reposts      prometheus.Counter
-	cellPaths    *prometheus.CounterVec // cells computed here, by path
-	deviceRows   *prometheus.CounterVec // data rows kept on the encoder's device, released, or not kept
-	parityRows   *prometheus.CounterVec // batches whose parity rows the backend lent, released, or Go memory
+	blobs         *prometheus.CounterVec   // blobs passing each stage
+	bytes         *prometheus.CounterVec   // their bytes (as posted)
+	stage         *prometheus.HistogramVec // stage latencies
+	certFailures  *prometheus.CounterVec   // failed dispersal/submit attempts, batches given up
+	rejected      *prometheus.CounterVec   // posts refused, by reason
+	batchBlobs    prometheus.Histogram
+	batchRows     prometheus.Histogram
+	sent          *prometheus.CounterVec // bytes sent to DA nodes: rows, headers
+	commitCalls   prometheus.Histogram   // blobs per CommitRows call
+	http          *prometheus.CounterVec
+	httpSeconds   *prometheus.HistogramVec
+	reconstructs  *prometheus.CounterVec
+	heavyReads    prometheus.Gauge // expensive reads running (cells, rebuilds)
+	putWaiters    prometheus.Gauge // /put calls waiting for their certificate
+	reposts       prometheus.Counter
+	cellPaths     *prometheus.CounterVec // cells computed here, by path
+	deviceRows    *prometheus.CounterVec // data rows kept on the encoder's device, released, or not kept
+	parityBatches *prometheus.CounterVec // batches whose parity rows the backend lent, released, or Go memory
 }
 
 const ns = "zgda_engine"
@@ -66,7 +66,7 @@ func newMetrics(e *Engine) *metrics {
 			Help: "Cells proved here: single (one cell, one MSM) or row (a row's 128 cells by FK20, then cached)."}, []string{"path"}),
 		deviceRows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "device_rows_total",
 			Help: "Data rows committed at intake by a ResidentCommitter: kept on its device for the batch's encoding, released (encoded, or the post dropped), or not_kept (the device store was full: the batch uploads them)."}, []string{"event"}),
-		parityRows: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "batch_parity_rows_total",
+		parityBatches: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "parity_batches_total",
 			Help: "Encoded batches by where their parity rows live: lent (the encoder backend's reusable memory, a GPU's pinned output set), released (a lent batch handed back once final), go (Go memory, nothing to hand back)."}, []string{"event"}),
 		reposts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "reposts_total",
 			Help: "Posts of bytes already accepted, recognised by content hash before any commitment work."}),
@@ -83,7 +83,7 @@ func newMetrics(e *Engine) *metrics {
 		return func() float64 { e.mu.Lock(); defer e.mu.Unlock(); return f() }
 	}
 	m.all = []prometheus.Collector{m.blobs, m.bytes, m.stage, m.certFailures, m.rejected, m.batchBlobs, m.batchRows, m.sent,
-		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, m.cellPaths, m.deviceRows, m.parityRows, backend,
+		m.commitCalls, m.http, m.httpSeconds, m.reconstructs, m.heavyReads, m.putWaiters, m.reposts, m.cellPaths, m.deviceRows, m.parityBatches, backend,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "encoders",
 			Help: "Batches the encode stage encodes at once (the encoder backend's BatchConcurrency)."}, func() float64 { return float64(e.encoders) }),
 		depth("commit", func() float64 { return float64(len(e.commitCh)) }),

@@ -31,15 +31,15 @@ type batch struct {
 }
 
 // row returns dispersed row n of the batch while it holds its rows: a copy
-// when they are lent (encoder.Batch.Lent), so that no reader keeps them
-// past the release; nil once released.
+// of a lent parity row (encoder.Batch.Lent: rows D… are the backend's), so
+// that no reader keeps it past the release; nil once released.
 func (bt *batch) row(n int) []fr.Element {
 	bt.rowsMu.RLock()
 	defer bt.rowsMu.RUnlock()
 	switch {
 	case bt.released:
 		return nil
-	case bt.enc.Lent():
+	case bt.enc.Lent() && n >= bt.enc.D:
 		return slices.Clone(bt.enc.Rows[n])
 	}
 	return bt.enc.Rows[n]
@@ -59,7 +59,7 @@ func (e *Engine) releaseRows(bt *batch) {
 	}
 	bt.released = true
 	if bt.enc.Lent() {
-		e.m.parityRows.WithLabelValues("released").Inc()
+		e.m.parityBatches.WithLabelValues("released").Inc()
 	}
 	bt.enc.Release()
 }
@@ -194,9 +194,9 @@ func (e *Engine) encode(bt *batch) bool {
 	e.m.blobs.WithLabelValues("encoded").Add(float64(len(bt.blobs)))
 	e.m.bytes.WithLabelValues("encoded").Add(float64(bt.bytes))
 	if enc.Lent() {
-		e.m.parityRows.WithLabelValues("lent").Inc()
+		e.m.parityBatches.WithLabelValues("lent").Inc()
 	} else {
-		e.m.parityRows.WithLabelValues("go").Inc()
+		e.m.parityBatches.WithLabelValues("go").Inc()
 	}
 	bt.enc = enc
 	e.mu.Lock()
