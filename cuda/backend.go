@@ -115,19 +115,14 @@ func newBackend(lib *Lib, device int, opts ...BackendOption) (*Backend, error) {
 	}
 	b := &Backend{lib: lib, device: device, info: info, lanes: make(chan *lane, o.lanes), nlanes: o.lanes}
 	b.outs.max = o.outputSets
-	for _, s := range []struct {
-		name string
-		dst  *unsafe.Pointer
-	}{
-		{"zgda_cuda_encode_batch", &b.batchFn},
-		{"zgda_cuda_encode_batch_resident", &b.residentFn},
-		{"zgda_cuda_encode_batch_pinned", &b.pinnedFn},
-		{"zgda_cuda_host_alloc", &b.outs.allocFn},
-		{"zgda_cuda_host_free", &b.outs.freeFn},
-	} {
-		if *s.dst, err = lib.symbol(s.name); err != nil {
-			return nil, err
-		}
+	if err := lib.lookup(
+		entry{"zgda_cuda_encode_batch", &b.batchFn},
+		entry{"zgda_cuda_encode_batch_resident", &b.residentFn},
+		entry{"zgda_cuda_encode_batch_pinned", &b.pinnedFn},
+		entry{"zgda_cuda_host_alloc", &b.outs.allocFn},
+		entry{"zgda_cuda_host_free", &b.outs.freeFn},
+	); err != nil {
+		return nil, err
 	}
 	for i := 0; i < o.lanes; i++ {
 		l := &lane{}

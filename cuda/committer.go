@@ -118,16 +118,17 @@ func newCommitterOver(lib *Lib, device int, cpu *kzg.Context, points []bls.G1Aff
 	if cpu == nil {
 		cpu = kzg.Default()
 	}
-	var fns [5]unsafe.Pointer
-	for i, name := range []string{"zgda_cuda_msm_version", "zgda_cuda_msm_open", "zgda_cuda_msm_close", "zgda_cuda_commit_rows",
-		"zgda_cuda_msm_commit_bytes"} {
-		p, err := lib.symbol(name)
-		if err != nil {
-			return nil, err
-		}
-		fns[i] = p
+	var version, open, closeFn, commit, bytesFn unsafe.Pointer
+	if err := lib.lookup(
+		entry{"zgda_cuda_msm_version", &version},
+		entry{"zgda_cuda_msm_open", &open},
+		entry{"zgda_cuda_msm_close", &closeFn},
+		entry{"zgda_cuda_commit_rows", &commit},
+		entry{"zgda_cuda_msm_commit_bytes", &bytesFn},
+	); err != nil {
+		return nil, err
 	}
-	if v := int(C.zgda_msm_call_version(fns[0])); v != MSMABIVersion {
+	if v := int(C.zgda_msm_call_version(version)); v != MSMABIVersion {
 		return nil, fmt.Errorf("%w: %s speaks MSM ABI %d, this binary %d: rebuild it with `make cuda`", ErrLoad, lib.Path(), v, MSMABIVersion)
 	}
 	info, err := lib.Init(device)
@@ -139,14 +140,14 @@ func newCommitterOver(lib *Lib, device int, cpu *kzg.Context, points []bls.G1Aff
 			return nil, fmt.Errorf("cuda: committer: %w", err)
 		}
 	}
-	c := &Committer{cpu: cpu, lib: lib, info: info, n: len(points), commit: fns[3], bytesFn: fns[4], closeFn: fns[2], chunk: commitChunk}
-	rc := C.zgda_msm_call_open(fns[1], C.int(device), unsafe.Pointer(&points[0]), C.int(len(points)), &c.ctx,
+	c := &Committer{cpu: cpu, lib: lib, info: info, n: len(points), commit: commit, bytesFn: bytesFn, closeFn: closeFn, chunk: commitChunk}
+	rc := C.zgda_msm_call_open(open, C.int(device), unsafe.Pointer(&points[0]), C.int(len(points)), &c.ctx,
 		c.msgPtr(), C.size_t(len(c.msg)))
 	if rc != C.ZGDA_OK {
 		return nil, codeErr(rc, cString(c.msg[:]))
 	}
 	// A Committer dropped without Close still gives its device memory back.
-	c.cleanup = runtime.AddCleanup(c, func(h msmHandle) { C.zgda_msm_call_close(h.close, h.ctx) }, msmHandle{fns[2], c.ctx})
+	c.cleanup = runtime.AddCleanup(c, func(h msmHandle) { C.zgda_msm_call_close(h.close, h.ctx) }, msmHandle{closeFn, c.ctx})
 	return c, nil
 }
 

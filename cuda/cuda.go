@@ -109,24 +109,15 @@ func open(path string) (*Lib, error) {
 		return nil, fmt.Errorf("%w: %s: %s", ErrLoad, path, C.GoString(C.dlerror()))
 	}
 	l := &Lib{path: path, handle: h}
-	for _, s := range []struct {
-		name string
-		dst  *unsafe.Pointer
-	}{
-		{"zgda_cuda_version", &l.version},
-		{"zgda_cuda_init", &l.init},
-		{"zgda_cuda_open", &l.open},
-		{"zgda_cuda_close", &l.close},
-		{"zgda_cuda_extend_columns", &l.cols},
-		{"zgda_cuda_extend_rows", &l.rows},
-	} {
-		cname := C.CString(s.name)
-		*s.dst = C.dlsym(h, cname)
-		C.free(unsafe.Pointer(cname))
-		if *s.dst == nil {
-			return nil, fmt.Errorf("%w: %s has no symbol %s (not a zgda CUDA library, or a stale one: rebuild with `make cuda`)",
-				ErrLoad, path, s.name)
-		}
+	if err := l.lookup(
+		entry{"zgda_cuda_version", &l.version},
+		entry{"zgda_cuda_init", &l.init},
+		entry{"zgda_cuda_open", &l.open},
+		entry{"zgda_cuda_close", &l.close},
+		entry{"zgda_cuda_extend_columns", &l.cols},
+		entry{"zgda_cuda_extend_rows", &l.rows},
+	); err != nil {
+		return nil, err
 	}
 	if v := int(C.zgda_call_version(l.version)); v != ABIVersion {
 		return nil, fmt.Errorf("%w: %s speaks ABI %d, this binary %d: rebuild it with `make cuda`", ErrLoad, path, v, ABIVersion)
@@ -134,15 +125,34 @@ func open(path string) (*Lib, error) {
 	return l, nil
 }
 
-// symbol looks up an exported function of the library, for the kernels
-// whose Go side loads its own entry points (msm, rs). A missing one is
-// ErrLoad: a library built from older sources.
+// entry names an exported function of the library and where its address
+// goes.
+type entry struct {
+	name string
+	dst  *unsafe.Pointer
+}
+
+// lookup sets the address of every entry (symbol): how LoadPath and each
+// kernel's Go side (batch backend, msm, rs) load their entry points.
+func (l *Lib) lookup(entries ...entry) error {
+	for _, e := range entries {
+		p, err := l.symbol(e.name)
+		if err != nil {
+			return err
+		}
+		*e.dst = p
+	}
+	return nil
+}
+
+// symbol looks up an exported function of the library. A missing one is
+// ErrLoad: not a zgda CUDA library, or one built from older sources.
 func (l *Lib) symbol(name string) (unsafe.Pointer, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	p := C.dlsym(l.handle, cname)
 	if p == nil {
-		return nil, fmt.Errorf("%w: %s has no symbol %s (built from older sources? rebuild with `make cuda`)", ErrLoad, l.path, name)
+		return nil, fmt.Errorf("%w: %s has no symbol %s (not a zgda CUDA library, or built from older sources: rebuild with `make cuda`)", ErrLoad, l.path, name)
 	}
 	return p, nil
 }

@@ -108,22 +108,17 @@ func newRSEncoder(lib *Lib, device, k, m, chunk int) (*RSEncoder, error) {
 	}
 	e := &RSEncoder{lib: lib, k: k, m: m, ptrs: make([]unsafe.Pointer, 0, k+m)}
 	var open unsafe.Pointer
-	for _, s := range []struct {
-		name string
-		dst  *unsafe.Pointer
-	}{
-		{"zgda_rs_open", &open},
-		{"zgda_rs_close", &e.fn.close},
-		{"zgda_rs_encode", &e.fn.encode},
-		{"zgda_rs_dev_alloc", &e.fn.devAlloc},
-		{"zgda_rs_dev_free", &e.fn.devFree},
-		{"zgda_rs_dev_upload", &e.fn.devUpload},
-		{"zgda_rs_dev_encode", &e.fn.devEncode},
-		{"zgda_rs_dev_download", &e.fn.devDownload},
-	} {
-		if *s.dst, err = lib.symbol(s.name); err != nil {
-			return nil, err
-		}
+	if err := lib.lookup(
+		entry{"zgda_rs_open", &open},
+		entry{"zgda_rs_close", &e.fn.close},
+		entry{"zgda_rs_encode", &e.fn.encode},
+		entry{"zgda_rs_dev_alloc", &e.fn.devAlloc},
+		entry{"zgda_rs_dev_free", &e.fn.devFree},
+		entry{"zgda_rs_dev_upload", &e.fn.devUpload},
+		entry{"zgda_rs_dev_encode", &e.fn.devEncode},
+		entry{"zgda_rs_dev_download", &e.fn.devDownload},
+	); err != nil {
+		return nil, err
 	}
 	if e.info, err = lib.Init(device); err != nil {
 		return nil, err
